@@ -7,6 +7,7 @@ const base = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testEnvironment: 'node',
+  setupFiles: ['<rootDir>/test/support/jest-realm.ts'],
 };
 
 export default {

@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ChatModule } from './chat/chat.module.js';
+import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { createValidationPipe } from './common/validation.js';
+import { appConfig } from './config/app.config.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { PricingModule } from './pricing/pricing.module.js';
+import { SessionsModule } from './sessions/sessions.module.js';
+import { UsersModule } from './users/users.module.js';
+
+@Module({
+  imports: [
+    // main.ts has read .env already; tests get no .env at all.
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig] }),
+    DatabaseModule,
+    UsersModule,
+    SessionsModule,
+    ChatModule,
+    PricingModule,
+    HealthModule,
+  ],
+  providers: [
+    // As providers, not in main.ts, so every test app gets them too.
+    { provide: APP_PIPE, useFactory: createValidationPipe },
+    { provide: APP_FILTER, useClass: HttpExceptionFilter },
+  ],
+})
+export class AppModule {}

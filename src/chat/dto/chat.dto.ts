@@ -1,0 +1,56 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, IsUUID, Matches } from 'class-validator';
+import { IsUserId } from '../../common/validation-rules.js';
+import { UsageDto } from '../../messages/dto/message.dto.js';
+import { NOT_BLANK } from './send-message.dto.js';
+
+export class ChatRequestDto {
+  @ApiProperty({ example: 'alice', description: 'Created when unknown.' })
+  @IsUserId()
+  user_id: string;
+
+  @ApiProperty({ example: 'Hello!' })
+  @IsString()
+  @Matches(NOT_BLANK, { message: '$property must not be empty' })
+  message: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Continue this chat (must be the user\'s); absent: start a new one.' })
+  @IsOptional()
+  @IsUUID('all')
+  chat_id?: string;
+}
+
+export class ChatResponseDto {
+  @ApiProperty({ example: 'Hello! How can I help?' })
+  response: string;
+
+  @ApiProperty({ format: 'uuid' })
+  chat_id: string;
+
+  @ApiProperty({ type: UsageDto })
+  usage: UsageDto;
+
+  @ApiProperty({ example: 0.0012885, type: Number, nullable: true, description: 'US dollars; null when unpriced.' })
+  cost_usd: number | null;
+}
+
+export class ChatListDto {
+  @ApiProperty({ type: [String], example: ['0b5c2a7e-…'], description: 'Oldest first.' })
+  chat_sessions: string[];
+}
+
+export class HistoryEntryDto {
+  @ApiProperty({ enum: ['user', 'model'] })
+  role: 'user' | 'model';
+
+  @ApiProperty({ example: 'Hello!' })
+  content: string;
+
+  @ApiProperty({ example: '2026-11-22T10:00:00.123Z' })
+  timestamp: string;
+}
+
+export class ChatHistoryDto {
+  @ApiProperty({ type: [HistoryEntryDto] })
+  history: HistoryEntryDto[];
+}

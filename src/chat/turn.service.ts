@@ -1,0 +1,102 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import { ValidationFailed } from '../common/errors.js';
+import { KeyedSerializer } from '../common/keyed-serializer.js';
+import { appConfig } from '../config/app.config.js';
+import type { AppConfig } from '../config/app.config.js';
+import { TransactionRunner } from '../database/transaction-runner.js';
+import { LlmClient } from '../gemini/llm-client.js';
+import type { LlmResult } from '../gemini/llm-client.js';
+import type { ChatMessageEntity } from '../messages/chat-message.entity.js';
+import { MessagesService } from '../messages/messages.service.js';
+import type { SessionStats } from '../messages/messages.service.js';
+import { normaliseModel, PricingService } from '../pricing/pricing.service.js';
+import type { Cost } from '../pricing/pricing.service.js';
+import type { ChatSessionEntity } from '../sessions/chat-session.entity.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+
+export interface TurnOutcome {
+  session: ChatSessionEntity;
+  userRow: ChatMessageEntity;
+  modelRow: ChatMessageEntity;
+  result: LlmResult;
+  cost: Cost;
+  stats: SessionStats;
+  upstreamMs: number;
+}
+
+/**
+ * One exchange with Gemini: context rebuilt from the database, the call made with no
+ * transaction open, then both rows stored in one transaction — or nothing at all.
+ */
+@Injectable()
+export class TurnService {
+  private readonly logger = new Logger(TurnService.name);
+  /** Turns of one session run one at a time, in arrival order, each seeing the ones before. */
+  private readonly perSession = new KeyedSerializer();
+
+  constructor(
+    @Inject(appConfig.KEY) private readonly config: AppConfig,
+    private readonly sessions: SessionsService,
+    private readonly messages: MessagesService,
+    private readonly llm: LlmClient,
+    private readonly pricing: PricingService,
+    private readonly transactions: TransactionRunner,
+  ) {}
+
+  /** A turn in a stored session. */
+  async inSession(session: ChatSessionEntity, message: string): Promise<TurnOutcome> {
+    return this.perSession.run(session.chatId, () => this.run(session, message, false));
+  }
+
+  /** The first turn of a session that is stored only if the turn succeeds. */
+  async inNewSession(session: ChatSessionEntity, message: string): Promise<TurnOutcome> {
+    return this.perSession.run(session.chatId, () => this.run(session, message, true));
+  }
+
+  private async run(session: ChatSessionEntity, message: string, isNew: boolean): Promise<TurnOutcome> {
+    const receivedAt = new Date();
+    const history = isNew ? [] : await this.messages.listForSession(session.chatId);
+    const started = performance.now();
+    const result = await this.llm.generate({
+      model: session.model,
+      contents: [...history.map((row) => ({ role: row.role, text: row.content })), { role: 'user', text: message }],
+      systemInstruction: session.systemInstruction,
+    });
+    const upstreamMs = performance.now() - started;
+    const cost = this.pricing.cost(result.modelVersion, session.model, result.usage);
+    if (cost.costStatus === 'unpriced') {
+      this.logger.warn(`no price for model ${result.modelVersion ?? session.model}: turn stored as unpriced`);
+    }
+    const answeredAt = new Date();
+    const [userRow, modelRow] = await this.transactions.run(async (manager) => {
+      if (isNew) await this.sessions.insert(session, manager);
+      else await this.sessions.touch(session.chatId, answeredAt, manager);
+      return this.messages.appendTurn(manager, {
+        chatId: session.chatId,
+        userMessage: message,
+        receivedAt,
+        reply: result.text,
+        answeredAt,
+        model: result.modelVersion ? normaliseModel(result.modelVersion) : session.model,
+        usage: result.usage,
+        costNanoUsd: cost.costNanoUsd,
+        costStatus: cost.costStatus,
+        finishReason: result.finishReason,
+        latencyMs: Math.round(upstreamMs),
+      });
+    });
+    session.updatedAt = answeredAt;
+    const stats = await this.messages.statsForOne(session.chatId);
+    return { session, userRow, modelRow, result, cost, stats, upstreamMs };
+  }
+
+  /** MAX_MESSAGE_CHARS is configuration, so this part of validation cannot live in the DTO. */
+  checkMessage(message: string): void {
+    let length = 0;
+    for (const _ of message) length += 1; // code points, as a person counts characters
+    if (length > this.config.maxMessageChars) {
+      throw new ValidationFailed(`message: must be at most ${this.config.maxMessageChars} characters, got ${length}`);
+    }
+  }
+}

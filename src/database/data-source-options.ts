@@ -1,0 +1,38 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DataSourceOptions } from 'typeorm';
+import type { DatabaseSettings } from '../config/environment.js';
+import { ChatMessageEntity } from '../messages/chat-message.entity.js';
+import { ChatSessionEntity } from '../sessions/chat-session.entity.js';
+import { UserEntity } from '../users/user.entity.js';
+import { InitialSchema1763800000000 } from './migrations/1763800000000-initial-schema.js';
+
+export const ENTITIES = [UserEntity, ChatSessionEntity, ChatMessageEntity];
+export const MIGRATIONS = [InitialSchema1763800000000];
+
+/** Options for the app and for the TypeORM CLI alike; migrations run at start, never synchronize. */
+export function dataSourceOptions(database: DatabaseSettings): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+  };
+  if (database.kind === 'postgres') {
+    return { ...common, type: 'postgres', url: database.url };
+  }
+  if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: database.path,
+    prepareDatabase: (db: { pragma(source: string): unknown }) => {
+      if (database.path !== ':memory:') db.pragma('journal_mode = WAL');
+      // Billing rows must survive a power cut, not only a crash of the process.
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}

@@ -1,0 +1,360 @@
+import vm from 'node:vm';
+import { ApiError, GoogleGenAI, type GenerateContentResponse } from '@google/genai';
+import { GeminiEmulator } from './gemini-emulator.js';
+
+// The emulator is only worth something if the real SDK accepts what it says, so every
+// behaviour is checked through @google/genai; raw fetch covers what the SDK hides.
+
+const THINKING_MODEL = 'gemini-2.5-flash';
+const PLAIN_MODEL = 'gemini-2.0-flash';
+const SYSTEM = 'You are terse.'; // 14 chars -> 4 tokens
+const QUESTION = 'Hello there, emulator!'; // 22 chars -> 6 tokens
+
+/**
+ * In Node the SDK sends every request through the Undici global dispatcher, which it looks up
+ * on `globalThis` (Symbol.for('undici.globalDispatcher.1')). Jest runs a spec in its own vm
+ * context whose `globalThis` lacks it, so every SDK call fails with "Undici globalDispatcher is
+ * not available". `vm.runInThisContext` evaluates in Node's main context and reaches the real one.
+ */
+function shareUndiciDispatcherWithJest(): void {
+  const symbol = Symbol.for('undici.globalDispatcher.1');
+  new Headers(); // makes Node initialise its lazy Undici, dispatcher included
+  const mainGlobal = vm.runInThisContext('globalThis') as Record<symbol, unknown>;
+  const jestGlobal = globalThis as unknown as Record<symbol, unknown>;
+  jestGlobal[symbol] ??= mainGlobal[symbol];
+}
+
+/** Errors raised by Node's fetch come from the main realm, so `instanceof Error` fails under jest. */
+const isError = (value: unknown): boolean => Object.prototype.toString.call(value) === '[object Error]';
+
+describe('GeminiEmulator', () => {
+  const emulator = new GeminiEmulator();
+  let ai: GoogleGenAI;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    // The SDK silently switches to Vertex paths when this is set.
+    delete process.env.GOOGLE_GENAI_USE_VERTEXAI;
+    shareUndiciDispatcherWithJest();
+    baseUrl = await emulator.start(0, '127.0.0.1');
+    ai = new GoogleGenAI({ apiKey: 'test-key', httpOptions: { baseUrl } });
+  });
+
+  afterAll(async () => {
+    await emulator.stop();
+  });
+
+  beforeEach(() => emulator.reset());
+
+  const ask = (model = THINKING_MODEL, config: Record<string, unknown> = {}) =>
+    ai.models.generateContent({ model, contents: QUESTION, config: { systemInstruction: SYSTEM, ...config } });
+
+  const collect = async (model = THINKING_MODEL, config: Record<string, unknown> = {}) => {
+    const stream = await ai.models.generateContentStream({
+      model,
+      contents: QUESTION,
+      config: { systemInstruction: SYSTEM, ...config },
+    });
+    const chunks: GenerateContentResponse[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    return chunks;
+  };
+
+  const rawPost = (path: string, body: string, headers: Record<string, string> = { 'x-goog-api-key': 'k' }) =>
+    fetch(`${baseUrl}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+
+  const userBody = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] });
+
+  it('starts on an ephemeral port and reports its base URL without a trailing slash', () => {
+    expect(baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(emulator.baseUrl).toBe(baseUrl);
+  });
+
+  it('answers generateContent with an echo, realistic usage and thinking tokens for 2.5 models', async () => {
+    const response = await ask();
+
+    expect(response.text).toContain(`Echo: ${QUESTION}`);
+    const candidate = response.candidates?.[0];
+    expect(candidate?.content?.role).toBe('model');
+    expect(candidate?.finishReason).toBe('STOP');
+    expect(candidate?.index).toBe(0);
+    expect(response.modelVersion).toBe(THINKING_MODEL);
+    expect(response.responseId).toEqual(expect.any(String));
+
+    const usage = response.usageMetadata!;
+    expect(usage.promptTokenCount).toBe(4 + 6); // system instruction + question
+    expect(usage.candidatesTokenCount).toBe(Math.ceil(response.text!.length / 4));
+    expect(usage.thoughtsTokenCount).toBe(2 * usage.candidatesTokenCount! + 10);
+    expect(usage.totalTokenCount).toBe(
+      usage.promptTokenCount! + usage.candidatesTokenCount! + usage.thoughtsTokenCount!,
+    );
+    expect(usage.promptTokensDetails).toEqual([{ modality: 'TEXT', tokenCount: 10 }]);
+  });
+
+  it('reports no thinking tokens for a model that does not think, nor when the budget is 0', async () => {
+    const plain = await ask(PLAIN_MODEL);
+    expect(plain.usageMetadata?.thoughtsTokenCount).toBeUndefined();
+    expect(plain.usageMetadata?.totalTokenCount).toBe(
+      plain.usageMetadata!.promptTokenCount! + plain.usageMetadata!.candidatesTokenCount!,
+    );
+
+    const noBudget = await ask(THINKING_MODEL, { thinkingConfig: { thinkingBudget: 0 } });
+    expect(noBudget.usageMetadata?.thoughtsTokenCount).toBeUndefined();
+  });
+
+  it('echoes the last user turn of a multi-turn conversation', async () => {
+    const response = await ai.models.generateContent({
+      model: THINKING_MODEL,
+      contents: [
+        { role: 'user', parts: [{ text: 'My name is Ada.' }] },
+        { role: 'model', parts: [{ text: 'Nice to meet you, Ada.' }] },
+        { role: 'user', parts: [{ text: 'What is my name?' }] },
+      ],
+    });
+    expect(response.text).toContain('What is my name?');
+    expect(response.text).toContain('turn 2');
+    expect(response.usageMetadata?.promptTokenCount).toBe(4 + 6 + 4);
+  });
+
+  it('records every request with its parsed body, headers and model', async () => {
+    await ask();
+    await ai.models.countTokens({ model: THINKING_MODEL, contents: 'count me' });
+
+    expect(emulator.requests).toHaveLength(2);
+    const [generate, count] = emulator.requests;
+    expect(generate).toMatchObject({
+      method: 'POST',
+      path: `/v1beta/models/${THINKING_MODEL}:generateContent`,
+      model: THINKING_MODEL,
+      action: 'generateContent',
+    });
+    expect(generate.headers['x-goog-api-key']).toBe('test-key');
+    expect(generate.body.contents).toEqual([{ role: 'user', parts: [{ text: QUESTION }] }]);
+    expect(generate.body.systemInstruction).toEqual({ parts: [{ text: SYSTEM }], role: 'user' });
+    expect(generate.receivedAt).toEqual(expect.any(Number));
+    expect(count.action).toBe('countTokens');
+    expect(emulator.generateRequests()).toEqual([generate]);
+  });
+
+  it('applies scripted text, thoughts, model version and usage overrides', async () => {
+    emulator.enqueue({
+      text: 'Scripted answer.',
+      thoughts: 'Let me think.',
+      modelVersion: 'gemini-2.5-flash-001',
+      usage: { promptTokenCount: 1000, cachedContentTokenCount: 600 },
+    });
+    const response = await ask();
+
+    expect(response.text).toBe('Scripted answer.');
+    expect(response.candidates?.[0].content?.parts?.[0]).toEqual({ text: 'Let me think.', thought: true });
+    expect(response.modelVersion).toBe('gemini-2.5-flash-001');
+    expect(response.usageMetadata).toMatchObject({
+      promptTokenCount: 1000,
+      cachedContentTokenCount: 600,
+      candidatesTokenCount: 4,
+      thoughtsTokenCount: 4,
+      totalTokenCount: 1008,
+    });
+  });
+
+  it('consumes scripted replies in order, then falls back to the default reply', async () => {
+    emulator.setDefaultReply({ text: 'default' });
+    emulator.enqueue({ text: 'first' }, { text: 'second' });
+    const texts = [];
+    for (let i = 0; i < 3; i++) texts.push((await ask()).text);
+    expect(texts).toEqual(['first', 'second', 'default']);
+
+    emulator.reset();
+    expect(emulator.requests).toHaveLength(0);
+    expect((await ask()).text).toContain('Echo:');
+  });
+
+  it('truncates at maxOutputTokens with finishReason MAX_TOKENS', async () => {
+    emulator.enqueue({ text: 'word '.repeat(100).trim() });
+    const response = await ask(PLAIN_MODEL, { maxOutputTokens: 10 });
+    expect(response.candidates?.[0].finishReason).toBe('MAX_TOKENS');
+    expect(response.usageMetadata!.candidatesTokenCount).toBeLessThanOrEqual(10);
+    expect(response.text!.length).toBeLessThanOrEqual(40);
+  });
+
+  it.each([true, false])('streams the reply in chunks (usageOnEveryChunk: %s)', async (usageOnEveryChunk) => {
+    const unary = await ask();
+    emulator.enqueue({ usageOnEveryChunk });
+    const chunks = await collect();
+
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    expect(chunks.map((c) => c.text ?? '').join('')).toBe(unary.text);
+    expect(chunks.slice(0, -1).every((c) => c.candidates?.[0].finishReason === undefined)).toBe(true);
+    const last = chunks[chunks.length - 1];
+    expect(last.candidates?.[0].finishReason).toBe('STOP');
+    expect(last.usageMetadata).toEqual(unary.usageMetadata);
+    expect(new Set(chunks.map((c) => c.responseId)).size).toBe(1);
+
+    const intermediate = chunks.slice(0, -1).map((c) => c.usageMetadata);
+    if (usageOnEveryChunk) {
+      // Running totals: candidates grow, the prompt never changes, total stays the sum.
+      const counts = [...intermediate, last.usageMetadata].map((u) => u!.candidatesTokenCount!);
+      expect(counts).toEqual([...counts].sort((a, b) => a - b));
+      for (const u of intermediate) {
+        expect(u!.promptTokenCount).toBe(10);
+        expect(u!.totalTokenCount).toBe(u!.promptTokenCount! + u!.candidatesTokenCount! + u!.thoughtsTokenCount!);
+      }
+    } else {
+      expect(intermediate.every((u) => u === undefined)).toBe(true);
+    }
+  });
+
+  it('speaks plain SSE: data lines of compact JSON, blank-line separated, no event lines', async () => {
+    emulator.enqueue({ thoughts: 'Hmm.' });
+    const res = await rawPost(`/v1beta/models/${THINKING_MODEL}:streamGenerateContent?alt=sse`, userBody);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const text = await res.text();
+    expect(text.endsWith('\n\n')).toBe(true);
+    const events = text.trim().split('\n\n');
+    for (const event of events) expect(event).toMatch(/^data: \{.*\}$/);
+    const first = JSON.parse(events[0].slice('data: '.length));
+    expect(first.candidates[0].content).toEqual({ parts: [{ text: 'Hmm.', thought: true }], role: 'model' });
+  });
+
+  it('makes the SDK throw an ApiError for a scripted HTTP error, with Retry-After on the wire', async () => {
+    emulator.enqueue({ status: 429, retryAfterSeconds: 7 });
+    const error = await ask().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(429);
+    expect(JSON.parse((error as ApiError).message).error.status).toBe('RESOURCE_EXHAUSTED');
+
+    emulator.enqueue({ status: 503, errorMessage: 'overloaded', retryAfterSeconds: 2 });
+    const res = await rawPost(`/v1beta/models/${THINKING_MODEL}:generateContent`, userBody);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(await res.json()).toEqual({ error: { code: 503, message: 'overloaded', status: 'UNAVAILABLE' } });
+
+    emulator.enqueue({ status: 500 });
+    await expect(collect()).rejects.toMatchObject({ status: 500 });
+  });
+
+  it('answers a blocked prompt with promptFeedback and no candidates', async () => {
+    emulator.enqueue({ blocked: 'SAFETY' }, { blocked: 'PROHIBITED_CONTENT' });
+    const response = await ask();
+    expect(response.text).toBeUndefined();
+    expect(response.candidates).toBeUndefined();
+    expect(response.promptFeedback?.blockReason).toBe('SAFETY');
+    expect(response.usageMetadata?.promptTokenCount).toBe(10);
+
+    const chunks = await collect();
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0].promptFeedback?.blockReason).toBe('PROHIBITED_CONTENT');
+  });
+
+  it('answers an empty candidate (only thinking) with MAX_TOKENS and usage', async () => {
+    emulator.enqueue({ empty: true });
+    const response = await ask(THINKING_MODEL, { maxOutputTokens: 50 });
+    expect(response.text).toBeUndefined();
+    expect(response.candidates?.[0].finishReason).toBe('MAX_TOKENS');
+    expect(response.candidates?.[0].content?.role).toBe('model');
+    expect(response.usageMetadata).toMatchObject({ promptTokenCount: 10, thoughtsTokenCount: 50, totalTokenCount: 60 });
+    expect(response.usageMetadata?.candidatesTokenCount).toBeUndefined();
+  });
+
+  it('makes the SDK fail on a malformed body, unary and streamed', async () => {
+    emulator.enqueue({ malformed: true }, { malformed: true });
+    await expect(ask()).rejects.toThrow();
+    await expect(collect()).rejects.toThrow();
+  });
+
+  it('breaks the connection after N chunks: the stream consumer sees the chunks, then an error', async () => {
+    emulator.enqueue({ breakAfterChunks: 2 });
+    const stream = await ai.models.generateContentStream({ model: THINKING_MODEL, contents: QUESTION });
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const chunk of stream) seen.push(chunk.text ?? '');
+    })().catch((e: unknown) => e);
+    expect(isError(error)).toBe(true);
+    expect(seen).toHaveLength(2);
+
+    emulator.enqueue({ breakAfterChunks: 0 });
+    await expect(ask()).rejects.toThrow();
+  });
+
+  it('sends a mid-stream error event after N chunks', async () => {
+    emulator.enqueue({ streamErrorAfterChunks: 1, status: 503 });
+    const stream = await ai.models.generateContentStream({ model: THINKING_MODEL, contents: QUESTION });
+    let seen = 0;
+    const error = await (async () => {
+      for await (const _chunk of stream) seen++;
+    })().catch((e: unknown) => e);
+    expect(seen).toBe(1);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(503);
+  });
+
+  it('survives a client that aborts during a delay and keeps serving', async () => {
+    emulator.enqueue({ delayMs: 2_000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    const started = Date.now();
+    const error = await ask(THINKING_MODEL, { abortSignal: controller.signal }).catch((e: unknown) => e);
+    // Under jest the main-realm DOMException fails the SDK's `instanceof Error` check, so
+    // the SDK wraps it ("exception AbortError: … sending request"); in production it is bare.
+    const abort = (error as Error).name === 'AbortError' ? error : (error as Error).cause;
+    expect((abort as Error).name).toBe('AbortError');
+    expect(Date.now() - started).toBeLessThan(1_000);
+
+    expect((await ask()).text).toContain('Echo:');
+    expect(emulator.generateRequests()).toHaveLength(2);
+  });
+
+  it('answers 404 NOT_FOUND for retired models', async () => {
+    const error = await ask('gemini-1.5-flash').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(404);
+    const body = JSON.parse((error as ApiError).message);
+    expect(body.error.status).toBe('NOT_FOUND');
+    expect(body.error.message).toContain('models/gemini-1.5-flash is not found for API version v1beta');
+    await expect(ask('gemini-retired-test')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('counts tokens', async () => {
+    const response = await ai.models.countTokens({ model: THINKING_MODEL, contents: QUESTION });
+    expect(response.totalTokens).toBe(6);
+  });
+
+  it('rejects requests without a key, with a bad body, without contents, or to unknown routes', async () => {
+    const generate = `/v1beta/models/${THINKING_MODEL}:generateContent`;
+    const noKey = await rawPost(generate, userBody, {});
+    expect(noKey.status).toBe(403);
+    expect((await noKey.json()).error.status).toBe('PERMISSION_DENIED');
+
+    expect((await rawPost(`${generate}?key=abc`, userBody, {})).status).toBe(200);
+
+    const badJson = await rawPost(generate, '{not json');
+    expect(badJson.status).toBe(400);
+    expect((await badJson.json()).error.status).toBe('INVALID_ARGUMENT');
+
+    expect((await rawPost(generate, JSON.stringify({ contents: [] }))).status).toBe(400);
+    expect((await rawPost(generate, JSON.stringify({}))).status).toBe(400);
+    expect((await rawPost(`/v1/models/${THINKING_MODEL}:generateContent`, userBody)).status).toBe(200);
+
+    const unknown = await rawPost('/v1beta/nothing-here', userBody);
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error.status).toBe('NOT_FOUND');
+
+    expect(emulator.requests.map((r) => r.body)).toContain('{not json');
+  });
+
+  it('stops promptly even with a request still waiting on its delay', async () => {
+    const other = new GeminiEmulator({ defaultReply: { delayMs: 10_000 } });
+    const url = await other.start();
+    const pending = fetch(`${url}/v1beta/models/${THINKING_MODEL}:generateContent`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': 'k' },
+      body: userBody,
+    }).catch((e: unknown) => e);
+    while (other.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const started = Date.now();
+    await other.stop();
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(isError(await pending)).toBe(true);
+    expect(() => other.baseUrl).toThrow();
+  });
+});

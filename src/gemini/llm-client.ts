@@ -1,0 +1,32 @@
+import type { TokenUsage } from '../pricing/token-usage.js';
+
+export interface LlmTurn {
+  role: 'user' | 'model';
+  text: string;
+}
+
+export interface LlmRequest {
+  model: string;
+  /** The whole conversation, oldest first, ending with the new user message. */
+  contents: LlmTurn[];
+  systemInstruction: string | null;
+}
+
+export interface LlmResult {
+  text: string;
+  usage: TokenUsage;
+  finishReason: string | null;
+  /** The model that answered, as Gemini names it (`modelVersion`), when it says. */
+  modelVersion: string | null;
+}
+
+export type LlmMode = 'emulator' | 'configured';
+
+/**
+ * The port feature code talks to. Implementations throw only DomainErrors:
+ * UpstreamRateLimited, UpstreamTimeout, UpstreamError, ContentBlocked.
+ */
+export abstract class LlmClient {
+  abstract readonly mode: LlmMode;
+  abstract generate(request: LlmRequest): Promise<LlmResult>;
+}

@@ -1,0 +1,114 @@
+import { ApiError } from '@google/genai';
+import type { GenerateContentResponse } from '@google/genai';
+import { DomainError, ErrorCode, statusFor } from '../common/errors.js';
+import { answerText, assertAnswered, retryAfterFrom, toDomainError } from './upstream-errors.js';
+
+const context = { model: 'gemini-2.5-flash', timeoutMs: 1500, timedOut: false };
+const SECRET = 'upstream-secret-detail-4711';
+
+/** ApiError.message is the upstream body stringified; for stream errors it is encoded twice (js-genai #728). */
+function apiError(status: number, statusText: string, extra: object = {}, doubleEncoded = false): ApiError {
+  const body = JSON.stringify({ error: { code: status, message: `${statusText}: ${SECRET}`, status: statusText, ...extra } });
+  return new ApiError({ status, message: doubleEncoded ? JSON.stringify(body) : body });
+}
+
+function mapped(error: unknown, overrides: Partial<typeof context> = {}): DomainError {
+  return toDomainError(error, { ...context, ...overrides });
+}
+
+describe('toDomainError', () => {
+  it.each<[string, unknown, ErrorCode, number]>([
+    ['ApiError 429', apiError(429, 'RESOURCE_EXHAUSTED'), ErrorCode.UPSTREAM_RATE_LIMITED, 503],
+    ['ApiError 429, double-encoded stream error', apiError(429, 'RESOURCE_EXHAUSTED', {}, true), ErrorCode.UPSTREAM_RATE_LIMITED, 503],
+    ['ApiError 500', apiError(500, 'INTERNAL'), ErrorCode.UPSTREAM_ERROR, 502],
+    ['ApiError 503', apiError(503, 'UNAVAILABLE'), ErrorCode.UPSTREAM_ERROR, 502],
+    ['ApiError 503, double-encoded', apiError(503, 'UNAVAILABLE', {}, true), ErrorCode.UPSTREAM_ERROR, 502],
+    ['ApiError 504 (upstream deadline)', apiError(504, 'DEADLINE_EXCEEDED'), ErrorCode.UPSTREAM_TIMEOUT, 504],
+    ['ApiError 400', apiError(400, 'INVALID_ARGUMENT'), ErrorCode.UPSTREAM_ERROR, 502],
+    ['ApiError 403 (bad key)', apiError(403, 'PERMISSION_DENIED'), ErrorCode.UPSTREAM_ERROR, 502],
+    ['ApiError 404 (retired model)', apiError(404, 'NOT_FOUND'), ErrorCode.UPSTREAM_ERROR, 502],
+    ['TypeError: fetch failed', new TypeError('fetch failed', { cause: new Error(SECRET) }), ErrorCode.UPSTREAM_ERROR, 502],
+    [
+      'fetch failed, as SDK 2.32 wraps it',
+      new Error('exception TypeError: fetch failed sending request', { cause: new TypeError('fetch failed') }),
+      ErrorCode.UPSTREAM_ERROR,
+      502,
+    ],
+    ['AbortError (DOMException)', new DOMException(SECRET, 'AbortError'), ErrorCode.UPSTREAM_TIMEOUT, 504],
+    ['SyntaxError from a malformed body', new SyntaxError(`Unexpected token in JSON: ${SECRET}`), ErrorCode.UPSTREAM_ERROR, 502],
+    ['"Incomplete JSON segment" from a broken stream', new Error(`Incomplete JSON segment ${SECRET}`), ErrorCode.UPSTREAM_ERROR, 502],
+  ])('maps %s', (_name, error, code, status) => {
+    const result = mapped(error);
+    expect(result.code).toBe(code);
+    expect(statusFor(result.code)).toBe(status);
+    // Upstream text never reaches a client.
+    expect(result.message).not.toContain(SECRET);
+    expect(result.message).not.toMatch(/RESOURCE_EXHAUSTED|INTERNAL|\{/);
+  });
+
+  it('treats any failure after our own deadline fired as a timeout naming the deadline', () => {
+    const result = mapped(new TypeError('fetch failed'), { timedOut: true });
+    expect(result.code).toBe(ErrorCode.UPSTREAM_TIMEOUT);
+    expect(result.message).toContain('1500 ms');
+  });
+
+  it('says plainly that Gemini could not be reached on a network failure', () => {
+    expect(mapped(new TypeError('fetch failed')).message).toBe('Gemini could not be reached.');
+  });
+
+  it('names the model and GEMINI_MODEL for a retired model', () => {
+    expect(mapped(apiError(404, 'NOT_FOUND')).message).toMatch(/"gemini-2\.5-flash".*GEMINI_MODEL/);
+  });
+
+  it('takes Retry-After from the RetryInfo of a 429, single or double encoded', () => {
+    const details = { details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '13s' }] };
+    expect(mapped(apiError(429, 'RESOURCE_EXHAUSTED', details)).retryAfterSeconds).toBe(13);
+    expect(mapped(apiError(429, 'RESOURCE_EXHAUSTED', details, true)).retryAfterSeconds).toBe(13);
+    expect(retryAfterFrom('{"retryDelay": "0.4s"}')).toBe(1);
+  });
+
+  it('defaults Retry-After when Gemini gives none', () => {
+    expect(mapped(apiError(429, 'RESOURCE_EXHAUSTED')).retryAfterSeconds).toBe(30);
+  });
+
+  it('passes domain errors through unchanged', () => {
+    const error = new DomainError(ErrorCode.CONTENT_BLOCKED, 'blocked');
+    expect(mapped(error)).toBe(error);
+  });
+});
+
+describe('assertAnswered', () => {
+  const response = (body: object) => body as GenerateContentResponse;
+
+  it('refuses a blocked prompt as CONTENT_BLOCKED with the reason', () => {
+    const blocked = response({ promptFeedback: { blockReason: 'SAFETY' } });
+    expect(() => assertAnswered(answerText(blocked), blocked)).toThrow(
+      expect.objectContaining({ code: ErrorCode.CONTENT_BLOCKED, message: expect.stringContaining('SAFETY') }),
+    );
+  });
+
+  it('refuses an empty reply as CONTENT_BLOCKED, naming the finish reason', () => {
+    const empty = response({ candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'MAX_TOKENS' }] });
+    expect(() => assertAnswered(answerText(empty), empty)).toThrow(
+      expect.objectContaining({ code: ErrorCode.CONTENT_BLOCKED, message: expect.stringContaining('MAX_TOKENS') }),
+    );
+  });
+
+  it('refuses a reply that holds only thinking', () => {
+    const thoughtsOnly = response({
+      candidates: [{ content: { role: 'model', parts: [{ text: 'pondering', thought: true }] }, finishReason: 'MAX_TOKENS' }],
+    });
+    expect(answerText(thoughtsOnly)).toBe('');
+    expect(() => assertAnswered(answerText(thoughtsOnly), thoughtsOnly)).toThrow(DomainError);
+  });
+
+  it('accepts a reply with text, skipping thought parts', () => {
+    const answered = response({
+      candidates: [
+        { content: { role: 'model', parts: [{ text: 'hmm', thought: true }, { text: 'Paris' }, { text: '.' }] }, finishReason: 'STOP' },
+      ],
+    });
+    expect(answerText(answered)).toBe('Paris.');
+    expect(() => assertAnswered('Paris.', answered)).not.toThrow();
+  });
+});

@@ -1,0 +1,103 @@
+import { ApiError } from '@google/genai';
+import type { GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
+import { ContentBlocked, DomainError, UpstreamError, UpstreamRateLimited, UpstreamTimeout } from '../common/errors.js';
+import type { TokenUsage } from '../pricing/token-usage.js';
+
+const DEFAULT_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * ApiError.message is the upstream JSON body stringified, double-encoded for stream errors
+ * (js-genai #728). It is parsed only to find RetryInfo; its text never reaches a client.
+ */
+export function retryAfterFrom(message: string): number {
+  const match = /retryDelay\\*"\s*:\s*\\*"(\d+(?:\.\d+)?)s/.exec(message);
+  return match ? Math.max(1, Math.ceil(Number(match[1]))) : DEFAULT_RETRY_AFTER_SECONDS;
+}
+
+export interface UpstreamCallContext {
+  model: string;
+  timeoutMs: number;
+  /** True when our own deadline fired: the abort is a timeout, not a failure. */
+  timedOut: boolean;
+}
+
+/** Maps whatever the SDK threw to the domain error a client sees. */
+export function toDomainError(error: unknown, context: UpstreamCallContext): DomainError {
+  if (error instanceof DomainError) return error;
+  const { name, message } = describeThrown(error);
+  if (context.timedOut || name === 'AbortError') {
+    return new UpstreamTimeout(`Gemini did not answer within ${context.timeoutMs} ms.`);
+  }
+  if (error instanceof ApiError) {
+    const status = error.status;
+    if (status === 429) return new UpstreamRateLimited(retryAfterFrom(error.message));
+    if (status === 404) {
+      return new UpstreamError(
+        `Gemini does not serve the model "${context.model}" (retired or unknown). ` +
+          'Use another model for this session, or set GEMINI_MODEL for new sessions.',
+      );
+    }
+    if (status === 401 || status === 403) {
+      return new UpstreamError('Gemini refused the credentials of this service (check GEMINI_API_KEY).');
+    }
+    if (status === 504) return new UpstreamTimeout('Gemini timed out while answering.');
+    if (status >= 500) return new UpstreamError(`Gemini failed to answer (HTTP ${status}).`);
+    return new UpstreamError(`Gemini rejected the request (HTTP ${status}).`);
+  }
+  // Node's fetch reports network failures as "TypeError: fetch failed"; SDK 2.32 wraps that in
+  // a plain Error ("exception TypeError: fetch failed sending request") with the original as cause.
+  if (/fetch failed/i.test(message) || (name === 'TypeError' && /network|socket|ECONN/i.test(message))) {
+    return new UpstreamError('Gemini could not be reached.');
+  }
+  // Everything else the SDK throws while reading a reply is a broken or malformed answer
+  // (SyntaxError, "Incomplete JSON segment", a stream that stopped).
+  return new UpstreamError('Gemini sent a malformed or incomplete reply.');
+}
+
+/** By name, not instanceof: undici's DOMException and errors from other realms fail instanceof Error. */
+function describeThrown(error: unknown): { name: string; message: string } {
+  if (typeof error !== 'object' || error === null) return { name: typeof error, message: String(error) };
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  return { name: typeof name === 'string' ? name : '', message: typeof message === 'string' ? message : '' };
+}
+
+export function toTokenUsage(metadata: GenerateContentResponseUsageMetadata | undefined): TokenUsage {
+  const audio = (details: { modality?: string; tokenCount?: number }[] | undefined) =>
+    (details ?? []).filter((d) => d.modality === 'AUDIO').reduce((sum, d) => sum + (d.tokenCount ?? 0), 0);
+  const promptTokens = metadata?.promptTokenCount ?? 0;
+  const outputTokens = metadata?.candidatesTokenCount ?? 0;
+  const thoughtsTokens = metadata?.thoughtsTokenCount ?? 0;
+  const toolPromptTokens = metadata?.toolUsePromptTokenCount ?? 0;
+  return {
+    promptTokens,
+    cachedTokens: metadata?.cachedContentTokenCount ?? 0,
+    outputTokens,
+    thoughtsTokens,
+    toolPromptTokens,
+    totalTokens: metadata?.totalTokenCount ?? promptTokens + outputTokens + thoughtsTokens + toolPromptTokens,
+    audioPromptTokens: audio(metadata?.promptTokensDetails),
+    audioCachedTokens: audio(metadata?.cacheTokensDetails),
+  };
+}
+
+/** The answer text: text parts of the first candidate, thought parts skipped. */
+export function answerText(response: GenerateContentResponse): string {
+  const parts = response.candidates?.[0]?.content?.parts ?? [];
+  return parts
+    .filter((part) => typeof part.text === 'string' && !part.thought)
+    .map((part) => part.text)
+    .join('');
+}
+
+/** A reply with no text is refused as CONTENT_BLOCKED, saying why when Gemini said. */
+export function assertAnswered(text: string, response: GenerateContentResponse): void {
+  const blockReason = response.promptFeedback?.blockReason;
+  if (blockReason) throw new ContentBlocked(`Gemini blocked the prompt (${blockReason}).`);
+  if (text.length > 0) return;
+  const finishReason = response.candidates?.[0]?.finishReason;
+  throw new ContentBlocked(
+    finishReason && finishReason !== 'STOP'
+      ? `Gemini returned no reply text (finish reason ${finishReason}).`
+      : 'Gemini returned an empty reply.',
+  );
+}

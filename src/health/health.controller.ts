@@ -1,0 +1,38 @@
+import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Response } from 'express';
+import { DataSource } from 'typeorm';
+import { LlmClient } from '../gemini/llm-client.js';
+import type { LlmMode } from '../gemini/llm-client.js';
+
+class HealthDto {
+  @ApiProperty({ enum: ['ok', 'degraded'] }) status: 'ok' | 'degraded';
+  @ApiProperty({ enum: ['up', 'down'] }) database: 'up' | 'down';
+  @ApiProperty({ enum: ['emulator', 'configured'], description: '"emulator": offline mode, replies are not from Google.' })
+  gemini: LlmMode;
+}
+
+@ApiTags('service')
+@Controller('health')
+export class HealthController {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(LlmClient) private readonly llm: LlmClient,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Liveness and mode' })
+  @ApiOkResponse({ type: HealthDto })
+  @ApiServiceUnavailableResponse({ type: HealthDto, description: 'The database does not answer.' })
+  async check(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
+    let database: HealthDto['database'] = 'up';
+    try {
+      await this.dataSource.query('SELECT 1');
+    } catch {
+      database = 'down';
+      response.status(HttpStatus.SERVICE_UNAVAILABLE);
+    }
+    return { status: database === 'up' ? 'ok' : 'degraded', database, gemini: this.llm.mode };
+  }
+}

@@ -1,0 +1,201 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AppConfig } from '../config/app.config.js';
+import { ConfigValidationError } from '../config/environment.js';
+import { toTokenUsage } from '../gemini/upstream-errors.js';
+import { nanoToUsd, PricingService } from './pricing.service.js';
+import { ZERO_USAGE } from './token-usage.js';
+import type { TokenUsage } from './token-usage.js';
+
+function pricing(pricingFile: string | null = null): PricingService {
+  return new PricingService({ pricingFile } as AppConfig);
+}
+
+function usage(overrides: Partial<TokenUsage>): TokenUsage {
+  return { ...ZERO_USAGE, ...overrides };
+}
+
+// Rates in nano-dollars per token: USD per 1M tokens × 1000.
+// gemini-2.5-flash: input 300, audio 1000, output 2500, cached 30, cached audio 100.
+// gemini-2.5-pro ≤200k: input 1250, output 10000, cached 125; >200k: 2500, 15000, 250.
+describe(PricingService.name, () => {
+  const service = pricing();
+
+  describe('cost', () => {
+    it.each<[string, string, Partial<TokenUsage>, number]>([
+      [
+        'thinking tokens are billed at the output rate (Langfuse #16321, vercel/ai #6082)',
+        'gemini-2.5-flash',
+        { promptTokens: 20, outputTokens: 253, thoughtsTokens: 260, totalTokens: 533 },
+        20 * 300 + (253 + 260) * 2500,
+      ],
+      [
+        'cached tokens are billed once, at the cached rate (LiteLLM #14849, #27191)',
+        'gemini-2.5-flash',
+        { promptTokens: 10_000, cachedTokens: 8_000, outputTokens: 100 },
+        2_000 * 300 + 8_000 * 30 + 100 * 2500,
+      ],
+      [
+        'tool-use prompt tokens are billed at the input rate',
+        'gemini-2.5-flash',
+        { promptTokens: 100, toolPromptTokens: 50, outputTokens: 10 },
+        150 * 300 + 10 * 2500,
+      ],
+      [
+        'audio prompt tokens are billed at the audio rate',
+        'gemini-2.5-flash',
+        { promptTokens: 1_000, audioPromptTokens: 600, outputTokens: 10 },
+        400 * 300 + 600 * 1000 + 10 * 2500,
+      ],
+      [
+        'cached audio tokens are billed at the cached audio rate',
+        'gemini-2.5-flash',
+        { promptTokens: 1_000, cachedTokens: 500, audioPromptTokens: 600, audioCachedTokens: 200 },
+        100 * 300 + 400 * 1000 + 300 * 30 + 200 * 100,
+      ],
+      [
+        'a prompt of exactly 200k tokens stays on the base tier',
+        'gemini-2.5-pro',
+        { promptTokens: 200_000, outputTokens: 10 },
+        200_000 * 1250 + 10 * 10_000,
+      ],
+      [
+        'above 200k every class switches to the long-context rate (LiteLLM #9807)',
+        'gemini-2.5-pro',
+        { promptTokens: 250_000, cachedTokens: 100_000, outputTokens: 1_000, thoughtsTokens: 500, toolPromptTokens: 10 },
+        150_000 * 2500 + 100_000 * 250 + 10 * 2500 + 1_500 * 15_000,
+      ],
+      [
+        'the 200k threshold counts cached tokens too',
+        'gemini-2.5-pro',
+        { promptTokens: 200_001, cachedTokens: 150_000 },
+        50_001 * 2500 + 150_000 * 250,
+      ],
+      ['no tokens cost nothing (a known price, not "unpriced")', 'gemini-2.5-flash', {}, 0],
+      [
+        'gemini-3.1-pro-preview long context',
+        'gemini-3.1-pro-preview',
+        { promptTokens: 300_000, outputTokens: 2_000 },
+        300_000 * 4000 + 2_000 * 18_000,
+      ],
+    ])('%s', (_name, model, tokens, expectedNano) => {
+      const cost = service.cost(model, model, usage(tokens));
+      expect(cost).toEqual({ costNanoUsd: expectedNano, costStatus: 'priced', pricedModel: model });
+      expect(Number.isInteger(cost.costNanoUsd)).toBe(true);
+    });
+
+    it('prices implicit-cache hits from raw usage metadata at the cached rate (LiteLLM #11156)', () => {
+      // Implicit caching is reported only through cachedContentTokenCount; nothing else marks it.
+      const tokens = toTokenUsage({
+        promptTokenCount: 5_000,
+        cachedContentTokenCount: 4_096,
+        candidatesTokenCount: 50,
+        totalTokenCount: 5_050,
+      });
+      expect(service.cost('gemini-2.5-pro', 'gemini-2.5-pro', tokens).costNanoUsd).toBe(
+        904 * 1250 + 4_096 * 125 + 50 * 10_000,
+      );
+    });
+
+    it('reads audio shares from the modality details of the usage metadata', () => {
+      const tokens = toTokenUsage({
+        promptTokenCount: 1_000,
+        cachedContentTokenCount: 500,
+        promptTokensDetails: [
+          { modality: 'TEXT' as never, tokenCount: 400 },
+          { modality: 'AUDIO' as never, tokenCount: 600 },
+        ],
+        cacheTokensDetails: [{ modality: 'AUDIO' as never, tokenCount: 200 }],
+      });
+      expect(tokens).toMatchObject({ audioPromptTokens: 600, audioCachedTokens: 200 });
+      expect(service.cost('gemini-2.5-flash', 'gemini-2.5-flash', tokens).costNanoUsd).toBe(459_000);
+    });
+
+    it('reports an unknown model as unpriced with a null cost, never $0 (LiteLLM #6133)', () => {
+      expect(service.cost('gemini-9-ultra', 'gemini-9-ultra', usage({ promptTokens: 10, outputTokens: 10 }))).toEqual({
+        costNanoUsd: null,
+        costStatus: 'unpriced',
+        pricedModel: null,
+      });
+    });
+
+    it('prices the model that answered before the one requested', () => {
+      const cost = service.cost('models/gemini-2.5-pro', 'gemini-2.5-flash', usage({ promptTokens: 1_000 }));
+      expect(cost).toEqual({ costNanoUsd: 1_000 * 1250, costStatus: 'priced', pricedModel: 'gemini-2.5-pro' });
+    });
+
+    it('prices a versioned model id like its family', () => {
+      expect(service.cost('gemini-2.0-flash-001', 'gemini-2.0-flash-001', usage({ promptTokens: 1_000 })).pricedModel).toBe(
+        'gemini-2.0-flash',
+      );
+    });
+
+    it('falls back to the requested model when the answering one is unknown', () => {
+      const cost = service.cost('gemini-2.5-flash-preview-09-2025', 'gemini-2.5-flash', usage({ outputTokens: 4 }));
+      expect(cost).toEqual({ costNanoUsd: 4 * 2500, costStatus: 'priced', pricedModel: 'gemini-2.5-flash' });
+    });
+
+    it('keeps totals exact: integer nano-dollars sum without float drift', () => {
+      const turn = service.cost('gemini-2.5-flash', 'gemini-2.5-flash', usage({ promptTokens: 20, outputTokens: 513 }));
+      expect(turn.costNanoUsd).toBe(1_288_500);
+      const nanoTotal = Array.from({ length: 10 }, () => turn.costNanoUsd!).reduce((sum, nano) => sum + nano, 0);
+      expect(nanoToUsd(nanoTotal)).toBe(0.012885);
+      // Summing the same ten costs in dollars drifts: this is why nothing is summed in dollars.
+      const floatTotal = Array.from({ length: 10 }, () => nanoToUsd(turn.costNanoUsd)!).reduce((sum, usd) => sum + usd, 0);
+      expect(floatTotal).not.toBe(0.012885);
+    });
+  });
+
+  describe('prices', () => {
+    it('lists every model of the bundled table with its rates', () => {
+      const models = service.prices().map((entry) => entry.model);
+      expect(models).toEqual(
+        expect.arrayContaining(['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.0-flash']),
+      );
+      expect(service.find('gemini-2.5-flash')).toMatchObject({ input_per_million_usd: 0.3, output_per_million_usd: 2.5 });
+    });
+  });
+
+  describe('PRICING_FILE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prices-'));
+
+    it('replaces the bundled table', () => {
+      const file = join(dir, 'prices.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          source: 'test',
+          retrieved: '2026-11-22',
+          models: [
+            {
+              model: 'gemini-2.5-flash',
+              input_per_million_usd: 1,
+              input_audio_per_million_usd: 1,
+              output_per_million_usd: 4,
+              cached_input_per_million_usd: 0.5,
+              cached_input_audio_per_million_usd: 0.5,
+              long_context: null,
+            },
+          ],
+        }),
+      );
+      const custom = pricing(file);
+      expect(custom.cost('gemini-2.5-flash', 'gemini-2.5-flash', usage({ promptTokens: 10, outputTokens: 10 })).costNanoUsd).toBe(
+        10 * 1000 + 10 * 4000,
+      );
+      expect(custom.cost('gemini-2.5-pro', 'gemini-2.5-pro', usage({ promptTokens: 10 })).costStatus).toBe('unpriced');
+    });
+
+    it.each([
+      ['not JSON', '{'],
+      ['no models array', '{"models": 3}'],
+      ['a negative rate', JSON.stringify({ models: [{ model: 'm', input_per_million_usd: -1 }] })],
+    ])('refuses a file with %s, naming PRICING_FILE', (_name, text) => {
+      const file = join(dir, 'bad.json');
+      writeFileSync(file, text);
+      expect(() => pricing(file)).toThrow(ConfigValidationError);
+      expect(() => pricing(file)).toThrow(/^Invalid configuration: PRICING_FILE/);
+    });
+  });
+});

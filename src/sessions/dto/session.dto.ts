@@ -1,0 +1,69 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { MessageDto } from '../../messages/dto/message.dto.js';
+import type { SessionStats } from '../../messages/messages.service.js';
+import { nanoToUsd } from '../../pricing/pricing.service.js';
+import type { ChatSessionEntity } from '../chat-session.entity.js';
+
+export class SessionDto {
+  @ApiProperty({ format: 'uuid' })
+  session_id: string;
+
+  @ApiProperty({ example: 'alice' })
+  user_id: string;
+
+  @ApiProperty({ type: String, nullable: true, example: null })
+  title: string | null;
+
+  @ApiProperty({ example: 'gemini-2.5-flash' })
+  model: string;
+
+  @ApiProperty({ type: String, nullable: true, example: null })
+  system_instruction: string | null;
+
+  @ApiProperty({ example: '2026-11-22T10:00:00.123Z' })
+  created_at: string;
+
+  @ApiProperty({ example: '2026-11-22T10:05:00.456Z' })
+  updated_at: string;
+
+  @ApiProperty({ example: 4, description: 'User and model messages stored.' })
+  message_count: number;
+
+  @ApiProperty({ example: 1066 })
+  total_tokens: number;
+
+  @ApiProperty({ example: 0.002663, description: 'US dollars, sum of the priced turns (exact integer sum underneath).' })
+  total_cost_usd: number;
+
+  static from(session: ChatSessionEntity, stats: SessionStats): SessionDto {
+    return {
+      session_id: session.chatId,
+      user_id: session.userId,
+      title: session.title,
+      model: session.model,
+      system_instruction: session.systemInstruction,
+      created_at: session.createdAt.toISOString(),
+      updated_at: session.updatedAt.toISOString(),
+      message_count: stats.messageCount,
+      total_tokens: stats.totalTokens,
+      total_cost_usd: nanoToUsd(stats.totalCostNanoUsd)!,
+    };
+  }
+}
+
+export class SessionHistoryDto {
+  @ApiProperty({ format: 'uuid' })
+  session_id: string;
+
+  @ApiProperty({ type: [MessageDto] })
+  messages: MessageDto[];
+
+  @ApiProperty({ example: 4 })
+  message_count: number;
+
+  @ApiProperty({ example: 1066 })
+  total_tokens: number;
+
+  @ApiProperty({ example: 0.002663 })
+  total_cost_usd: number;
+}

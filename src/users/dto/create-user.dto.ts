@@ -1,0 +1,22 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { IsUserId } from '../../common/validation-rules.js';
+
+export class CreateUserDto {
+  @ApiPropertyOptional({ example: 'alice', description: 'Chosen id; made by the server when absent.' })
+  @IsOptional()
+  @IsUserId()
+  user_id?: string;
+
+  @ApiPropertyOptional({ example: 'Alice', maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  username?: string;
+
+  @ApiPropertyOptional({ example: 'alice@example.com' })
+  @IsOptional()
+  @IsEmail()
+  @MaxLength(320)
+  email?: string;
+}

@@ -1,0 +1,17 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { timestampColumn } from '../database/columns.js';
+
+@Entity('users')
+export class UserEntity {
+  @PrimaryColumn({ name: 'user_id', type: 'varchar', length: 128 })
+  userId: string;
+
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  username: string | null;
+
+  @Column({ type: 'varchar', length: 320, nullable: true })
+  email: string | null;
+
+  @Column(timestampColumn('created_at'))
+  createdAt: Date;
+}

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { QueryFailedError, Repository } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { UserExists, UserNotFound } from '../common/errors.js';
+import { UserEntity } from './user.entity.js';
+
+/** Owner of sessions created without a user id. */
+export const ANONYMOUS_USER_ID = 'anonymous';
+
+export interface NewUser {
+  userId?: string;
+  username?: string | null;
+  email?: string | null;
+}
+
+@Injectable()
+export class UsersService {
+  constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {}
+
+  async create(input: NewUser): Promise<UserEntity> {
+    const user = this.users.create({
+      userId: input.userId ?? randomUUID(),
+      username: input.username ?? null,
+      email: input.email ?? null,
+      createdAt: new Date(),
+    });
+    try {
+      await this.users.insert(user);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UserExists(user.userId);
+      throw error;
+    }
+    return user;
+  }
+
+  async get(userId: string): Promise<UserEntity> {
+    const user = await this.users.findOneBy({ userId });
+    if (!user) throw new UserNotFound(userId);
+    return user;
+  }
+
+  async exists(userId: string): Promise<boolean> {
+    return this.users.existsBy({ userId });
+  }
+
+  /** Creates the user when unknown (the original /chat contract); safe against races. */
+  async ensure(userId: string, manager: EntityManager = this.users.manager): Promise<void> {
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(UserEntity)
+      .values({ userId, username: null, email: null, createdAt: new Date() })
+      .orIgnore()
+      .execute();
+  }
+}
+
+/** SQLite: SQLITE_CONSTRAINT_PRIMARYKEY / _UNIQUE; PostgreSQL: 23505. */
+function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const code = String((error.driverError as { code?: unknown } | undefined)?.code ?? '');
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

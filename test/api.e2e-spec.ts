@@ -1,0 +1,354 @@
+import request from 'supertest';
+import { count, createSession, errorBody, send } from './support/http.js';
+import { startTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+describe('HTTP contract', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  beforeEach(() => t.emulator.reset());
+
+  describe('POST /users', () => {
+    it('creates a user with the given id and returns it', async () => {
+      const response = await request(t.baseUrl)
+        .post('/users')
+        .send({ user_id: 'carol', username: 'Carol', email: 'carol@example.com' })
+        .expect(201);
+      expect(response.body).toEqual({
+        user_id: 'carol',
+        username: 'Carol',
+        email: 'carol@example.com',
+        created_at: expect.stringMatching(ISO_MS),
+      });
+      await request(t.baseUrl).get('/users/carol').expect(200, response.body);
+    });
+
+    it('makes an id when none is given', async () => {
+      const response = await request(t.baseUrl).post('/users').send({}).expect(201);
+      expect(response.body.user_id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.body.username).toBeNull();
+    });
+
+    it('refuses a taken id with 409 USER_EXISTS', async () => {
+      await request(t.baseUrl).post('/users').send({ user_id: 'dave' }).expect(201);
+      const response = await request(t.baseUrl).post('/users').send({ user_id: 'dave', username: 'Other' }).expect(409);
+      expect(response.body).toEqual(errorBody(409, 'USER_EXISTS'));
+      await request(t.baseUrl).get('/users/dave').expect(200).expect((r) => expect(r.body.username).toBeNull());
+    });
+
+    it.each([
+      ['an unknown field', { user_id: 'eve', admin: true }, 'admin'],
+      ['a bad email', { email: 'not-an-email' }, 'email'],
+      ['a user id with a slash', { user_id: 'a/b' }, 'user_id'],
+      ['a user id that is not a string', { user_id: 42 }, 'user_id'],
+    ])('refuses %s with 400 naming the field, storing nothing', async (_name, body, field) => {
+      const before = await count(t, 'users');
+      const response = await request(t.baseUrl).post('/users').send(body).expect(400);
+      expect(response.body).toEqual(errorBody(400, 'VALIDATION_FAILED'));
+      expect(response.body.message).toContain(field);
+      expect(await count(t, 'users')).toBe(before);
+    });
+  });
+
+  describe('GET /users/:user_id', () => {
+    it('is 404 USER_NOT_FOUND for an unknown user', async () => {
+      const response = await request(t.baseUrl).get('/users/nobody').expect(404);
+      expect(response.body).toEqual(errorBody(404, 'USER_NOT_FOUND'));
+    });
+  });
+
+  describe('POST /sessions', () => {
+    it('creates a session with defaults, owned by "anonymous" without a user_id', async () => {
+      const response = await request(t.baseUrl).post('/sessions').send({}).expect(201);
+      expect(response.body).toEqual({
+        session_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        user_id: 'anonymous',
+        title: null,
+        model: 'gemini-2.5-flash',
+        system_instruction: null,
+        created_at: expect.stringMatching(ISO_MS),
+        updated_at: expect.stringMatching(ISO_MS),
+        message_count: 0,
+        total_tokens: 0,
+        total_cost_usd: 0,
+      });
+      await request(t.baseUrl).get('/users/anonymous').expect(200);
+    });
+
+    it('creates an unknown user and keeps title, model and system instruction', async () => {
+      const response = await request(t.baseUrl)
+        .post('/sessions')
+        .send({ user_id: 'frank', title: 'Plans', model: 'gemini-2.5-pro', system_instruction: 'Be terse.' })
+        .expect(201);
+      expect(response.body).toMatchObject({ user_id: 'frank', title: 'Plans', model: 'gemini-2.5-pro', system_instruction: 'Be terse.' });
+      await request(t.baseUrl).get('/users/frank').expect(200);
+      await request(t.baseUrl).get(`/sessions/${response.body.session_id}`).expect(200, response.body);
+    });
+
+    it.each([
+      ['a model that is not a model id', { model: 'gemini 2.5; drop table' }, 'model'],
+      ['an unknown field', { colour: 'red' }, 'colour'],
+      ['a non-string title', { title: 5 }, 'title'],
+    ])('refuses %s with 400', async (_name, body, field) => {
+      const before = await count(t, 'chat_sessions');
+      const response = await request(t.baseUrl).post('/sessions').send(body).expect(400);
+      expect(response.body.message).toContain(field);
+      expect(await count(t, 'chat_sessions')).toBe(before);
+    });
+  });
+
+  describe('GET /sessions/:session_id', () => {
+    it('is 404 SESSION_NOT_FOUND for an unknown id and 400 for a malformed one', async () => {
+      const missing = await request(t.baseUrl).get('/sessions/4b0e5c3e-8a7d-4c1e-9f57-1f2d3c4b5a69').expect(404);
+      expect(missing.body).toEqual(errorBody(404, 'SESSION_NOT_FOUND'));
+      const malformed = await request(t.baseUrl).get('/sessions/not-a-uuid').expect(400);
+      expect(malformed.body).toEqual(errorBody(400, 'VALIDATION_FAILED'));
+      expect(malformed.body.message).toContain('session_id');
+    });
+  });
+
+  describe('POST /sessions/:session_id/messages', () => {
+    it('answers 201 with both messages, usage, cost and the session total', async () => {
+      const sessionId = await createSession(t, { user_id: 'gina' });
+      t.emulator.enqueue({
+        text: 'Hello!',
+        usage: { promptTokenCount: 20, candidatesTokenCount: 253, thoughtsTokenCount: 260 },
+      });
+      const response = await send(t, sessionId, 'Hi there').expect(201);
+      expect(response.body).toEqual({
+        session_id: sessionId,
+        reply: 'Hello!',
+        user_message: { id: expect.any(Number), role: 'user', content: 'Hi there', created_at: expect.stringMatching(ISO_MS) },
+        model_message: {
+          id: response.body.user_message.id + 1,
+          role: 'model',
+          content: 'Hello!',
+          created_at: expect.stringMatching(ISO_MS),
+          model: 'gemini-2.5-flash',
+          finish_reason: 'STOP',
+          usage: {
+            prompt_tokens: 20,
+            cached_tokens: 0,
+            output_tokens: 253,
+            thoughts_tokens: 260,
+            tool_prompt_tokens: 0,
+            total_tokens: 533,
+          },
+          // 20 × $0.30/M + (253 + 260) × $2.50/M
+          cost_usd: 0.0012885,
+          cost_status: 'priced',
+        },
+        session_total_cost_usd: 0.0012885,
+      });
+    });
+
+    it.each([
+      ['an empty message', { message: '' }],
+      ['a blank message', { message: '   \n ' }],
+      ['no message', {}],
+      ['a non-string message', { message: ['a'] }],
+      ['an unknown field', { message: 'hi', model: 'x' }],
+    ])('refuses %s with 400 before anything is sent or stored', async (_name, body) => {
+      const sessionId = await createSession(t);
+      const response = await request(t.baseUrl).post(`/sessions/${sessionId}/messages`).send(body).expect(400);
+      expect(response.body).toEqual(errorBody(400, 'VALIDATION_FAILED'));
+      expect(t.emulator.generateRequests()).toHaveLength(0);
+      expect(await count(t, 'chat_history')).toBe(await count(t, 'chat_history'));
+      await request(t.baseUrl).get(`/sessions/${sessionId}`).expect((r) => expect(r.body.message_count).toBe(0));
+    });
+
+    it('refuses a message longer than MAX_MESSAGE_CHARS (counted in characters) with 400', async () => {
+      const small = await startTestApp({ env: { MAX_MESSAGE_CHARS: '10' }, emulator: t.emulator });
+      try {
+        const sessionId = await createSession(small);
+        await send(small, sessionId, '😀'.repeat(10)).expect(201);
+        const response = await send(small, sessionId, 'x'.repeat(11)).expect(400);
+        expect(response.body.message).toMatch(/message: must be at most 10 characters/);
+      } finally {
+        await small.close({ keepEmulator: true });
+      }
+    });
+
+    it('is 404 for an unknown session, with nothing sent upstream', async () => {
+      const response = await send(t, '4b0e5c3e-8a7d-4c1e-9f57-1f2d3c4b5a69', 'hello').expect(404);
+      expect(response.body).toEqual(errorBody(404, 'SESSION_NOT_FOUND'));
+      expect(t.emulator.generateRequests()).toHaveLength(0);
+    });
+  });
+
+  describe('GET /sessions/:session_id/history', () => {
+    it('returns the messages in order with the totals', async () => {
+      const sessionId = await createSession(t);
+      t.emulator.enqueue(
+        { text: 'one', usage: { promptTokenCount: 10, candidatesTokenCount: 5, thoughtsTokenCount: 0 } },
+        { text: 'two', usage: { promptTokenCount: 30, candidatesTokenCount: 7, thoughtsTokenCount: 3 } },
+      );
+      await send(t, sessionId, 'first').expect(201);
+      await send(t, sessionId, 'second').expect(201);
+      const response = await request(t.baseUrl).get(`/sessions/${sessionId}/history`).expect(200);
+      expect(response.body.session_id).toBe(sessionId);
+      expect(response.body.messages.map((m: { role: string; content: string }) => [m.role, m.content])).toEqual([
+        ['user', 'first'],
+        ['model', 'one'],
+        ['user', 'second'],
+        ['model', 'two'],
+      ]);
+      const ids = response.body.messages.map((m: { id: number }) => m.id);
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(response.body.message_count).toBe(4);
+      expect(response.body.total_tokens).toBe(15 + 40);
+      // (10 × 0.30 + 5 × 2.50) + (30 × 0.30 + 10 × 2.50) per million
+      expect(response.body.total_cost_usd).toBe(0.0000495);
+      const session = await request(t.baseUrl).get(`/sessions/${sessionId}`).expect(200);
+      expect(session.body).toMatchObject({ message_count: 4, total_tokens: 55, total_cost_usd: 0.0000495 });
+    });
+
+    it('is 404 for an unknown session', async () => {
+      await request(t.baseUrl).get('/sessions/4b0e5c3e-8a7d-4c1e-9f57-1f2d3c4b5a69/history').expect(404);
+    });
+  });
+
+  describe('POST /chat and /history (original API)', () => {
+    it('creates the user and a chat, then continues it', async () => {
+      const first = await request(t.baseUrl).post('/chat').send({ user_id: 'hank', message: 'Hello' }).expect(200);
+      expect(first.body).toEqual({
+        response: expect.stringContaining('Hello'),
+        chat_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        usage: {
+          prompt_tokens: expect.any(Number),
+          cached_tokens: 0,
+          output_tokens: expect.any(Number),
+          thoughts_tokens: expect.any(Number),
+          tool_prompt_tokens: 0,
+          total_tokens: expect.any(Number),
+        },
+        cost_usd: expect.any(Number),
+      });
+      await request(t.baseUrl).get('/users/hank').expect(200);
+      const second = await request(t.baseUrl)
+        .post('/chat')
+        .send({ user_id: 'hank', message: 'Again', chat_id: first.body.chat_id })
+        .expect(200);
+      expect(second.body.chat_id).toBe(first.body.chat_id);
+
+      await request(t.baseUrl).get('/history/hank').expect(200, { chat_sessions: [first.body.chat_id] });
+      const history = await request(t.baseUrl).get(`/history/hank/${first.body.chat_id}`).expect(200);
+      expect(history.body).toEqual({
+        history: [
+          { role: 'user', content: 'Hello', timestamp: expect.stringMatching(ISO_MS) },
+          { role: 'model', content: first.body.response, timestamp: expect.stringMatching(ISO_MS) },
+          { role: 'user', content: 'Again', timestamp: expect.stringMatching(ISO_MS) },
+          { role: 'model', content: second.body.response, timestamp: expect.stringMatching(ISO_MS) },
+        ],
+      });
+    });
+
+    it('lists chats oldest first and [] for a user with none', async () => {
+      const a = await request(t.baseUrl).post('/chat').send({ user_id: 'ivy', message: 'a' }).expect(200);
+      const b = await request(t.baseUrl).post('/chat').send({ user_id: 'ivy', message: 'b' }).expect(200);
+      await request(t.baseUrl).get('/history/ivy').expect(200, { chat_sessions: [a.body.chat_id, b.body.chat_id] });
+      await request(t.baseUrl).get('/history/nobody-at-all').expect(200, { chat_sessions: [] });
+    });
+
+    it('is 404 CHAT_NOT_FOUND for a chat_id that does not exist, and never creates it', async () => {
+      const chatId = '0d7f4a52-3b7e-4a39-9d7e-2f4c1b6a8e90';
+      const response = await request(t.baseUrl).post('/chat').send({ user_id: 'jack', message: 'hi', chat_id: chatId }).expect(404);
+      expect(response.body).toEqual(errorBody(404, 'CHAT_NOT_FOUND'));
+      expect(t.emulator.generateRequests()).toHaveLength(0);
+      const [row] = await t.dataSource.query('SELECT COUNT(*) AS n FROM chat_sessions WHERE chat_id = ?', [chatId]);
+      expect(Number(row.n)).toBe(0);
+    });
+
+    it.each([
+      ['no user_id', { message: 'hi' }, 'user_id'],
+      ['no message', { user_id: 'kim' }, 'message'],
+      ['a malformed chat_id', { user_id: 'kim', message: 'hi', chat_id: 'abc' }, 'chat_id'],
+    ])('refuses %s with 400', async (_name, body, field) => {
+      const response = await request(t.baseUrl).post('/chat').send(body).expect(400);
+      expect(response.body.message).toContain(field);
+      expect(t.emulator.generateRequests()).toHaveLength(0);
+    });
+  });
+
+  describe('service routes', () => {
+    it('GET /health reports the database and the Gemini mode', async () => {
+      await request(t.baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'configured' });
+    });
+
+    it('GET /models lists the price table in force', async () => {
+      const response = await request(t.baseUrl).get('/models').expect(200);
+      expect(response.body).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ model: 'gemini-2.5-flash', input_per_million_usd: 0.3, output_per_million_usd: 2.5 }),
+        ]),
+      );
+    });
+
+    it('serves the chat page at /', async () => {
+      const response = await request(t.baseUrl).get('/').expect(200);
+      expect(response.headers['content-type']).toMatch(/text\/html/);
+      expect(response.text).toContain('<html');
+    });
+
+    it('serves Swagger UI at /docs and an OpenAPI document describing every route at /docs-json', async () => {
+      await request(t.baseUrl).get('/docs').redirects(1).expect(200).expect('content-type', /html/);
+      const document = (await request(t.baseUrl).get('/docs-json').expect(200)).body;
+      expect(Object.keys(document.paths).sort()).toEqual(
+        [
+          '/chat',
+          '/health',
+          '/history/{user_id}',
+          '/history/{user_id}/{chat_id}',
+          '/models',
+          '/sessions',
+          '/sessions/{session_id}',
+          '/sessions/{session_id}/history',
+          '/sessions/{session_id}/messages',
+          '/users',
+          '/users/{user_id}',
+        ].sort(),
+      );
+      const send = document.paths['/sessions/{session_id}/messages'].post;
+      expect(send.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/SendMessageDto');
+      expect(Object.keys(send.responses).sort()).toEqual(['201', '400', '404', '413', '422', '502', '503', '504']);
+      expect(document.components.schemas.MessageDto.properties).toHaveProperty('cost_usd');
+    });
+  });
+
+  describe('errors', () => {
+    it('answers an unknown route with a JSON 404', async () => {
+      const response = await request(t.baseUrl).get('/no/such/route').expect(404);
+      expect(response.body).toEqual(errorBody(404, 'ROUTE_NOT_FOUND'));
+    });
+
+    it('answers malformed JSON with a JSON 400 that does not echo the parser', async () => {
+      const response = await request(t.baseUrl).post('/sessions').set('content-type', 'application/json').send('{"user_id": ').expect(400);
+      expect(response.body).toEqual({ statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED', message: 'The request body is not valid JSON.' });
+    });
+
+    it('answers a body over 1 MiB with a JSON 413', async () => {
+      const response = await request(t.baseUrl)
+        .post('/users')
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ username: 'x'.repeat(1024 * 1024) }))
+        .expect(413);
+      expect(response.body).toEqual(errorBody(413, 'PAYLOAD_TOO_LARGE'));
+    });
+
+    it('gives every response a request id', async () => {
+      const response = await request(t.baseUrl).get('/health').expect(200);
+      expect(response.headers['x-request-id']).toMatch(/^[\w-]+$/);
+      expect(response.headers['x-powered-by']).toBeUndefined();
+    });
+  });
+});

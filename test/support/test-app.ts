@@ -1,0 +1,86 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp } from '../../src/app.setup.js';
+import { appConfig } from '../../src/config/app.config.js';
+import { parseEnvironment } from '../../src/config/environment.js';
+import type { AppSettings } from '../../src/config/environment.js';
+import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  /** http://127.0.0.1:<port> of the listening app. */
+  baseUrl: string;
+  /** The Gemini emulator this app talks to through the real SDK (null in offline mode). */
+  emulator: GeminiEmulator;
+  settings: AppSettings;
+  dataSource: DataSource;
+  /** The SQLite file of this app. */
+  databasePath: string;
+  dataDir: string;
+  close(options?: { keepData?: boolean; keepEmulator?: boolean }): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Environment variables on top of the test defaults. */
+  env?: Record<string, string | undefined>;
+  /** Reuse an emulator (e.g. across a restart). */
+  emulator?: GeminiEmulator;
+  /** Reuse a data directory (e.g. to restart on the same database file). */
+  dataDir?: string;
+  /** No emulator, no key, no base URL: the service starts its own emulator. */
+  offline?: boolean;
+}
+
+/**
+ * Boots the real AppModule on a fresh SQLite file, talking to a Gemini emulator on a loopback
+ * port through the real SDK, listening on a free port.
+ */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const emulator = options.offline ? null : (options.emulator ?? new GeminiEmulator());
+  if (emulator && !isStarted(emulator)) await emulator.start(0, '127.0.0.1');
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gemini-chat-api-'));
+  const databasePath = join(dataDir, 'chat.db');
+  const settings = parseEnvironment({
+    DATABASE_URL: `sqlite:${databasePath}`,
+    GEMINI_TIMEOUT_MS: '3000',
+    ...(emulator ? { GEMINI_BASE_URL: emulator.baseUrl, GEMINI_API_KEY: 'test-key' } : {}),
+    ...options.env,
+  });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(appConfig.KEY)
+    .useValue(settings)
+    .compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: ['error','warn'] });
+  configureApp(app);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return {
+    app,
+    baseUrl: `http://127.0.0.1:${port}`,
+    emulator: emulator as GeminiEmulator,
+    settings,
+    dataSource: app.get<DataSource>(getDataSourceToken()),
+    databasePath,
+    dataDir,
+    async close({ keepData = false, keepEmulator = false } = {}) {
+      await app.close();
+      if (emulator && !keepEmulator) await emulator.stop();
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function isStarted(emulator: GeminiEmulator): boolean {
+  try {
+    return Boolean(emulator.baseUrl);
+  } catch {
+    return false;
+  }
+}
