@@ -1,0 +1,12 @@
+// `npm test`: the whole suite. Builds first (the boot specs run dist/main.js as users do),
+// makes sure Chromium is there for the browser specs, then runs every jest project.
+import { spawnSync } from 'node:child_process';
+
+function run(command, args) {
+  const result = spawnSync(command, args, { stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+run('npm', ['run', '--silent', 'build']);
+run(process.execPath, ['scripts/ensure-chromium.mjs']);
+run(process.execPath, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', ...process.argv.slice(2)]);
