@@ -314,8 +314,10 @@ describe('HTTP contract', () => {
           '/sessions/{session_id}',
           '/sessions/{session_id}/history',
           '/sessions/{session_id}/messages',
+          '/sessions/{session_id}/export',
           '/users',
           '/users/{user_id}',
+          '/users/{user_id}/usage',
         ].sort(),
       );
       const send = document.paths['/sessions/{session_id}/messages'].post;

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses, TURN_ERRORS } from '../common/api-errors.decorator.js';
 import { UserChatParams, UserIdParams } from '../common/params.js';
@@ -7,7 +8,9 @@ import { nanoToUsd } from '../pricing/pricing.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { MessageDto } from '../messages/dto/message.dto.js';
 import { ChatHistoryDto, ChatListDto, ChatRequestDto, ChatResponseDto } from './dto/chat.dto.js';
+import { serverTiming } from './turn-http.js';
 import { TurnService } from './turn.service.js';
+import type { TurnOutcome } from './turn.service.js';
 
 /** The original per-user chat API, kept byte-compatible for its clients. */
 @ApiTags('chat (original API)')
@@ -29,11 +32,17 @@ export class ChatController {
   })
   @ApiOkResponse({ type: ChatResponseDto })
   @ApiErrorResponses(...TURN_ERRORS)
-  async chat(@Body() body: ChatRequestDto): Promise<ChatResponseDto> {
+  async chat(@Body() body: ChatRequestDto, @Res({ passthrough: true }) response: Response): Promise<ChatResponseDto> {
     this.turns.checkMessage(body.message);
-    const outcome = body.chat_id
-      ? await this.turns.inSession(await this.sessions.getOwned(body.chat_id, body.user_id), body.message)
-      : await this.turns.inNewSession(this.sessions.build({ userId: body.user_id }), body.message);
+    const { chat_id: chatId, user_id: userId } = body;
+    let outcome: TurnOutcome;
+    if (chatId) {
+      await this.sessions.getOwned(chatId, userId); // a foreign or unknown chat is a 404 at once
+      outcome = await this.turns.inSession(chatId, () => this.sessions.getOwned(chatId, userId), body.message);
+    } else {
+      outcome = await this.turns.inNewSession(this.sessions.build({ userId }), body.message);
+    }
+    response.setHeader('Server-Timing', serverTiming(response, outcome.upstreamMs));
     const reply = MessageDto.from(outcome.modelRow);
     return {
       response: outcome.modelRow.content,

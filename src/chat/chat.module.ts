@@ -6,11 +6,13 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { ChatController } from './chat.controller.js';
 import { SessionMessagesController } from './session-messages.controller.js';
 import { TurnService } from './turn.service.js';
+import { UserDataController } from './user-data.controller.js';
+import { UsersModule } from '../users/users.module.js';
 
-/** Turns: where sessions, messages, Gemini and pricing meet. */
+/** Turns, and routes over a user's data: where users, sessions, messages, Gemini and pricing meet. */
 @Module({
-  imports: [SessionsModule, MessagesModule, GeminiModule, PricingModule],
-  controllers: [SessionMessagesController, ChatController],
+  imports: [UsersModule, SessionsModule, MessagesModule, GeminiModule, PricingModule],
+  controllers: [SessionMessagesController, ChatController, UserDataController],
   providers: [TurnService],
 })
 export class ChatModule {}

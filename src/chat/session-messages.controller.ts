@@ -1,10 +1,12 @@
-import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import { ApiErrorResponses, TURN_ERRORS } from '../common/api-errors.decorator.js';
 import { SessionIdParams } from '../common/params.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { SendMessageDto } from './dto/send-message.dto.js';
 import { TurnResponseDto } from './dto/turn-response.dto.js';
+import { serverTiming, TurnEventStream, wantsEventStream } from './turn-http.js';
 import { TurnService } from './turn.service.js';
 
 @ApiTags('sessions')
@@ -16,18 +18,43 @@ export class SessionMessagesController {
   ) {}
 
   @Post(':session_id/messages')
-  @HttpCode(201)
   @ApiOperation({
-    summary: 'Send a message and get the reply',
+    summary: 'Send a message and get the reply (JSON, or streamed as Server-Sent Events)',
     description:
       'The whole stored history of the session, plus its system instruction, is the context sent to Gemini. ' +
-      'Both messages are stored only if Gemini answers; on any error nothing is stored.',
+      'Both messages are stored only if Gemini answers; on any error nothing is stored.\n\n' +
+      'With `Accept: text/event-stream` the answer is a 200 SSE stream: `event: delta` `data: {"text": "…"}` as text ' +
+      'arrives, then `event: done` with the same JSON as the 201 body, or `event: error` with an error body. ' +
+      'A failure before the first delta answers with its status and a JSON error body instead. If the client goes ' +
+      'away the turn still completes and is stored. Server-Timing then comes as an HTTP trailer.',
   })
-  @ApiCreatedResponse({ type: TurnResponseDto })
+  @ApiHeader({ name: 'Accept', required: false, description: '`text/event-stream` to stream the reply.' })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiCreatedResponse({ type: TurnResponseDto, headers: { 'Server-Timing': { description: 'upstream;dur=…, total;dur=… (ms)' } } })
   @ApiErrorResponses(...TURN_ERRORS)
-  async send(@Param() params: SessionIdParams, @Body() body: SendMessageDto): Promise<TurnResponseDto> {
+  async send(
+    @Param() params: SessionIdParams,
+    @Body() body: SendMessageDto,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
     this.turns.checkMessage(body.message);
-    const session = await this.sessions.get(params.session_id);
-    return TurnResponseDto.from(await this.turns.inSession(session, body.message));
+    const sessionId = params.session_id;
+    await this.sessions.get(sessionId); // an unknown session is a 404 at once, not after queued turns
+    const load = () => this.sessions.get(sessionId);
+    if (!wantsEventStream(request)) {
+      const outcome = await this.turns.inSession(sessionId, load, body.message);
+      response.setHeader('Server-Timing', serverTiming(response, outcome.upstreamMs));
+      response.status(201).json(TurnResponseDto.from(outcome));
+      return;
+    }
+    const events = new TurnEventStream(response);
+    try {
+      const outcome = await this.turns.inSession(sessionId, load, body.message, (text) => events.delta(text));
+      events.done(TurnResponseDto.from(outcome), outcome.upstreamMs);
+    } catch (error) {
+      if (!events.started) throw error;
+      events.fail(error, null);
+    }
   }
 }

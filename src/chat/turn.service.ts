@@ -6,7 +6,7 @@ import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { TransactionRunner } from '../database/transaction-runner.js';
 import { LlmClient } from '../gemini/llm-client.js';
-import type { LlmResult } from '../gemini/llm-client.js';
+import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
 import type { ChatMessageEntity } from '../messages/chat-message.entity.js';
 import { MessagesService } from '../messages/messages.service.js';
 import type { SessionStats } from '../messages/messages.service.js';
@@ -44,34 +44,50 @@ export class TurnService {
     private readonly transactions: TransactionRunner,
   ) {}
 
-  /** A turn in a stored session. */
-  async inSession(session: ChatSessionEntity, message: string): Promise<TurnOutcome> {
-    return this.perSession.run(session.chatId, () => this.run(session, message, false));
+  /**
+   * A turn in a stored session. `load` runs once the session's earlier turns are done, so the
+   * turn sees their rows and any PATCH made meanwhile, and a session deleted meanwhile is a 404.
+   */
+  inSession(
+    sessionId: string,
+    load: () => Promise<ChatSessionEntity>,
+    message: string,
+    onDelta?: (text: string) => void,
+  ): Promise<TurnOutcome> {
+    return this.perSession.run(sessionId, async () => this.run(await load(), message, false, onDelta));
   }
 
   /** The first turn of a session that is stored only if the turn succeeds. */
-  async inNewSession(session: ChatSessionEntity, message: string): Promise<TurnOutcome> {
-    return this.perSession.run(session.chatId, () => this.run(session, message, true));
+  inNewSession(session: ChatSessionEntity, message: string, onDelta?: (text: string) => void): Promise<TurnOutcome> {
+    return this.perSession.run(session.chatId, () => this.run(session, message, true, onDelta));
   }
 
-  private async run(session: ChatSessionEntity, message: string, isNew: boolean): Promise<TurnOutcome> {
+  private async run(
+    session: ChatSessionEntity,
+    message: string,
+    isNew: boolean,
+    onDelta?: (text: string) => void,
+  ): Promise<TurnOutcome> {
     const receivedAt = new Date();
     const history = isNew ? [] : await this.messages.listForSession(session.chatId);
-    const started = performance.now();
-    const result = await this.llm.generate({
+    const request: LlmRequest = {
       model: session.model,
       contents: [...history.map((row) => ({ role: row.role, text: row.content })), { role: 'user', text: message }],
       systemInstruction: session.systemInstruction,
-    });
+    };
+    const started = performance.now();
+    const result = onDelta ? await this.llm.stream(request, onDelta) : await this.llm.generate(request);
     const upstreamMs = performance.now() - started;
     const cost = this.pricing.cost(result.modelVersion, session.model, result.usage);
     if (cost.costStatus === 'unpriced') {
       this.logger.warn(`no price for model ${result.modelVersion ?? session.model}: turn stored as unpriced`);
     }
     const answeredAt = new Date();
+    // Untitled sessions are named after their first message, with no extra model call.
+    const title = session.title ?? (history.length === 0 ? titleFrom(message) : null);
     const [userRow, modelRow] = await this.transactions.run(async (manager) => {
-      if (isNew) await this.sessions.insert(session, manager);
-      else await this.sessions.touch(session.chatId, answeredAt, manager);
+      if (isNew) await this.sessions.insert({ ...session, title }, manager);
+      else await this.sessions.recordTurn(session.chatId, { updatedAt: answeredAt, title }, manager);
       return this.messages.appendTurn(manager, {
         chatId: session.chatId,
         userMessage: message,
@@ -86,7 +102,7 @@ export class TurnService {
         latencyMs: Math.round(upstreamMs),
       });
     });
-    session.updatedAt = answeredAt;
+    Object.assign(session, { updatedAt: answeredAt, title });
     const stats = await this.messages.statsForOne(session.chatId);
     return { session, userRow, modelRow, result, cost, stats, upstreamMs };
   }
@@ -99,4 +115,16 @@ export class TurnService {
       throw new ValidationFailed(`message: must be at most ${this.config.maxMessageChars} characters, got ${length}`);
     }
   }
+}
+
+const TITLE_LENGTH = 60;
+
+/** The first message, on one line, cut at a word boundary near 60 characters. */
+export function titleFrom(message: string): string {
+  const line = message.replace(/\s+/g, ' ').trim();
+  const chars = [...line];
+  if (chars.length <= TITLE_LENGTH) return line;
+  const cut = chars.slice(0, TITLE_LENGTH).join('');
+  const atWord = cut.replace(/\s+\S*$/, '');
+  return `${atWord.length >= TITLE_LENGTH / 2 ? atWord : cut}…`;
 }

@@ -29,4 +29,9 @@ export type LlmMode = 'emulator' | 'configured';
 export abstract class LlmClient {
   abstract readonly mode: LlmMode;
   abstract generate(request: LlmRequest): Promise<LlmResult>;
+  /**
+   * Streams the reply: `onDelta` gets each piece of answer text as it arrives; the result is
+   * the whole reply with the usage of the last chunk that carried usage.
+   */
+  abstract stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult>;
 }

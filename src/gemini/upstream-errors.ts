@@ -90,11 +90,14 @@ export function answerText(response: GenerateContentResponse): string {
 }
 
 /** A reply with no text is refused as CONTENT_BLOCKED, saying why when Gemini said. */
-export function assertAnswered(text: string, response: GenerateContentResponse): void {
+export function assertAnswered(
+  text: string,
+  response: GenerateContentResponse,
+  finishReason = response.candidates?.[0]?.finishReason,
+): void {
   const blockReason = response.promptFeedback?.blockReason;
   if (blockReason) throw new ContentBlocked(`Gemini blocked the prompt (${blockReason}).`);
   if (text.length > 0) return;
-  const finishReason = response.candidates?.[0]?.finishReason;
   throw new ContentBlocked(
     finishReason && finishReason !== 'STOP'
       ? `Gemini returned no reply text (finish reason ${finishReason}).`

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { In, MoreThan, Repository } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import type { CostStatus } from '../pricing/pricing.service.js';
 import type { TokenUsage } from '../pricing/token-usage.js';
@@ -11,6 +11,23 @@ export interface SessionStats {
   totalTokens: number;
   /** Sum of the priced turns, in integer nano-dollars. */
   totalCostNanoUsd: number;
+}
+
+export interface UsageTotals {
+  turns: number;
+  unpricedTurns: number;
+  promptTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  thoughtsTokens: number;
+  totalTokens: number;
+  costNanoUsd: number;
+}
+
+export interface UsageReport {
+  total: UsageTotals;
+  byModel: (UsageTotals & { model: string })[];
+  byDay: (UsageTotals & { day: string })[];
 }
 
 export interface NewTurn {
@@ -34,6 +51,20 @@ export class MessagesService {
   /** The stored conversation in `id` order: the context of the next turn. */
   listForSession(chatId: string): Promise<ChatMessageEntity[]> {
     return this.messages.find({ where: { chatId }, order: { id: 'ASC' } });
+  }
+
+  /** Messages after `afterId`, in order; keyset paging on `id`. */
+  page(chatId: string, limit: number, afterId: number | null): Promise<ChatMessageEntity[]> {
+    return this.messages.find({
+      where: afterId === null ? { chatId } : { chatId, id: MoreThan(afterId) },
+      order: { id: 'ASC' },
+      take: limit,
+    });
+  }
+
+  async deleteForSessions(chatIds: string[], manager: EntityManager): Promise<void> {
+    if (chatIds.length === 0) return;
+    await manager.getRepository(ChatMessageEntity).delete({ chatId: In(chatIds) });
   }
 
   /** Both rows of a turn, inside the caller's transaction, user row first. */
@@ -103,6 +134,55 @@ export class MessagesService {
       });
     }
     return stats;
+  }
+
+  /**
+   * What a user's turns used and cost in [from, to): one model row is one turn. Sums are done
+   * in SQL over integers; days are UTC (timestamps are stored as ISO-8601 UTC text).
+   */
+  async usageReport(userId: string, from: Date | null, to: Date | null): Promise<UsageReport> {
+    const grouped = async (groupBy: string | null) => {
+      const query = this.messages
+        .createQueryBuilder('m')
+        .innerJoin('chat_sessions', 's', 's.chat_id = m.chat_id')
+        .select('COUNT(*)', 'turns')
+        .addSelect("SUM(CASE WHEN m.cost_status = 'unpriced' THEN 1 ELSE 0 END)", 'unpriced_turns')
+        .addSelect('COALESCE(SUM(m.prompt_tokens), 0)', 'prompt_tokens')
+        .addSelect('COALESCE(SUM(m.cached_tokens), 0)', 'cached_tokens')
+        .addSelect('COALESCE(SUM(m.output_tokens), 0)', 'output_tokens')
+        .addSelect('COALESCE(SUM(m.thoughts_tokens), 0)', 'thoughts_tokens')
+        .addSelect('COALESCE(SUM(m.total_tokens), 0)', 'total_tokens')
+        .addSelect('COALESCE(SUM(m.cost_nano_usd), 0)', 'cost_nano_usd')
+        .where('s.user_id = :userId', { userId })
+        .andWhere("m.role = 'model'");
+      if (from) query.andWhere('m.timestamp >= :from', { from: from.toISOString() });
+      if (to) query.andWhere('m.timestamp < :to', { to: to.toISOString() });
+      if (groupBy) query.addSelect(groupBy, 'key').groupBy(groupBy).orderBy(groupBy, 'ASC');
+      const rows = await query.getRawMany<Record<string, string | number | null>>();
+      return rows.map((row) => ({
+        key: String(row.key),
+        totals: {
+          turns: Number(row.turns),
+          unpricedTurns: Number(row.unpriced_turns ?? 0),
+          promptTokens: Number(row.prompt_tokens),
+          cachedTokens: Number(row.cached_tokens),
+          outputTokens: Number(row.output_tokens),
+          thoughtsTokens: Number(row.thoughts_tokens),
+          totalTokens: Number(row.total_tokens),
+          costNanoUsd: Number(row.cost_nano_usd),
+        },
+      }));
+    };
+    const [[total], byModel, byDay] = await Promise.all([
+      grouped(null),
+      grouped('m.model'),
+      grouped('SUBSTR(m.timestamp, 1, 10)'),
+    ]);
+    return {
+      total: total.totals,
+      byModel: byModel.map(({ key, totals }) => ({ model: key, ...totals })),
+      byDay: byDay.map(({ key, totals }) => ({ day: key, ...totals })),
+    };
   }
 
   async statsForOne(chatId: string): Promise<SessionStats> {

@@ -7,8 +7,16 @@ import { ChatNotFound, SessionNotFound } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import { TransactionRunner } from '../database/transaction-runner.js';
 import type { AppConfig } from '../config/app.config.js';
+import { MessagesService } from '../messages/messages.service.js';
 import { ANONYMOUS_USER_ID, UsersService } from '../users/users.service.js';
 import { ChatSessionEntity } from './chat-session.entity.js';
+import type { SessionCursor } from './session-cursor.js';
+
+export interface SessionChanges {
+  title?: string | null;
+  model?: string;
+  systemInstruction?: string | null;
+}
 
 export interface NewSession {
   userId?: string;
@@ -24,6 +32,7 @@ export class SessionsService {
     @Inject(appConfig.KEY) private readonly config: AppConfig,
     private readonly users: UsersService,
     private readonly transactions: TransactionRunner,
+    private readonly messages: MessagesService,
   ) {}
 
   /** A session object that is not stored yet; `insert` stores it. */
@@ -65,6 +74,52 @@ export class SessionsService {
     return session;
   }
 
+  /**
+   * A user's sessions, newest first, from after `cursor`. Keyset paging on (created_at, chat_id),
+   * so rows added or removed meanwhile never make a page skip or repeat one.
+   */
+  async pageForUser(userId: string, limit: number, cursor: SessionCursor | null): Promise<ChatSessionEntity[]> {
+    const query = this.sessions
+      .createQueryBuilder('s')
+      .where('s.user_id = :userId', { userId })
+      .orderBy('s.created_at', 'DESC')
+      .addOrderBy('s.chat_id', 'DESC')
+      .limit(limit);
+    if (cursor) {
+      query.andWhere('(s.created_at < :createdAt OR (s.created_at = :createdAt AND s.chat_id < :chatId))', cursor);
+    }
+    return query.getMany();
+  }
+
+  async update(sessionId: string, changes: SessionChanges): Promise<ChatSessionEntity> {
+    await this.get(sessionId);
+    const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    await this.transactions.run((manager) =>
+      manager.getRepository(ChatSessionEntity).update({ chatId: sessionId }, { ...given, updatedAt: new Date() }),
+    );
+    return this.get(sessionId);
+  }
+
+  /** Removes the session and every message of it. */
+  async delete(sessionId: string): Promise<void> {
+    await this.get(sessionId);
+    await this.transactions.run(async (manager) => {
+      await this.messages.deleteForSessions([sessionId], manager);
+      await manager.getRepository(ChatSessionEntity).delete({ chatId: sessionId });
+    });
+  }
+
+  /** Removes a user with every session and message of theirs. */
+  async deleteUser(userId: string): Promise<void> {
+    await this.users.get(userId);
+    await this.transactions.run(async (manager) => {
+      const sessions = await manager.getRepository(ChatSessionEntity).find({ select: { chatId: true }, where: { userId } });
+      await this.messages.deleteForSessions(sessions.map((session) => session.chatId), manager);
+      await manager.getRepository(ChatSessionEntity).delete({ userId });
+      await this.users.delete(userId, manager);
+    });
+  }
+
   /** The user's chat ids, oldest first. */
   async listIdsForUser(userId: string): Promise<string[]> {
     const rows = await this.sessions.find({
@@ -75,7 +130,13 @@ export class SessionsService {
     return rows.map((row) => row.chatId);
   }
 
-  async touch(chatId: string, at: Date, manager: EntityManager): Promise<void> {
-    await manager.getRepository(ChatSessionEntity).update({ chatId }, { updatedAt: at });
+  /** Marks a turn on the session; a session deleted while Gemini answered is a 404. */
+  async recordTurn(
+    chatId: string,
+    changes: { updatedAt: Date; title: string | null },
+    manager: EntityManager,
+  ): Promise<void> {
+    const result = await manager.getRepository(ChatSessionEntity).update({ chatId }, changes);
+    if (!result.affected) throw new SessionNotFound(chatId);
   }
 }

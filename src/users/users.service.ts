@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryFailedError, Repository } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { UserExists, UserNotFound } from '../common/errors.js';
+import { TransactionRunner } from '../database/transaction-runner.js';
 import { UserEntity } from './user.entity.js';
 
 /** Owner of sessions created without a user id. */
@@ -17,7 +18,10 @@ export interface NewUser {
 
 @Injectable()
 export class UsersService {
-  constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {}
+  constructor(
+    @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
+    private readonly transactions: TransactionRunner,
+  ) {}
 
   async create(input: NewUser): Promise<UserEntity> {
     const user = this.users.create({
@@ -27,7 +31,8 @@ export class UsersService {
       createdAt: new Date(),
     });
     try {
-      await this.users.insert(user);
+      // Every write goes through the runner: on SQLite it shares one connection with turns.
+      await this.transactions.run((manager) => manager.getRepository(UserEntity).insert(user));
     } catch (error) {
       if (isUniqueViolation(error)) throw new UserExists(user.userId);
       throw error;
@@ -45,8 +50,12 @@ export class UsersService {
     return this.users.existsBy({ userId });
   }
 
+  async delete(userId: string, manager: EntityManager): Promise<void> {
+    await manager.getRepository(UserEntity).delete({ userId });
+  }
+
   /** Creates the user when unknown (the original /chat contract); safe against races. */
-  async ensure(userId: string, manager: EntityManager = this.users.manager): Promise<void> {
+  async ensure(userId: string, manager: EntityManager): Promise<void> {
     await manager
       .createQueryBuilder()
       .insert()

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { pageDto } from '../../common/paging.js';
 import { MessageDto } from '../../messages/dto/message.dto.js';
 import type { SessionStats } from '../../messages/messages.service.js';
 import { nanoToUsd } from '../../pricing/pricing.service.js';
@@ -66,4 +67,18 @@ export class SessionHistoryDto {
 
   @ApiProperty({ example: 0.002663 })
   total_cost_usd: number;
+}
+
+export const SessionsPageDto = pageDto(SessionDto, 'SessionsPageDto');
+export const MessagesPageDto = pageDto(MessageDto, 'MessagesPageDto');
+
+export class SessionExportDto {
+  @ApiProperty({ type: SessionDto })
+  session: SessionDto;
+
+  @ApiProperty({ type: [MessageDto], description: 'Every message, in order; model messages carry usage and cost.' })
+  messages: MessageDto[];
+
+  @ApiProperty({ example: '2026-11-22T10:00:00.123Z' })
+  exported_at: string;
 }

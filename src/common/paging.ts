@@ -1,0 +1,46 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+
+export class PageQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, description: 'Items per page.' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The next_cursor of the previous page.' })
+  @IsOptional()
+  @IsString()
+  after?: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+/** Builds a page from `limit + 1` fetched rows: the extra row only says there is more. */
+export function pageOf<Row, Item>(rows: Row[], limit: number, cursorOf: (row: Row) => string, map: (rows: Row[]) => Item[]): Page<Item> {
+  const hasMore = rows.length > limit;
+  const kept = hasMore ? rows.slice(0, limit) : rows;
+  return { data: map(kept), has_more: hasMore, next_cursor: hasMore ? cursorOf(kept[kept.length - 1]) : null };
+}
+
+export function pageDto<T>(itemType: new () => T, name: string) {
+  class PageDto {
+    @ApiProperty({ type: [itemType] })
+    data: T[];
+
+    @ApiProperty({ example: true })
+    has_more: boolean;
+
+    @ApiProperty({ type: String, nullable: true, description: 'Pass as `after` for the next page; null on the last page.' })
+    next_cursor: string | null;
+  }
+  Object.defineProperty(PageDto, 'name', { value: name });
+  return PageDto;
+}

@@ -1,0 +1,41 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, Length, MaxLength, ValidateIf } from 'class-validator';
+import { IsModelId, IsUserId } from '../../common/validation-rules.js';
+import { PageQuery } from '../../common/paging.js';
+
+export class ListSessionsQuery extends PageQuery {
+  @ApiProperty({ example: 'alice', description: 'Whose sessions.' })
+  @IsUserId()
+  user_id: string;
+}
+
+export class UpdateSessionDto {
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'Trip planning', description: 'null clears it.' })
+  @IsOptional()
+  @ValidateIf((_dto, value) => value !== null)
+  @IsString()
+  @Length(1, 200)
+  title?: string | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'Answer in French.', description: 'Used from the next turn on; null clears it.' })
+  @IsOptional()
+  @ValidateIf((_dto, value) => value !== null)
+  @IsString()
+  @MaxLength(32000)
+  system_instruction?: string | null;
+
+  @ApiPropertyOptional({ example: 'gemini-2.5-pro', description: 'Used from the next turn on.' })
+  @IsOptional()
+  @IsModelId()
+  model?: string;
+}
+
+export const EXPORT_FORMATS = ['json', 'markdown'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export class ExportQuery {
+  @ApiPropertyOptional({ enum: EXPORT_FORMATS, default: 'json' })
+  @IsOptional()
+  @IsIn(EXPORT_FORMATS)
+  format?: ExportFormat;
+}

@@ -1,0 +1,34 @@
+import type { MessageDto } from '../messages/dto/message.dto.js';
+import type { SessionDto } from './dto/session.dto.js';
+
+function usd(value: number | null | undefined): string {
+  return value === null || value === undefined ? 'unpriced' : `$${value.toFixed(9).replace(/0+$/, '').replace(/\.$/, '.00')}`;
+}
+
+/** A conversation as Markdown, for people: one section per message, usage and cost per reply. */
+export function sessionToMarkdown(session: SessionDto, messages: MessageDto[]): string {
+  const lines = [
+    `# ${session.title ?? 'Untitled session'}`,
+    '',
+    `- Session: \`${session.session_id}\``,
+    `- User: ${session.user_id}`,
+    `- Model: ${session.model}`,
+    `- Created: ${session.created_at}`,
+    `- Messages: ${session.message_count}`,
+    `- Tokens: ${session.total_tokens}`,
+    `- Cost: ${usd(session.total_cost_usd)}`,
+  ];
+  if (session.system_instruction) lines.push('', '## System instruction', '', session.system_instruction);
+  for (const message of messages) {
+    lines.push('', `## ${message.role === 'user' ? 'User' : 'Model'} · ${message.created_at}`, '', message.content);
+    if (message.role === 'model' && message.usage) {
+      const u = message.usage;
+      lines.push(
+        '',
+        `_${message.model} · ${u.total_tokens} tokens (prompt ${u.prompt_tokens}, cached ${u.cached_tokens}, ` +
+          `output ${u.output_tokens}, thinking ${u.thoughts_tokens}) · ${usd(message.cost_usd)}_`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
