@@ -29,6 +29,7 @@ describe('HTTP contract', () => {
         username: 'Carol',
         email: 'carol@example.com',
         created_at: expect.stringMatching(ISO_MS),
+        daily_budget_usd: null,
       });
       await request(t.baseUrl).get('/users/carol').expect(200, response.body);
     });
@@ -318,11 +319,14 @@ describe('HTTP contract', () => {
           '/users',
           '/users/{user_id}',
           '/users/{user_id}/usage',
+          '/users/{user_id}/api-keys',
+          '/users/{user_id}/api-keys/{key_id}',
         ].sort(),
       );
       const send = document.paths['/sessions/{session_id}/messages'].post;
       expect(send.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/SendMessageDto');
-      expect(Object.keys(send.responses).sort()).toEqual(['201', '400', '404', '413', '422', '502', '503', '504']);
+      expect(Object.keys(send.responses).sort()).toEqual(['201', '400', '401', '404', '409', '413', '422', '429', '502', '503', '504']);
+      expect(send.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['Idempotency-Key', 'Accept']));
       expect(document.components.schemas.MessageDto.properties).toHaveProperty('cost_usd');
     });
   });

@@ -102,8 +102,10 @@ describe('Streaming a turn (Accept: text/event-stream)', () => {
 
   it('answers a failure before any text with its real status and a JSON body', async () => {
     const sessionId = await createSession(t);
-    t.emulator.enqueue({ status: 429 });
+    // One try and GEMINI_RETRIES (2) retries, all refused.
+    t.emulator.enqueue({ status: 429 }, { status: 429 }, { status: 429 });
     const result = await streamMessage(t.baseUrl, sessionId, 'too fast');
+    expect(t.emulator.generateRequests()).toHaveLength(3);
     expect(result.status).toBe(503);
     expect(result.headers['content-type']).toMatch(/application\/json/);
     expect(Number(result.headers['retry-after'])).toBeGreaterThan(0);

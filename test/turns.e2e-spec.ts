@@ -16,7 +16,8 @@ describe('A turn', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { GEMINI_TIMEOUT_MS: '400' } });
+    // No retries here: each scripted failure must reach the client as it is (retries: faults spec).
+    t = await startTestApp({ env: { GEMINI_TIMEOUT_MS: '400', GEMINI_RETRIES: '0' } });
   });
 
   afterAll(async () => {

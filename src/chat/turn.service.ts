@@ -14,6 +14,8 @@ import { normaliseModel, PricingService } from '../pricing/pricing.service.js';
 import type { Cost } from '../pricing/pricing.service.js';
 import type { ChatSessionEntity } from '../sessions/chat-session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { BudgetService } from '../limits/budget.service.js';
+import { RateLimiter } from '../limits/rate-limiter.js';
 
 export interface TurnOutcome {
   session: ChatSessionEntity;
@@ -42,7 +44,14 @@ export class TurnService {
     private readonly llm: LlmClient,
     private readonly pricing: PricingService,
     private readonly transactions: TransactionRunner,
+    private readonly rateLimiter: RateLimiter,
+    private readonly budget: BudgetService,
   ) {}
+
+  /** Counts a turn against the caller's RATE_LIMIT_PER_MINUTE, or refuses it (429). */
+  admitRate(scope: string): void {
+    this.rateLimiter.take(scope);
+  }
 
   /**
    * A turn in a stored session. `load` runs once the session's earlier turns are done, so the
@@ -75,6 +84,28 @@ export class TurnService {
       contents: [...history.map((row) => ({ role: row.role, text: row.content })), { role: 'user', text: message }],
       systemInstruction: session.systemInstruction,
     };
+    const promptChars = [request.systemInstruction ?? '', ...request.contents.map((turn) => turn.text)].reduce(
+      (sum, text) => sum + text.length,
+      0,
+    );
+    // Refused (429) before any upstream call when the owner's daily limit is spent.
+    const release = await this.budget.admit(session.userId, session.model, promptChars);
+    try {
+      return await this.callAndStore(session, message, isNew, history.length, request, receivedAt, onDelta);
+    } finally {
+      release();
+    }
+  }
+
+  private async callAndStore(
+    session: ChatSessionEntity,
+    message: string,
+    isNew: boolean,
+    historyLength: number,
+    request: LlmRequest,
+    receivedAt: Date,
+    onDelta?: (text: string) => void,
+  ): Promise<TurnOutcome> {
     const started = performance.now();
     const result = onDelta ? await this.llm.stream(request, onDelta) : await this.llm.generate(request);
     const upstreamMs = performance.now() - started;
@@ -84,7 +115,7 @@ export class TurnService {
     }
     const answeredAt = new Date();
     // Untitled sessions are named after their first message, with no extra model call.
-    const title = session.title ?? (history.length === 0 ? titleFrom(message) : null);
+    const title = session.title ?? (historyLength === 0 ? titleFrom(message) : null);
     const [userRow, modelRow] = await this.transactions.run(async (manager) => {
       if (isNew) await this.sessions.insert({ ...session, title }, manager);
       else await this.sessions.recordTurn(session.chatId, { updatedAt: answeredAt, title }, manager);

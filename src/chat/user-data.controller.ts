@@ -1,8 +1,9 @@
-import { Controller, Delete, Get, HttpCode, Param, Query, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import { assertActsFor, CurrentCaller } from '../auth/caller.js';
+import type { Caller } from '../auth/caller.js';
 import { ApiErrorResponses } from '../common/api-errors.decorator.js';
-import { ValidationFailed } from '../common/errors.js';
+import { UserNotFound, ValidationFailed } from '../common/errors.js';
 import { UserIdParams } from '../common/params.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -23,8 +24,9 @@ export class UserDataController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a user with every session and message of theirs' })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiErrorResponses(400, 404)
-  async remove(@Param() params: UserIdParams): Promise<void> {
+  @ApiErrorResponses(400, 401, 404)
+  async remove(@Param() params: UserIdParams, @CurrentCaller() caller: Caller): Promise<void> {
+    assertActsFor(caller, params.user_id, () => new UserNotFound(params.user_id));
     await this.sessions.deleteUser(params.user_id);
   }
 
@@ -34,12 +36,13 @@ export class UserDataController {
     description: 'Equal to the sum of the stored turns in [from, to).',
   })
   @ApiOkResponse({ type: UsageReportDto })
-  @ApiErrorResponses(400, 404)
+  @ApiErrorResponses(400, 401, 404)
   async usage(
     @Param() params: UserIdParams,
     @Query() query: UsageQuery,
-    @Res({ passthrough: true }) response: Response,
+    @CurrentCaller() caller: Caller,
   ): Promise<UsageReportDto> {
+    assertActsFor(caller, params.user_id, () => new UserNotFound(params.user_id));
     const from = usageBound(query.from, false);
     const to = usageBound(query.to, true);
     if ((from && Number.isNaN(from.getTime())) || (to && Number.isNaN(to.getTime()))) {
@@ -47,7 +50,6 @@ export class UserDataController {
     }
     if (from && to && from >= to) throw new ValidationFailed('from: must be before to');
     await this.users.get(params.user_id);
-    response.setHeader('Cache-Control', 'no-store');
     return UsageReportDto.from(params.user_id, from, to, await this.messages.usageReport(params.user_id, from, to));
   }
 }

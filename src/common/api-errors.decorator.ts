@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiResponse } from '@nestjs/swagger';
+import { ApiHeader, ApiProperty, ApiResponse } from '@nestjs/swagger';
 import { ErrorCode } from './errors.js';
 
 export class ErrorBodyDto {
@@ -18,10 +18,13 @@ export class ErrorBodyDto {
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'VALIDATION_FAILED: invalid body or parameters; the message names the field.',
+  401: 'UNAUTHORIZED: ADMIN_API_KEY is set and no valid Bearer key was sent.',
+  403: 'FORBIDDEN: the key may not do this (e.g. only the admin key issues keys or sets budgets).',
   404: '…_NOT_FOUND: unknown user, session or chat, or not that user\'s.',
-  409: 'USER_EXISTS: the user_id is taken.',
+  409: 'USER_EXISTS: the user_id is taken; or IDEMPOTENCY_IN_PROGRESS: the first request with this Idempotency-Key still runs (see Retry-After).',
   413: 'PAYLOAD_TOO_LARGE: body over 1 MiB.',
-  422: 'CONTENT_BLOCKED: Gemini blocked the prompt or returned no text. Nothing is stored.',
+  422: 'CONTENT_BLOCKED: Gemini blocked the prompt or returned no text (nothing is stored); or IDEMPOTENCY_KEY_REUSED: the key was used with another request.',
+  429: 'RATE_LIMITED: more than RATE_LIMIT_PER_MINUTE turns; or BUDGET_EXCEEDED: the user\'s daily limit is spent. See Retry-After. Nothing is sent to Gemini.',
   502: 'UPSTREAM_ERROR: Gemini failed, was unreachable, sent a malformed reply, or does not serve the model. Nothing is stored.',
   503: 'UPSTREAM_RATE_LIMITED: Gemini rate-limited the service (see Retry-After). Nothing is stored.',
   504: 'UPSTREAM_TIMEOUT: Gemini did not answer within GEMINI_TIMEOUT_MS. Nothing is stored.',
@@ -35,4 +38,15 @@ export function ApiErrorResponses(...statuses: number[]): MethodDecorator & Clas
 }
 
 /** The statuses of a Gemini turn besides success. */
-export const TURN_ERRORS = [400, 404, 413, 422, 502, 503, 504];
+export const TURN_ERRORS = [400, 401, 404, 409, 413, 422, 429, 502, 503, 504];
+
+/** Documents the Idempotency-Key request header. */
+export function ApiIdempotencyKey(): MethodDecorator {
+  return ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      '1–255 visible characters. The same key and body within 24 h replays the first answer (header Idempotent-Replayed: true) ' +
+      'without reaching Gemini again; another body is 422, a first request still running is 409. Failures upstream are not remembered.',
+  });
+}

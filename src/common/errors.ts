@@ -3,11 +3,18 @@ import { HttpStatus } from '@nestjs/common';
 /** Every error code a client can see. Adding one without a status below is a compile error. */
 export enum ErrorCode {
   VALIDATION_FAILED = 'VALIDATION_FAILED',
+  UNAUTHORIZED = 'UNAUTHORIZED',
+  FORBIDDEN = 'FORBIDDEN',
+  KEY_NOT_FOUND = 'KEY_NOT_FOUND',
   USER_NOT_FOUND = 'USER_NOT_FOUND',
   SESSION_NOT_FOUND = 'SESSION_NOT_FOUND',
   CHAT_NOT_FOUND = 'CHAT_NOT_FOUND',
   ROUTE_NOT_FOUND = 'ROUTE_NOT_FOUND',
   USER_EXISTS = 'USER_EXISTS',
+  IDEMPOTENCY_IN_PROGRESS = 'IDEMPOTENCY_IN_PROGRESS',
+  IDEMPOTENCY_KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED',
+  RATE_LIMITED = 'RATE_LIMITED',
+  BUDGET_EXCEEDED = 'BUDGET_EXCEEDED',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   CONTENT_BLOCKED = 'CONTENT_BLOCKED',
   UPSTREAM_RATE_LIMITED = 'UPSTREAM_RATE_LIMITED',
@@ -20,13 +27,24 @@ export function statusFor(code: ErrorCode): HttpStatus {
   switch (code) {
     case ErrorCode.VALIDATION_FAILED:
       return HttpStatus.BAD_REQUEST;
+    case ErrorCode.UNAUTHORIZED:
+      return HttpStatus.UNAUTHORIZED;
+    case ErrorCode.FORBIDDEN:
+      return HttpStatus.FORBIDDEN;
+    case ErrorCode.KEY_NOT_FOUND:
     case ErrorCode.USER_NOT_FOUND:
     case ErrorCode.SESSION_NOT_FOUND:
     case ErrorCode.CHAT_NOT_FOUND:
     case ErrorCode.ROUTE_NOT_FOUND:
       return HttpStatus.NOT_FOUND;
     case ErrorCode.USER_EXISTS:
+    case ErrorCode.IDEMPOTENCY_IN_PROGRESS:
       return HttpStatus.CONFLICT;
+    case ErrorCode.IDEMPOTENCY_KEY_REUSED:
+      return HttpStatus.UNPROCESSABLE_ENTITY;
+    case ErrorCode.RATE_LIMITED:
+    case ErrorCode.BUDGET_EXCEEDED:
+      return HttpStatus.TOO_MANY_REQUESTS;
     case ErrorCode.PAYLOAD_TOO_LARGE:
       return HttpStatus.PAYLOAD_TOO_LARGE;
     case ErrorCode.CONTENT_BLOCKED:
@@ -117,5 +135,47 @@ export class UpstreamError extends DomainError {
 export class UpstreamTimeout extends DomainError {
   constructor(message: string) {
     super(ErrorCode.UPSTREAM_TIMEOUT, message);
+  }
+}
+
+export class Unauthorized extends DomainError {
+  constructor(message = 'An API key is needed: send Authorization: Bearer <key>.') {
+    super(ErrorCode.UNAUTHORIZED, message);
+  }
+}
+
+export class Forbidden extends DomainError {
+  constructor(message: string) {
+    super(ErrorCode.FORBIDDEN, message);
+  }
+}
+
+export class KeyNotFound extends DomainError {
+  constructor(keyId: string) {
+    super(ErrorCode.KEY_NOT_FOUND, `API key "${keyId}" was not found for this user.`);
+  }
+}
+
+export class RateLimited extends DomainError {
+  constructor(retryAfterSeconds: number, limit: number) {
+    super(ErrorCode.RATE_LIMITED, `Too many turns: at most ${limit} a minute. Try again in ${retryAfterSeconds} s.`, retryAfterSeconds);
+  }
+}
+
+export class BudgetExceeded extends DomainError {
+  constructor(retryAfterSeconds: number) {
+    super(ErrorCode.BUDGET_EXCEEDED, 'The daily spending limit of this user is reached; it resets at 00:00 UTC.', retryAfterSeconds);
+  }
+}
+
+export class IdempotencyInProgress extends DomainError {
+  constructor() {
+    super(ErrorCode.IDEMPOTENCY_IN_PROGRESS, 'A request with this Idempotency-Key is still running.', 1);
+  }
+}
+
+export class IdempotencyKeyReused extends DomainError {
+  constructor() {
+    super(ErrorCode.IDEMPOTENCY_KEY_REUSED, 'This Idempotency-Key was used with a different request.');
   }
 }

@@ -22,6 +22,8 @@ export interface GeminiSettings {
   model: string;
   timeoutMs: number;
   maxOutputTokens: number;
+  /** Extra attempts after a 429 or 503, within the deadline. */
+  retries: number;
 }
 
 export interface AppSettings {
@@ -34,6 +36,14 @@ export interface AppSettings {
   maxMessageChars: number;
   pricingFile: string | null;
   logFormat: 'text' | 'json';
+  /** Null: open mode (no authentication), as the original services were. */
+  adminApiKey: string | null;
+  /** Turns a caller may start per minute. */
+  rateLimitPerMinute: number;
+  /** Default daily spend limit per user in nano-dollars; null: none. */
+  userDailyBudgetNanoUsd: number | null;
+  /** Origins allowed by CORS; empty: CORS off. */
+  corsOrigins: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -46,8 +56,10 @@ export const DEFAULTS = {
   GEMINI_MODEL: 'gemini-2.5-flash',
   GEMINI_TIMEOUT_MS: '60000',
   GEMINI_MAX_OUTPUT_TOKENS: '8192',
+  GEMINI_RETRIES: '2',
   MAX_MESSAGE_CHARS: '32000',
   LOG_FORMAT: 'text',
+  RATE_LIMIT_PER_MINUTE: '60',
 } as const;
 
 function value(env: Env, name: keyof typeof DEFAULTS): string {
@@ -124,12 +136,49 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
       model,
       timeoutMs: integer(env, 'GEMINI_TIMEOUT_MS', 1, 3_600_000),
       maxOutputTokens: integer(env, 'GEMINI_MAX_OUTPUT_TOKENS', 1, 1_000_000),
+      retries: integer(env, 'GEMINI_RETRIES', 0, 10),
     },
     offline: apiKey === null && baseUrl === null,
     maxMessageChars: integer(env, 'MAX_MESSAGE_CHARS', 1, 1_000_000),
     pricingFile: pricingFile && (isAbsolute(pricingFile) ? pricingFile : resolve(cwd, pricingFile)),
     logFormat,
+    adminApiKey: parseAdminKey(optional(env, 'ADMIN_API_KEY')),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1, 1_000_000),
+    userDailyBudgetNanoUsd: parseUsd('USER_DAILY_BUDGET_USD', optional(env, 'USER_DAILY_BUDGET_USD')),
+    corsOrigins: parseOrigins(optional(env, 'CORS_ORIGINS')),
   };
+}
+
+function parseAdminKey(raw: string | null): string | null {
+  if (raw !== null && raw.length < 16) {
+    throw new ConfigValidationError('ADMIN_API_KEY', 'must be at least 16 characters long');
+  }
+  return raw;
+}
+
+/** Dollars with at most 9 decimals, kept as integer nano-dollars. */
+export function parseUsd(variable: string, raw: string | null): number | null {
+  if (raw === null) return null;
+  const match = /^(\d{1,9})(?:\.(\d{1,9}))?$/.exec(raw);
+  if (!match) throw new ConfigValidationError(variable, `must be an amount in US dollars such as 5 or 0.25, got "${raw}"`);
+  return Number(match[1]) * 1_000_000_000 + Number((match[2] ?? '').padEnd(9, '0'));
+}
+
+function parseOrigins(raw: string | null): string[] {
+  if (raw === null) return [];
+  const origins = raw.split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigValidationError('CORS_ORIGINS', `has "${origin}", which is not an origin such as https://app.example.com`);
+    }
+    if (url.origin !== origin) {
+      throw new ConfigValidationError('CORS_ORIGINS', `has "${origin}", which is not an origin such as https://app.example.com`);
+    }
+  }
+  return origins;
 }
 
 /** The settings of this process. */

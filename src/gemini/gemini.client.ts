@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { GoogleGenAI } from '@google/genai';
+import { ApiError, GoogleGenAI } from '@google/genai';
 import type { GenerateContentParameters, GenerateContentResponse } from '@google/genai';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
@@ -7,7 +7,7 @@ import { LlmClient } from './llm-client.js';
 import type { LlmMode, LlmRequest, LlmResult } from './llm-client.js';
 import { GEMINI_ENDPOINT } from './gemini-endpoint.js';
 import type { GeminiEndpoint } from './gemini-endpoint.js';
-import { answerText, assertAnswered, toDomainError, toTokenUsage } from './upstream-errors.js';
+import { answerText, assertAnswered, retryInfoSeconds, toDomainError, toTokenUsage } from './upstream-errors.js';
 
 /** The one place the Gemini SDK is constructed. */
 @Injectable()
@@ -37,53 +37,94 @@ export class GeminiClient extends LlmClient {
   }
 
   stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult> {
-    return this.withDeadline(request, 'streamGenerateContent', async (params) => {
+    return this.withDeadline(request, 'streamGenerateContent', async (params, attempt) => {
       // An HTTP error rejects this await; a failure mid-stream throws from the loop.
       const chunks: GenerateContentResponse[] = [];
       for await (const chunk of await this.sdk.models.generateContentStream(params)) {
         chunks.push(chunk);
         const text = answerText(chunk);
-        if (text) onDelta(text);
+        if (text) {
+          // Once text reached the client, a retry would show it twice: no more retries.
+          attempt.retryable = false;
+          onDelta(text);
+        }
       }
       return resultOf(chunks);
     });
   }
 
   /**
-   * One upstream call under GEMINI_TIMEOUT_MS (the whole stream included), with every failure
-   * mapped to a domain error. models.generateContent*, never `chats`: the conversation is
-   * rebuilt from the database on every turn.
+   * One upstream call under GEMINI_TIMEOUT_MS (every attempt and the whole stream included),
+   * with every failure mapped to a domain error. A 429 or 503 is retried (GEMINI_RETRIES) with
+   * backoff, only while the deadline allows: such a call was refused before the model ran, so it
+   * is not billed twice. models.generateContent*, never `chats`: the conversation is rebuilt
+   * from the database on every turn.
    */
   private async withDeadline(
     request: LlmRequest,
     method: string,
-    call: (params: GenerateContentParameters) => Promise<LlmResult>,
+    call: (params: GenerateContentParameters, attempt: { retryable: boolean }) => Promise<LlmResult>,
   ): Promise<LlmResult> {
-    const { timeoutMs, maxOutputTokens } = this.config.gemini;
+    const { timeoutMs, maxOutputTokens, retries } = this.config.gemini;
     const deadline = new AbortController();
+    const deadlineAt = Date.now() + timeoutMs;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       deadline.abort();
     }, timeoutMs);
+    const params: GenerateContentParameters = {
+      model: request.model,
+      contents: request.contents.map((turn) => ({ role: turn.role, parts: [{ text: turn.text }] })),
+      config: {
+        systemInstruction: request.systemInstruction ?? undefined,
+        maxOutputTokens,
+        abortSignal: deadline.signal,
+      },
+    };
     try {
-      return await call({
-        model: request.model,
-        contents: request.contents.map((turn) => ({ role: turn.role, parts: [{ text: turn.text }] })),
-        config: {
-          systemInstruction: request.systemInstruction ?? undefined,
-          maxOutputTokens,
-          abortSignal: deadline.signal,
-        },
-      });
-    } catch (error) {
-      const mapped = toDomainError(error, { model: request.model, timeoutMs, timedOut });
-      this.logger.warn(`${method} ${request.model} failed: ${mapped.code} (${describeUpstream(error)})`);
-      throw mapped;
+      for (let attemptNo = 0; ; attemptNo++) {
+        const attempt = { retryable: true };
+        try {
+          return await call(params, attempt);
+        } catch (error) {
+          const mapped = toDomainError(error, { model: request.model, timeoutMs, timedOut });
+          const delayMs = retryDelayMs(error, attemptNo);
+          const retry =
+            attempt.retryable && !timedOut && attemptNo < retries && delayMs !== null && Date.now() + delayMs < deadlineAt;
+          this.logger.warn(
+            `${method} ${request.model} attempt ${attemptNo + 1} failed: ${mapped.code} (${describeUpstream(error)})` +
+              (retry ? `; retrying in ${delayMs} ms` : ''),
+          );
+          if (!retry) throw mapped;
+          await sleep(delayMs, deadline.signal);
+        }
+      }
     } finally {
       clearTimeout(timer);
     }
   }
+}
+
+const BACKOFF_BASE_MS = 250;
+
+/** Null when the failure is not worth retrying; else how long to wait (Gemini's RetryInfo wins). */
+export function retryDelayMs(error: unknown, attemptNo: number): number | null {
+  if (!(error instanceof ApiError) || (error.status !== 429 && error.status !== 503)) return null;
+  const hinted = retryInfoSeconds(error.message);
+  if (hinted !== null) return Math.ceil(hinted * 1000);
+  const backoff = BACKOFF_BASE_MS * 2 ** attemptNo;
+  return Math.round(backoff / 2 + Math.random() * backoff);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
 }
 
 /**

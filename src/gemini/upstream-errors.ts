@@ -9,9 +9,14 @@ const DEFAULT_RETRY_AFTER_SECONDS = 30;
  * ApiError.message is the upstream JSON body stringified, double-encoded for stream errors
  * (js-genai #728). It is parsed only to find RetryInfo; its text never reaches a client.
  */
-export function retryAfterFrom(message: string): number {
+export function retryInfoSeconds(message: string): number | null {
   const match = /retryDelay\\*"\s*:\s*\\*"(\d+(?:\.\d+)?)s/.exec(message);
-  return match ? Math.max(1, Math.ceil(Number(match[1]))) : DEFAULT_RETRY_AFTER_SECONDS;
+  return match ? Number(match[1]) : null;
+}
+
+export function retryAfterFrom(message: string): number {
+  const seconds = retryInfoSeconds(message);
+  return seconds === null ? DEFAULT_RETRY_AFTER_SECONDS : Math.max(1, Math.ceil(seconds));
 }
 
 export interface UpstreamCallContext {

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
+import { Public } from '../auth/caller.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmMode } from '../gemini/llm-client.js';
 
@@ -14,6 +15,7 @@ class HealthDto {
 }
 
 @ApiTags('service')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

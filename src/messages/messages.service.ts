@@ -185,6 +185,18 @@ export class MessagesService {
     };
   }
 
+  /** What the user's turns since `since` cost, in integer nano-dollars. */
+  async spentSince(userId: string, since: Date): Promise<number> {
+    const row = await this.messages
+      .createQueryBuilder('m')
+      .innerJoin('chat_sessions', 's', 's.chat_id = m.chat_id')
+      .select('COALESCE(SUM(m.cost_nano_usd), 0)', 'spent')
+      .where('s.user_id = :userId', { userId })
+      .andWhere('m.timestamp >= :since', { since: since.toISOString() })
+      .getRawOne<{ spent: string | number }>();
+    return Number(row?.spent ?? 0);
+  }
+
   async statsForOne(chatId: string): Promise<SessionStats> {
     return (await this.statsFor([chatId])).get(chatId)!;
   }

@@ -3,6 +3,7 @@ import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { loadPriceTable } from './price-table.js';
 import type { ModelPrice, PriceTable, Rates } from './price-table.js';
+import { ZERO_USAGE } from './token-usage.js';
 import type { TokenUsage } from './token-usage.js';
 
 export type CostStatus = 'priced' | 'unpriced';
@@ -54,6 +55,16 @@ export class PricingService {
     if (!model) return undefined;
     const id = normaliseModel(model);
     return this.byModel.get(id) ?? this.byModel.get(id.replace(/-\d{3}$/, ''));
+  }
+
+  /**
+   * The most a call can cost: every prompt character a token, and the whole output cap used
+   * (thinking counts against it). An unpriced model reserves nothing: it cannot be budgeted.
+   */
+  worstCaseNanoUsd(model: string, promptChars: number, maxOutputTokens: number): number {
+    const entry = this.find(model);
+    if (!entry) return 0;
+    return computeNanoUsd(entry, { ...ZERO_USAGE, promptTokens: promptChars, outputTokens: maxOutputTokens });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -7,9 +7,12 @@ import {
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
-import { ApiErrorResponses } from '../common/api-errors.decorator.js';
-import { ValidationFailed } from '../common/errors.js';
+import type { Request, Response } from 'express';
+import { assertActsFor, callerScope, CurrentCaller, ownUserId } from '../auth/caller.js';
+import type { Caller } from '../auth/caller.js';
+import { IdempotencyService } from '../idempotency/idempotency.service.js';
+import { ApiErrorResponses, ApiIdempotencyKey } from '../common/api-errors.decorator.js';
+import { UserNotFound, ValidationFailed } from '../common/errors.js';
 import { PageQuery, pageOf } from '../common/paging.js';
 import type { Page } from '../common/paging.js';
 import { SessionIdParams } from '../common/params.js';
@@ -34,28 +37,46 @@ export class SessionsController {
   constructor(
     private readonly sessions: SessionsService,
     private readonly messages: MessagesService,
+    private readonly idempotency: IdempotencyService,
   ) {}
 
   @Post()
-  @HttpCode(201)
-  @ApiOperation({ summary: 'Start a session', description: 'Without user_id the session belongs to "anonymous"; an unknown user_id is created.' })
+  @ApiOperation({
+    summary: 'Start a session',
+    description:
+      'Without user_id the session belongs to "anonymous" (with a user key: to that key\'s user); an unknown user_id is created. ' +
+      'Accepts Idempotency-Key.',
+  })
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: SessionDto })
-  @ApiErrorResponses(400)
-  async create(@Body() body: CreateSessionDto): Promise<SessionDto> {
-    const session = await this.sessions.create({
-      userId: body.user_id,
-      title: body.title,
-      model: body.model,
-      systemInstruction: body.system_instruction,
+  @ApiErrorResponses(400, 401, 404, 409, 422)
+  async create(
+    @Body() body: CreateSessionDto,
+    @CurrentCaller() caller: Caller,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    const userId = ownUserId(caller, body.user_id);
+    if (userId !== undefined) assertActsFor(caller, userId, () => new UserNotFound(userId));
+    const scope = callerScope(caller, userId ?? 'anonymous');
+    const fingerprint = { route: 'POST /sessions', body };
+    await this.idempotency.respond(response, scope, request.header('idempotency-key'), fingerprint, async () => {
+      const session = await this.sessions.create({
+        userId,
+        title: body.title,
+        model: body.model,
+        systemInstruction: body.system_instruction,
+      });
+      return { status: 201, body: await this.view(session) };
     });
-    return this.view(session);
   }
 
   @Get()
   @ApiOperation({ summary: 'A user\'s sessions, newest first, a page at a time' })
   @ApiOkResponse({ type: SessionsPageDto })
-  @ApiErrorResponses(400)
-  async list(@Query() query: ListSessionsQuery): Promise<Page<SessionDto>> {
+  @ApiErrorResponses(400, 401, 404)
+  async list(@Query() query: ListSessionsQuery, @CurrentCaller() caller: Caller): Promise<Page<SessionDto>> {
+    assertActsFor(caller, query.user_id, () => new UserNotFound(query.user_id));
     const limit = query.limit ?? DEFAULT_SESSIONS_PAGE;
     const rows = await this.sessions.pageForUser(query.user_id, limit + 1, decodeSessionCursor(query.after));
     const stats = await this.messages.statsFor(rows.slice(0, limit).map((row) => row.chatId));
@@ -65,16 +86,21 @@ export class SessionsController {
   @Get(':session_id')
   @ApiOperation({ summary: 'Get a session with its running totals' })
   @ApiOkResponse({ type: SessionDto })
-  @ApiErrorResponses(400, 404)
-  async get(@Param() params: SessionIdParams): Promise<SessionDto> {
-    return this.view(await this.sessions.get(params.session_id));
+  @ApiErrorResponses(400, 401, 404)
+  async get(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<SessionDto> {
+    return this.view(await this.sessions.getFor(caller, params.session_id));
   }
 
   @Patch(':session_id')
   @ApiOperation({ summary: 'Rename a session or change its system instruction or model', description: 'Later turns use the new values.' })
   @ApiOkResponse({ type: SessionDto })
-  @ApiErrorResponses(400, 404)
-  async update(@Param() params: SessionIdParams, @Body() body: UpdateSessionDto): Promise<SessionDto> {
+  @ApiErrorResponses(400, 401, 404)
+  async update(
+    @Param() params: SessionIdParams,
+    @Body() body: UpdateSessionDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<SessionDto> {
+    await this.sessions.getFor(caller, params.session_id);
     const session = await this.sessions.update(params.session_id, {
       title: body.title,
       systemInstruction: body.system_instruction,
@@ -87,19 +113,19 @@ export class SessionsController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a session and all its messages' })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiErrorResponses(400, 404)
-  async remove(@Param() params: SessionIdParams): Promise<void> {
+  @ApiErrorResponses(400, 401, 404)
+  async remove(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<void> {
+    await this.sessions.getFor(caller, params.session_id);
     await this.sessions.delete(params.session_id);
   }
 
   @Get(':session_id/history')
   @ApiOperation({ summary: 'The whole stored conversation, in order, with usage and cost per reply' })
   @ApiOkResponse({ type: SessionHistoryDto })
-  @ApiErrorResponses(400, 404)
-  async history(@Param() params: SessionIdParams, @Res({ passthrough: true }) response: Response): Promise<SessionHistoryDto> {
-    const session = await this.sessions.get(params.session_id);
+  @ApiErrorResponses(400, 401, 404)
+  async history(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<SessionHistoryDto> {
+    const session = await this.sessions.getFor(caller, params.session_id);
     const rows = await this.messages.listForSession(session.chatId);
-    response.setHeader('Cache-Control', 'no-store');
     return {
       session_id: session.chatId,
       messages: rows.map((row) => MessageDto.from(row)),
@@ -112,9 +138,13 @@ export class SessionsController {
   @Get(':session_id/messages')
   @ApiOperation({ summary: 'A session\'s messages in order, a page at a time', description: '`after` is the id of the last message seen.' })
   @ApiOkResponse({ type: MessagesPageDto })
-  @ApiErrorResponses(400, 404)
-  async messagesPage(@Param() params: SessionIdParams, @Query() query: PageQuery): Promise<Page<MessageDto>> {
-    const session = await this.sessions.get(params.session_id);
+  @ApiErrorResponses(400, 401, 404)
+  async messagesPage(
+    @Param() params: SessionIdParams,
+    @Query() query: PageQuery,
+    @CurrentCaller() caller: Caller,
+  ): Promise<Page<MessageDto>> {
+    const session = await this.sessions.getFor(caller, params.session_id);
     const afterId = query.after === undefined ? null : messageId(query.after);
     const limit = query.limit ?? DEFAULT_MESSAGES_PAGE;
     const rows = await this.messages.page(session.chatId, limit + 1, afterId);
@@ -125,13 +155,17 @@ export class SessionsController {
   @ApiOperation({ summary: 'Download a session with usage and cost per turn', description: 'JSON (default) or Markdown.' })
   @ApiProduces('application/json', 'text/markdown')
   @ApiOkResponse({ type: SessionExportDto })
-  @ApiErrorResponses(400, 404)
-  async export(@Param() params: SessionIdParams, @Query() query: ExportQuery, @Res() response: Response): Promise<void> {
-    const session = await this.sessions.get(params.session_id);
+  @ApiErrorResponses(400, 401, 404)
+  async export(
+    @Param() params: SessionIdParams,
+    @Query() query: ExportQuery,
+    @CurrentCaller() caller: Caller,
+    @Res() response: Response,
+  ): Promise<void> {
+    const session = await this.sessions.getFor(caller, params.session_id);
     const view = await this.view(session);
     const messages = (await this.messages.listForSession(session.chatId)).map((row) => MessageDto.from(row));
     const format = query.format ?? 'json';
-    response.setHeader('Cache-Control', 'no-store');
     response.attachment(`session-${session.chatId}.${format === 'json' ? 'json' : 'md'}`);
     if (format === 'markdown') {
       response.type('text/markdown; charset=utf-8').send(sessionToMarkdown(view, messages));

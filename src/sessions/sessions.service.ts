@@ -3,6 +3,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import type { EntityManager } from 'typeorm';
+import { assertActsFor } from '../auth/caller.js';
+import type { Caller } from '../auth/caller.js';
 import { ChatNotFound, SessionNotFound } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import { TransactionRunner } from '../database/transaction-runner.js';
@@ -64,6 +66,13 @@ export class SessionsService {
   async get(sessionId: string): Promise<ChatSessionEntity> {
     const session = await this.sessions.findOneBy({ chatId: sessionId });
     if (!session) throw new SessionNotFound(sessionId);
+    return session;
+  }
+
+  /** The session if the caller may act for its owner; otherwise the same 404 as a missing one. */
+  async getFor(caller: Caller, sessionId: string): Promise<ChatSessionEntity> {
+    const session = await this.get(sessionId);
+    assertActsFor(caller, session.userId, () => new SessionNotFound(sessionId));
     return session;
   }
 

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { timestampColumn } from '../database/columns.js';
+import { integerColumn, timestampColumn } from '../database/columns.js';
 
 @Entity('users')
 export class UserEntity {
@@ -14,4 +14,8 @@ export class UserEntity {
 
   @Column(timestampColumn('created_at'))
   createdAt: Date;
+
+  /** Overrides USER_DAILY_BUDGET_USD for this user; integer nano-dollars. */
+  @Column(integerColumn('daily_budget_nano_usd'))
+  dailyBudgetNanoUsd: number | null;
 }

@@ -29,6 +29,7 @@ export class UsersService {
       username: input.username ?? null,
       email: input.email ?? null,
       createdAt: new Date(),
+      dailyBudgetNanoUsd: null,
     });
     try {
       // Every write goes through the runner: on SQLite it shares one connection with turns.
@@ -46,8 +47,16 @@ export class UsersService {
     return user;
   }
 
-  async exists(userId: string): Promise<boolean> {
-    return this.users.existsBy({ userId });
+  /** The user, or null: a /chat turn's user is created only when the turn succeeds. */
+  find(userId: string): Promise<UserEntity | null> {
+    return this.users.findOneBy({ userId });
+  }
+
+  /** Sets (or with null, removes) the user's own daily limit. */
+  async setDailyBudget(userId: string, nanoUsd: number | null): Promise<UserEntity> {
+    await this.get(userId);
+    await this.transactions.run((manager) => manager.getRepository(UserEntity).update({ userId }, { dailyBudgetNanoUsd: nanoUsd }));
+    return this.get(userId);
   }
 
   async delete(userId: string, manager: EntityManager): Promise<void> {
@@ -60,7 +69,7 @@ export class UsersService {
       .createQueryBuilder()
       .insert()
       .into(UserEntity)
-      .values({ userId, username: null, email: null, createdAt: new Date() })
+      .values({ userId, username: null, email: null, createdAt: new Date(), dailyBudgetNanoUsd: null })
       .orIgnore()
       .execute();
   }

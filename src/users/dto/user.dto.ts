@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { nanoToUsd } from '../../pricing/pricing.service.js';
 import type { UserEntity } from '../user.entity.js';
 
 export class UserDto {
@@ -14,12 +15,16 @@ export class UserDto {
   @ApiProperty({ example: '2026-11-22T10:00:00.123Z' })
   created_at: string;
 
+  @ApiProperty({ type: Number, nullable: true, example: null, description: 'Own daily spend limit in USD; null: USER_DAILY_BUDGET_USD applies.' })
+  daily_budget_usd: number | null;
+
   static from(user: UserEntity): UserDto {
     return {
       user_id: user.userId,
       username: user.username,
       email: user.email,
       created_at: user.createdAt.toISOString(),
+      daily_budget_usd: nanoToUsd(user.dailyBudgetNanoUsd),
     };
   }
 }

@@ -1,0 +1,29 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { timestampColumn } from '../database/columns.js';
+
+export type IdempotencyState = 'running' | 'done';
+
+/** What a request sent with an Idempotency-Key answered, kept 24 h, per caller. */
+@Entity('idempotency_records')
+export class IdempotencyRecordEntity {
+  @PrimaryColumn({ type: 'varchar', length: 160 })
+  scope: string;
+
+  @PrimaryColumn({ name: 'idempotency_key', type: 'varchar', length: 255 })
+  idempotencyKey: string;
+
+  @Column({ name: 'request_hash', type: 'varchar', length: 64 })
+  requestHash: string;
+
+  @Column({ type: 'varchar', length: 12 })
+  state: IdempotencyState;
+
+  @Column({ name: 'response_status', type: 'integer', nullable: true })
+  responseStatus: number | null;
+
+  @Column({ name: 'response_body', type: 'text', nullable: true })
+  responseBody: string | null;
+
+  @Column(timestampColumn('created_at'))
+  createdAt: Date;
+}
