@@ -1,4 +1,8 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import { appConfig } from './config/app.config.js';
+import type { AppConfig } from './config/app.config.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { fileURLToPath } from 'node:url';
 import { requestId } from './common/request-id.middleware.js';
@@ -8,8 +12,17 @@ const PUBLIC_DIR = fileURLToPath(new URL('./web/public', import.meta.url));
 
 /** What main.ts and the e2e tests both apply to the app, so tests see what users see. */
 export function configureApp(app: NestExpressApplication): void {
+  const config = app.get<AppConfig>(appConfig.KEY);
   app.disable('x-powered-by');
+  app.use(securityHeaders());
   app.use(requestId);
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: config.corsOrigins,
+      allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'Idempotency-Key', 'X-Request-Id'],
+      exposedHeaders: ['X-Request-Id', 'Retry-After', 'Server-Timing', 'Idempotent-Replayed'],
+    });
+  }
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useStaticAssets(PUBLIC_DIR, { index: 'index.html', fallthrough: true });
   const document = SwaggerModule.createDocument(
@@ -24,4 +37,29 @@ export function configureApp(app: NestExpressApplication): void {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+/**
+ * Helmet's headers everywhere. The page runs under a strict CSP (its script and styles are
+ * files of its own); Swagger UI needs inline styles and data: images, so /docs gets those too.
+ * API answers are per user and change with every turn: never cached unless a route says so.
+ */
+function securityHeaders() {
+  const directives = {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    frameAncestors: ["'none'"],
+    baseUri: ["'self'"],
+    formAction: ["'self'"],
+  };
+  const api = helmet({ contentSecurityPolicy: { directives } });
+  const docs = helmet({ contentSecurityPolicy: { directives: { ...directives, styleSrc: ["'self'", "'unsafe-inline'"] } } });
+  return (request: Request, response: Response, next: NextFunction) => {
+    response.setHeader('Cache-Control', 'no-store');
+    (request.path.startsWith('/docs') ? docs : api)(request, response, next);
+  };
 }

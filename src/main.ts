@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
+import { TurnService } from './chat/turn.service.js';
 import { LlmClient } from './gemini/llm-client.js';
 import { ConfigValidationError, loadDotEnv, readSettings } from './config/environment.js';
 import type { AppSettings } from './config/environment.js';
@@ -27,8 +28,8 @@ async function bootstrap(): Promise<void> {
   });
   app.useLogger(new ConsoleLogger({ json: settings.logFormat === 'json' }));
   configureApp(app);
-  app.enableShutdownHooks();
   await app.listen(settings.port, settings.host);
+  stopGracefully(app);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const logger = new Logger('Bootstrap');
   if (app.get(LlmClient).mode === 'emulator') {
@@ -37,6 +38,29 @@ async function bootstrap(): Promise<void> {
     );
   }
   logger.log(`gemini-chat-api listening on http://${settings.host}:${port} (docs at /docs)`);
+}
+
+const DRAIN_MS = 10_000;
+
+/**
+ * SIGTERM / SIGINT: stop accepting connections, let the turns in flight finish and be stored
+ * (up to 10 s), then close the app and its database. Nest's own shutdown hooks would close the
+ * database first, under the feet of those turns.
+ */
+function stopGracefully(app: NestExpressApplication): void {
+  const logger = new Logger('Shutdown');
+  const stop = async (signal: NodeJS.Signals) => {
+    logger.log(`${signal}: no new connections; finishing the turns in flight (up to ${DRAIN_MS / 1000} s)`);
+    const server = app.getHttpServer();
+    server.close();
+    server.closeIdleConnections();
+    const drained = await app.get(TurnService).drain(DRAIN_MS);
+    if (!drained) logger.warn('turns still running after the grace period are abandoned; nothing of them is stored');
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
 }
 
 bootstrap().catch((error: unknown) => {

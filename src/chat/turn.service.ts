@@ -36,6 +36,8 @@ export class TurnService {
   private readonly logger = new Logger(TurnService.name);
   /** Turns of one session run one at a time, in arrival order, each seeing the ones before. */
   private readonly perSession = new KeyedSerializer();
+  /** Turns started and not yet settled, streamed ones whose client left included. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
@@ -63,12 +65,29 @@ export class TurnService {
     message: string,
     onDelta?: (text: string) => void,
   ): Promise<TurnOutcome> {
-    return this.perSession.run(sessionId, async () => this.run(await load(), message, false, onDelta));
+    return this.track(this.perSession.run(sessionId, async () => this.run(await load(), message, false, onDelta)));
   }
 
   /** The first turn of a session that is stored only if the turn succeeds. */
   inNewSession(session: ChatSessionEntity, message: string, onDelta?: (text: string) => void): Promise<TurnOutcome> {
-    return this.perSession.run(session.chatId, () => this.run(session, message, true, onDelta));
+    return this.track(this.perSession.run(session.chatId, () => this.run(session, message, true, onDelta)));
+  }
+
+  /** Waits for the turns in flight to settle, at most `timeoutMs`; says whether they all did. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const settled = Promise.allSettled([...this.inFlight]).then(() => true as const);
+    const all = await Promise.race([settled, timeout]);
+    clearTimeout(timer);
+    return all;
+  }
+
+  private track<T>(turn: Promise<T>): Promise<T> {
+    this.inFlight.add(turn);
+    const forget = () => this.inFlight.delete(turn);
+    turn.then(forget, forget);
+    return turn;
   }
 
   private async run(
