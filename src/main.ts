@@ -37,6 +37,9 @@ async function bootstrap(): Promise<void> {
       'OFFLINE MODE: no GEMINI_API_KEY and no GEMINI_BASE_URL, so replies come from the bundled Gemini emulator, not from Google.',
     );
   }
+  if (settings.adminApiKey === null) {
+    logger.warn('OPEN MODE: ADMIN_API_KEY is not set, so no API key is asked for and anyone can read and write any chat.');
+  }
   logger.log(`gemini-chat-api listening on http://${settings.host}:${port} (docs at /docs)`);
 }
 

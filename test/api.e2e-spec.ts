@@ -283,7 +283,7 @@ describe('HTTP contract', () => {
 
   describe('service routes', () => {
     it('GET /health reports the database and the Gemini mode', async () => {
-      await request(t.baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'configured' });
+      await request(t.baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'configured', auth: 'off' });
     });
 
     it('GET /models lists the price table in force', async () => {

@@ -237,7 +237,7 @@ describe('Offline mode', () => {
   it('starts its own emulator without Gemini variables and answers /chat', async () => {
     const t = await startTestApp({ offline: true });
     try {
-      await request(t.baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'emulator' });
+      await request(t.baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'emulator', auth: 'off' });
       const response = await request(t.baseUrl).post('/chat').send({ user_id: 'offline', message: 'ping' }).expect(200);
       expect(response.body.response).toContain('ping');
       expect(response.body.cost_usd).toBeGreaterThan(0);

@@ -98,6 +98,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     if (retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(retryAfterSeconds));
+    if (body.code === ErrorCode.UNAUTHORIZED) response.setHeader('WWW-Authenticate', 'Bearer');
     response.status(body.statusCode).json(body);
   }
 }

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
+import { ApiKeysService } from '../auth/api-keys.service.js';
 import { Public } from '../auth/caller.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmMode } from '../gemini/llm-client.js';
@@ -12,6 +13,8 @@ class HealthDto {
   @ApiProperty({ enum: ['up', 'down'] }) database: 'up' | 'down';
   @ApiProperty({ enum: ['emulator', 'configured'], description: '"emulator": offline mode, replies are not from Google.' })
   gemini: LlmMode;
+  @ApiProperty({ enum: ['on', 'off'], description: '"off": open mode, ADMIN_API_KEY is not set and no key is asked for.' })
+  auth: 'on' | 'off';
 }
 
 @ApiTags('service')
@@ -21,6 +24,7 @@ export class HealthController {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(LlmClient) private readonly llm: LlmClient,
+    private readonly keys: ApiKeysService,
   ) {}
 
   @Get()
@@ -35,6 +39,11 @@ export class HealthController {
       database = 'down';
       response.status(HttpStatus.SERVICE_UNAVAILABLE);
     }
-    return { status: database === 'up' ? 'ok' : 'degraded', database, gemini: this.llm.mode };
+    return {
+      status: database === 'up' ? 'ok' : 'degraded',
+      database,
+      gemini: this.llm.mode,
+      auth: this.keys.enabled ? 'on' : 'off',
+    };
   }
 }
