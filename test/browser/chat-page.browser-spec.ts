@@ -43,19 +43,25 @@ afterAll(async () => {
 });
 
 /** A fresh browser profile (empty localStorage) with the page loaded and started. */
-async function openPage(baseUrl = t.baseUrl): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+async function openPage(
+  baseUrl = t.baseUrl,
+  viewport = { width: 1000, height: 760 },
+  beforeLoad?: (page: Page) => Promise<void>,
+): Promise<Page> {
+  const context = await browser.newContext({ viewport });
   // Fail on the step that hangs, with its selector, well before jest's own timeout.
   context.setDefaultTimeout(7_000);
   contexts.push(context);
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(String(error)));
+  await beforeLoad?.(page);
   await page.goto(`${baseUrl}/`);
   await page.waitForSelector('body[data-ready]');
   return page;
 }
 
-const models = (page: Page) => page.locator('#messages [data-role="model"]');
+/** Finished replies: a reply being streamed carries data-streaming="true" until its `done`. */
+const models = (page: Page) => page.locator('#messages [data-role="model"]:not([data-streaming])');
 
 /** Types a message, presses Enter and waits for the reply to be on the page. */
 async function send(page: Page, text: string): Promise<void> {
@@ -69,6 +75,42 @@ async function getJson(path: string): Promise<any> {
   const response = await fetch(`${t.baseUrl}${path}`);
   expect(response.status).toBe(200);
   return response.json();
+}
+
+let users = 0;
+/** A user id of its own for each test, so lists and usage see only that test's sessions. */
+const freshUser = (name: string) => `${name}-${process.pid}-${++users}`;
+
+/** Switches the page to another user id (as a person does: type it, leave the field). */
+async function useUser(page: Page, userId: string): Promise<void> {
+  await page.fill('#user-id', userId);
+  await page.press('#user-id', 'Tab');
+  await page.waitForFunction(
+    (id) => document.querySelector('#session-list-user')?.textContent === `of ${id}` && !document.querySelector('#session-list[aria-busy]'),
+    userId,
+  );
+}
+
+/** The session list as the page shows it: [session id, title] newest first. */
+async function listed(page: Page): Promise<[string, string][]> {
+  return page.locator('#session-list .session-item').evaluateAll((items) =>
+    items.map((item) => [(item as HTMLElement).dataset.sessionId!, item.querySelector('.session-name')!.textContent!] as [string, string]),
+  );
+}
+
+/** Waits until the open session's title bar shows this title. */
+async function waitForHeading(page: Page, title: string): Promise<void> {
+  await page.waitForFunction((want) => document.querySelector('#session-title')?.textContent === want, title);
+}
+
+/** Waits until the list shows exactly these titles, in this order. */
+async function waitForTitles(page: Page, titles: string[]): Promise<void> {
+  await page.waitForFunction(
+    (want) =>
+      JSON.stringify([...document.querySelectorAll('#session-list .session-item .session-name')].map((el) => el.textContent)) ===
+      JSON.stringify(want),
+    titles,
+  );
 }
 
 /** "$0.0003568" → 0.0003568 */
@@ -216,3 +258,285 @@ describe('the built-in chat page', () => {
     expect(await page.textContent('#session-total')).toBe('No session');
   });
 });
+
+describe('streamed replies', () => {
+  it('works under a strict Content-Security-Policy (no inline scripts, styles or handlers)', async () => {
+    const csp = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'";
+    const page = await openPage(t.baseUrl, undefined, async (page) => {
+      await page.addInitScript(() => {
+        const seen: string[] = ((window as any).__cspViolations = []);
+        document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+      });
+      await page.route(`${t.baseUrl}/`, async (route) => {
+        const response = await route.fetch();
+        await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': csp } });
+      });
+    });
+    await send(page, 'Hello under a CSP');
+    await page.click('#usage-button');
+    await page.waitForSelector('#usage-tables:not([hidden])');
+    await page.click('#rename-session');
+    await page.click('#rename-cancel');
+    expect(await page.evaluate(() => (window as any).__cspViolations)).toEqual([]);
+
+    // And the policy was really in force: an inline script is refused.
+    await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.__inline = 1';
+      document.head.append(script);
+    });
+    await page.waitForFunction(() => (window as any).__cspViolations.length > 0);
+    expect(await page.evaluate(() => (window as any).__inline)).toBeUndefined();
+  });
+
+  it('shows the reply growing as it streams, then its tokens and cost once it is done', async () => {
+    const page = await openPage();
+    const full =
+      'Streaming means the words arrive a few at a time, so the person sees the answer ' +
+      'taking shape instead of staring at a spinner until the very last token has been written out.';
+    t.emulator.enqueue({ text: full, chunkDelayMs: 400 });
+    await page.fill('#message', 'Explain streaming');
+    await page.press('#message', 'Enter');
+
+    await page.locator('#messages [data-role="model"][data-streaming="true"]').waitFor();
+    expect(await page.isDisabled('#send')).toBe(true);
+    const partials = new Set<number>();
+    for (;;) {
+      const seen = await page.evaluate(() => {
+        const reply = document.querySelector<HTMLElement>('#messages [data-role="model"]')!;
+        return {
+          streaming: reply.dataset.streaming === 'true',
+          length: reply.querySelector('.reply-text')!.textContent!.length,
+          meta: reply.querySelector('.reply-meta')!.textContent,
+        };
+      });
+      if (!seen.streaming) break;
+      expect(seen.meta).toBe(''); // usage and cost come with `done`
+      if (seen.length > 0 && seen.length < full.length) partials.add(seen.length);
+      await page.waitForTimeout(40);
+    }
+    expect(partials.size).toBeGreaterThanOrEqual(2);
+
+    const reply = models(page).first();
+    expect(await reply.locator('.reply-text').textContent()).toBe(full);
+    const meta = (await reply.locator('.reply-meta').textContent())!;
+    expect(meta).toMatch(/^\d+ tokens \(\d+ in, \d+ out(, \d+ thinking)?\) · \$0\.\d+$/);
+    expect(await page.inputValue('#message')).toBe('');
+    expect(await page.isEnabled('#send')).toBe(true);
+
+    const sessionId = await page.inputValue('#session-id');
+    const history = await getJson(`/sessions/${sessionId}/history`);
+    const stored = history.messages[1];
+    expect(stored.content).toBe(full);
+    expect(dollars(meta)).toBeCloseTo(stored.cost_usd, 12);
+    expect(tokens(meta)).toBe(stored.usage.total_tokens);
+    expect(dollars((await page.textContent('#session-total'))!)).toBeCloseTo(history.total_cost_usd, 12);
+    // The emulator was asked to stream.
+    expect(t.emulator.requests.at(-1)!.action).toBe('streamGenerateContent');
+  });
+
+  it('takes a reply that fails mid-stream back off the page, shows the error and keeps the text', async () => {
+    const page = await openPage();
+    t.emulator.enqueue({
+      text: 'This reply starts well and then breaks off half way through the sentence.',
+      streamErrorAfterChunks: 1,
+      status: 500,
+      chunkDelayMs: 300,
+    });
+    await page.fill('#message', 'Will the stream break?');
+    await page.press('#message', 'Enter');
+
+    await page.locator('#messages [data-role="model"][data-streaming="true"]').waitFor();
+    const error = page.locator('#error');
+    await error.waitFor({ state: 'visible' });
+    expect(await error.textContent()).toMatch(/^UPSTREAM_ERROR: \S.+/);
+    expect(await page.locator('#messages > *').count()).toBe(0);
+    expect(await page.inputValue('#message')).toBe('Will the stream break?');
+    expect(await page.isEnabled('#send')).toBe(true);
+    const sessionId = await page.inputValue('#session-id');
+    expect((await getJson(`/sessions/${sessionId}/history`)).messages).toEqual([]);
+  });
+
+  it('treats a stream that ends without `done` as a failure', async () => {
+    const page = await openPage();
+    await page.click('#new-session');
+    await page.waitForFunction(() => (document.querySelector('#session-id') as HTMLInputElement).value !== '');
+    await page.route('**/messages', (route) =>
+      route.fulfill({
+        status: 200,
+        headers: { 'content-type': 'text/event-stream' },
+        body: 'event: delta\ndata: {"text":"Half a rep"}\n\nevent: delta\ndata: {"text":"ly and th',
+      }),
+    );
+    await page.fill('#message', 'Cut me off');
+    await page.press('#message', 'Enter');
+    await page.locator('#error').waitFor({ state: 'visible' });
+    expect(await page.textContent('#error')).toMatch(/^STREAM_INTERRUPTED: /);
+    expect(await page.locator('#messages > *').count()).toBe(0);
+    expect(await page.inputValue('#message')).toBe('Cut me off');
+  });
+});
+
+describe('the session list, rename and delete', () => {
+  it('lists the sessions newest first with titles from their first message, a page at a time', async () => {
+    const page = await openPage();
+    const user = freshUser('lister');
+    await useUser(page, user);
+    expect(await page.textContent('#session-list-status')).toBe('No sessions yet.');
+
+    await send(page, 'Plan a weekend in the Alps');
+    const first = await page.inputValue('#session-id');
+    await waitForTitles(page, ['Plan a weekend in the Alps']);
+    await page.click('#new-session');
+    await page.waitForFunction((id) => (document.querySelector('#session-id') as HTMLInputElement).value !== id, first);
+    const second = await page.inputValue('#session-id');
+    await waitForTitles(page, ['Untitled', 'Plan a weekend in the Alps']);
+    await send(page, 'What should I pack for the sea?');
+    await waitForTitles(page, ['What should I pack for the sea?', 'Plan a weekend in the Alps']);
+    await waitForHeading(page, 'What should I pack for the sea?');
+
+    const api = await getJson(`/sessions?user_id=${encodeURIComponent(user)}`);
+    expect(api.data.map((s: any) => [s.session_id, s.title])).toEqual(await listed(page));
+    expect(api.data.map((s: any) => s.session_id)).toEqual([second, first]);
+    const entry = page.locator(`.session-item[data-session-id="${first}"]`);
+    expect(dollars((await entry.locator('.session-cost').textContent())!)).toBeCloseTo(api.data[1].total_cost_usd, 12);
+    expect(await page.locator('.session-item.current').getAttribute('data-session-id')).toBe(second);
+
+    // Clicking an entry opens it.
+    await entry.click();
+    await page.waitForFunction((id) => (document.querySelector('#session-id') as HTMLInputElement).value === id, first);
+    await models(page).first().waitFor();
+    expect(await page.locator('#messages [data-role="user"]').first().textContent()).toBe('Plan a weekend in the Alps');
+    expect(await page.locator('.session-item.current').getAttribute('data-session-id')).toBe(first);
+
+    // Twenty more: the first page is full and "More" brings the rest.
+    for (let i = 0; i < 20; i++) {
+      const response = await fetch(`${t.baseUrl}/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user_id: user, title: `Bulk ${i}` }),
+      });
+      expect(response.status).toBe(201);
+    }
+    await page.reload();
+    await page.waitForSelector('body[data-ready]');
+    expect(await page.locator('.session-item').count()).toBe(20);
+    expect(await page.locator('.session-item .session-name').first().textContent()).toBe('Bulk 19');
+    await page.click('#more-sessions');
+    await page.locator('.session-item').nth(21).waitFor();
+    expect((await listed(page)).slice(-2).map(([id]) => id)).toEqual([second, first]);
+    expect(await page.locator('#more-sessions').isHidden()).toBe(true);
+  });
+
+  it('renames the open session inline and deletes it after an in-page confirmation', async () => {
+    const page = await openPage();
+    page.on('dialog', (dialog) => {
+      throw new Error(`unexpected ${dialog.type()} dialog: ${dialog.message()}`);
+    });
+    await useUser(page, freshUser('renamer'));
+    await send(page, 'Draft a packing list');
+    const sessionId = await page.inputValue('#session-id');
+    await waitForTitles(page, ['Draft a packing list']);
+    await waitForHeading(page, 'Draft a packing list');
+
+    await page.click('#rename-session');
+    expect(await page.inputValue('#rename-input')).toBe('Draft a packing list');
+    await page.fill('#rename-input', 'Trip <b>checklist</b>');
+    await page.click('#rename-save');
+    await waitForTitles(page, ['Trip <b>checklist</b>']);
+    expect(await page.textContent('#session-title')).toBe('Trip <b>checklist</b>');
+    expect(await page.locator('#session-list b').count()).toBe(0);
+    expect(await page.locator('#rename-input').isHidden()).toBe(true);
+    expect((await getJson(`/sessions/${sessionId}`)).title).toBe('Trip <b>checklist</b>');
+
+    // Escape gives up a rename without saving.
+    await page.click('#rename-session');
+    await page.fill('#rename-input', 'Not this');
+    await page.press('#rename-input', 'Escape');
+    expect(await page.textContent('#session-title')).toBe('Trip <b>checklist</b>');
+
+    // Delete asks first; Cancel keeps it.
+    await page.click('#delete-session');
+    await page.locator('#delete-confirm').waitFor();
+    expect(await page.textContent('#delete-box')).toContain('Trip <b>checklist</b>');
+    await page.click('#delete-cancel');
+    expect(await page.locator('#delete-confirm').isHidden()).toBe(true);
+    expect((await getJson(`/sessions/${sessionId}`)).session_id).toBe(sessionId);
+
+    await page.click('#delete-session');
+    await page.click('#delete-confirm');
+    await waitForTitles(page, []);
+    expect(await page.locator('#messages > *').count()).toBe(0);
+    expect(await page.textContent('#session-total')).toBe('No session');
+    expect(await page.inputValue('#session-id')).toBe('');
+    expect(await page.locator('#session-tools').isHidden()).toBe(true);
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    expect((await fetch(`${t.baseUrl}/sessions/${sessionId}`)).status).toBe(404);
+    // And a reload does not bring it back.
+    await page.reload();
+    await page.waitForSelector('body[data-ready]');
+    expect(await page.locator('#messages > *').count()).toBe(0);
+    expect(await page.locator('#error').isHidden()).toBe(true);
+  });
+
+  it('keeps the list in a drawer on a phone-sized screen', async () => {
+    const page = await openPage(t.baseUrl, { width: 390, height: 780 });
+    await useUser(page, freshUser('phone'));
+    await send(page, 'Hello from a small screen');
+    const sessionId = await page.inputValue('#session-id');
+    await page.click('#new-session');
+    await page.waitForFunction((id) => (document.querySelector('#session-id') as HTMLInputElement).value !== id, sessionId);
+    expect(await page.locator('#session-list').isVisible()).toBe(false);
+
+    await page.click('#sidebar-toggle');
+    const entry = page.locator(`.session-item[data-session-id="${sessionId}"]`);
+    await entry.waitFor({ state: 'visible' });
+    await page.waitForFunction(() => document.querySelector('#sidebar')!.getBoundingClientRect().left === 0); // slid in
+    await page.screenshot({ path: '/tmp/page2-narrow.png' });
+    await entry.click();
+    await page.waitForFunction((id) => (document.querySelector('#session-id') as HTMLInputElement).value === id, sessionId);
+    await page.locator('#session-list').waitFor({ state: 'hidden' });
+    expect(await page.getAttribute('#sidebar-toggle', 'aria-expanded')).toBe('false');
+  });
+});
+
+describe('the usage report', () => {
+  it("shows the user's usage in total, by model and by day, equal to the API's", async () => {
+    const page = await openPage();
+    const user = freshUser('spender');
+    await useUser(page, user);
+    await page.click('#usage-button');
+    const panel = page.locator('#usage-panel');
+    await panel.waitFor();
+    await page.waitForFunction(() => document.querySelector('#usage-status')?.textContent === 'No usage yet.');
+    expect((await fetch(`${t.baseUrl}/users/${user}/usage`)).status).toBe(404);
+
+    await send(page, 'How much does this cost?');
+    const first = await page.inputValue('#session-id');
+    await page.click('#new-session');
+    await page.waitForFunction((id) => (document.querySelector('#session-id') as HTMLInputElement).value !== id, first);
+    await send(page, 'And this one?');
+    await send(page, 'And a third?');
+    await page.waitForFunction(() => document.querySelector('#usage-turns')?.textContent === '3');
+
+    const usage = await getJson(`/users/${encodeURIComponent(user)}/usage`);
+    expect(usage.turns).toBe(3);
+    expect(dollars((await page.textContent('#usage-total-cost'))!)).toBeCloseTo(usage.total_cost_usd, 12);
+    expect(Number((await page.textContent('#usage-tokens'))!.replace(/,/g, ''))).toBe(usage.total_tokens);
+    expect(await page.locator('#usage-status').isHidden()).toBe(true);
+    const rows = (table: string) =>
+      page.locator(`${table} tbody tr`).evaluateAll((trs) => trs.map((tr) => [...tr.children].map((cell) => cell.textContent)));
+    expect(await rows('#usage-by-model')).toEqual(
+      usage.by_model.map((m: any) => [m.model, String(m.turns), m.total_tokens.toLocaleString('en-US'), expect.stringMatching(/^\$/)]),
+    );
+    const byModelCost = await page.locator('#usage-by-model tbody td:last-child').allTextContents();
+    byModelCost.forEach((text, i) => expect(dollars(text)).toBeCloseTo(usage.by_model[i].total_cost_usd, 12));
+    expect((await rows('#usage-by-day')).map((row) => row[0])).toEqual(usage.by_day.map((d: any) => d.day).reverse());
+
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: '/tmp/page2.png' });
+    await page.click('#usage-close');
+    expect(await panel.isHidden()).toBe(true);
+  });
+});
+

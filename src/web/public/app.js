@@ -3,6 +3,8 @@
 
 const STORAGE = { user: 'gemini-chat.user-id', session: 'gemini-chat.session-id' };
 const DEFAULT_USER = 'web-user';
+const SESSIONS_PAGE = 20;
+const SESSIONS_PAGE_MAX = 100;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -14,19 +16,65 @@ const ui = {
   total: $('session-total'),
   banner: $('offline-banner'),
   error: $('error'),
+  notice: $('notice'),
   messages: $('messages'),
   thinking: $('thinking'),
   composer: $('composer'),
   message: $('message'),
   send: $('send'),
+  // Session list
+  sidebar: $('sidebar'),
+  sidebarToggle: $('sidebar-toggle'),
+  sidebarClose: $('sidebar-close'),
+  sidebarBackdrop: $('sidebar-backdrop'),
+  listUser: $('session-list-user'),
+  list: $('session-list'),
+  listStatus: $('session-list-status'),
+  more: $('more-sessions'),
+  // The open session
+  tools: $('session-tools'),
+  heading: $('session-heading'),
+  title: $('session-title'),
+  rename: $('rename-session'),
+  renameForm: $('rename-form'),
+  renameInput: $('rename-input'),
+  renameSave: $('rename-save'),
+  renameCancel: $('rename-cancel'),
+  remove: $('delete-session'),
+  deleteBox: $('delete-box'),
+  deleteQuestion: $('delete-question'),
+  deleteConfirm: $('delete-confirm'),
+  deleteCancel: $('delete-cancel'),
+  // Usage
+  usageButton: $('usage-button'),
+  usagePanel: $('usage-panel'),
+  usageUser: $('usage-user'),
+  usageRefresh: $('usage-refresh'),
+  usageClose: $('usage-close'),
+  usageTotalCost: $('usage-total-cost'),
+  usageTurns: $('usage-turns'),
+  usageTokens: $('usage-tokens'),
+  usageDetail: $('usage-detail'),
+  usageStatus: $('usage-status'),
+  usageTables: $('usage-tables'),
+  usageByModel: $('usage-by-model'),
+  usageByDay: $('usage-by-day'),
 };
 
 const state = {
   sessionId: null,
+  /** The open session as the API last described it (title, message_count, …). */
+  session: null,
   totalCostUsd: 0,
   totalTokens: 0,
   unpricedTurns: 0,
   busy: false,
+  /** Aborts the turn being streamed when another session is opened. */
+  turn: null,
+  /** A session being opened or made (a promise that never rejects), or null. */
+  switching: null,
+  list: { userId: null, items: [], nextCursor: null, hasMore: false, seq: 0, loading: false },
+  usageSeq: 0,
 };
 
 // ---- API -------------------------------------------------------------------------------------
@@ -39,7 +87,23 @@ class ApiError extends Error {
   }
 }
 
-/** Calls the API; resolves to the parsed JSON body, rejects with an ApiError. */
+const NETWORK_ERROR = () =>
+  new ApiError(0, 'NETWORK_ERROR', 'The server could not be reached. Check your connection and try again.');
+
+/** The contract's error body of a failed response, as an ApiError. */
+async function errorFrom(response) {
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    // Not JSON (a proxy error page, an empty body): reported by status.
+  }
+  const code = typeof data?.code === 'string' ? data.code : `HTTP_${response.status}`;
+  const message = typeof data?.message === 'string' ? data.message : response.statusText || 'The request failed.';
+  return new ApiError(response.status, code, message);
+}
+
+/** Calls the API; resolves to the parsed JSON body (null for 204), rejects with an ApiError. */
 async function api(method, path, body) {
   let response;
   try {
@@ -49,23 +113,132 @@ async function api(method, path, body) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError(0, 'NETWORK_ERROR', 'The server could not be reached. Check your connection and try again.');
+    throw NETWORK_ERROR();
   }
-  let data = null;
+  if (!response.ok) throw await errorFrom(response);
+  if (response.status === 204) return null;
   try {
-    data = await response.json();
+    return await response.json();
   } catch {
-    // Not JSON (a proxy error page, an empty body): reported below by status.
+    return null;
   }
-  if (!response.ok) {
-    const code = typeof data?.code === 'string' ? data.code : `HTTP_${response.status}`;
-    const message = typeof data?.message === 'string' ? data.message : response.statusText || 'The request failed.';
-    throw new ApiError(response.status, code, message);
-  }
-  return data;
 }
 
 const sessionPath = (id) => `sessions/${encodeURIComponent(id)}`;
+
+/**
+ * Sends one turn asking for Server-Sent Events. Calls onDelta(text) as the reply arrives and
+ * resolves to the `done` body (the same JSON as the non-streaming 201). Rejects with an ApiError:
+ * the server's status and JSON body when it failed before any text, the `error` event's body when
+ * it failed mid-way, STREAM_INTERRUPTED when the stream ended without `done`.
+ */
+async function streamTurn(sessionId, message, { onDelta, signal }) {
+  let response;
+  try {
+    response = await fetch(`${sessionPath(sessionId)}/messages`, {
+      method: 'POST',
+      headers: { Accept: 'text/event-stream', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ message }),
+      signal,
+    });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    throw NETWORK_ERROR();
+  }
+  if (!response.ok) throw await errorFrom(response);
+  const type = (response.headers.get('content-type') ?? '').toLowerCase();
+  if (!type.includes('text/event-stream') || !response.body) {
+    // Answered in one piece (the plain 201 JSON body): no deltas, just the result.
+    try {
+      return await response.json();
+    } catch {
+      throw new ApiError(response.status, 'BAD_RESPONSE', 'The server sent a reply this page cannot read.');
+    }
+  }
+
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const parser = sseParser();
+  try {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (signal.aborted) throw error;
+        throw interrupted();
+      }
+      const text = chunk.done ? decoder.decode() : decoder.decode(chunk.value, { stream: true });
+      for (const event of parser.push(text)) {
+        let data;
+        try {
+          data = JSON.parse(event.data);
+        } catch {
+          throw new ApiError(0, 'BAD_RESPONSE', 'The server sent a reply this page cannot read.');
+        }
+        if (event.event === 'delta') {
+          if (typeof data?.text === 'string' && data.text !== '') onDelta(data.text);
+        } else if (event.event === 'done') {
+          return data;
+        } else if (event.event === 'error') {
+          throw new ApiError(
+            Number(data?.statusCode) || 0,
+            typeof data?.code === 'string' ? data.code : 'STREAM_ERROR',
+            typeof data?.message === 'string' ? data.message : 'The reply failed.',
+          );
+        }
+        // Other event types (comments, keep-alives, future additions) are ignored.
+      }
+      if (chunk.done) throw interrupted();
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+const interrupted = () =>
+  new ApiError(
+    0,
+    'STREAM_INTERRUPTED',
+    'The connection was lost before the reply finished. The server may still save it: reopen the session in a moment to check before sending again.',
+  );
+
+/**
+ * An incremental text/event-stream parser (the parts of the HTML spec this page needs):
+ * push(text) returns the events completed by that text, each as {event, data}.
+ */
+function sseParser() {
+  let buffer = '';
+  let eventName = '';
+  let dataLines = [];
+  return {
+    push(text) {
+      buffer += text;
+      const events = [];
+      for (;;) {
+        const match = /\r\n|\r|\n/.exec(buffer);
+        // A lone \r at the very end may be the first half of \r\n: wait for the next chunk.
+        if (!match || (match[0] === '\r' && match.index === buffer.length - 1)) break;
+        const line = buffer.slice(0, match.index);
+        buffer = buffer.slice(match.index + match[0].length);
+        if (line === '') {
+          if (dataLines.length) events.push({ event: eventName || 'message', data: dataLines.join('\n') });
+          eventName = '';
+          dataLines = [];
+          continue;
+        }
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon === -1 ? line : line.slice(0, colon);
+        let value = colon === -1 ? '' : line.slice(colon + 1);
+        if (value.startsWith(' ')) value = value.slice(1);
+        if (field === 'event') eventName = value;
+        else if (field === 'data') dataLines.push(value);
+      }
+      return events;
+    },
+  };
+}
 
 // ---- Formatting ------------------------------------------------------------------------------
 
@@ -78,7 +251,8 @@ function formatUsd(value) {
   return `$${text}`;
 }
 
-const plural = (n, word) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+const count = (n) => (Number(n) || 0).toLocaleString('en-US');
+const plural = (n, word) => `${count(n)} ${word}${n === 1 ? '' : 's'}`;
 
 /** "148 tokens (6 in, 44 out, 98 thinking) · $0.0003568" */
 function formatMeta(message) {
@@ -93,6 +267,23 @@ function formatMeta(message) {
   if (message.finish_reason && message.finish_reason !== 'STOP') meta += ` · stopped: ${message.finish_reason}`;
   return meta;
 }
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dateFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const yearFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' });
+
+/** "14:05" today, "Nov 21, 14:05" this year, "Nov 21, 2025" before. */
+function formatWhen(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  const now = new Date();
+  if (date.toDateString() === now.toDateString()) return timeFormat.format(date);
+  if (date.getFullYear() === now.getFullYear()) return `${dateFormat.format(date)}, ${timeFormat.format(date)}`;
+  return yearFormat.format(date);
+}
+
+const titleOf = (session) => (session?.title ? session.title : 'Untitled');
 
 // ---- Rendering -------------------------------------------------------------------------------
 
@@ -116,7 +307,7 @@ function appendMessage(message) {
 
 /**
  * (Re)draws a message element from a Message: the text, and for model replies the usage line once
- * usage is known. Streaming can call this with growing `content` and usage only at the end.
+ * usage is known.
  */
 function renderReply(item, message) {
   item.querySelector('.reply-text, .message-text').textContent = message.content ?? '';
@@ -129,6 +320,12 @@ function renderReply(item, message) {
   item.scrollIntoView({ block: 'end' });
 }
 
+/** True when the page is scrolled (nearly) to the bottom: streaming then keeps it there. */
+function atBottom() {
+  const root = document.scrollingElement ?? document.documentElement;
+  return root.scrollHeight - root.scrollTop - root.clientHeight < 120;
+}
+
 function renderTotal() {
   if (!state.sessionId) {
     ui.total.textContent = 'No session';
@@ -137,6 +334,20 @@ function renderTotal() {
   let text = `Session total: ${formatUsd(state.totalCostUsd)} · ${plural(state.totalTokens, 'token')}`;
   if (state.unpricedTurns) text += ` (+ ${state.unpricedTurns} unpriced)`;
   ui.total.textContent = text;
+}
+
+/** The title bar of the open session, with its Rename and Delete actions. */
+function renderSessionTools() {
+  const open = Boolean(state.sessionId);
+  ui.tools.hidden = !open;
+  if (!open) {
+    closeRename();
+    closeDelete();
+    return;
+  }
+  ui.title.textContent = titleOf(state.session);
+  ui.title.classList.toggle('untitled', !state.session?.title);
+  ui.title.title = state.session?.title ?? '';
 }
 
 function showError(error) {
@@ -151,6 +362,16 @@ function clearError() {
   ui.error.hidden = true;
 }
 
+let noticeTimer = 0;
+function showNotice(text) {
+  ui.notice.textContent = text;
+  ui.notice.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => {
+    ui.notice.hidden = true;
+  }, 4000);
+}
+
 function setBusy(busy) {
   state.busy = busy;
   ui.send.disabled = busy;
@@ -159,8 +380,15 @@ function setBusy(busy) {
 
 // ---- Sessions --------------------------------------------------------------------------------
 
+function stopTurn() {
+  state.turn?.abort();
+  state.turn = null;
+}
+
 function useSession(session, messages) {
+  stopTurn();
   state.sessionId = session.session_id;
+  state.session = session;
   state.totalCostUsd = session.total_cost_usd ?? 0;
   state.totalTokens = session.total_tokens ?? 0;
   state.unpricedTurns = messages.filter((m) => m.role === 'model' && m.cost_status === 'unpriced').length;
@@ -168,14 +396,23 @@ function useSession(session, messages) {
   localStorage.setItem(STORAGE.session, session.session_id);
   ui.messages.replaceChildren();
   for (const message of messages) appendMessage(message);
+  closeRename();
+  closeDelete();
   renderTotal();
+  renderSessionTools();
+  markCurrentInList();
 }
 
 function forgetSession() {
+  stopTurn();
   state.sessionId = null;
+  state.session = null;
   localStorage.removeItem(STORAGE.session);
+  ui.sessionId.value = '';
   ui.messages.replaceChildren();
   renderTotal();
+  renderSessionTools();
+  markCurrentInList();
 }
 
 function currentUserId() {
@@ -184,11 +421,28 @@ function currentUserId() {
   return userId;
 }
 
-async function newSession() {
+/**
+ * Remembers a session being opened or made, so a message sent meanwhile goes to that session
+ * rather than to the one on the way out.
+ */
+function switching(promise) {
+  state.switching = promise;
+  promise.finally(() => {
+    if (state.switching === promise) state.switching = null;
+  });
+  return promise;
+}
+
+function newSession() {
+  return switching(makeSession());
+}
+
+async function makeSession() {
   clearError();
   try {
     const session = await api('POST', 'sessions', { user_id: currentUserId() });
     useSession(session, []);
+    refreshSessions();
     ui.message.focus();
     return session;
   } catch (error) {
@@ -198,16 +452,334 @@ async function newSession() {
 }
 
 /** Opens a session with its history. `quiet`: a missing session is forgotten without a word. */
-async function openSession(id, { quiet = false } = {}) {
+function openSession(id, options) {
+  return switching(loadSession(id, options));
+}
+
+async function loadSession(id, { quiet = false } = {}) {
   clearError();
   try {
-    const session = await api('GET', sessionPath(id));
-    const history = await api('GET', `${sessionPath(id)}/history`);
+    const [session, history] = await Promise.all([api('GET', sessionPath(id)), api('GET', `${sessionPath(id)}/history`)]);
     useSession(session, history.messages ?? []);
   } catch (error) {
     if (quiet && error.status === 404) forgetSession();
     else showError(error);
   }
+}
+
+/** Re-reads the open session (title, counts) after something changed it. */
+async function reloadSessionInfo(id) {
+  try {
+    const session = await api('GET', sessionPath(id));
+    if (state.sessionId !== id) return;
+    state.session = session;
+    renderSessionTools();
+  } catch {
+    // Only the title bar would be stale; the next action shows any real problem.
+  }
+}
+
+// ---- Session list ----------------------------------------------------------------------------
+
+function listPath(userId, limit, after) {
+  const query = new URLSearchParams({ user_id: userId, limit: String(limit) });
+  if (after) query.set('after', after);
+  return `sessions?${query}`;
+}
+
+/**
+ * Loads the list again from the top for the current user id, as many entries as are shown now
+ * (so "More" pages already opened stay open).
+ */
+async function refreshSessions() {
+  const userId = currentUserId();
+  const list = state.list;
+  const sameUser = list.userId === userId;
+  const limit = sameUser ? Math.min(SESSIONS_PAGE_MAX, Math.max(SESSIONS_PAGE, list.items.length)) : SESSIONS_PAGE;
+  const seq = ++list.seq;
+  if (!sameUser) {
+    list.userId = userId;
+    list.items = [];
+    list.hasMore = false;
+    list.nextCursor = null;
+    ui.list.replaceChildren();
+  }
+  ui.listUser.textContent = `of ${userId}`;
+  setListStatus(list.items.length ? '' : 'Loading…');
+  list.loading = true;
+  renderMore();
+  try {
+    const page = await api('GET', listPath(userId, limit));
+    if (seq !== list.seq) return;
+    list.items = page?.data ?? [];
+    list.hasMore = Boolean(page?.has_more);
+    list.nextCursor = page?.next_cursor ?? null;
+    renderSessionList();
+  } catch (error) {
+    if (seq !== list.seq) return;
+    setListStatus(`Could not load the sessions: ${error.message}`, true);
+  } finally {
+    if (seq === list.seq) {
+      list.loading = false;
+      renderMore();
+    }
+  }
+}
+
+async function loadMoreSessions() {
+  const list = state.list;
+  if (!list.hasMore || !list.nextCursor || list.loading) return;
+  const seq = list.seq;
+  list.loading = true;
+  renderMore();
+  try {
+    const page = await api('GET', listPath(list.userId, SESSIONS_PAGE, list.nextCursor));
+    if (seq !== list.seq) return;
+    const known = new Set(list.items.map((s) => s.session_id));
+    list.items.push(...(page?.data ?? []).filter((s) => !known.has(s.session_id)));
+    list.hasMore = Boolean(page?.has_more);
+    list.nextCursor = page?.next_cursor ?? null;
+    renderSessionList();
+  } catch (error) {
+    if (seq === list.seq) setListStatus(`Could not load more sessions: ${error.message}`, true);
+  } finally {
+    if (seq === list.seq) {
+      list.loading = false;
+      renderMore();
+    }
+  }
+}
+
+function setListStatus(text, isError = false) {
+  ui.listStatus.textContent = text;
+  ui.listStatus.hidden = text === '';
+  ui.listStatus.classList.toggle('is-error', isError);
+}
+
+function renderMore() {
+  ui.more.hidden = !state.list.hasMore;
+  ui.more.disabled = state.list.loading;
+  if (state.list.loading) ui.list.setAttribute('aria-busy', 'true');
+  else ui.list.removeAttribute('aria-busy');
+}
+
+function renderSessionList() {
+  const items = state.list.items.map((session) => {
+    const item = document.createElement('li');
+    item.className = 'session-item';
+    item.dataset.sessionId = session.session_id;
+
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'session-open';
+
+    const title = document.createElement('span');
+    title.className = 'session-name';
+    title.textContent = titleOf(session);
+    title.classList.toggle('untitled', !session.title);
+
+    const meta = document.createElement('span');
+    meta.className = 'session-meta';
+    const when = document.createElement('time');
+    when.dateTime = session.updated_at;
+    when.textContent = formatWhen(session.updated_at);
+    when.title = `Updated ${fullFormat.format(new Date(session.updated_at))}`;
+    const cost = document.createElement('span');
+    cost.className = 'session-cost';
+    cost.textContent = formatUsd(session.total_cost_usd);
+    cost.title = plural(session.message_count ?? 0, 'message');
+    meta.append(when, cost);
+
+    button.append(title, meta);
+    item.append(button);
+    return item;
+  });
+  ui.list.replaceChildren(...items);
+  setListStatus(items.length ? '' : 'No sessions yet.');
+  markCurrentInList();
+  // The list is fresher than what the page knew about the open session (its title, counts).
+  const open = state.list.items.find((session) => session.session_id === state.sessionId);
+  if (open) {
+    state.session = open;
+    renderSessionTools();
+  }
+}
+
+function markCurrentInList() {
+  for (const item of ui.list.children) {
+    const current = item.dataset.sessionId === state.sessionId;
+    item.classList.toggle('current', current);
+    const button = item.querySelector('button');
+    if (current) button.setAttribute('aria-current', 'true');
+    else button.removeAttribute('aria-current');
+  }
+}
+
+const narrow = window.matchMedia('(max-width: 760px)');
+
+function setSidebarOpen(open) {
+  ui.sidebar.classList.toggle('open', open);
+  ui.sidebarBackdrop.hidden = !open || !narrow.matches;
+  ui.sidebarToggle.setAttribute('aria-expanded', String(open));
+  if (open && narrow.matches) ui.sidebar.querySelector('button.session-open, #sidebar-close')?.focus();
+}
+
+// ---- Rename and delete -----------------------------------------------------------------------
+
+function openRename() {
+  if (!state.sessionId) return;
+  closeDelete();
+  ui.renameInput.value = state.session?.title ?? '';
+  ui.heading.hidden = true;
+  ui.renameForm.hidden = false;
+  ui.renameInput.focus();
+  ui.renameInput.select();
+}
+
+function closeRename() {
+  ui.renameForm.hidden = true;
+  ui.heading.hidden = false;
+  ui.renameSave.disabled = false;
+}
+
+async function saveRename() {
+  const id = state.sessionId;
+  if (!id) return;
+  const typed = ui.renameInput.value.replace(/\s+/g, ' ').trim();
+  clearError();
+  ui.renameSave.disabled = true;
+  try {
+    // An empty title clears it (the API takes null, not "").
+    const session = await api('PATCH', sessionPath(id), { title: typed === '' ? null : typed });
+    if (state.sessionId === id) {
+      state.session = session;
+      closeRename();
+      renderSessionTools();
+      ui.rename.focus();
+    }
+    refreshSessions();
+  } catch (error) {
+    showError(error);
+  } finally {
+    ui.renameSave.disabled = false;
+  }
+}
+
+function openDelete() {
+  if (!state.sessionId) return;
+  closeRename();
+  const messages = state.session?.message_count ?? 0;
+  ui.deleteQuestion.textContent =
+    `Delete “${titleOf(state.session)}”` +
+    (messages ? ` and its ${plural(messages, 'message')}` : '') +
+    '? This cannot be undone.';
+  ui.deleteBox.hidden = false;
+  ui.remove.disabled = true;
+  ui.deleteCancel.focus();
+}
+
+function closeDelete() {
+  ui.deleteBox.hidden = true;
+  ui.remove.disabled = false;
+  ui.deleteConfirm.disabled = false;
+}
+
+async function confirmDelete() {
+  const id = state.sessionId;
+  if (!id) return;
+  const title = titleOf(state.session);
+  clearError();
+  ui.deleteConfirm.disabled = true;
+  try {
+    await api('DELETE', sessionPath(id));
+  } catch (error) {
+    // Already gone is what was asked for.
+    if (error.status !== 404) {
+      ui.deleteConfirm.disabled = false;
+      showError(error);
+      return;
+    }
+  }
+  if (state.sessionId === id) forgetSession();
+  showNotice(`Deleted “${title}”.`);
+  refreshSessions();
+  refreshUsage();
+}
+
+// ---- Usage -----------------------------------------------------------------------------------
+
+function setUsageOpen(open) {
+  ui.usagePanel.hidden = !open;
+  ui.usageButton.setAttribute('aria-expanded', String(open));
+  if (open) refreshUsage();
+}
+
+/** Loads the usage report of the current user into the panel (when it is open). */
+async function refreshUsage() {
+  if (ui.usagePanel.hidden) return;
+  const userId = currentUserId();
+  const seq = ++state.usageSeq;
+  ui.usageUser.textContent = userId;
+  ui.usagePanel.setAttribute('aria-busy', 'true');
+  if (ui.usageStatus.dataset.user !== userId) renderUsage(null, 'Loading…');
+  try {
+    const report = await api('GET', `users/${encodeURIComponent(userId)}/usage`);
+    if (seq !== state.usageSeq) return;
+    renderUsage(report, report?.turns ? '' : 'No usage yet.');
+  } catch (error) {
+    if (seq !== state.usageSeq) return;
+    if (error.status === 404) renderUsage(null, 'No usage yet.');
+    else renderUsage(null, `Could not load the usage: ${error.message}`);
+  } finally {
+    if (seq === state.usageSeq) {
+      ui.usageStatus.dataset.user = userId;
+      ui.usagePanel.removeAttribute('aria-busy');
+    }
+  }
+}
+
+function renderUsage(report, status) {
+  ui.usageTotalCost.textContent = formatUsd(report?.total_cost_usd ?? 0);
+  ui.usageTurns.textContent = count(report?.turns ?? 0);
+  ui.usageTokens.textContent = count(report?.total_tokens ?? 0);
+  ui.usageStatus.textContent = status;
+  ui.usageStatus.hidden = status === '';
+  if (!report || !report.turns) {
+    ui.usageDetail.textContent = '';
+    ui.usageTables.hidden = true;
+    return;
+  }
+  const parts = [`${count(report.prompt_tokens)} in`];
+  if (report.cached_tokens) parts.push(`${count(report.cached_tokens)} cached`);
+  parts.push(`${count(report.output_tokens)} out`);
+  if (report.thoughts_tokens) parts.push(`${count(report.thoughts_tokens)} thinking`);
+  let detail = `Tokens: ${parts.join(', ')}. All time.`;
+  if (report.unpriced_turns) detail += ` ${plural(report.unpriced_turns, 'turn')} had no known price and are not in the cost.`;
+  ui.usageDetail.textContent = detail;
+  fillUsageTable(ui.usageByModel, report.by_model ?? [], (row) => row.model);
+  // The API lists days oldest first; the most recent day is the interesting one.
+  fillUsageTable(ui.usageByDay, [...(report.by_day ?? [])].reverse(), (row) => row.day);
+  ui.usageTables.hidden = false;
+}
+
+function fillUsageTable(table, rows, label) {
+  const body = table.tBodies[0];
+  body.replaceChildren(
+    ...rows.map((row) => {
+      const tr = document.createElement('tr');
+      const name = document.createElement('th');
+      name.scope = 'row';
+      name.textContent = label(row);
+      const cost = row.unpriced_turns && !row.total_cost_usd ? 'unpriced' : formatUsd(row.total_cost_usd);
+      const cells = [count(row.turns), count(row.total_tokens), cost].map((text) => {
+        const td = document.createElement('td');
+        td.textContent = text;
+        return td;
+      });
+      tr.append(name, ...cells);
+      return tr;
+    }),
+  );
 }
 
 // ---- Sending ---------------------------------------------------------------------------------
@@ -218,27 +790,61 @@ async function send() {
   clearError();
   setBusy(true);
   let pending = null;
+  let reply = null;
+  let controller = null;
   try {
+    await state.switching;
     if (!state.sessionId && !(await newSession())) return;
     const sessionId = state.sessionId;
+    const firstTurn = !state.session?.title;
     pending = appendMessage({ role: 'user', content: text });
     pending.classList.add('pending');
-    const turn = await api('POST', `${sessionPath(sessionId)}/messages`, { message: text });
-    if (state.sessionId !== sessionId) return; // another session was opened meanwhile
+    controller = new AbortController();
+    state.turn = controller;
+    let streamed = '';
+    const turn = await streamTurn(sessionId, text, {
+      signal: controller.signal,
+      onDelta: (delta) => {
+        if (controller.signal.aborted) return;
+        const follow = atBottom();
+        if (!reply) {
+          reply = appendMessage({ role: 'model', content: '' });
+          reply.dataset.streaming = 'true';
+          reply.setAttribute('aria-busy', 'true');
+          ui.thinking.hidden = true;
+        }
+        streamed += delta;
+        reply.querySelector('.reply-text').textContent = streamed;
+        if (follow) reply.scrollIntoView({ block: 'end' });
+      },
+    });
+    if (controller.signal.aborted || state.sessionId !== sessionId) return; // another session was opened
     renderReply(pending, turn.user_message);
     pending.classList.remove('pending');
     pending = null;
-    appendMessage(turn.model_message);
+    if (!reply) reply = appendMessage(turn.model_message);
+    else renderReply(reply, turn.model_message);
+    delete reply.dataset.streaming;
+    reply.removeAttribute('aria-busy');
+    reply = null;
     if (ui.message.value === text) ui.message.value = '';
     state.totalCostUsd = turn.session_total_cost_usd ?? state.totalCostUsd;
     state.totalTokens += turn.model_message.usage?.total_tokens ?? 0;
     if (turn.model_message.cost_status === 'unpriced') state.unpricedTurns += 1;
+    if (state.session) state.session.message_count = (state.session.message_count ?? 0) + 2;
     renderTotal();
+    // The first turn names an untitled session; the turn body does not say how.
+    if (firstTurn) reloadSessionInfo(sessionId);
+    refreshSessions();
+    refreshUsage();
   } catch (error) {
-    // Nothing was stored: take the message back off the list; the text stays in the box.
+    // Nothing was stored: take the message (and any partial reply) back off the list; the text
+    // stays in the box.
     pending?.remove();
-    showError(error);
+    reply?.remove();
+    if (!controller?.signal.aborted) showError(error);
   } finally {
+    if (state.turn === controller) state.turn = null;
     setBusy(false);
     ui.message.focus();
   }
@@ -262,19 +868,82 @@ ui.sessionForm.addEventListener('submit', (event) => {
   const id = ui.sessionId.value.trim();
   if (id) openSession(id);
 });
-ui.userId.addEventListener('change', () => currentUserId());
+ui.userId.addEventListener('change', () => {
+  refreshSessions();
+  refreshUsage();
+});
+
+ui.list.addEventListener('click', (event) => {
+  const item = event.target.closest('.session-item');
+  if (!item) return;
+  if (narrow.matches) setSidebarOpen(false);
+  // The open one is already shown (reopening it would also stop a reply being streamed).
+  if (item.dataset.sessionId !== state.sessionId) openSession(item.dataset.sessionId);
+});
+ui.more.addEventListener('click', () => loadMoreSessions());
+ui.sidebarToggle.addEventListener('click', () => setSidebarOpen(!ui.sidebar.classList.contains('open')));
+ui.sidebarClose.addEventListener('click', () => {
+  setSidebarOpen(false);
+  ui.sidebarToggle.focus();
+});
+ui.sidebarBackdrop.addEventListener('click', () => setSidebarOpen(false));
+narrow.addEventListener('change', () => setSidebarOpen(false));
+
+ui.rename.addEventListener('click', () => openRename());
+ui.renameForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  saveRename();
+});
+ui.renameCancel.addEventListener('click', () => {
+  closeRename();
+  ui.rename.focus();
+});
+ui.renameInput.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') {
+    event.preventDefault();
+    closeRename();
+    ui.rename.focus();
+  }
+});
+ui.remove.addEventListener('click', () => openDelete());
+ui.deleteConfirm.addEventListener('click', () => confirmDelete());
+ui.deleteCancel.addEventListener('click', () => {
+  closeDelete();
+  ui.remove.focus();
+});
+
+ui.usageButton.addEventListener('click', () => setUsageOpen(ui.usagePanel.hidden));
+ui.usageClose.addEventListener('click', () => {
+  setUsageOpen(false);
+  ui.usageButton.focus();
+});
+ui.usageRefresh.addEventListener('click', () => refreshUsage());
+
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape') return;
+  if (ui.sidebar.classList.contains('open') && narrow.matches) {
+    setSidebarOpen(false);
+    ui.sidebarToggle.focus();
+  } else if (!ui.deleteBox.hidden) {
+    closeDelete();
+    ui.remove.focus();
+  }
+});
 
 async function start() {
   ui.userId.value = localStorage.getItem(STORAGE.user) || DEFAULT_USER;
   renderTotal();
+  renderSessionTools();
   api('GET', 'health')
     .then((health) => {
       ui.banner.hidden = health?.gemini !== 'emulator';
       document.body.dataset.gemini = String(health?.gemini);
     })
     .catch(showError);
+  const listed = refreshSessions();
   const last = localStorage.getItem(STORAGE.session);
   if (last) await openSession(last, { quiet: true });
+  await listed;
   document.body.dataset.ready = 'true';
 }
 
