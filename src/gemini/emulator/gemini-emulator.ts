@@ -24,7 +24,7 @@ export interface ScriptedReply {
   status?: number;
   /** Message of the error body (a default per status otherwise). */
   errorMessage?: string;
-  /** Adds a Retry-After header to an error. */
+  /** Adds a Retry-After header and a RetryInfo detail (retryDelay) to an error. */
   retryAfterSeconds?: number;
   /** Reply text (default: an echo of the last user message). */
   text?: string;
@@ -64,6 +64,8 @@ export interface RecordedRequest {
   /** Parsed JSON body; the raw text when it is not JSON; undefined when there was none. */
   body: any;
   receivedAt: number;
+  /** True once the connection closed before the answer was complete: the client hung up (e.g. on its deadline), or a scripted break. */
+  clientGone?: boolean;
 }
 
 export interface GeminiEmulatorOptions {
@@ -207,12 +209,20 @@ function candidate(parts: Part[], finishReason?: string): Record<string, unknown
   return finishReason ? { content, finishReason, index: 0 } : { content, index: 0 };
 }
 
-function googleError(code: number, message?: string): { error: { code: number; message: string; status: string } } {
+function googleError(
+  code: number,
+  message?: string,
+  retryAfterSeconds?: number,
+): { error: { code: number; message: string; status: string; details?: object[] } } {
   return {
     error: {
       code,
       message: message ?? DEFAULT_MESSAGES[code] ?? 'Request failed.',
       status: STATUS_NAMES[code] ?? 'UNKNOWN',
+      // Google says how long to wait in a RetryInfo detail of the body.
+      ...(retryAfterSeconds !== undefined
+        ? { details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryAfterSeconds}s` }] }
+        : {}),
     },
   };
 }
@@ -327,7 +337,7 @@ export class GeminiEmulator {
     } catch {
       // Recorded as text; rejected below once the route and key are known to be fine.
     }
-    this.requests.push({
+    const record: RecordedRequest = {
       method: req.method ?? '',
       path: url.pathname,
       model,
@@ -336,6 +346,10 @@ export class GeminiEmulator {
       headers: { ...req.headers },
       body,
       receivedAt: Date.now(),
+    };
+    this.requests.push(record);
+    res.once('close', () => {
+      if (!res.writableFinished) record.clientGone = true;
     });
     if (!complete || !isOpen(res)) return;
 
@@ -625,5 +639,5 @@ function sendJson(res: ServerResponse, status: number, payload: unknown): void {
 function sendError(res: ServerResponse, code: number, message?: string, retryAfterSeconds?: number): void {
   const extra: Record<string, string> = retryAfterSeconds !== undefined ? { 'retry-after': String(retryAfterSeconds) } : {};
   // Google pretty-prints its error bodies.
-  sendRaw(res, code, 'application/json; charset=UTF-8', JSON.stringify(googleError(code, message), null, 2), extra);
+  sendRaw(res, code, 'application/json; charset=UTF-8', JSON.stringify(googleError(code, message, retryAfterSeconds), null, 2), extra);
 }
