@@ -9,4 +9,4 @@ function run(command, args) {
 
 run('npm', ['run', '--silent', 'build']);
 run(process.execPath, ['scripts/ensure-chromium.mjs']);
-run(process.execPath, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', ...process.argv.slice(2)]);
+run(process.execPath, ['scripts/jest.mjs', 'all', ...process.argv.slice(2)]);
