@@ -1,22 +1,11 @@
 import request from 'supertest';
 import { count, createSession, errorBody, send } from './support/http.js';
-import { startTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
+import { startTestApp, useTestApp } from './support/test-app.js';
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 describe('HTTP contract', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
-
-  beforeEach(() => t.emulator.reset());
+  const t = useTestApp();
 
   describe('POST /users', () => {
     it('creates a user with the given id and returns it', async () => {

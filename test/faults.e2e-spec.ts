@@ -1,22 +1,11 @@
 import request from 'supertest';
 import { createSession, errorBody, historyRows, send } from './support/http.js';
 import { eventually, streamMessage } from './support/sse.js';
-import { startTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
+import { useTestApp } from './support/test-app.js';
 
 /** Upstream faults with the default retry policy (GEMINI_RETRIES=2) and a short deadline. */
 describe('Upstream faults', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp({ env: { GEMINI_TIMEOUT_MS: '1500' } });
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
-
-  beforeEach(() => t.emulator.reset());
+  const t = useTestApp({ env: { GEMINI_TIMEOUT_MS: '1500' } });
 
   it('answers 504 at the deadline and aborts the upstream call', async () => {
     const sessionId = await createSession(t);

@@ -1,20 +1,9 @@
 import request from 'supertest';
 import { createSession, historyRows, send } from './support/http.js';
-import { startTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
+import { startTestApp, useTestApp } from './support/test-app.js';
 
 describe('Idempotency-Key', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
-
-  beforeEach(() => t.emulator.reset());
+  const t = useTestApp();
 
   const post = (path: string, key: string | null, body: object) => {
     const call = request(t.baseUrl).post(path);
@@ -166,15 +155,7 @@ describe('Idempotency-Key scope', () => {
 });
 
 describe('One turn at a time per session', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp({ env: { RATE_LIMIT_PER_MINUTE: '1000' } });
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useTestApp({ env: { RATE_LIMIT_PER_MINUTE: '1000' } });
 
   it('runs 50 concurrent sends to one session in order, each seeing the turns before it', async () => {
     const sessionId = await createSession(t);
@@ -237,18 +218,7 @@ describe('Rate limit', () => {
 });
 
 describe('Daily budget', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    // 1 µ$ default budget; the emulator's default flash turn costs a few hundred µ$.
-    t = await startTestApp({ env: { USER_DAILY_BUDGET_USD: '0.000001', RATE_LIMIT_PER_MINUTE: '1000' } });
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
-
-  beforeEach(() => t.emulator.reset());
+  const t = useTestApp({ env: { USER_DAILY_BUDGET_USD: '0.000001', RATE_LIMIT_PER_MINUTE: '1000' } });
 
   it('refuses a user whose spend today reached the limit before any upstream call', async () => {
     const sessionId = await createSession(t, { user_id: 'thrifty' });

@@ -1,20 +1,9 @@
 import request from 'supertest';
 import { createSession, errorBody, historyRows, send } from './support/http.js';
-import { startTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
+import { useTestApp } from './support/test-app.js';
 
 describe('Sessions: paging, management, usage, export', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
-
-  beforeEach(() => t.emulator.reset());
+  const t = useTestApp();
 
   /** Follows next_cursor to the end; returns every page. */
   async function allPages(path: string, limit: number): Promise<{ data: any[]; has_more: boolean; next_cursor: string | null }[]> {

@@ -1,24 +1,13 @@
 import request from 'supertest';
 import { createSession, historyRows } from './support/http.js';
 import { eventually, streamMessage } from './support/sse.js';
-import { startTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
+import { useTestApp } from './support/test-app.js';
 
 const LONG_REPLY = 'The quick brown fox jumps over the lazy dog while the cat watches from the warm windowsill.';
 const SERVER_TIMING = /^upstream;dur=\d+(\.\d+)?, total;dur=\d+(\.\d+)?$/;
 
 describe('Streaming a turn (Accept: text/event-stream)', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
-
-  beforeEach(() => t.emulator.reset());
+  const t = useTestApp();
 
   it('sends deltas, then done with the non-streaming body; the deltas add up to the stored reply', async () => {
     const sessionId = await createSession(t);

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { ScriptedReply } from '../src/gemini/emulator/gemini-emulator.js';
 import { count, createSession, errorBody, historyRows, send } from './support/http.js';
-import { startTestApp } from './support/test-app.js';
+import { startTestApp, useTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 
 type SentContent = { role: string; parts: { text: string }[] };
@@ -13,18 +13,8 @@ function sentContents(t: TestApp, index = -1): { role: string; text: string }[] 
 }
 
 describe('A turn', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    // No retries here: each scripted failure must reach the client as it is (retries: faults spec).
-    t = await startTestApp({ env: { GEMINI_TIMEOUT_MS: '400', GEMINI_RETRIES: '0' } });
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
-
-  beforeEach(() => t.emulator.reset());
+  // No retries here: each scripted failure must reach the client as it is (retries: faults spec).
+  const t = useTestApp({ env: { GEMINI_TIMEOUT_MS: '400', GEMINI_RETRIES: '0' } });
 
   it('sends the whole stored conversation, in order, with the system instruction and output cap', async () => {
     const sessionId = await createSession(t, { user_id: 'ann', system_instruction: 'Answer in French.' });
@@ -175,15 +165,7 @@ describe('A turn', () => {
 });
 
 describe('Ownership', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   it('keeps one user out of another user\'s chat, with the same 404 as a missing one', async () => {
     const own = await request(t.baseUrl).post('/chat').send({ user_id: 'owner', message: 'private note' }).expect(200);

@@ -84,3 +84,24 @@ function isStarted(emulator: GeminiEmulator): boolean {
     return false;
   }
 }
+
+/**
+ * One app for the describe block it is called in: started before its tests, closed after them,
+ * with the emulator's script and records cleared before each test.
+ */
+export function useTestApp(options: TestAppOptions = {}): TestApp {
+  let current: TestApp | undefined;
+  beforeAll(async () => {
+    current = await startTestApp(options);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  beforeEach(() => current?.emulator?.reset());
+  return new Proxy({} as TestApp, {
+    get: (_target, property) => {
+      if (!current) throw new Error('the test app is started in beforeAll');
+      return current[property as keyof TestApp];
+    },
+  });
+}
