@@ -228,6 +228,23 @@ describe('the built-in chat page', () => {
     }
   });
 
+  it('asks for no API key in open mode: the key area stays hidden and no key is sent', async () => {
+    const page = await openPage();
+    const sent: { url: string; authorization?: string }[] = [];
+    page.on('request', (request) => {
+      if (['fetch', 'xhr'].includes(request.resourceType())) sent.push({ url: request.url(), authorization: request.headers()['authorization'] });
+    });
+    expect(await page.getAttribute('body', 'data-auth')).toBe('off');
+    expect(await page.locator('#key-area').isHidden()).toBe(true);
+    expect(await page.locator('#key-prompt').isHidden()).toBe(true);
+    expect(await page.locator('#api-key').isVisible()).toBe(false);
+
+    await send(page, 'No key needed here');
+    expect(await page.locator('#key-area').isHidden()).toBe(true);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.filter((request) => request.authorization !== undefined)).toEqual([]);
+  });
+
   it('reopens the last session with its history after a reload, and starts fresh if it is gone', async () => {
     const page = await openPage();
     await send(page, 'first question');

@@ -1,10 +1,13 @@
 // The built-in chat page. Plain ES module, no build step, no dependencies.
 // Every piece of API data is put on the page as text (textContent), never parsed as HTML.
 
-const STORAGE = { user: 'gemini-chat.user-id', session: 'gemini-chat.session-id' };
+const STORAGE = { user: 'gemini-chat.user-id', session: 'gemini-chat.session-id', apiKey: 'gemini-chat.api-key' };
 const DEFAULT_USER = 'web-user';
 const SESSIONS_PAGE = 20;
 const SESSIONS_PAGE_MAX = 100;
+/** How many times a send waits out 409 IDEMPOTENCY_IN_PROGRESS (its earlier attempt still running). */
+const IN_PROGRESS_WAITS = 5;
+const THINKING = 'Gemini is thinking…';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -22,6 +25,15 @@ const ui = {
   composer: $('composer'),
   message: $('message'),
   send: $('send'),
+  retrySend: $('retry-send'),
+  // API key
+  keyArea: $('key-area'),
+  keyPrompt: $('key-prompt'),
+  keyForm: $('key-form'),
+  apiKey: $('api-key'),
+  saveKey: $('save-key'),
+  forgetKey: $('forget-key'),
+  keyStatus: $('key-status'),
   // Session list
   sidebar: $('sidebar'),
   sidebarToggle: $('sidebar-toggle'),
@@ -75,17 +87,124 @@ const state = {
   switching: null,
   list: { userId: null, items: [], nextCursor: null, hasMore: false, seq: 0, loading: false },
   usageSeq: 0,
+  /** From GET /health: 'on' (every API call needs a key), 'off' (open mode), 'unknown' (not read). */
+  auth: 'unknown',
+  /** The API key of this tab ('' for none). */
+  apiKey: '',
+  /**
+   * A send whose outcome is unknown (the connection broke, the server failed or was busy):
+   * {text, sessionId, idempotencyKey}. Sending the same text to the same session again reuses
+   * its Idempotency-Key, so a turn the server already finished is replayed, not run and billed
+   * twice. Any other message gets a new key.
+   */
+  retry: null,
 };
+
+// ---- API key ---------------------------------------------------------------------------------
+
+// The key is kept in sessionStorage, not localStorage, on purpose: it should not outlive the tab.
+// It survives a reload, but closing the tab forgets it, and other tabs never see it.
+const keyStore = {
+  get() {
+    try {
+      return sessionStorage.getItem(STORAGE.apiKey) ?? '';
+    } catch {
+      return ''; // storage disabled: the key lives in this page only
+    }
+  },
+  set(key) {
+    try {
+      if (key) sessionStorage.setItem(STORAGE.apiKey, key);
+      else sessionStorage.removeItem(STORAGE.apiKey);
+    } catch {
+      // As above.
+    }
+  },
+};
+
+/** True while the service wants a key and this tab has none: no API request is sent then. */
+const needsKey = () => state.auth === 'on' && !state.apiKey;
+
+const KEY_NEEDED = 'This service needs an API key. Enter it to continue.';
+
+function setApiKey(key) {
+  state.apiKey = key;
+  keyStore.set(key);
+  renderKeyArea();
+}
+
+/** The Authorization header for API calls (none in open mode or without a key). */
+function authHeaders() {
+  return state.apiKey && state.auth !== 'off' ? { Authorization: `Bearer ${state.apiKey}` } : {};
+}
+
+function renderKeyArea() {
+  ui.keyArea.hidden = state.auth !== 'on';
+  ui.forgetKey.hidden = !state.apiKey;
+  ui.apiKey.placeholder = state.apiKey ? 'A key is in use (enter another to replace it)' : 'Paste your API key';
+  ui.keyStatus.textContent = state.apiKey ? 'A key is in use in this tab. Closing the tab forgets it.' : '';
+  if (!needsKey()) ui.keyPrompt.hidden = true;
+  else if (ui.keyPrompt.hidden) showKeyPrompt(KEY_NEEDED);
+  document.body.dataset.auth = state.auth;
+  renderRetry();
+}
+
+/** The prompt in the key area (instead of a generic error): the page waits for a key. */
+function showKeyPrompt(text, { focus = false } = {}) {
+  ui.keyArea.hidden = false;
+  ui.keyPrompt.textContent = text;
+  ui.keyPrompt.hidden = false;
+  if (focus) ui.apiKey.focus();
+}
+
+/** A 401: the key is missing or refused. The refused key is dropped; the page waits for another. */
+function unauthorized(usedKey) {
+  state.auth = 'on';
+  // A late answer to a request made with an older key says nothing about the current one.
+  if (usedKey !== state.apiKey) return;
+  const refused = Boolean(usedKey);
+  setApiKey('');
+  showKeyPrompt(
+    refused
+      ? 'The API key was refused (unknown, revoked or mistyped). Enter a valid key to continue.'
+      : KEY_NEEDED,
+  );
+}
+
+function saveKey() {
+  const key = ui.apiKey.value.trim();
+  if (!key) {
+    showKeyPrompt(state.apiKey ? 'Enter a key to replace the one in use.' : KEY_NEEDED, { focus: true });
+    return;
+  }
+  ui.apiKey.value = '';
+  setApiKey(key);
+  clearError();
+  loadData();
+}
+
+function forgetKey() {
+  setApiKey('');
+  ui.apiKey.value = '';
+  // What the key showed goes with it (the last session is still remembered for the next key).
+  clearView();
+  showKeyPrompt('Key forgotten. ' + KEY_NEEDED, { focus: true });
+}
 
 // ---- API -------------------------------------------------------------------------------------
 
 class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfter = null) {
     super(message);
     this.status = status;
     this.code = code;
+    /** Seconds from a Retry-After header, or null. */
+    this.retryAfter = retryAfter;
   }
 }
+
+/** Refused locally, before any request: the service needs a key this tab does not have. */
+const KEY_MISSING = () => new ApiError(401, 'UNAUTHORIZED', KEY_NEEDED);
 
 const NETWORK_ERROR = () =>
   new ApiError(0, 'NETWORK_ERROR', 'The server could not be reached. Check your connection and try again.');
@@ -100,22 +219,43 @@ async function errorFrom(response) {
   }
   const code = typeof data?.code === 'string' ? data.code : `HTTP_${response.status}`;
   const message = typeof data?.message === 'string' ? data.message : response.statusText || 'The request failed.';
-  return new ApiError(response.status, code, message);
+  return new ApiError(response.status, code, message, retryAfterOf(response));
+}
+
+/** Retry-After in seconds (it may also be an HTTP date), or null. */
+function retryAfterOf(response) {
+  const value = response.headers.get('retry-after');
+  if (!value) return null;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(0, Math.ceil(seconds)) : null;
+}
+
+/** The ApiError of a failed response; a 401 also puts the page back to asking for a key. */
+async function failure(response, usedKey) {
+  const error = await errorFrom(response);
+  if (response.status === 401) unauthorized(usedKey);
+  return error;
 }
 
 /** Calls the API; resolves to the parsed JSON body (null for 204), rejects with an ApiError. */
 async function api(method, path, body) {
+  if (needsKey()) throw KEY_MISSING();
+  const usedKey = state.apiKey;
   let response;
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      headers: {
+        Accept: 'application/json',
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...authHeaders(),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     throw NETWORK_ERROR();
   }
-  if (!response.ok) throw await errorFrom(response);
+  if (!response.ok) throw await failure(response, usedKey);
   if (response.status === 204) return null;
   try {
     return await response.json();
@@ -127,17 +267,26 @@ async function api(method, path, body) {
 const sessionPath = (id) => `sessions/${encodeURIComponent(id)}`;
 
 /**
- * Sends one turn asking for Server-Sent Events. Calls onDelta(text) as the reply arrives and
- * resolves to the `done` body (the same JSON as the non-streaming 201). Rejects with an ApiError:
- * the server's status and JSON body when it failed before any text, the `error` event's body when
- * it failed mid-way, STREAM_INTERRUPTED when the stream ended without `done`.
+ * Sends one turn asking for Server-Sent Events, under an Idempotency-Key. Calls onDelta(text) as
+ * the reply arrives and resolves to {turn, replayed}: the `done` body (the same JSON as the
+ * non-streaming 201), and whether the server replayed a turn it had already finished for this key
+ * (a replay is always the JSON 201 body, never a stream). Rejects with an ApiError: the server's
+ * status and JSON body when it failed before any text, the `error` event's body when it failed
+ * mid-way, STREAM_INTERRUPTED when the stream ended without `done`.
  */
-async function streamTurn(sessionId, message, { onDelta, signal }) {
+async function streamTurn(sessionId, message, idempotencyKey, { onDelta, signal }) {
+  if (needsKey()) throw KEY_MISSING();
+  const usedKey = state.apiKey;
   let response;
   try {
     response = await fetch(`${sessionPath(sessionId)}/messages`, {
       method: 'POST',
-      headers: { Accept: 'text/event-stream', 'Content-Type': 'application/json' },
+      headers: {
+        Accept: 'text/event-stream',
+        'Content-Type': 'application/json',
+        'Idempotency-Key': idempotencyKey,
+        ...authHeaders(),
+      },
       body: JSON.stringify({ message }),
       signal,
     });
@@ -145,15 +294,21 @@ async function streamTurn(sessionId, message, { onDelta, signal }) {
     if (signal.aborted) throw error;
     throw NETWORK_ERROR();
   }
-  if (!response.ok) throw await errorFrom(response);
+  if (!response.ok) throw await failure(response, usedKey);
   const type = (response.headers.get('content-type') ?? '').toLowerCase();
   if (!type.includes('text/event-stream') || !response.body) {
-    // Answered in one piece (the plain 201 JSON body): no deltas, just the result.
+    // Answered in one piece (the plain 201 JSON body, e.g. a replay): no deltas, just the result.
+    const replayed = response.headers.get('idempotent-replayed') === 'true';
+    let turn;
     try {
-      return await response.json();
+      turn = await response.json();
     } catch {
       throw new ApiError(response.status, 'BAD_RESPONSE', 'The server sent a reply this page cannot read.');
     }
+    if (!turn?.user_message || !turn?.model_message) {
+      throw new ApiError(response.status, 'BAD_RESPONSE', 'The server sent a reply this page cannot read.');
+    }
+    return { turn, replayed };
   }
 
   const reader = response.body.getReader();
@@ -179,7 +334,7 @@ async function streamTurn(sessionId, message, { onDelta, signal }) {
         if (event.event === 'delta') {
           if (typeof data?.text === 'string' && data.text !== '') onDelta(data.text);
         } else if (event.event === 'done') {
-          return data;
+          return { turn: data, replayed: false };
         } else if (event.event === 'error') {
           throw new ApiError(
             Number(data?.statusCode) || 0,
@@ -200,8 +355,48 @@ const interrupted = () =>
   new ApiError(
     0,
     'STREAM_INTERRUPTED',
-    'The connection was lost before the reply finished. The server may still save it: reopen the session in a moment to check before sending again.',
+    'The connection was lost before the reply finished. Retry is safe: if the server finished the reply meanwhile, it is shown without being asked (or paid for) again.',
   );
+
+/**
+ * streamTurn, waiting out 409 IDEMPOTENCY_IN_PROGRESS (an earlier attempt with this key is still
+ * running on the server) for Retry-After seconds, a few times, until it answers or replays.
+ */
+async function sendTurn(sessionId, message, idempotencyKey, options) {
+  for (let waits = 0; ; waits++) {
+    try {
+      return await streamTurn(sessionId, message, idempotencyKey, options);
+    } catch (error) {
+      if (error?.code !== 'IDEMPOTENCY_IN_PROGRESS' || waits >= IN_PROGRESS_WAITS || options.signal.aborted) throw error;
+      const seconds = Math.min(30, Math.max(1, error.retryAfter ?? 1));
+      options.onWait?.(seconds);
+      await sleep(seconds * 1000, options.signal);
+    }
+  }
+}
+
+/** Resolves after `ms`, or rejects (an AbortError) as soon as `signal` aborts. */
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const aborted = () => {
+      clearTimeout(timer);
+      reject(signal.reason ?? new DOMException('Aborted', 'AbortError'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', aborted);
+      resolve();
+    }, ms);
+    if (signal.aborted) aborted();
+    else signal.addEventListener('abort', aborted, { once: true });
+  });
+}
+
+/** A fresh Idempotency-Key for a new message. */
+function newIdempotencyKey() {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  // randomUUID needs a secure context (https or localhost); elsewhere 128 random bits do the same.
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 /**
  * An incremental text/event-stream parser (the parts of the HTML spec this page needs):
@@ -351,10 +546,26 @@ function renderSessionTools() {
 }
 
 function showError(error) {
+  // A missing or refused key is said in the key area, not as an error.
+  if (error?.status === 401 && state.auth !== 'off') {
+    clearError();
+    if (needsKey()) showKeyPrompt(ui.keyPrompt.hidden ? KEY_NEEDED : ui.keyPrompt.textContent, { focus: true });
+    return;
+  }
   const code = error?.code ?? 'ERROR';
-  const message = error?.message ?? String(error);
+  let message = error?.message ?? String(error);
+  if (error?.retryAfter && (error.status === 429 || error.status === 503) && !/try again in/i.test(message)) {
+    message += ` Try again in ${formatWait(error.retryAfter)}.`;
+  }
   ui.error.textContent = `${code}: ${message}`;
   ui.error.hidden = false;
+}
+
+/** 42 → "42 s", 150 → "3 min", 7200 → "2 h" */
+function formatWait(seconds) {
+  if (seconds < 90) return `${seconds} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
 }
 
 function clearError() {
@@ -376,6 +587,18 @@ function setBusy(busy) {
   state.busy = busy;
   ui.send.disabled = busy;
   ui.thinking.hidden = !busy;
+  ui.thinking.textContent = THINKING;
+  renderRetry();
+}
+
+/** The Retry button: shown while a send of unknown outcome can be sent again with its key. */
+function renderRetry() {
+  ui.retrySend.hidden = !state.retry || state.busy || needsKey();
+}
+
+function dropRetry() {
+  state.retry = null;
+  renderRetry();
 }
 
 // ---- Sessions --------------------------------------------------------------------------------
@@ -387,6 +610,7 @@ function stopTurn() {
 
 function useSession(session, messages) {
   stopTurn();
+  dropRetry();
   state.sessionId = session.session_id;
   state.session = session;
   state.totalCostUsd = session.total_cost_usd ?? 0;
@@ -405,6 +629,7 @@ function useSession(session, messages) {
 
 function forgetSession() {
   stopTurn();
+  dropRetry();
   state.sessionId = null;
   state.session = null;
   localStorage.removeItem(STORAGE.session);
@@ -413,6 +638,36 @@ function forgetSession() {
   renderTotal();
   renderSessionTools();
   markCurrentInList();
+}
+
+/**
+ * Empties the page of everything the API showed (the key is gone), but remembers the last
+ * session so that the next key reopens it.
+ */
+function clearView() {
+  stopTurn();
+  dropRetry();
+  state.sessionId = null;
+  state.session = null;
+  ui.sessionId.value = '';
+  ui.messages.replaceChildren();
+  closeRename();
+  closeDelete();
+  const list = state.list;
+  list.seq++;
+  list.userId = null;
+  list.items = [];
+  list.hasMore = false;
+  list.nextCursor = null;
+  list.loading = false;
+  ui.list.replaceChildren();
+  renderMore();
+  setListStatus('');
+  state.usageSeq++;
+  delete ui.usageStatus.dataset.user;
+  renderUsage(null, '');
+  renderTotal();
+  renderSessionTools();
 }
 
 function currentUserId() {
@@ -517,7 +772,8 @@ async function refreshSessions() {
     renderSessionList();
   } catch (error) {
     if (seq !== list.seq) return;
-    setListStatus(`Could not load the sessions: ${error.message}`, true);
+    if (error.status === 401) setListStatus('Enter the API key to see the sessions.');
+    else setListStatus(`Could not load the sessions: ${error.message}`, true);
   } finally {
     if (seq === list.seq) {
       list.loading = false;
@@ -729,6 +985,7 @@ async function refreshUsage() {
   } catch (error) {
     if (seq !== state.usageSeq) return;
     if (error.status === 404) renderUsage(null, 'No usage yet.');
+    else if (error.status === 401) renderUsage(null, 'Enter the API key to see the usage.');
     else renderUsage(null, `Could not load the usage: ${error.message}`);
   } finally {
     if (seq === state.usageSeq) {
@@ -784,26 +1041,46 @@ function fillUsageTable(table, rows, label) {
 
 // ---- Sending ---------------------------------------------------------------------------------
 
-async function send() {
-  const text = ui.message.value;
-  if (state.busy || text.trim() === '') return;
+/**
+ * Sends the message in the box (or, with `retry`, the message of the failed attempt offered for
+ * retry). Every attempt carries an Idempotency-Key; the same text to the same session right after
+ * an attempt of unknown outcome reuses that attempt's key.
+ */
+async function send({ retry = false } = {}) {
+  if (state.busy) return;
+  if (needsKey()) {
+    showKeyPrompt(ui.keyPrompt.textContent || KEY_NEEDED, { focus: true });
+    return;
+  }
+  const offered = state.retry;
+  const text = retry && offered ? offered.text : ui.message.value;
+  if (text.trim() === '') return;
   clearError();
   setBusy(true);
   let pending = null;
   let reply = null;
   let controller = null;
+  let attempt = null;
   try {
     await state.switching;
     if (!state.sessionId && !(await newSession())) return;
     const sessionId = state.sessionId;
+    attempt =
+      offered && offered.text === text && offered.sessionId === sessionId
+        ? offered
+        : { text, sessionId, idempotencyKey: newIdempotencyKey() };
+    state.retry = null;
     const firstTurn = !state.session?.title;
     pending = appendMessage({ role: 'user', content: text });
     pending.classList.add('pending');
     controller = new AbortController();
     state.turn = controller;
     let streamed = '';
-    const turn = await streamTurn(sessionId, text, {
+    const { turn, replayed } = await sendTurn(sessionId, text, attempt.idempotencyKey, {
       signal: controller.signal,
+      onWait: () => {
+        ui.thinking.textContent = 'The earlier attempt of this message is still running on the server; waiting for its reply…';
+      },
       onDelta: (delta) => {
         if (controller.signal.aborted) return;
         const follow = atBottom();
@@ -826,8 +1103,10 @@ async function send() {
     else renderReply(reply, turn.model_message);
     delete reply.dataset.streaming;
     reply.removeAttribute('aria-busy');
+    if (replayed) reply.dataset.replayed = 'true';
     reply = null;
     if (ui.message.value === text) ui.message.value = '';
+    if (replayed) showNotice('The server had already finished this reply: it is shown now, not asked for or paid for again.');
     state.totalCostUsd = turn.session_total_cost_usd ?? state.totalCostUsd;
     state.totalTokens += turn.model_message.usage?.total_tokens ?? 0;
     if (turn.model_message.cost_status === 'unpriced') state.unpricedTurns += 1;
@@ -838,16 +1117,26 @@ async function send() {
     refreshSessions();
     refreshUsage();
   } catch (error) {
-    // Nothing was stored: take the message (and any partial reply) back off the list; the text
-    // stays in the box.
+    // Nothing was stored, or it is not known yet: take the message (and any partial reply) back
+    // off the list; the text stays in the box.
     pending?.remove();
     reply?.remove();
-    if (!controller?.signal.aborted) showError(error);
+    if (controller?.signal.aborted) return;
+    // When the outcome is unknown (the connection broke), or the server failed, was busy or
+    // refused the key, the same message may be sent again with the same key: the server replays
+    // what it finished and runs again what it did not. A definite answer (400, 404, 422…) is final.
+    if (attempt && state.sessionId === attempt.sessionId && mayRetry(error)) state.retry = attempt;
+    showError(error);
   } finally {
     if (state.turn === controller) state.turn = null;
     setBusy(false);
-    ui.message.focus();
+    if (!needsKey()) ui.message.focus();
   }
+}
+
+function mayRetry(error) {
+  const status = error?.status ?? 0;
+  return status === 0 || status >= 500 || status === 401 || status === 429 || error?.code === 'IDEMPOTENCY_IN_PROGRESS';
 }
 
 // ---- Wiring ----------------------------------------------------------------------------------
@@ -856,6 +1145,16 @@ ui.composer.addEventListener('submit', (event) => {
   event.preventDefault();
   send();
 });
+ui.retrySend.addEventListener('click', () => send({ retry: true }));
+// An edited message is a new message: it gets a new Idempotency-Key.
+ui.message.addEventListener('input', () => {
+  if (state.retry && ui.message.value !== state.retry.text) dropRetry();
+});
+ui.keyForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  saveKey();
+});
+ui.forgetKey.addEventListener('click', () => forgetKey());
 ui.message.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
@@ -930,20 +1229,43 @@ document.addEventListener('keydown', (event) => {
   }
 });
 
-async function start() {
-  ui.userId.value = localStorage.getItem(STORAGE.user) || DEFAULT_USER;
-  renderTotal();
-  renderSessionTools();
-  api('GET', 'health')
-    .then((health) => {
-      ui.banner.hidden = health?.gemini !== 'emulator';
-      document.body.dataset.gemini = String(health?.gemini);
-    })
-    .catch(showError);
+/** Reads /health (public: no key needed): the offline banner, and whether a key is needed. */
+async function readHealth() {
+  let health = null;
+  try {
+    const response = await fetch('health', { headers: { Accept: 'application/json' } });
+    health = await response.json();
+  } catch {
+    // Not reachable, or not JSON: the first real request will say what is wrong.
+  }
+  if (!health) {
+    showError(NETWORK_ERROR());
+    return;
+  }
+  ui.banner.hidden = health.gemini !== 'emulator';
+  document.body.dataset.gemini = String(health.gemini);
+  if (health.auth === 'on' || health.auth === 'off') state.auth = health.auth;
+}
+
+/** Loads what the page shows from the API: the session list, the last session, the usage. */
+async function loadData() {
   const listed = refreshSessions();
   const last = localStorage.getItem(STORAGE.session);
-  if (last) await openSession(last, { quiet: true });
+  if (last && !state.sessionId) await openSession(last, { quiet: true });
   await listed;
+  refreshUsage();
+}
+
+async function start() {
+  ui.userId.value = localStorage.getItem(STORAGE.user) || DEFAULT_USER;
+  state.apiKey = keyStore.get();
+  renderTotal();
+  renderSessionTools();
+  await readHealth();
+  renderKeyArea();
+  // Without a key nothing else is asked for: the key area says what is needed.
+  if (needsKey()) ui.apiKey.focus();
+  else await loadData();
   document.body.dataset.ready = 'true';
 }
 
