@@ -340,6 +340,26 @@ describe('HTTP contract', () => {
       expect(response.body).toEqual(errorBody(413, 'PAYLOAD_TOO_LARGE'));
     });
 
+    it.each([
+      ['a lone surrogate in a string', '/users', '{"email":"\\ud800"}', 'email: is not valid Unicode'],
+      ['JSON nested 1,400 deep', '/sessions', `${'['.repeat(1400)}${']'.repeat(1400)}`, 'nested too deeply'],
+      ['a field named __proto__', '/users', '{"user_id":"proto-1","__proto__":{"x":1}}', '__proto__: unknown field'],
+      ['a field named constructor', '/users', '{"user_id":"proto-2","constructor":1}', 'constructor: unknown field'],
+      ['a model id with ..', '/sessions', '{"model":"a..b"}', 'model'],
+    ])('answers %s with 400 naming the problem, not 500 (found by the fuzz spec)', async (_name, path, raw, message) => {
+      const response = await request(t.baseUrl).post(path).set('content-type', 'application/json').send(raw).expect(400);
+      expect(response.body.code).toBe('VALIDATION_FAILED');
+      expect(response.body.message).toContain(message);
+    });
+
+    it('refuses PATCH {model: null} and takes a budget written as 1e-7 (found by the fuzz spec)', async () => {
+      const sessionId = await createSession(t, { user_id: 'patchy' });
+      const nullModel = await request(t.baseUrl).patch(`/sessions/${sessionId}`).send({ model: null }).expect(400);
+      expect(nullModel.body.message).toContain('model');
+      const user = await request(t.baseUrl).patch('/users/patchy').send({ daily_budget_usd: 1e-7 }).expect(200);
+      expect(user.body.daily_budget_usd).toBe(1e-7);
+    });
+
     it('gives every response a request id', async () => {
       const response = await request(t.baseUrl).get('/health').expect(200);
       expect(response.headers['x-request-id']).toMatch(/^[\w-]+$/);

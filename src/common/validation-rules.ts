@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { IsString, Length, Matches } from 'class-validator';
+import { IsString, Length, Matches, MaxLength } from 'class-validator';
 
 /** User ids are chosen by clients (the original API took any string) but travel in paths. */
 export const USER_ID_PATTERN = /^(?!\s)[^/\\?#%\p{Cc}]{1,128}(?<!\s)$/u;
@@ -12,11 +12,13 @@ export function IsUserId(): PropertyDecorator {
   );
 }
 
-export const MODEL_ID_PATTERN = /^[a-z0-9][\w.-]{0,99}$/i;
+/** Letters and digits in runs joined by single `.`, `-` or `_` (the SDK refuses `..` in a model name). */
+export const MODEL_ID_PATTERN = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/i;
 
 export function IsModelId(): PropertyDecorator {
   return applyDecorators(
     IsString(),
+    MaxLength(100),
     Matches(MODEL_ID_PATTERN, { message: '$property must be a Gemini model id such as gemini-2.5-flash' }),
   );
 }

@@ -1,6 +1,7 @@
 import { ValidationPipe } from '@nestjs/common';
+import type { ArgumentMetadata } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
-import { ValidationFailed } from './errors.js';
+import { DomainError, ValidationFailed } from './errors.js';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
@@ -13,9 +14,51 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
-/** Strict validation: unknown fields are refused, and the message names every bad field. */
+/** No request of this API nests deeper; class-transformer recurses and would blow the stack. */
+const MAX_DEPTH = 8;
+/** Keys that class-transformer and class-validator do not see as fields at all. */
+const OBJECT_INTERNALS = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+
+/**
+ * What the validators cannot be trusted with: nesting deep enough to overflow the stack, keys
+ * that shadow JavaScript object internals (they slip past `forbidNonWhitelisted`), and strings
+ * with lone UTF-16 surrogates (not Unicode: validators throw on them, and SQLite would store a
+ * replacement character instead of what was sent). Returns the problem, or null.
+ */
+export function unreadable(value: unknown, path = '', depth = 0): string | null {
+  if (typeof value === 'string') {
+    return value.isWellFormed() ? null : `${path || 'value'}: is not valid Unicode (lone surrogate)`;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  if (depth >= MAX_DEPTH) return `${path || 'body'}: nested too deeply`;
+  for (const [key, item] of Object.entries(value)) {
+    const where = path ? `${path}.${key}` : key;
+    if (!Array.isArray(value) && OBJECT_INTERNALS.has(key)) return `${where}: unknown field`;
+    const problem = unreadable(item, where, depth + 1);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+/**
+ * Strict validation: unknown fields are refused, the message names every bad field, and a value
+ * a validator chokes on is a 400 — never a 500.
+ */
+class StrictValidationPipe extends ValidationPipe {
+  async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const problem = unreadable(value);
+    if (problem) throw new ValidationFailed(problem);
+    try {
+      return await super.transform(value, metadata);
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      throw new ValidationFailed(`${metadata.type}: has a value that cannot be validated`);
+    }
+  }
+}
+
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new StrictValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

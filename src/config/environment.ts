@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { MODEL_ID_PATTERN } from '../common/validation-rules.js';
 
 /** A configuration value that stops the start. The message is one line naming the variable. */
 export class ConfigValidationError extends Error {
@@ -118,7 +119,7 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
   const apiKey = optional(env, 'GEMINI_API_KEY');
   const baseUrl = parseBaseUrl(optional(env, 'GEMINI_BASE_URL'));
   const model = value(env, 'GEMINI_MODEL').replace(/^models\//, '');
-  if (!/^[\w.-]+$/.test(model)) {
+  if (model.length > 100 || !MODEL_ID_PATTERN.test(model)) {
     throw new ConfigValidationError('GEMINI_MODEL', `is not a model id: "${model}"`);
   }
   const logFormat = value(env, 'LOG_FORMAT');

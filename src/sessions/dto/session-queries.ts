@@ -24,8 +24,8 @@ export class UpdateSessionDto {
   @MaxLength(32000)
   system_instruction?: string | null;
 
-  @ApiPropertyOptional({ example: 'gemini-2.5-pro', description: 'Used from the next turn on.' })
-  @IsOptional()
+  @ApiPropertyOptional({ example: 'gemini-2.5-pro', description: 'Used from the next turn on; cannot be null.' })
+  @ValidateIf((_dto, value) => value !== undefined)
   @IsModelId()
   model?: string;
 }
