@@ -227,7 +227,14 @@ describe('GeminiEmulator', () => {
     const res = await rawPost(`/v1beta/models/${THINKING_MODEL}:generateContent`, userBody);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('2');
-    expect(await res.json()).toEqual({ error: { code: 503, message: 'overloaded', status: 'UNAVAILABLE' } });
+    expect(await res.json()).toEqual({
+      error: {
+        code: 503,
+        message: 'overloaded',
+        status: 'UNAVAILABLE',
+        details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '2s' }],
+      },
+    });
 
     emulator.enqueue({ status: 500 });
     await expect(collect()).rejects.toMatchObject({ status: 500 });
