@@ -3,10 +3,12 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { createHash } from 'node:crypto';
 import { Repository } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed } from '../common/errors.js';
 import { toErrorBody } from '../common/http-exception.filter.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
+import { isUniqueViolation } from '../database/errors.js';
 import { TransactionRunner } from '../database/transaction-runner.js';
 import { IdempotencyRecordEntity } from './idempotency-record.entity.js';
 
@@ -52,7 +54,7 @@ export class IdempotencyService {
     }
     const requestHash = createHash('sha256').update(JSON.stringify(fingerprint)).digest('hex');
     const now = new Date();
-    const existing = await this.transactions.run(async (manager) => {
+    const existing = await this.claimOrFind(scope, key, async (manager) => {
       const repository = manager.getRepository(IdempotencyRecordEntity);
       const record = await repository.findOneBy({ scope, idempotencyKey: key });
       const age = record ? now.getTime() - record.createdAt.getTime() : 0;
@@ -70,6 +72,25 @@ export class IdempotencyService {
       return { replay: { status: existing.responseStatus!, body: JSON.parse(existing.responseBody!) } };
     }
     return { claim: this.claim(scope, key) };
+  }
+
+  /**
+   * Runs the claim transaction. On PostgreSQL two racing claims can both find no record; the
+   * second insert then fails on the primary key and the winner's record is what counts.
+   */
+  private async claimOrFind(
+    scope: string,
+    idempotencyKey: string,
+    claim: (manager: EntityManager) => Promise<IdempotencyRecordEntity | null>,
+  ): Promise<IdempotencyRecordEntity | null> {
+    try {
+      return await this.transactions.run(claim);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const winner = await this.records.findOneBy({ scope, idempotencyKey });
+      if (!winner) throw error;
+      return winner;
+    }
   }
 
   private claim(scope: string, idempotencyKey: string): IdempotencyClaim {

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { QueryFailedError, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { UserExists, UserNotFound } from '../common/errors.js';
+import { isUniqueViolation } from '../database/errors.js';
 import { TransactionRunner } from '../database/transaction-runner.js';
 import { UserEntity } from './user.entity.js';
 
@@ -73,11 +74,4 @@ export class UsersService {
       .orIgnore()
       .execute();
   }
-}
-
-/** SQLite: SQLITE_CONSTRAINT_PRIMARYKEY / _UNIQUE; PostgreSQL: 23505. */
-function isUniqueViolation(error: unknown): boolean {
-  if (!(error instanceof QueryFailedError)) return false;
-  const code = String((error.driverError as { code?: unknown } | undefined)?.code ?? '');
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
