@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
-import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import type { Page, Request } from 'playwright-core';
+import { freshUser, models, send, useUser, usePageHarness } from '../support/browser.js';
 
 /**
  * The built-in page against an app with ADMIN_API_KEY set: it asks for a key, sends it as a
@@ -9,92 +9,38 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
  */
 
 const ADMIN_KEY = 'admin-key-for-browser-tests-0123';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-let browser: Browser;
-let t: TestApp;
-const contexts: BrowserContext[] = [];
-/** Uncaught exceptions in the page: any is a failure of the test that caused it. */
-const pageErrors: string[] = [];
 
 jest.setTimeout(20_000);
 
-beforeAll(async () => {
-  [browser, t] = await Promise.all([
-    chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS }),
-    startTestApp({ env: { ADMIN_API_KEY: ADMIN_KEY } }),
-  ]);
-}, 30_000);
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-});
+const harness = usePageHarness({ env: { ADMIN_API_KEY: ADMIN_KEY } });
+const t = harness.app;
 
 /** The API requests a page made (fetches, not its own files), in order. */
 type Sent = { method: string; path: string; authorization?: string; idempotencyKey?: string };
 
-/** A fresh browser profile (empty storage) with the page loaded and started; records its API requests. */
+/** A fresh browser profile with the page loaded and started; records its API requests. */
 async function openPage(): Promise<{ page: Page; sent: Sent[] }> {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
-  context.setDefaultTimeout(7_000);
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
   const sent: Sent[] = [];
-  page.on('request', (request: Request) => {
-    if (!['fetch', 'xhr'].includes(request.resourceType())) return;
-    const url = new URL(request.url());
-    const headers = request.headers();
-    sent.push({
-      method: request.method(),
-      path: url.pathname + url.search,
-      authorization: headers['authorization'],
-      idempotencyKey: headers['idempotency-key'],
+  const page = await harness.openPage(undefined, undefined, async (p) => {
+    p.on('request', (request: Request) => {
+      if (!['fetch', 'xhr'].includes(request.resourceType())) return;
+      const url = new URL(request.url());
+      const headers = request.headers();
+      sent.push({
+        method: request.method(),
+        path: url.pathname + url.search,
+        authorization: headers['authorization'],
+        idempotencyKey: headers['idempotency-key'],
+      });
     });
   });
-  await page.goto(`${t.baseUrl}/`);
-  await page.waitForSelector('body[data-ready]');
   return { page, sent };
-}
-
-/** Finished replies: a reply being streamed carries data-streaming="true" until its `done`. */
-const models = (page: Page) => page.locator('#messages [data-role="model"]:not([data-streaming])');
-
-async function send(page: Page, text: string): Promise<void> {
-  const before = await models(page).count();
-  await page.fill('#message', text);
-  await page.press('#message', 'Enter');
-  await models(page).nth(before).waitFor();
 }
 
 async function useKey(page: Page, key: string): Promise<void> {
   await page.fill('#api-key', key);
   await page.click('#save-key');
-}
-
-/** Switches the page to another user id and waits for its session list. */
-async function useUser(page: Page, userId: string): Promise<void> {
-  await page.fill('#user-id', userId);
-  await page.press('#user-id', 'Tab');
-  await page.waitForFunction(
-    (id) => document.querySelector('#session-list-user')?.textContent === `of ${id}` && !document.querySelector('#session-list[aria-busy]'),
-    userId,
-  );
 }
 
 async function waitForListStatus(page: Page, text: string): Promise<void> {
@@ -117,9 +63,6 @@ async function history(sessionId: string): Promise<any[]> {
   expect(status).toBe(200);
   return body.messages.map((m: any) => [m.role, m.content]);
 }
-
-let users = 0;
-const freshUser = (name: string) => `${name}-${process.pid}-${++users}`;
 
 const apiPaths = (sent: Sent[]) => sent.map((request) => `${request.method} ${request.path}`);
 

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { freshUser, models, send, useUser, usePageHarness } from '../support/browser.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -7,88 +8,16 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
  * to the Gemini emulator through the real SDK. Needs Chromium: scripts/ensure-chromium.mjs.
  */
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-let browser: Browser;
-let t: TestApp;
-const contexts: BrowserContext[] = [];
-/** Uncaught exceptions in the page: any is a failure of the test that caused it. */
-const pageErrors: string[] = [];
-
 jest.setTimeout(15_000);
 
-beforeAll(async () => {
-  [browser, t] = await Promise.all([
-    chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS }),
-    startTestApp(),
-  ]);
-}, 30_000);
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-});
-
-/** A fresh browser profile (empty localStorage) with the page loaded and started. */
-async function openPage(
-  baseUrl = t.baseUrl,
-  viewport = { width: 1000, height: 760 },
-  beforeLoad?: (page: Page) => Promise<void>,
-): Promise<Page> {
-  const context = await browser.newContext({ viewport });
-  // Fail on the step that hangs, with its selector, well before jest's own timeout.
-  context.setDefaultTimeout(7_000);
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
-  await beforeLoad?.(page);
-  await page.goto(`${baseUrl}/`);
-  await page.waitForSelector('body[data-ready]');
-  return page;
-}
-
-/** Finished replies: a reply being streamed carries data-streaming="true" until its `done`. */
-const models = (page: Page) => page.locator('#messages [data-role="model"]:not([data-streaming])');
-
-/** Types a message, presses Enter and waits for the reply to be on the page. */
-async function send(page: Page, text: string): Promise<void> {
-  const before = await models(page).count();
-  await page.fill('#message', text);
-  await page.press('#message', 'Enter');
-  await models(page).nth(before).waitFor();
-}
+const harness = usePageHarness();
+const t = harness.app;
+const openPage = harness.openPage.bind(harness);
 
 async function getJson(path: string): Promise<any> {
   const response = await fetch(`${t.baseUrl}${path}`);
   expect(response.status).toBe(200);
   return response.json();
-}
-
-let users = 0;
-/** A user id of its own for each test, so lists and usage see only that test's sessions. */
-const freshUser = (name: string) => `${name}-${process.pid}-${++users}`;
-
-/** Switches the page to another user id (as a person does: type it, leave the field). */
-async function useUser(page: Page, userId: string): Promise<void> {
-  await page.fill('#user-id', userId);
-  await page.press('#user-id', 'Tab');
-  await page.waitForFunction(
-    (id) => document.querySelector('#session-list-user')?.textContent === `of ${id}` && !document.querySelector('#session-list[aria-busy]'),
-    userId,
-  );
 }
 
 /** The session list as the page shows it: [session id, title] newest first. */
@@ -215,15 +144,17 @@ describe('the built-in chat page', () => {
     expect(await online.locator('#offline-banner').isHidden()).toBe(true);
 
     const offline = await startTestApp({ offline: true });
+    let page: Page | undefined;
     try {
-      const page = await openPage(offline.baseUrl);
+      page = await openPage(offline.baseUrl);
       const banner = page.locator('#offline-banner');
       await banner.waitFor({ state: 'visible' });
       expect(await banner.textContent()).toContain(
         'Offline mode: replies come from the bundled Gemini emulator, not from Google.',
       );
     } finally {
-      await Promise.all(contexts.splice(0).map((context) => context.close()));
+      // Closed before the app, which would otherwise wait for the page's open connections.
+      await page?.context().close();
       await offline.close();
     }
   });
