@@ -34,6 +34,9 @@ export function configureApp(app: NestExpressApplication): void {
           'sessions report what they have cost so far. Try it: POST /sessions, then POST /sessions/{id}/messages.',
       )
       .setVersion('0.1.0')
+      // Needed only when ADMIN_API_KEY is set: "Authorize" in the explorer takes the key.
+      .addBearerAuth()
+      .addSecurityRequirements('bearer')
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -317,6 +317,9 @@ describe('HTTP contract', () => {
       expect(Object.keys(send.responses).sort()).toEqual(['201', '400', '401', '404', '409', '413', '422', '429', '502', '503', '504']);
       expect(send.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['Idempotency-Key', 'Accept']));
       expect(document.components.schemas.MessageDto.properties).toHaveProperty('cost_usd');
+      // The explorer's "Authorize" takes the bearer key when ADMIN_API_KEY is set.
+      expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+      expect(document.security).toEqual([{ bearer: [] }]);
     });
   });
 

@@ -1,5 +1,5 @@
 import { Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
 import { ApiErrorResponses } from '../common/api-errors.decorator.js';
 import { Forbidden, UserNotFound } from '../common/errors.js';
@@ -28,7 +28,6 @@ class IssuedKeyDto {
 }
 
 @ApiTags('users')
-@ApiBearerAuth()
 @Controller('users/:user_id/api-keys')
 export class ApiKeysController {
   constructor(
