@@ -89,11 +89,13 @@ export function parseDatabaseUrl(raw: string, cwd = process.cwd()): DatabaseSett
     return { kind: 'sqlite', path: isAbsolute(path) ? path : resolve(cwd, path) };
   }
   if (/^postgres(ql)?:\/\//.test(raw)) {
+    let url: URL | null = null;
     try {
-      new URL(raw);
+      url = new URL(raw);
     } catch {
-      throw new ConfigValidationError('DATABASE_URL', 'is not a valid postgres:// URL');
+      // reported below
     }
+    if (!url?.hostname) throw new ConfigValidationError('DATABASE_URL', 'is not a valid postgres://user:pass@host:port/db URL');
     return { kind: 'postgres', url: raw };
   }
   const scheme = raw.includes(':') ? raw.slice(0, raw.indexOf(':')) : raw;

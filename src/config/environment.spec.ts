@@ -1,0 +1,96 @@
+import { ConfigValidationError, DEFAULTS, parseEnvironment, parseUsd } from './environment.js';
+
+describe('parseEnvironment', () => {
+  it('fills every default of the contract', () => {
+    const settings = parseEnvironment({}, '/srv/app');
+    expect(settings).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      database: { kind: 'sqlite', path: '/srv/app/data/chat.db' },
+      gemini: { apiKey: null, baseUrl: null, model: 'gemini-2.5-flash', timeoutMs: 60_000, maxOutputTokens: 8192, retries: 2 },
+      offline: true,
+      maxMessageChars: 32_000,
+      pricingFile: null,
+      adminApiKey: null,
+      rateLimitPerMinute: 60,
+      userDailyBudgetNanoUsd: null,
+      corsOrigins: [],
+    });
+    expect(DEFAULTS.DATABASE_URL).toBe('sqlite:data/chat.db');
+  });
+
+  it.each([
+    ['sqlite::memory:', { kind: 'sqlite', path: ':memory:' }],
+    ['sqlite:/var/lib/chat.db', { kind: 'sqlite', path: '/var/lib/chat.db' }],
+    ['sqlite:///var/lib/chat.db', { kind: 'sqlite', path: '/var/lib/chat.db' }],
+    ['sqlite:data/other.db', { kind: 'sqlite', path: '/srv/app/data/other.db' }],
+    ['postgres://u:p@db:5432/chat', { kind: 'postgres', url: 'postgres://u:p@db:5432/chat' }],
+    ['postgresql://u@db/chat', { kind: 'postgres', url: 'postgresql://u@db/chat' }],
+  ])('reads DATABASE_URL %s', (url, database) => {
+    expect(parseEnvironment({ DATABASE_URL: url }, '/srv/app').database).toEqual(database);
+  });
+
+  it('leaves offline mode when a key or a base URL is given, and drops a trailing slash', () => {
+    expect(parseEnvironment({ GEMINI_API_KEY: 'k' }).offline).toBe(false);
+    const proxied = parseEnvironment({ GEMINI_BASE_URL: 'http://proxy:8080/' });
+    expect(proxied).toMatchObject({ offline: false, gemini: { baseUrl: 'http://proxy:8080' } });
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '65536'],
+    ['PORT', '-1'],
+    ['DATABASE_URL', 'mysql://db/chat'],
+    ['DATABASE_URL', 'sqlite:'],
+    ['DATABASE_URL', 'postgres://'],
+    ['GEMINI_BASE_URL', 'ftp://proxy'],
+    ['GEMINI_MODEL', 'gemini 2.5'],
+    ['GEMINI_MODEL', 'a..b'],
+    ['GEMINI_TIMEOUT_MS', '0'],
+    ['GEMINI_TIMEOUT_MS', '1.5'],
+    ['GEMINI_RETRIES', '11'],
+    ['MAX_MESSAGE_CHARS', 'lots'],
+    ['LOG_FORMAT', 'xml'],
+    ['ADMIN_API_KEY', 'short'],
+    ['RATE_LIMIT_PER_MINUTE', '0'],
+    ['USER_DAILY_BUDGET_USD', '-5'],
+    ['USER_DAILY_BUDGET_USD', '1e3'],
+    ['CORS_ORIGINS', 'https://app.example.com/path'],
+    ['CORS_ORIGINS', 'not a url'],
+  ])('stops on %s=%s with one line naming the variable', (variable, value) => {
+    const parse = () => parseEnvironment({ [variable]: value });
+    expect(parse).toThrow(ConfigValidationError);
+    expect(parse).toThrow(new RegExp(`^Invalid configuration: ${variable} `));
+    try {
+      parse();
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\n');
+    }
+  });
+
+  it('strips a models/ prefix from GEMINI_MODEL', () => {
+    expect(parseEnvironment({ GEMINI_MODEL: 'models/gemini-2.5-pro' }).gemini.model).toBe('gemini-2.5-pro');
+  });
+
+  it('splits CORS_ORIGINS', () => {
+    expect(parseEnvironment({ CORS_ORIGINS: 'https://a.example.com, http://localhost:5173' }).corsOrigins).toEqual([
+      'https://a.example.com',
+      'http://localhost:5173',
+    ]);
+  });
+});
+
+describe('parseUsd', () => {
+  it.each([
+    ['5', 5_000_000_000],
+    ['0.25', 250_000_000],
+    ['0.000000001', 1],
+    ['12.5', 12_500_000_000],
+  ])('reads %s dollars as %d nano-dollars, exactly', (text, nano) => {
+    expect(parseUsd('X', text)).toBe(nano);
+  });
+
+  it('refuses more than nine decimals', () => {
+    expect(() => parseUsd('USER_DAILY_BUDGET_USD', '0.0000000001')).toThrow(/USER_DAILY_BUDGET_USD/);
+  });
+});
