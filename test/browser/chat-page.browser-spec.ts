@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import { freshUser, models, send, useUser, usePageHarness } from '../support/browser.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp } from '../support/test-app.js';
 
 /**
  * The built-in page (src/web/public) in a real headless Chromium against the real app, which talks
