@@ -1,5 +1,6 @@
-// `npm test`: the whole suite. Builds first (the boot specs run dist/main.js as users do),
-// makes sure Chromium is there for the browser specs, then runs every jest project.
+// `npm test`: the whole suite. Type-checks everything (jest only transpiles), builds (the boot
+// specs run dist/main.js as users do), makes sure Chromium is there for the browser specs, then
+// runs every jest project.
 import { spawnSync } from 'node:child_process';
 
 function run(command, args) {
@@ -7,6 +8,7 @@ function run(command, args) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+run('npm', ['run', '--silent', 'typecheck']);
 run('npm', ['run', '--silent', 'build']);
 run(process.execPath, ['scripts/ensure-chromium.mjs']);
 run(process.execPath, ['scripts/jest.mjs', 'all', ...process.argv.slice(2)]);
