@@ -100,8 +100,8 @@ export class SessionsController {
     @Body() body: UpdateSessionDto,
     @CurrentCaller() caller: Caller,
   ): Promise<SessionDto> {
-    await this.sessions.getFor(caller, params.session_id);
-    const session = await this.sessions.update(params.session_id, {
+    const current = await this.sessions.getFor(caller, params.session_id);
+    const session = await this.sessions.update(current, {
       title: body.title,
       systemInstruction: body.system_instruction,
       model: body.model,
@@ -115,8 +115,7 @@ export class SessionsController {
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrorResponses(400, 401, 404)
   async remove(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<void> {
-    await this.sessions.getFor(caller, params.session_id);
-    await this.sessions.delete(params.session_id);
+    await this.sessions.delete(await this.sessions.getFor(caller, params.session_id));
   }
 
   @Get(':session_id/history')

@@ -100,18 +100,19 @@ export class SessionsService {
     return query.getMany();
   }
 
-  async update(sessionId: string, changes: SessionChanges): Promise<ChatSessionEntity> {
-    await this.get(sessionId);
+  /** Applies the given changes to a loaded session (fields left undefined stay as they are). */
+  async update(session: ChatSessionEntity, changes: SessionChanges): Promise<ChatSessionEntity> {
     const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    const updated = { ...session, ...given, updatedAt: new Date() };
     await this.transactions.run((manager) =>
-      manager.getRepository(ChatSessionEntity).update({ chatId: sessionId }, { ...given, updatedAt: new Date() }),
+      manager.getRepository(ChatSessionEntity).update({ chatId: session.chatId }, { ...given, updatedAt: updated.updatedAt }),
     );
-    return this.get(sessionId);
+    return updated;
   }
 
   /** Removes the session and every message of it. */
-  async delete(sessionId: string): Promise<void> {
-    await this.get(sessionId);
+  async delete(session: ChatSessionEntity): Promise<void> {
+    const sessionId = session.chatId;
     await this.transactions.run(async (manager) => {
       await this.messages.deleteForSessions([sessionId], manager);
       await manager.getRepository(ChatSessionEntity).delete({ chatId: sessionId });
