@@ -36,6 +36,8 @@ async function bootstrap(): Promise<void> {
     logger.warn(
       'OFFLINE MODE: no GEMINI_API_KEY and no GEMINI_BASE_URL, so replies come from the bundled Gemini emulator, not from Google.',
     );
+  } else {
+    logger.log(`Gemini: ${settings.gemini.baseUrl ?? 'Google (default endpoint)'}; new sessions use ${settings.gemini.model}`);
   }
   if (settings.adminApiKey === null) {
     logger.warn('OPEN MODE: ADMIN_API_KEY is not set, so no API key is asked for and anyone can read and write any chat.');
