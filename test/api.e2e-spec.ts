@@ -98,12 +98,14 @@ describe('HTTP contract', () => {
   });
 
   describe('GET /sessions/:session_id', () => {
-    it('is 404 SESSION_NOT_FOUND for an unknown id and 400 for a malformed one', async () => {
+    it('is 404 SESSION_NOT_FOUND for an id that does not exist, whatever its shape', async () => {
       const missing = await request(t.baseUrl).get('/sessions/4b0e5c3e-8a7d-4c1e-9f57-1f2d3c4b5a69').expect(404);
       expect(missing.body).toEqual(errorBody(404, 'SESSION_NOT_FOUND'));
-      const malformed = await request(t.baseUrl).get('/sessions/not-a-uuid').expect(400);
-      expect(malformed.body).toEqual(errorBody(400, 'VALIDATION_FAILED'));
-      expect(malformed.body.message).toContain('session_id');
+      const malformed = await request(t.baseUrl).get('/sessions/not-a-uuid').expect(404);
+      expect(malformed.body).toEqual(errorBody(404, 'SESSION_NOT_FOUND'));
+      expect(malformed.body.message).toContain('not-a-uuid');
+      await send(t, 'not-a-uuid', 'hello?').expect(404);
+      expect(t.emulator.generateRequests()).toHaveLength(0);
     });
   });
 
@@ -132,6 +134,8 @@ describe('HTTP contract', () => {
             output_tokens: 253,
             thoughts_tokens: 260,
             tool_prompt_tokens: 0,
+            audio_prompt_tokens: 0,
+            audio_cached_tokens: 0,
             total_tokens: 533,
           },
           // 20 × $0.30/M + (253 + 260) × $2.50/M
@@ -220,6 +224,8 @@ describe('HTTP contract', () => {
           output_tokens: expect.any(Number),
           thoughts_tokens: expect.any(Number),
           tool_prompt_tokens: 0,
+          audio_prompt_tokens: 0,
+          audio_cached_tokens: 0,
           total_tokens: expect.any(Number),
         },
         cost_usd: expect.any(Number),
@@ -259,10 +265,17 @@ describe('HTTP contract', () => {
       expect(Number(row.n)).toBe(0);
     });
 
+    it('is 404 CHAT_NOT_FOUND for a chat_id of any other shape too', async () => {
+      const response = await request(t.baseUrl).post('/chat').send({ user_id: 'kim', message: 'hi', chat_id: 'abc' }).expect(404);
+      expect(response.body).toEqual(errorBody(404, 'CHAT_NOT_FOUND'));
+      await request(t.baseUrl).get('/history/kim/abc').expect(404);
+      expect(t.emulator.generateRequests()).toHaveLength(0);
+    });
+
     it.each([
       ['no user_id', { message: 'hi' }, 'user_id'],
       ['no message', { user_id: 'kim' }, 'message'],
-      ['a malformed chat_id', { user_id: 'kim', message: 'hi', chat_id: 'abc' }, 'chat_id'],
+      ['a chat_id that is not a string', { user_id: 'kim', message: 'hi', chat_id: 42 }, 'chat_id'],
     ])('refuses %s with 400', async (_name, body, field) => {
       const response = await request(t.baseUrl).post('/chat').send(body).expect(400);
       expect(response.body.message).toContain(field);

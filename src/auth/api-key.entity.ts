@@ -14,5 +14,5 @@ export class ApiKeyEntity {
   keyHash: string;
 
   @Column(timestampColumn('created_at'))
-  createdAt: Date;
+  createdAt: string;
 }

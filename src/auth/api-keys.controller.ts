@@ -2,12 +2,9 @@ import { Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
 import { ApiErrorResponses } from '../common/api-errors.decorator.js';
-import { Forbidden, UserNotFound } from '../common/errors.js';
 import { UserIdParams } from '../common/params.js';
-import { UsersService } from '../users/users.service.js';
+import { ActsFor, AdminOnly } from './access.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { assertActsFor, CurrentCaller } from './caller.js';
-import type { Caller } from './caller.js';
 
 class KeyParams extends UserIdParams {
   @ApiProperty({ example: '3f9a1c0d5e7b2a46' })
@@ -30,37 +27,28 @@ class IssuedKeyDto {
 @ApiTags('users')
 @Controller('users/:user_id/api-keys')
 export class ApiKeysController {
-  constructor(
-    private readonly keys: ApiKeysService,
-    private readonly users: UsersService,
-  ) {}
+  constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
   @HttpCode(201)
+  @ActsFor('user_id')
+  // Not in open mode: a key minted there would be valid once ADMIN_API_KEY is set.
+  @AdminOnly('issues API keys', { openMode: false })
   @ApiOperation({ summary: 'Issue an API key for a user (admin key only)', description: 'The key acts as that user only.' })
   @ApiCreatedResponse({ type: IssuedKeyDto })
   @ApiErrorResponses(400, 401, 403, 404)
-  async issue(@Param() params: UserIdParams, @CurrentCaller() caller: Caller): Promise<IssuedKeyDto> {
-    assertActsFor(caller, params.user_id, () => new UserNotFound(params.user_id));
-    if (caller.kind !== 'admin') {
-      throw new Forbidden(
-        caller.kind === 'open'
-          ? 'API keys are issued only when ADMIN_API_KEY is set, with that key.'
-          : 'Only the admin key issues API keys.',
-      );
-    }
-    await this.users.get(params.user_id);
+  async issue(@Param() params: UserIdParams): Promise<IssuedKeyDto> {
     const issued = await this.keys.issue(params.user_id);
-    return { key_id: issued.keyId, key: issued.key, created_at: issued.createdAt.toISOString() };
+    return { key_id: issued.keyId, key: issued.key, created_at: issued.createdAt };
   }
 
   @Delete(':key_id')
   @HttpCode(204)
+  @ActsFor('user_id')
   @ApiOperation({ summary: 'Revoke an API key', description: 'The admin key, or the user\'s own key. The key is refused at once.' })
   @ApiNoContentResponse({ description: 'Revoked.' })
   @ApiErrorResponses(400, 401, 404)
-  async revoke(@Param() params: KeyParams, @CurrentCaller() caller: Caller): Promise<void> {
-    assertActsFor(caller, params.user_id, () => new UserNotFound(params.user_id));
+  async revoke(@Param() params: KeyParams): Promise<void> {
     await this.keys.revoke(params.user_id, params.key_id);
   }
 }

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Repository } from 'typeorm';
 import { KeyNotFound } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
-import { TransactionRunner } from '../database/transaction-runner.js';
-import { ApiKeyEntity } from './api-key.entity.js';
+import { now } from '../database/columns.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import { UsersService } from '../users/users.service.js';
+import { ApiKeysRepository } from './api-keys.repository.js';
 import type { Caller } from './caller.js';
 
 const KEY_PATTERN = /^gca_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
@@ -18,7 +18,7 @@ function sha256(text: string): Buffer {
 export interface IssuedKey {
   keyId: string;
   key: string;
-  createdAt: Date;
+  createdAt: string;
 }
 
 @Injectable()
@@ -26,9 +26,10 @@ export class ApiKeysService {
   private readonly adminKeyHash: Buffer | null;
 
   constructor(
-    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    private readonly keys: ApiKeysRepository,
+    private readonly users: UsersService,
+    private readonly unitOfWork: UnitOfWork,
     @Inject(appConfig.KEY) config: AppConfig,
-    private readonly transactions: TransactionRunner,
   ) {
     this.adminKeyHash = config.adminApiKey === null ? null : sha256(config.adminApiKey);
   }
@@ -37,20 +38,19 @@ export class ApiKeysService {
     return this.adminKeyHash !== null;
   }
 
-  /** A new key for the user: returned once, stored only as its SHA-256. */
+  /** A new key for an existing user: returned once, stored only as its SHA-256. */
   async issue(userId: string): Promise<IssuedKey> {
+    await this.users.get(userId);
     const keyId = randomBytes(8).toString('hex');
     const key = `gca_${keyId}.${randomBytes(32).toString('base64url')}`;
-    const createdAt = new Date();
-    await this.transactions.run((manager) =>
-      manager.getRepository(ApiKeyEntity).insert({ keyId, userId, keyHash: sha256(key).toString('hex'), createdAt }),
-    );
+    const createdAt = now();
+    await this.unitOfWork.run(({ apiKeys }) => apiKeys.insert({ keyId, userId, keyHash: sha256(key).toString('hex'), createdAt }));
     return { keyId, key, createdAt };
   }
 
   async revoke(userId: string, keyId: string): Promise<void> {
-    const result = await this.transactions.run((manager) => manager.getRepository(ApiKeyEntity).delete({ keyId, userId }));
-    if (!result.affected) throw new KeyNotFound(keyId);
+    const revoked = await this.unitOfWork.run(({ apiKeys }) => apiKeys.delete(userId, keyId));
+    if (!revoked) throw new KeyNotFound(keyId);
   }
 
   /** The caller a bearer token stands for, or null. Hashes are compared in constant time. */
@@ -59,7 +59,7 @@ export class ApiKeysService {
     if (this.adminKeyHash && timingSafeEqual(presented, this.adminKeyHash)) return { kind: 'admin' };
     const match = KEY_PATTERN.exec(token);
     if (!match) return null;
-    const stored = await this.keys.findOneBy({ keyId: match[1] });
+    const stored = await this.keys.findById(match[1]);
     if (!stored || !timingSafeEqual(presented, Buffer.from(stored.keyHash, 'hex'))) return null;
     return { kind: 'user', userId: stored.userId, keyId: stored.keyId };
   }

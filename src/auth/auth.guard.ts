@@ -1,12 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { Unauthorized } from '../common/errors.js';
+import { ChatNotFound, Forbidden, Unauthorized, UserNotFound } from '../common/errors.js';
+import { ACTS_FOR, ADMIN_ONLY, adminOnlyRefusal, PUBLIC_ROUTE } from './access.js';
+import type { ActsForRule, AdminOnlyRule, RequestWithCaller } from './access.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { IS_PUBLIC, OPEN_CALLER } from './caller.js';
-import type { RequestWithCaller } from './caller.js';
+import { actsFor, OPEN_CALLER } from './caller.js';
+import type { Caller } from './caller.js';
 
-/** Bearer-key authentication for every route but the public ones, once ADMIN_API_KEY is set. */
+/**
+ * Who is calling (a bearer key, once ADMIN_API_KEY is set; open mode otherwise) and whether the
+ * route lets them: the access rules declared on routes (see access.ts) are checked here only.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -16,16 +21,44 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<RequestWithCaller>();
-    if (!this.keys.enabled) {
-      request.caller = OPEN_CALLER;
-      return true;
-    }
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const declared = <T>(key: string) => this.reflector.getAllAndOverride<T | undefined>(key, [context.getHandler(), context.getClass()]);
+    if (declared<boolean>(PUBLIC_ROUTE)) return true;
+    const caller = await this.authenticate(request);
+    request.caller = caller;
+    const actsForRule = declared<ActsForRule>(ACTS_FOR);
+    if (actsForRule) checkActsFor(caller, actsForRule, request);
+    const adminOnlyRule = declared<AdminOnlyRule>(ADMIN_ONLY);
+    const refusal = adminOnlyRule && adminOnlyRefusal(caller, adminOnlyRule);
+    if (refusal) throw new Forbidden(refusal);
+    return true;
+  }
+
+  private async authenticate(request: RequestWithCaller): Promise<Caller> {
+    if (!this.keys.enabled) return OPEN_CALLER;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     if (!match) throw new Unauthorized();
     const caller = await this.keys.authenticate(match[1]);
     if (!caller) throw new Unauthorized('The API key is not valid (unknown, revoked or mistyped).');
-    request.caller = caller;
-    return true;
+    return caller;
   }
+}
+
+/** Runs before validation: a value that is not a string is left for the DTO to refuse. */
+function checkActsFor(caller: Caller, { field, whenAbsent, notFound }: ActsForRule, request: RequestWithCaller): void {
+  const params = request.params as Record<string, unknown>;
+  const query = request.query as Record<string, unknown>;
+  const body = isObject(request.body) ? request.body : undefined;
+  const named = params[field] ?? query[field] ?? body?.[field];
+  if (named === undefined && caller.kind === 'user') {
+    if (whenAbsent === 'admin-only') throw new Forbidden(`Only the admin key may leave out ${field}.`);
+    // A body that is not an object (an array, a string) is left for validation to refuse.
+    if (whenAbsent === 'own' && (body || request.body === undefined)) request.body = { ...body, [field]: caller.userId };
+    return;
+  }
+  if (typeof named !== 'string' || actsFor(caller, named)) return;
+  throw notFound === 'chat' ? new ChatNotFound(String(params.chat_id)) : new UserNotFound(named);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,15 +1,15 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { repositoryProvider } from '../database/repository-provider.js';
 import { UsersModule } from '../users/users.module.js';
-import { ApiKeyEntity } from './api-key.entity.js';
 import { ApiKeysController } from './api-keys.controller.js';
+import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { AuthGuard } from './auth.guard.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity]), UsersModule],
+  imports: [UsersModule],
   controllers: [ApiKeysController],
-  providers: [ApiKeysService, AuthGuard],
+  providers: [repositoryProvider(ApiKeysRepository), ApiKeysService, AuthGuard],
   exports: [ApiKeysService, AuthGuard],
 })
 export class AuthModule {}

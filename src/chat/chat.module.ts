@@ -8,13 +8,12 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { ChatController } from './chat.controller.js';
 import { SessionMessagesController } from './session-messages.controller.js';
 import { TurnService } from './turn.service.js';
-import { UserDataController } from './user-data.controller.js';
-import { UsersModule } from '../users/users.module.js';
 
-/** Turns, and routes over a user's data: where users, sessions, messages, Gemini and pricing meet. */
+/** Turns: where sessions, messages, Gemini, pricing and limits meet. */
 @Module({
-  imports: [UsersModule, SessionsModule, MessagesModule, GeminiModule, PricingModule, IdempotencyModule, LimitsModule],
-  controllers: [SessionMessagesController, ChatController, UserDataController],
+  imports: [SessionsModule, MessagesModule, GeminiModule, PricingModule, IdempotencyModule, LimitsModule],
+  controllers: [SessionMessagesController, ChatController],
   providers: [TurnService],
+  exports: [TurnService],
 })
 export class ChatModule {}

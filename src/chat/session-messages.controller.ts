@@ -1,25 +1,19 @@
 import { Body, Controller, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { callerScope, CurrentCaller } from '../auth/caller.js';
+import { CurrentCaller } from '../auth/access.js';
 import type { Caller } from '../auth/caller.js';
 import { ApiErrorResponses, ApiIdempotencyKey, TURN_ERRORS } from '../common/api-errors.decorator.js';
 import { SessionIdParams } from '../common/params.js';
-import { IdempotencyService } from '../idempotency/idempotency.service.js';
-import { SessionsService } from '../sessions/sessions.service.js';
 import { SendMessageDto } from './dto/send-message.dto.js';
 import { TurnResponseDto } from './dto/turn-response.dto.js';
-import { serverTiming, TurnEventStream, wantsEventStream } from './turn-http.js';
+import { answerTurn } from './turn-http.js';
 import { TurnService } from './turn.service.js';
 
 @ApiTags('sessions')
 @Controller('sessions')
 export class SessionMessagesController {
-  constructor(
-    private readonly sessions: SessionsService,
-    private readonly turns: TurnService,
-    private readonly idempotency: IdempotencyService,
-  ) {}
+  constructor(private readonly turns: TurnService) {}
 
   @Post(':session_id/messages')
   @ApiOperation({
@@ -45,41 +39,9 @@ export class SessionMessagesController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    this.turns.checkMessage(body.message);
-    const sessionId = params.session_id;
-    // An unknown (or foreign) session is a 404 at once, not after the turns queued before it.
-    const { userId } = await this.sessions.getFor(caller, sessionId);
-    const scope = callerScope(caller, userId);
-    const key = request.header('idempotency-key');
-    const fingerprint = { route: 'POST /sessions/:id/messages', sessionId, message: body.message };
-    const turn = (onDelta?: (text: string) => void) => {
-      this.turns.admitRate(scope);
-      return this.turns.inSession(sessionId, () => this.sessions.getFor(caller, sessionId), body.message, onDelta);
-    };
-
-    if (!wantsEventStream(request)) {
-      await this.idempotency.respond(response, scope, key, fingerprint, async () => {
-        const outcome = await turn();
-        response.setHeader('Server-Timing', serverTiming(response, outcome.upstreamMs));
-        return { status: 201, body: TurnResponseDto.from(outcome) };
-      });
-      return;
-    }
-    const start = await this.idempotency.start(scope, key, fingerprint);
-    if (start && 'replay' in start) {
-      this.idempotency.replay(response, start.replay);
-      return;
-    }
-    const events = new TurnEventStream(response);
-    try {
-      const outcome = await turn((text) => events.delta(text));
-      const dto = TurnResponseDto.from(outcome);
-      await start?.claim.complete({ status: 201, body: dto });
-      events.done(dto, outcome.upstreamMs);
-    } catch (error) {
-      await start?.claim.fail(error);
-      if (!events.started) throw error;
-      events.fail(error, null);
-    }
+    const idempotencyKey = request.header('idempotency-key');
+    await answerTurn(request, response, 201, TurnResponseDto.from, (onDelta) =>
+      this.turns.send(caller, { sessionId: params.session_id }, body.message, { idempotencyKey, onDelta }),
+    );
   }
 }

@@ -2,25 +2,62 @@ import { Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../common/errors.js';
-import { toErrorBody } from '../common/http-exception.filter.js';
+import { REPLAYED_HEADER, toErrorBody } from '../common/http-exception.filter.js';
 import { requestStartedAt } from '../common/request-id.middleware.js';
+import type { TurnReply, TurnResult } from './turn.service.js';
 
-export function wantsEventStream(request: Request): boolean {
+/**
+ * The HTTP edge of a turn: the same use case answers as JSON, or — when the client accepts
+ * `text/event-stream` — as Server-Sent Events. Only the writing differs.
+ */
+export async function answerTurn(
+  request: Request,
+  response: Response,
+  status: number,
+  render: (result: TurnResult) => unknown,
+  send: (onDelta?: (text: string) => void) => Promise<TurnReply>,
+): Promise<void> {
+  if (!wantsEventStream(request)) {
+    writeJson(response, status, render, await send());
+    return;
+  }
+  const events = new TurnEventStream(response);
+  let reply: TurnReply;
+  try {
+    reply = await send((text) => events.delta(text));
+  } catch (error) {
+    // Before the first delta the error is answered like a JSON turn's (its status, its body).
+    if (!events.started) throw error;
+    events.fail(error);
+    return;
+  }
+  // A replay has nothing to stream: it is the stored answer, as JSON.
+  if (reply.replayed) writeJson(response, status, render, reply);
+  else events.done(render(reply.value), reply.upstreamMs!);
+}
+
+function writeJson(response: Response, status: number, render: (result: TurnResult) => unknown, reply: TurnReply): void {
+  if (reply.replayed) response.setHeader(REPLAYED_HEADER, 'true');
+  response.setHeader('Server-Timing', serverTiming(response, reply.upstreamMs));
+  response.status(status).json(render(reply.value));
+}
+
+function wantsEventStream(request: Request): boolean {
   return (request.headers.accept ?? '').includes('text/event-stream');
 }
 
 /** `Server-Timing: upstream;dur=…, total;dur=…` in milliseconds, total from request arrival. */
-export function serverTiming(response: Response, upstreamMs: number): string {
-  const total = performance.now() - requestStartedAt(response);
-  return `upstream;dur=${upstreamMs.toFixed(1)}, total;dur=${total.toFixed(1)}`;
+function serverTiming(response: Response, upstreamMs: number | null): string {
+  const total = `total;dur=${(performance.now() - requestStartedAt(response)).toFixed(1)}`;
+  return upstreamMs === null ? total : `upstream;dur=${upstreamMs.toFixed(1)}, ${total}`;
 }
 
 /**
  * Server-Sent Events for one turn. The stream opens with the first delta, so a turn that fails
  * before any text arrives still answers with its real status and a JSON error body.
  */
-export class TurnEventStream {
-  private readonly logger = new Logger(TurnEventStream.name);
+class TurnEventStream {
+  private readonly logger = new Logger('TurnEventStream');
   private opened = false;
 
   constructor(private readonly response: Response) {}
@@ -44,11 +81,11 @@ export class TurnEventStream {
   }
 
   /** An error after the stream opened: an `error` event with the contract's error body. */
-  fail(error: unknown, upstreamMs: number | null): void {
+  fail(error: unknown): void {
     const { body } = toErrorBody(error);
     if (body.code === ErrorCode.INTERNAL) this.logger.error(`streamed turn failed: ${String(error)}`);
     this.send('error', body);
-    this.close(upstreamMs);
+    this.close(null);
   }
 
   private open(): void {

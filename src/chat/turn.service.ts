@@ -1,40 +1,69 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { ValidationFailed } from '../common/errors.js';
+import { callerScope } from '../auth/caller.js';
+import type { Caller } from '../auth/caller.js';
+import { SessionNotFound, ValidationFailed } from '../common/errors.js';
 import { KeyedSerializer } from '../common/keyed-serializer.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
-import { TransactionRunner } from '../database/transaction-runner.js';
+import { now } from '../database/columns.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
 import { LlmClient } from '../gemini/llm-client.js';
-import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
-import type { ChatMessageEntity } from '../messages/chat-message.entity.js';
-import { MessagesService } from '../messages/messages.service.js';
-import type { SessionStats } from '../messages/messages.service.js';
-import { normaliseModel, PricingService } from '../pricing/pricing.service.js';
-import type { Cost } from '../pricing/pricing.service.js';
-import type { ChatSessionEntity } from '../sessions/chat-session.entity.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import type { LlmRequest } from '../gemini/llm-client.js';
+import { IdempotencyService } from '../idempotency/idempotency.service.js';
+import type { Replayable } from '../idempotency/idempotency.service.js';
 import { BudgetService } from '../limits/budget.service.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
+import type { Message } from '../messages/message.js';
+import { MessagesRepository } from '../messages/messages.repository.js';
+import { normaliseModel, PricingService } from '../pricing/pricing.service.js';
+import type { Session, SessionTotals } from '../sessions/session.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 
-export interface TurnOutcome {
-  session: ChatSessionEntity;
-  userRow: ChatMessageEntity;
-  modelRow: ChatMessageEntity;
-  result: LlmResult;
-  cost: Cost;
-  stats: SessionStats;
-  upstreamMs: number;
+/**
+ * Where a turn goes. `sessionId` null starts a new session for `ownerId` (the /chat API without
+ * a chat_id), stored only if the turn succeeds. `ownerId` given with a session id: it must be
+ * that user's session (the /chat API names its user).
+ */
+export interface TurnTarget {
+  sessionId: string | null;
+  ownerId?: string;
+}
+
+export interface TurnOptions {
+  /** The client's Idempotency-Key: the same key and turn get the first result again. */
+  idempotencyKey?: string;
+  /** Streams the reply: each piece of text as Gemini writes it. */
+  onDelta?: (text: string) => void;
+}
+
+/** What a turn stored and what the session has cost since. Plain data: replays reuse it as is. */
+export interface TurnResult {
+  sessionId: string;
+  userMessage: Message;
+  modelMessage: Message;
+  sessionTotals: SessionTotals;
+}
+
+export interface TurnReply extends Replayable<TurnResult> {
+  /** Time spent waiting for Gemini; null for a replay. */
+  upstreamMs: number | null;
 }
 
 /**
- * One exchange with Gemini: context rebuilt from the database, the call made with no
- * transaction open, then both rows stored in one transaction — or nothing at all.
+ * Sending a message: the one use case behind POST /sessions/:id/messages and POST /chat,
+ * streamed or not. Read top to bottom:
+ * 1. the message is checked, the session found (404 if it is not the caller's) or drafted;
+ * 2. under the Idempotency-Key, if any, the caller's rate limit is taken and the turn waits for
+ *    the session's earlier turns (one at a time per session, in arrival order);
+ * 3. the context is rebuilt from the stored history, the owner's daily budget reserves the
+ *    turn's worst case, and Gemini is called with no transaction open;
+ * 4. both messages (and a new session) are stored in one unit of work with usage and cost —
+ *    or nothing at all when anything failed.
  */
 @Injectable()
 export class TurnService {
   private readonly logger = new Logger(TurnService.name);
-  /** Turns of one session run one at a time, in arrival order, each seeing the ones before. */
   private readonly perSession = new KeyedSerializer();
   /** Turns started and not yet settled, streamed ones whose client left included. */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -42,35 +71,34 @@ export class TurnService {
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
     private readonly sessions: SessionsService,
-    private readonly messages: MessagesService,
+    private readonly messages: MessagesRepository,
     private readonly llm: LlmClient,
     private readonly pricing: PricingService,
-    private readonly transactions: TransactionRunner,
+    private readonly idempotency: IdempotencyService,
     private readonly rateLimiter: RateLimiter,
     private readonly budget: BudgetService,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
-  /** Counts a turn against the caller's RATE_LIMIT_PER_MINUTE, or refuses it (429). */
-  admitRate(scope: string): void {
-    this.rateLimiter.take(scope);
-  }
-
-  /**
-   * A turn in a stored session. `load` runs once the session's earlier turns are done, so the
-   * turn sees their rows and any PATCH made meanwhile, and a session deleted meanwhile is a 404.
-   */
-  inSession(
-    sessionId: string,
-    load: () => Promise<ChatSessionEntity>,
-    message: string,
-    onDelta?: (text: string) => void,
-  ): Promise<TurnOutcome> {
-    return this.track(this.perSession.run(sessionId, async () => this.run(await load(), message, false, onDelta)));
-  }
-
-  /** The first turn of a session that is stored only if the turn succeeds. */
-  inNewSession(session: ChatSessionEntity, message: string, onDelta?: (text: string) => void): Promise<TurnOutcome> {
-    return this.track(this.perSession.run(session.chatId, () => this.run(session, message, true, onDelta)));
+  async send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
+    this.checkLength(message);
+    const isNew = target.sessionId === null;
+    const session = isNew
+      ? this.sessions.draft({ userId: target.ownerId })
+      : await this.sessions.getFor(caller, target.sessionId!, target.ownerId);
+    const scope = callerScope(caller, session.userId);
+    let upstreamMs: number | null = null;
+    const reply = await this.idempotency.run(scope, options.idempotencyKey, { turn: target, message }, () => {
+      this.rateLimiter.take(scope);
+      return this.track(
+        this.perSession.run(session.id, async () => {
+          const exchanged = await this.exchange(session, isNew, message, options.onDelta);
+          upstreamMs = exchanged.upstreamMs;
+          return exchanged.result;
+        }),
+      );
+    });
+    return { ...reply, upstreamMs };
   }
 
   /** Waits for the turns in flight to settle, at most `timeoutMs`; says whether they all did. */
@@ -90,81 +118,72 @@ export class TurnService {
     return turn;
   }
 
-  private async run(
-    session: ChatSessionEntity,
-    message: string,
+  /** One exchange with Gemini and what it stores; runs when the session's earlier turns are done. */
+  private async exchange(
+    session: Session,
     isNew: boolean,
+    message: string,
     onDelta?: (text: string) => void,
-  ): Promise<TurnOutcome> {
-    const receivedAt = new Date();
-    const history = isNew ? [] : await this.messages.listForSession(session.chatId);
+  ): Promise<{ result: TurnResult; upstreamMs: number }> {
+    const receivedAt = now();
+    const history = isNew ? [] : await this.messages.contextFor(session.id);
     const request: LlmRequest = {
       model: session.model,
-      contents: [...history.map((row) => ({ role: row.role, text: row.content })), { role: 'user', text: message }],
+      contents: [...history.map(({ role, content }) => ({ role, text: content })), { role: 'user', text: message }],
       systemInstruction: session.systemInstruction,
     };
-    const promptChars = [request.systemInstruction ?? '', ...request.contents.map((turn) => turn.text)].reduce(
-      (sum, text) => sum + text.length,
-      0,
-    );
     // Refused (429) before any upstream call when the owner's daily limit is spent.
-    const release = await this.budget.admit(session.userId, session.model, promptChars);
+    const release = await this.budget.admit(session.userId, session.model, promptChars(request));
     try {
-      return await this.callAndStore(session, message, isNew, history.length, request, receivedAt, onDelta);
+      const started = performance.now();
+      const answer = onDelta ? await this.llm.stream(request, onDelta) : await this.llm.generate(request);
+      const upstreamMs = performance.now() - started;
+      const cost = this.pricing.cost(answer.modelVersion, session.model, answer.usage);
+      if (cost.costStatus === 'unpriced') {
+        this.logger.warn(`no price for model ${answer.modelVersion ?? session.model}: turn stored as unpriced`);
+      }
+      const answeredAt = now();
+      // Untitled sessions are named after their first message, with no extra model call.
+      const firstTitle = history.length === 0 ? titleFrom(message) : null;
+      const [userMessage, modelMessage] = await this.unitOfWork.run(async (repositories) => {
+        if (isNew) {
+          await this.sessions.insert(repositories, { ...session, title: session.title ?? firstTitle, updatedAt: answeredAt });
+        } else if (!(await repositories.sessions.recordTurn(session.id, answeredAt, firstTitle))) {
+          throw new SessionNotFound(session.id); // deleted while Gemini answered
+        }
+        return repositories.messages.appendTurn({
+          sessionId: session.id,
+          userMessage: message,
+          receivedAt,
+          reply: answer.text,
+          answeredAt,
+          model: answer.modelVersion ? normaliseModel(answer.modelVersion) : session.model,
+          usage: answer.usage,
+          costNanoUsd: cost.costNanoUsd,
+          costStatus: cost.costStatus,
+          finishReason: answer.finishReason,
+          latencyMs: Math.round(upstreamMs),
+        });
+      });
+      const sessionTotals = await this.messages.totalsForOne(session.id);
+      return { result: { sessionId: session.id, userMessage, modelMessage, sessionTotals }, upstreamMs };
     } finally {
       release();
     }
   }
 
-  private async callAndStore(
-    session: ChatSessionEntity,
-    message: string,
-    isNew: boolean,
-    historyLength: number,
-    request: LlmRequest,
-    receivedAt: Date,
-    onDelta?: (text: string) => void,
-  ): Promise<TurnOutcome> {
-    const started = performance.now();
-    const result = onDelta ? await this.llm.stream(request, onDelta) : await this.llm.generate(request);
-    const upstreamMs = performance.now() - started;
-    const cost = this.pricing.cost(result.modelVersion, session.model, result.usage);
-    if (cost.costStatus === 'unpriced') {
-      this.logger.warn(`no price for model ${result.modelVersion ?? session.model}: turn stored as unpriced`);
-    }
-    const answeredAt = new Date();
-    // Untitled sessions are named after their first message, with no extra model call.
-    const title = session.title ?? (historyLength === 0 ? titleFrom(message) : null);
-    const [userRow, modelRow] = await this.transactions.run(async (manager) => {
-      if (isNew) await this.sessions.insert({ ...session, title }, manager);
-      else await this.sessions.recordTurn(session.chatId, { updatedAt: answeredAt, title }, manager);
-      return this.messages.appendTurn(manager, {
-        chatId: session.chatId,
-        userMessage: message,
-        receivedAt,
-        reply: result.text,
-        answeredAt,
-        model: result.modelVersion ? normaliseModel(result.modelVersion) : session.model,
-        usage: result.usage,
-        costNanoUsd: cost.costNanoUsd,
-        costStatus: cost.costStatus,
-        finishReason: result.finishReason,
-        latencyMs: Math.round(upstreamMs),
-      });
-    });
-    Object.assign(session, { updatedAt: answeredAt, title });
-    const stats = await this.messages.statsForOne(session.chatId);
-    return { session, userRow, modelRow, result, cost, stats, upstreamMs };
-  }
-
   /** MAX_MESSAGE_CHARS is configuration, so this part of validation cannot live in the DTO. */
-  checkMessage(message: string): void {
+  private checkLength(message: string): void {
     let length = 0;
     for (const _ of message) length += 1; // code points, as a person counts characters
     if (length > this.config.maxMessageChars) {
       throw new ValidationFailed(`message: must be at most ${this.config.maxMessageChars} characters, got ${length}`);
     }
   }
+}
+
+function promptChars(request: LlmRequest): number {
+  return request.contents.reduce((sum, turn) => sum + turn.text.length, request.systemInstruction?.length ?? 0);
 }
 
 const TITLE_LENGTH = 60;

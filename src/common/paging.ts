@@ -24,10 +24,14 @@ export interface Page<T> {
 }
 
 /** Builds a page from `limit + 1` fetched rows: the extra row only says there is more. */
-export function pageOf<Row, Item>(rows: Row[], limit: number, cursorOf: (row: Row) => string, map: (rows: Row[]) => Item[]): Page<Item> {
+export function pageOf<Row>(rows: Row[], limit: number, cursorOf: (row: Row) => string): Page<Row> {
   const hasMore = rows.length > limit;
   const kept = hasMore ? rows.slice(0, limit) : rows;
-  return { data: map(kept), has_more: hasMore, next_cursor: hasMore ? cursorOf(kept[kept.length - 1]) : null };
+  return { data: kept, has_more: hasMore, next_cursor: hasMore ? cursorOf(kept[kept.length - 1]) : null };
+}
+
+export function mapPage<T, U>(page: Page<T>, map: (item: T) => U): Page<U> {
+  return { ...page, data: page.data.map(map) };
 }
 
 export function pageDto<T>(itemType: new () => T, name: string) {

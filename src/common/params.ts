@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsUUID } from 'class-validator';
+import { IsString } from 'class-validator';
 import { IsUserId } from './validation-rules.js';
 
 export class UserIdParams {
@@ -8,14 +8,15 @@ export class UserIdParams {
   user_id: string;
 }
 
+/** Any id is looked up: one that does not exist is 404 whatever its shape (ids are UUIDs). */
 export class SessionIdParams {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID('all')
+  @IsString()
   session_id: string;
 }
 
 export class UserChatParams extends UserIdParams {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID('all')
+  @IsString()
   chat_id: string;
 }

@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
-import { IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsString, Length, Matches, MaxLength, ValidateBy } from 'class-validator';
+import { usdToNano } from '../pricing/money.js';
 
 /** User ids are chosen by clients (the original API took any string) but travel in paths. */
 export const USER_ID_PATTERN = /^(?!\s)[^/\\?#%\p{Cc}]{1,128}(?<!\s)$/u;
@@ -21,4 +22,15 @@ export function IsModelId(): PropertyDecorator {
     MaxLength(100),
     Matches(MODEL_ID_PATTERN, { message: '$property must be a Gemini model id such as gemini-2.5-flash' }),
   );
+}
+
+/** A non-negative amount of US dollars with at most nine decimals: exactly some nano-dollars. */
+export function IsUsdAmount(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isUsdAmount',
+    validator: {
+      validate: (value: unknown) => typeof value === 'number' && usdToNano(value) !== null,
+      defaultMessage: () => '$property must be an amount of US dollars, not negative, with at most 9 decimals',
+    },
+  });
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { MODEL_ID_PATTERN } from '../common/validation-rules.js';
+import { usdToNano } from '../pricing/money.js';
 
 /** A configuration value that stops the start. The message is one line naming the variable. */
 export class ConfigValidationError extends Error {
@@ -162,9 +163,9 @@ function parseAdminKey(raw: string | null): string | null {
 /** Dollars with at most 9 decimals, kept as integer nano-dollars. */
 export function parseUsd(variable: string, raw: string | null): number | null {
   if (raw === null) return null;
-  const match = /^(\d{1,9})(?:\.(\d{1,9}))?$/.exec(raw);
-  if (!match) throw new ConfigValidationError(variable, `must be an amount in US dollars such as 5 or 0.25, got "${raw}"`);
-  return Number(match[1]) * 1_000_000_000 + Number((match[2] ?? '').padEnd(9, '0'));
+  const nano = /^\d{1,9}(?:\.\d{1,9})?$/.test(raw) ? usdToNano(raw) : null;
+  if (nano === null) throw new ConfigValidationError(variable, `must be an amount in US dollars such as 5 or 0.25, got "${raw}"`);
+  return nano;
 }
 
 function parseOrigins(raw: string | null): string[] {

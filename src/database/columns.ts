@@ -1,4 +1,6 @@
+import { Column } from 'typeorm';
 import type { ColumnOptions, ValueTransformer } from 'typeorm';
+import { TOKEN_CLASSES } from '../pricing/token-usage.js';
 
 /**
  * PostgreSQL returns BIGINT as a string; SQLite returns a number. Counts and nano-dollars stay
@@ -14,14 +16,19 @@ export function integerColumn(name: string): ColumnOptions {
 }
 
 /**
- * Timestamps are written by the service (millisecond precision, UTC) as ISO-8601 text on
- * SQLite and timestamptz on PostgreSQL; the transformer hands the code a Date either way.
+ * Timestamps are ISO-8601 UTC text with milliseconds (`2026-11-22T10:00:00.123Z`) in the code,
+ * on the wire and in both databases, so they sort and compare alike everywhere.
  */
-const isoTimestamp: ValueTransformer = {
-  to: (value: Date | undefined) => value?.toISOString(),
-  from: (value: string | Date) => (value instanceof Date ? value : new Date(value)),
-};
-
 export function timestampColumn(name: string): ColumnOptions {
-  return { name, type: 'varchar', length: 30, transformer: isoTimestamp };
+  return { name, type: 'varchar', length: 30 };
+}
+
+/** One nullable BIGINT column per token class, named as the class (see token-usage.ts). */
+export function tokenColumns(entity: new () => object): void {
+  for (const { key, name } of TOKEN_CLASSES) Column(integerColumn(name))(entity.prototype, key);
+}
+
+/** The current time as it is stored. */
+export function now(): string {
+  return new Date().toISOString();
 }

@@ -7,11 +7,12 @@ import { ChatSessionEntity } from '../sessions/chat-session.entity.js';
 import { UserEntity } from '../users/user.entity.js';
 import { InitialSchema1763800000000 } from './migrations/1763800000000-initial-schema.js';
 import { AccessAndIdempotency1763900000000 } from './migrations/1763900000000-access-and-idempotency.js';
+import { AudioTokens1764000000000 } from './migrations/1764000000000-audio-tokens.js';
 import { ApiKeyEntity } from '../auth/api-key.entity.js';
 import { IdempotencyRecordEntity } from '../idempotency/idempotency-record.entity.js';
 
 export const ENTITIES = [UserEntity, ChatSessionEntity, ChatMessageEntity, ApiKeyEntity, IdempotencyRecordEntity];
-export const MIGRATIONS = [InitialSchema1763800000000, AccessAndIdempotency1763900000000];
+export const MIGRATIONS = [InitialSchema1763800000000, AccessAndIdempotency1763900000000, AudioTokens1764000000000];
 
 /** Options for the app and for the TypeORM CLI alike; migrations run at start, never synchronize. */
 export function dataSourceOptions(database: DatabaseSettings): DataSourceOptions {

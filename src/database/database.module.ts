@@ -3,7 +3,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { dataSourceOptions } from './data-source-options.js';
-import { TransactionRunner } from './transaction-runner.js';
+import { DatabaseHealth } from './database-health.js';
+import { UnitOfWork } from './unit-of-work.js';
 
 @Global()
 @Module({
@@ -13,7 +14,7 @@ import { TransactionRunner } from './transaction-runner.js';
       useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config.database), retryAttempts: 0 }),
     }),
   ],
-  providers: [TransactionRunner],
-  exports: [TransactionRunner],
+  providers: [UnitOfWork, DatabaseHealth],
+  exports: [UnitOfWork, DatabaseHealth],
 })
 export class DatabaseModule {}

@@ -1,10 +1,9 @@
 import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
-import { DataSource } from 'typeorm';
 import { ApiKeysService } from '../auth/api-keys.service.js';
-import { Public } from '../auth/caller.js';
+import { Public } from '../auth/access.js';
+import { DatabaseHealth } from '../database/database-health.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmMode } from '../gemini/llm-client.js';
 
@@ -22,7 +21,7 @@ class HealthDto {
 @Controller('health')
 export class HealthController {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly database: DatabaseHealth,
     @Inject(LlmClient) private readonly llm: LlmClient,
     private readonly keys: ApiKeysService,
   ) {}
@@ -32,13 +31,8 @@ export class HealthController {
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'The database does not answer.' })
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
-    let database: HealthDto['database'] = 'up';
-    try {
-      await this.dataSource.query('SELECT 1');
-    } catch {
-      database = 'down';
-      response.status(HttpStatus.SERVICE_UNAVAILABLE);
-    }
+    const database: HealthDto['database'] = (await this.database.ping()) ? 'up' : 'down';
+    if (database === 'down') response.status(HttpStatus.SERVICE_UNAVAILABLE);
     return {
       status: database === 'up' ? 'ok' : 'degraded',
       database,

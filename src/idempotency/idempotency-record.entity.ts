@@ -25,5 +25,5 @@ export class IdempotencyRecordEntity {
   responseBody: string | null;
 
   @Column(timestampColumn('created_at'))
-  createdAt: Date;
+  createdAt: string;
 }

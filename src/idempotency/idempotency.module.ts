@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { IdempotencyRecordEntity } from './idempotency-record.entity.js';
+import { repositoryProvider } from '../database/repository-provider.js';
+import { IdempotencyRepository } from './idempotency.repository.js';
 import { IdempotencyService } from './idempotency.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([IdempotencyRecordEntity])],
-  providers: [IdempotencyService],
+  providers: [repositoryProvider(IdempotencyRepository), IdempotencyService],
   exports: [IdempotencyService],
 })
 export class IdempotencyModule {}

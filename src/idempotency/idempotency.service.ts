@@ -1,37 +1,38 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Response } from 'express';
 import { createHash } from 'node:crypto';
-import { Repository } from 'typeorm';
-import type { EntityManager } from 'typeorm';
-import { IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed } from '../common/errors.js';
-import { toErrorBody } from '../common/http-exception.filter.js';
+import { DomainError, ErrorCode, IdempotencyInProgress, IdempotencyKeyReused, statusFor, ValidationFailed } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
+import { now } from '../database/columns.js';
 import { isUniqueViolation } from '../database/errors.js';
-import { TransactionRunner } from '../database/transaction-runner.js';
-import { IdempotencyRecordEntity } from './idempotency-record.entity.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import { IdempotencyRepository } from './idempotency.repository.js';
+import type { IdempotencyRecord, RecordKey } from './idempotency.repository.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const RETENTION_MS = 24 * 60 * 60 * 1000;
 
-export interface StoredAnswer {
-  status: number;
-  body: unknown;
+/** What `run` answers: the work's result, fresh or replayed from the first request. */
+export interface Replayable<T> {
+  value: T;
+  replayed: boolean;
 }
 
-/** A claimed key: the request runs, then its answer is kept — or forgotten if it failed upstream. */
-export interface IdempotencyClaim {
-  complete(answer: StoredAnswer): Promise<void>;
-  fail(error: unknown): Promise<void>;
+/** A remembered client error, as stored. */
+interface StoredError {
+  code: ErrorCode;
+  message: string;
 }
-
-export type IdempotencyStart = { replay: StoredAnswer } | { claim: IdempotencyClaim };
 
 /**
- * Idempotency-Key for the POST routes that create or spend: the first request runs; the same
- * key and body within 24 h replays its answer without reaching Gemini; another body is 422;
- * a request still running is 409. Keys are scoped to the caller.
+ * Idempotency-Key for the requests that create or spend: the first request runs; the same key
+ * and request within 24 h gets the first outcome again — its result, or the client error it
+ * ended with — without running again; another request with the key is 422; while the first
+ * still runs, 409. Keys are scoped to the caller.
+ *
+ * Results are plain data (JSON), so a replay is rendered by the same code as the first answer.
+ * Failures upstream or on our side (5xx) and refusals that may pass later (409, 429) are
+ * forgotten, so a retry runs again.
  */
 @Injectable()
 export class IdempotencyService {
@@ -39,110 +40,78 @@ export class IdempotencyService {
   private readonly abandonedAfterMs: number;
 
   constructor(
-    @InjectRepository(IdempotencyRecordEntity) private readonly records: Repository<IdempotencyRecordEntity>,
+    private readonly records: IdempotencyRepository,
+    private readonly unitOfWork: UnitOfWork,
     @Inject(appConfig.KEY) config: AppConfig,
-    private readonly transactions: TransactionRunner,
   ) {
     this.abandonedAfterMs = config.gemini.timeoutMs * (config.gemini.retries + 1) + 60_000;
   }
 
-  /** Null when the request carries no Idempotency-Key. */
-  async start(scope: string, key: string | undefined, fingerprint: unknown): Promise<IdempotencyStart | null> {
-    if (key === undefined) return null;
-    if (!KEY_PATTERN.test(key)) {
-      throw new ValidationFailed('Idempotency-Key: must be 1–255 visible ASCII characters');
+  /** Runs `work` once per (scope, key); without a key it simply runs. */
+  async run<T>(scope: string, idempotencyKey: string | undefined, request: unknown, work: () => Promise<T>): Promise<Replayable<T>> {
+    if (idempotencyKey === undefined) return { value: await work(), replayed: false };
+    if (!KEY_PATTERN.test(idempotencyKey)) throw new ValidationFailed('Idempotency-Key: must be 1–255 visible ASCII characters');
+    const key: RecordKey = { scope, idempotencyKey };
+    const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
+    const existing = await this.claimOrFind(key, requestHash);
+    if (existing) return { value: replay<T>(existing, requestHash), replayed: true };
+    let value: T;
+    try {
+      value = await work();
+    } catch (error) {
+      await this.settleFailure(key, error);
+      throw error;
     }
-    const requestHash = createHash('sha256').update(JSON.stringify(fingerprint)).digest('hex');
-    const now = new Date();
-    const existing = await this.claimOrFind(scope, key, async (manager) => {
-      const repository = manager.getRepository(IdempotencyRecordEntity);
-      const record = await repository.findOneBy({ scope, idempotencyKey: key });
-      const age = record ? now.getTime() - record.createdAt.getTime() : 0;
-      const reusable =
-        record === null || age > RETENTION_MS || (record.state === 'running' && age > this.abandonedAfterMs);
-      if (!reusable) return record;
-      // Claimed inside the write transaction: of two racing requests only one gets here first.
-      if (record) await repository.delete({ scope, idempotencyKey: key });
-      await repository.insert({ scope, idempotencyKey: key, requestHash, state: 'running', responseStatus: null, responseBody: null, createdAt: now });
-      return null;
-    });
-    if (existing) {
-      if (existing.requestHash !== requestHash) throw new IdempotencyKeyReused();
-      if (existing.state === 'running') throw new IdempotencyInProgress();
-      return { replay: { status: existing.responseStatus!, body: JSON.parse(existing.responseBody!) } };
-    }
-    return { claim: this.claim(scope, key) };
+    await this.unitOfWork.run(({ idempotency }) => idempotency.complete(key, null, JSON.stringify(value)));
+    return { value, replayed: false };
   }
 
   /**
-   * Runs the claim transaction. On PostgreSQL two racing claims can both find no record; the
-   * second insert then fails on the primary key and the winner's record is what counts.
+   * Claims the key inside a write transaction, so of two racing requests only one runs; or
+   * returns the record that holds it. On PostgreSQL two racing claims can both find no record;
+   * the second insert then fails on the primary key and the winner's record is what counts.
    */
-  private async claimOrFind(
-    scope: string,
-    idempotencyKey: string,
-    claim: (manager: EntityManager) => Promise<IdempotencyRecordEntity | null>,
-  ): Promise<IdempotencyRecordEntity | null> {
+  private async claimOrFind(key: RecordKey, requestHash: string): Promise<IdempotencyRecord | null> {
+    const at = now();
     try {
-      return await this.transactions.run(claim);
+      return await this.unitOfWork.run(async ({ idempotency }) => {
+        const record = await idempotency.find(key);
+        if (record && !this.reusable(record, at)) return record;
+        if (record) await idempotency.delete(key);
+        await idempotency.insertRunning(key, requestHash, at);
+        return null;
+      });
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
-      const winner = await this.records.findOneBy({ scope, idempotencyKey });
+      const winner = await this.records.find(key);
       if (!winner) throw error;
       return winner;
     }
   }
 
-  private claim(scope: string, idempotencyKey: string): IdempotencyClaim {
-    const where = { scope, idempotencyKey };
-    const forget = () => this.transactions.run((manager) => manager.getRepository(IdempotencyRecordEntity).delete(where));
-    const keep = (answer: StoredAnswer) =>
-      this.transactions.run((manager) =>
-        manager
-          .getRepository(IdempotencyRecordEntity)
-          .update(where, { state: 'done', responseStatus: answer.status, responseBody: JSON.stringify(answer.body) }),
-      );
-    return {
-      complete: async (answer) => {
-        await keep(answer);
-      },
-      fail: async (error) => {
-        const { body } = toErrorBody(error);
-        // A client error is the answer to this request and is replayed; a failure upstream or
-        // on our side (5xx) and a refusal that may pass later (409, 429) are not remembered,
-        // so a retry runs again.
-        if (body.statusCode < 500 && body.statusCode !== 409 && body.statusCode !== 429) await keep({ status: body.statusCode, body });
-        else await forget();
-      },
-    };
+  /** Expired, or left `running` by a process that died. */
+  private reusable(record: IdempotencyRecord, at: string): boolean {
+    const age = Date.parse(at) - Date.parse(record.createdAt);
+    return age > RETENTION_MS || (record.state === 'running' && age > this.abandonedAfterMs);
   }
 
-  replay(response: Response, answer: StoredAnswer): void {
-    response.setHeader('Idempotent-Replayed', 'true');
-    response.status(answer.status).json(answer.body);
+  private async settleFailure(key: RecordKey, error: unknown): Promise<void> {
+    const status = error instanceof DomainError ? statusFor(error.code) : 500;
+    const remembered = status < 500 && status !== 409 && status !== 429;
+    await this.unitOfWork.run(({ idempotency }) => {
+      if (!remembered) return idempotency.delete(key);
+      const stored: StoredError = { code: (error as DomainError).code, message: (error as DomainError).message };
+      return idempotency.complete(key, status, JSON.stringify(stored));
+    });
   }
+}
 
-  /** Runs `work` under the request's Idempotency-Key (if any) and writes the JSON answer. */
-  async respond(
-    response: Response,
-    scope: string,
-    key: string | undefined,
-    fingerprint: unknown,
-    work: () => Promise<StoredAnswer>,
-  ): Promise<void> {
-    const start = await this.start(scope, key, fingerprint);
-    if (start && 'replay' in start) {
-      this.replay(response, start.replay);
-      return;
-    }
-    let answer: StoredAnswer;
-    try {
-      answer = await work();
-    } catch (error) {
-      await start?.claim.fail(error);
-      throw error;
-    }
-    await start?.claim.complete(answer);
-    response.status(answer.status).json(answer.body);
-  }
+/** The first request's outcome: its result, or its client error thrown again. */
+function replay<T>(record: IdempotencyRecord, requestHash: string): T {
+  if (record.requestHash !== requestHash) throw new IdempotencyKeyReused();
+  if (record.state === 'running') throw new IdempotencyInProgress();
+  const outcome: unknown = JSON.parse(record.responseBody!);
+  if (record.responseStatus === null) return outcome as T;
+  const { code, message } = outcome as StoredError;
+  throw new DomainError(code, message, undefined, { replayed: true });
 }

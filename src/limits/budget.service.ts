@@ -3,20 +3,17 @@ import { BudgetExceeded } from '../common/errors.js';
 import { KeyedSerializer } from '../common/keyed-serializer.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
-import { MessagesService } from '../messages/messages.service.js';
 import { PricingService } from '../pricing/pricing.service.js';
-import { UsersService } from '../users/users.service.js';
+import { UsageService } from '../usage/usage.service.js';
+import { UsersRepository } from '../users/users.repository.js';
 
 export type Release = () => void;
-
-const DAY_MS = 86_400_000;
 
 /**
  * Daily spend limits (USER_DAILY_BUDGET_USD, or the user's own). A turn is admitted only while
  * what the user spent today (UTC) plus what turns in flight may still cost is under the limit;
  * each admitted turn reserves its worst case until its real cost is stored. So concurrent turns
- * overshoot the limit by at most the turns already in flight. Reservations live in memory: one
- * instance's view.
+ * overshoot the limit by less than one turn. Reservations live in memory: one instance's view.
  */
 @Injectable()
 export class BudgetService {
@@ -25,24 +22,21 @@ export class BudgetService {
 
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
-    private readonly users: UsersService,
-    private readonly messages: MessagesService,
+    private readonly users: UsersRepository,
+    private readonly usage: UsageService,
     private readonly pricing: PricingService,
   ) {}
 
   /** Reserves the worst case of a call, or refuses it (429 BUDGET_EXCEEDED) before it is made. */
   admit(userId: string, model: string, promptChars: number): Promise<Release> {
     return this.admission.run(userId, async () => {
-      const user = await this.users.find(userId);
-      const budget = user?.dailyBudgetNanoUsd ?? this.config.userDailyBudgetNanoUsd;
-      if (budget === null) return () => undefined;
-      const now = new Date();
-      const dayStart = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS);
-      const spent = await this.messages.spentSince(userId, dayStart);
+      const user = await this.users.findById(userId);
+      const limit = user?.dailyBudgetNanoUsd ?? this.config.userDailyBudgetNanoUsd;
+      if (limit === null) return () => undefined;
+      const now = Date.now();
+      const { spentNanoUsd, dayEndsAt } = await this.usage.spentToday(userId, now);
       const inFlight = this.reserved.get(userId) ?? 0;
-      if (spent + inFlight >= budget) {
-        throw new BudgetExceeded(Math.ceil((dayStart.getTime() + DAY_MS - now.getTime()) / 1000));
-      }
+      if (spentNanoUsd + inFlight >= limit) throw new BudgetExceeded(Math.ceil((dayEndsAt - now) / 1000));
       // A token is rarely shorter than a character: the prompt's length bounds its tokens.
       const worstCase = this.pricing.worstCaseNanoUsd(model, promptChars, this.config.gemini.maxOutputTokens);
       this.reserved.set(userId, inFlight + worstCase);
@@ -55,5 +49,10 @@ export class BudgetService {
         else this.reserved.delete(userId);
       };
     });
+  }
+
+  /** Nano-dollars reserved by the user's turns in flight (for tests and diagnostics). */
+  reservedFor(userId: string): number {
+    return this.reserved.get(userId) ?? 0;
   }
 }

@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { MessagesModule } from '../messages/messages.module.js';
 import { PricingModule } from '../pricing/pricing.module.js';
+import { UsageModule } from '../usage/usage.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { BudgetService } from './budget.service.js';
 import { RateLimiter } from './rate-limiter.js';
 
 @Module({
-  imports: [UsersModule, MessagesModule, PricingModule],
+  imports: [UsersModule, UsageModule, PricingModule],
   providers: [BudgetService, RateLimiter],
   exports: [BudgetService, RateLimiter],
 })

@@ -1,21 +1,21 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { integerColumn, timestampColumn } from '../database/columns.js';
+import { integerColumn, timestampColumn, tokenColumns } from '../database/columns.js';
 import type { CostStatus } from '../pricing/pricing.service.js';
-
-export type MessageRole = 'user' | 'model';
+import type { TokenKey } from '../pricing/token-usage.js';
+import type { MessageRole } from './message.js';
 
 /** One row per message; history order is `id`, never `timestamp`. Usage fields are on model rows. */
 @Entity('chat_history')
-@Index('idx_chat_history_chat', ['chatId', 'id'])
+@Index('idx_chat_history_chat', ['sessionId', 'id'])
 export class ChatMessageEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number;
 
   @Column({ name: 'chat_id', type: 'varchar', length: 36 })
-  chatId: string;
+  sessionId: string;
 
   @Column(timestampColumn('timestamp'))
-  timestamp: Date;
+  createdAt: string;
 
   @Column({ type: 'varchar', length: 10 })
   role: MessageRole;
@@ -25,24 +25,6 @@ export class ChatMessageEntity {
 
   @Column({ type: 'varchar', length: 100, nullable: true })
   model: string | null;
-
-  @Column(integerColumn('prompt_tokens'))
-  promptTokens: number | null;
-
-  @Column(integerColumn('cached_tokens'))
-  cachedTokens: number | null;
-
-  @Column(integerColumn('output_tokens'))
-  outputTokens: number | null;
-
-  @Column(integerColumn('thoughts_tokens'))
-  thoughtsTokens: number | null;
-
-  @Column(integerColumn('tool_prompt_tokens'))
-  toolPromptTokens: number | null;
-
-  @Column(integerColumn('total_tokens'))
-  totalTokens: number | null;
 
   /** Integer nano-dollars (1e-9 USD): sums stay exact. Null when unpriced. */
   @Column(integerColumn('cost_nano_usd'))
@@ -57,3 +39,7 @@ export class ChatMessageEntity {
   @Column(integerColumn('latency_ms'))
   latencyMs: number | null;
 }
+
+// The token count columns come from the one list of token classes.
+export interface ChatMessageEntity extends Record<TokenKey, number | null> {}
+tokenColumns(ChatMessageEntity);

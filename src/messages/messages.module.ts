@@ -1,11 +1,9 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { ChatMessageEntity } from './chat-message.entity.js';
-import { MessagesService } from './messages.service.js';
+import { repositoryProvider } from '../database/repository-provider.js';
+import { MessagesRepository } from './messages.repository.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ChatMessageEntity])],
-  providers: [MessagesService],
-  exports: [MessagesService],
+  providers: [repositoryProvider(MessagesRepository)],
+  exports: [MessagesRepository],
 })
 export class MessagesModule {}

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigValidationError } from '../config/environment.js';
+import { ratePicoPerToken } from './money.js';
 
 export interface Rates {
   input_per_million_usd: number;
@@ -34,8 +35,8 @@ export const BUNDLED_PRICE_FILE = new URL('./gemini-prices.json', import.meta.ur
 function checkRates(value: Record<string, unknown>, where: string): void {
   for (const key of RATE_KEYS) {
     const rate = value[key];
-    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) {
-      throw new Error(`${where}: ${key} must be a non-negative number`);
+    if (typeof rate !== 'number' || ratePicoPerToken(rate) === null) {
+      throw new Error(`${where}: ${key} must be a non-negative number of dollars with at most 6 decimals`);
     }
   }
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { AppConfig } from '../config/app.config.js';
 import { ConfigValidationError } from '../config/environment.js';
 import { toTokenUsage } from '../gemini/upstream-errors.js';
-import { nanoToUsd, PricingService } from './pricing.service.js';
+import { nanoToUsd } from './money.js';
+import { PricingService } from './pricing.service.js';
 import { ZERO_USAGE } from './token-usage.js';
 import type { TokenUsage } from './token-usage.js';
 

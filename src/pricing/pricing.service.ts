@@ -3,6 +3,7 @@ import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { loadPriceTable } from './price-table.js';
 import type { ModelPrice, PriceTable, Rates } from './price-table.js';
+import { picoToNano, ratePicoPerToken } from './money.js';
 import { ZERO_USAGE } from './token-usage.js';
 import type { TokenUsage } from './token-usage.js';
 
@@ -16,25 +17,18 @@ export interface Cost {
   pricedModel: string | null;
 }
 
-const NANO_PER_USD = 1_000_000_000;
-
-/** Rates as whole pico-dollars per token (USD per 1M tokens × 1e6), so the arithmetic is integer. */
+/** Rates as whole pico-dollars per token, so the arithmetic is integer (the table is checked at load). */
 function picoPerToken(usdPerMillion: number): number {
-  return Math.round(usdPerMillion * 1_000_000);
+  return ratePicoPerToken(usdPerMillion)!;
 }
 
 export function normaliseModel(model: string): string {
   return model.trim().replace(/^models\//, '');
 }
 
-/** nano-dollars → dollars for responses; totals are summed as integers before this. */
-export function nanoToUsd(nano: number | null): number | null {
-  return nano === null ? null : nano / NANO_PER_USD;
-}
-
 /**
  * Prices one Gemini call. Pure: the table is loaded once, nothing else is read.
- * Formula and pitfalls: shared/GEMINI.md "Pricing".
+ * Formula and pitfalls: README "How cost is computed".
  */
 @Injectable()
 export class PricingService {
@@ -97,5 +91,5 @@ export function computeNanoUsd(entry: ModelPrice, usage: TokenUsage): number {
     usage.toolPromptTokens * picoPerToken(rates.input_per_million_usd) +
     // Thinking is billed as output; candidatesTokenCount excludes it.
     (usage.outputTokens + usage.thoughtsTokens) * picoPerToken(rates.output_per_million_usd);
-  return Math.round(pico / 1000);
+  return picoToNano(pico);
 }

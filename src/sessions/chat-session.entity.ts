@@ -1,11 +1,13 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { timestampColumn } from '../database/columns.js';
+import type { Session } from './session.js';
 
+/** A session; the seed schema calls it a chat, hence the table and key names. */
 @Entity('chat_sessions')
 @Index('idx_chat_sessions_user', ['userId', 'createdAt'])
-export class ChatSessionEntity {
+export class ChatSessionEntity implements Session {
   @PrimaryColumn({ name: 'chat_id', type: 'varchar', length: 36 })
-  chatId: string;
+  id: string;
 
   @Column({ name: 'user_id', type: 'varchar', length: 128 })
   userId: string;
@@ -20,8 +22,8 @@ export class ChatSessionEntity {
   systemInstruction: string | null;
 
   @Column(timestampColumn('created_at'))
-  createdAt: Date;
+  createdAt: string;
 
   @Column(timestampColumn('updated_at'))
-  updatedAt: Date;
+  updatedAt: string;
 }

@@ -1,8 +1,16 @@
 import type { MessageDto } from '../messages/dto/message.dto.js';
+import { TOKEN_CLASSES } from '../pricing/token-usage.js';
 import type { SessionDto } from './dto/session.dto.js';
 
 function usd(value: number | null | undefined): string {
   return value === null || value === undefined ? 'unpriced' : `$${value.toFixed(9).replace(/0+$/, '').replace(/\.$/, '.00')}`;
+}
+
+/** "prompt 20, output 253, thinking 260": every class but the total, zeros left out. */
+function tokenBreakdown(usage: NonNullable<MessageDto['usage']>): string {
+  return TOKEN_CLASSES.filter(({ name }) => name !== 'total_tokens' && usage[name] > 0)
+    .map(({ name, label }) => `${label} ${usage[name]}`)
+    .join(', ');
 }
 
 /** A conversation as Markdown, for people: one section per message, usage and cost per reply. */
@@ -22,12 +30,8 @@ export function sessionToMarkdown(session: SessionDto, messages: MessageDto[]): 
   for (const message of messages) {
     lines.push('', `## ${message.role === 'user' ? 'User' : 'Model'} · ${message.created_at}`, '', message.content);
     if (message.role === 'model' && message.usage) {
-      const u = message.usage;
-      lines.push(
-        '',
-        `_${message.model} · ${u.total_tokens} tokens (prompt ${u.prompt_tokens}, cached ${u.cached_tokens}, ` +
-          `output ${u.output_tokens}, thinking ${u.thoughts_tokens}) · ${usd(message.cost_usd)}_`,
-      );
+      const usage = message.usage;
+      lines.push('', `_${message.model} · ${usage.total_tokens} tokens (${tokenBreakdown(usage)}) · ${usd(message.cost_usd)}_`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -1,30 +1,18 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
-import {
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { assertActsFor, callerScope, CurrentCaller, ownUserId } from '../auth/caller.js';
+import { ActsFor, CurrentCaller } from '../auth/access.js';
 import type { Caller } from '../auth/caller.js';
-import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import { ApiErrorResponses, ApiIdempotencyKey } from '../common/api-errors.decorator.js';
-import { UserNotFound, ValidationFailed } from '../common/errors.js';
-import { PageQuery, pageOf } from '../common/paging.js';
+import { ValidationFailed } from '../common/errors.js';
+import { REPLAYED_HEADER } from '../common/http-exception.filter.js';
+import { mapPage, PageQuery } from '../common/paging.js';
 import type { Page } from '../common/paging.js';
 import { SessionIdParams } from '../common/params.js';
-import type { ChatMessageEntity } from '../messages/chat-message.entity.js';
 import { MessageDto } from '../messages/dto/message.dto.js';
-import { MessagesService } from '../messages/messages.service.js';
-import { nanoToUsd } from '../pricing/pricing.service.js';
-import type { ChatSessionEntity } from './chat-session.entity.js';
 import { CreateSessionDto } from './dto/create-session.dto.js';
 import { ExportQuery, ListSessionsQuery, UpdateSessionDto } from './dto/session-queries.js';
-import { MessagesPageDto, SessionDto, SessionExportDto, SessionHistoryDto, SessionsPageDto } from './dto/session.dto.js';
-import { decodeSessionCursor, encodeSessionCursor } from './session-cursor.js';
+import { MessagesPageDto, SessionDto, SessionExportDto, SessionHistoryDto, SessionsPageDto, SessionTotalsDto } from './dto/session.dto.js';
 import { sessionToMarkdown } from './session-export.js';
 import { SessionsService } from './sessions.service.js';
 
@@ -34,13 +22,10 @@ const DEFAULT_MESSAGES_PAGE = 50;
 @ApiTags('sessions')
 @Controller('sessions')
 export class SessionsController {
-  constructor(
-    private readonly sessions: SessionsService,
-    private readonly messages: MessagesService,
-    private readonly idempotency: IdempotencyService,
-  ) {}
+  constructor(private readonly sessions: SessionsService) {}
 
   @Post()
+  @ActsFor('user_id', { whenAbsent: 'own' })
   @ApiOperation({
     summary: 'Start a session',
     description:
@@ -54,33 +39,21 @@ export class SessionsController {
     @Body() body: CreateSessionDto,
     @CurrentCaller() caller: Caller,
     @Req() request: Request,
-    @Res() response: Response,
-  ): Promise<void> {
-    const userId = ownUserId(caller, body.user_id);
-    if (userId !== undefined) assertActsFor(caller, userId, () => new UserNotFound(userId));
-    const scope = callerScope(caller, userId ?? 'anonymous');
-    const fingerprint = { route: 'POST /sessions', body };
-    await this.idempotency.respond(response, scope, request.header('idempotency-key'), fingerprint, async () => {
-      const session = await this.sessions.create({
-        userId,
-        title: body.title,
-        model: body.model,
-        systemInstruction: body.system_instruction,
-      });
-      return { status: 201, body: await this.view(session) };
-    });
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<SessionDto> {
+    const input = { userId: body.user_id, title: body.title, model: body.model, systemInstruction: body.system_instruction };
+    const created = await this.sessions.create(caller, input, request.header('idempotency-key'));
+    if (created.replayed) response.setHeader(REPLAYED_HEADER, 'true');
+    return SessionDto.fromView(created.value);
   }
 
   @Get()
+  @ActsFor('user_id')
   @ApiOperation({ summary: 'A user\'s sessions, newest first, a page at a time' })
   @ApiOkResponse({ type: SessionsPageDto })
   @ApiErrorResponses(400, 401, 404)
-  async list(@Query() query: ListSessionsQuery, @CurrentCaller() caller: Caller): Promise<Page<SessionDto>> {
-    assertActsFor(caller, query.user_id, () => new UserNotFound(query.user_id));
-    const limit = query.limit ?? DEFAULT_SESSIONS_PAGE;
-    const rows = await this.sessions.pageForUser(query.user_id, limit + 1, decodeSessionCursor(query.after));
-    const stats = await this.messages.statsFor(rows.slice(0, limit).map((row) => row.chatId));
-    return pageOf(rows, limit, encodeSessionCursor, (kept) => kept.map((row) => SessionDto.from(row, stats.get(row.chatId)!)));
+  async list(@Query() query: ListSessionsQuery): Promise<Page<SessionDto>> {
+    return mapPage(await this.sessions.list(query.user_id, query.limit ?? DEFAULT_SESSIONS_PAGE, query.after), SessionDto.fromView);
   }
 
   @Get(':session_id')
@@ -88,25 +61,16 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionDto })
   @ApiErrorResponses(400, 401, 404)
   async get(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<SessionDto> {
-    return this.view(await this.sessions.getFor(caller, params.session_id));
+    return SessionDto.fromView(await this.sessions.view(caller, params.session_id));
   }
 
   @Patch(':session_id')
-  @ApiOperation({ summary: 'Rename a session or change its system instruction or model', description: 'Later turns use the new values.' })
+  @ApiOperation({ summary: 'Rename a session or change its system instruction or model', description: 'Turns sent after it use the new values.' })
   @ApiOkResponse({ type: SessionDto })
   @ApiErrorResponses(400, 401, 404)
-  async update(
-    @Param() params: SessionIdParams,
-    @Body() body: UpdateSessionDto,
-    @CurrentCaller() caller: Caller,
-  ): Promise<SessionDto> {
-    const current = await this.sessions.getFor(caller, params.session_id);
-    const session = await this.sessions.update(current, {
-      title: body.title,
-      systemInstruction: body.system_instruction,
-      model: body.model,
-    });
-    return this.view(session);
+  async update(@Param() params: SessionIdParams, @Body() body: UpdateSessionDto, @CurrentCaller() caller: Caller): Promise<SessionDto> {
+    const changes = { title: body.title, systemInstruction: body.system_instruction, model: body.model };
+    return SessionDto.fromView(await this.sessions.update(caller, params.session_id, changes));
   }
 
   @Delete(':session_id')
@@ -115,7 +79,7 @@ export class SessionsController {
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrorResponses(400, 401, 404)
   async remove(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<void> {
-    await this.sessions.delete(await this.sessions.getFor(caller, params.session_id));
+    await this.sessions.delete(caller, params.session_id);
   }
 
   @Get(':session_id/history')
@@ -123,31 +87,18 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionHistoryDto })
   @ApiErrorResponses(400, 401, 404)
   async history(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<SessionHistoryDto> {
-    const session = await this.sessions.getFor(caller, params.session_id);
-    const rows = await this.messages.listForSession(session.chatId);
-    return {
-      session_id: session.chatId,
-      messages: rows.map((row) => MessageDto.from(row)),
-      message_count: rows.length,
-      total_tokens: rows.reduce((sum, row) => sum + (row.totalTokens ?? 0), 0),
-      total_cost_usd: nanoToUsd(rows.reduce((sum, row) => sum + (row.costNanoUsd ?? 0), 0))!,
-    };
+    const { session, totals, messages } = await this.sessions.conversation(caller, params.session_id);
+    return { session_id: session.id, messages: messages.map(MessageDto.from), ...SessionTotalsDto.from(totals) };
   }
 
   @Get(':session_id/messages')
   @ApiOperation({ summary: 'A session\'s messages in order, a page at a time', description: '`after` is the id of the last message seen.' })
   @ApiOkResponse({ type: MessagesPageDto })
   @ApiErrorResponses(400, 401, 404)
-  async messagesPage(
-    @Param() params: SessionIdParams,
-    @Query() query: PageQuery,
-    @CurrentCaller() caller: Caller,
-  ): Promise<Page<MessageDto>> {
-    const session = await this.sessions.getFor(caller, params.session_id);
+  async messagesPage(@Param() params: SessionIdParams, @Query() query: PageQuery, @CurrentCaller() caller: Caller): Promise<Page<MessageDto>> {
     const afterId = query.after === undefined ? null : messageId(query.after);
-    const limit = query.limit ?? DEFAULT_MESSAGES_PAGE;
-    const rows = await this.messages.page(session.chatId, limit + 1, afterId);
-    return pageOf(rows, limit, (row: ChatMessageEntity) => String(row.id), (kept) => kept.map((row) => MessageDto.from(row)));
+    const page = await this.sessions.messagesPage(caller, params.session_id, query.limit ?? DEFAULT_MESSAGES_PAGE, afterId);
+    return mapPage(page, MessageDto.from);
   }
 
   @Get(':session_id/export')
@@ -161,21 +112,17 @@ export class SessionsController {
     @CurrentCaller() caller: Caller,
     @Res() response: Response,
   ): Promise<void> {
-    const session = await this.sessions.getFor(caller, params.session_id);
-    const view = await this.view(session);
-    const messages = (await this.messages.listForSession(session.chatId)).map((row) => MessageDto.from(row));
+    const conversation = await this.sessions.conversation(caller, params.session_id);
+    const session = SessionDto.fromView(conversation);
+    const messages = conversation.messages.map(MessageDto.from);
     const format = query.format ?? 'json';
-    response.attachment(`session-${session.chatId}.${format === 'json' ? 'json' : 'md'}`);
+    response.attachment(`session-${session.session_id}.${format === 'json' ? 'json' : 'md'}`);
     if (format === 'markdown') {
-      response.type('text/markdown; charset=utf-8').send(sessionToMarkdown(view, messages));
+      response.type('text/markdown; charset=utf-8').send(sessionToMarkdown(session, messages));
       return;
     }
-    const body: SessionExportDto = { session: view, messages, exported_at: new Date().toISOString() };
+    const body: SessionExportDto = { session, messages, exported_at: new Date().toISOString() };
     response.json(body);
-  }
-
-  private async view(session: ChatSessionEntity): Promise<SessionDto> {
-    return SessionDto.from(session, await this.messages.statsForOne(session.chatId));
   }
 }
 

@@ -1,24 +1,24 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { Repository } from 'typeorm';
-import type { EntityManager } from 'typeorm';
-import { assertActsFor } from '../auth/caller.js';
+import { actsFor, callerScope } from '../auth/caller.js';
 import type { Caller } from '../auth/caller.js';
 import { ChatNotFound, SessionNotFound } from '../common/errors.js';
+import { mapPage, pageOf } from '../common/paging.js';
+import type { Page } from '../common/paging.js';
 import { appConfig } from '../config/app.config.js';
-import { TransactionRunner } from '../database/transaction-runner.js';
 import type { AppConfig } from '../config/app.config.js';
-import { MessagesService } from '../messages/messages.service.js';
-import { ANONYMOUS_USER_ID, UsersService } from '../users/users.service.js';
-import { ChatSessionEntity } from './chat-session.entity.js';
-import type { SessionCursor } from './session-cursor.js';
-
-export interface SessionChanges {
-  title?: string | null;
-  model?: string;
-  systemInstruction?: string | null;
-}
+import { now } from '../database/columns.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import type { Repositories } from '../database/unit-of-work.js';
+import { IdempotencyService } from '../idempotency/idempotency.service.js';
+import type { Replayable } from '../idempotency/idempotency.service.js';
+import type { Message } from '../messages/message.js';
+import { MessagesRepository } from '../messages/messages.repository.js';
+import { ANONYMOUS_USER_ID } from '../users/user.js';
+import { decodeSessionCursor, encodeSessionCursor } from './session-cursor.js';
+import { EMPTY_TOTALS } from './session.js';
+import type { Session, SessionChanges, SessionTotals } from './session.js';
+import { SessionsRepository } from './sessions.repository.js';
 
 export interface NewSession {
   userId?: string;
@@ -27,126 +27,112 @@ export interface NewSession {
   systemInstruction?: string | null;
 }
 
+/** A session with what it holds and has cost so far. */
+export interface SessionView {
+  session: Session;
+  totals: SessionTotals;
+}
+
 @Injectable()
 export class SessionsService {
   constructor(
-    @InjectRepository(ChatSessionEntity) private readonly sessions: Repository<ChatSessionEntity>,
+    private readonly sessions: SessionsRepository,
+    private readonly messages: MessagesRepository,
+    private readonly idempotency: IdempotencyService,
+    private readonly unitOfWork: UnitOfWork,
     @Inject(appConfig.KEY) private readonly config: AppConfig,
-    private readonly users: UsersService,
-    private readonly transactions: TransactionRunner,
-    private readonly messages: MessagesService,
   ) {}
 
-  /** A session object that is not stored yet; `insert` stores it. */
-  build(input: NewSession): ChatSessionEntity {
-    const now = new Date();
-    return this.sessions.create({
-      chatId: randomUUID(),
+  /** A session that is not stored yet: a new chat's is stored with its first turn. */
+  draft(input: NewSession): Session {
+    const createdAt = now();
+    return {
+      id: randomUUID(),
       userId: input.userId ?? ANONYMOUS_USER_ID,
       title: input.title ?? null,
       model: input.model ?? this.config.gemini.model,
       systemInstruction: input.systemInstruction ?? null,
-      createdAt: now,
-      updatedAt: now,
+      createdAt,
+      updatedAt: createdAt,
+    };
+  }
+
+  /** Stores a drafted session, creating its user when unknown, in the caller's unit of work. */
+  async insert({ users, sessions }: Repositories, session: Session): Promise<void> {
+    await users.ensureExists(session.userId, session.createdAt);
+    await sessions.insert(session);
+  }
+
+  async create(caller: Caller, input: NewSession, idempotencyKey?: string): Promise<Replayable<SessionView>> {
+    const scope = callerScope(caller, input.userId ?? ANONYMOUS_USER_ID);
+    return this.idempotency.run(scope, idempotencyKey, { create: 'session', input }, async () => {
+      const session = this.draft(input);
+      await this.unitOfWork.run((repositories) => this.insert(repositories, session));
+      return { session, totals: EMPTY_TOTALS };
     });
-  }
-
-  /** Stores a built session, creating its user when unknown, in the caller's transaction. */
-  async insert(session: ChatSessionEntity, manager: EntityManager = this.sessions.manager): Promise<void> {
-    await this.users.ensure(session.userId, manager);
-    await manager.getRepository(ChatSessionEntity).insert(session);
-  }
-
-  async create(input: NewSession): Promise<ChatSessionEntity> {
-    const session = this.build(input);
-    await this.transactions.run((manager) => this.insert(session, manager));
-    return session;
-  }
-
-  async get(sessionId: string): Promise<ChatSessionEntity> {
-    const session = await this.sessions.findOneBy({ chatId: sessionId });
-    if (!session) throw new SessionNotFound(sessionId);
-    return session;
-  }
-
-  /** The session if the caller may act for its owner; otherwise the same 404 as a missing one. */
-  async getFor(caller: Caller, sessionId: string): Promise<ChatSessionEntity> {
-    const session = await this.get(sessionId);
-    assertActsFor(caller, session.userId, () => new SessionNotFound(sessionId));
-    return session;
-  }
-
-  /** The chat if it belongs to the user; "not yours" and "does not exist" are the same 404. */
-  async getOwned(chatId: string, userId: string): Promise<ChatSessionEntity> {
-    const session = await this.sessions.findOneBy({ chatId, userId });
-    if (!session) throw new ChatNotFound(chatId);
-    return session;
   }
 
   /**
-   * A user's sessions, newest first, from after `cursor`. Keyset paging on (created_at, chat_id),
-   * so rows added or removed meanwhile never make a page skip or repeat one.
+   * The one ownership lookup: the session if the caller may act for its owner — and, when
+   * `ownerId` is given (the /chat API names the user), if it is that user's. Otherwise the same
+   * 404 as a session that does not exist, whatever the id looks like.
    */
-  async pageForUser(userId: string, limit: number, cursor: SessionCursor | null): Promise<ChatSessionEntity[]> {
-    const query = this.sessions
-      .createQueryBuilder('s')
-      .where('s.user_id = :userId', { userId })
-      .orderBy('s.created_at', 'DESC')
-      .addOrderBy('s.chat_id', 'DESC')
-      .limit(limit);
-    if (cursor) {
-      query.andWhere('(s.created_at < :createdAt OR (s.created_at = :createdAt AND s.chat_id < :chatId))', cursor);
+  async getFor(caller: Caller, sessionId: string, ownerId?: string): Promise<Session> {
+    const session = await this.sessions.findById(sessionId);
+    if (ownerId !== undefined) {
+      if (!session || session.userId !== ownerId || !actsFor(caller, ownerId)) throw new ChatNotFound(sessionId);
+    } else if (!session || !actsFor(caller, session.userId)) {
+      throw new SessionNotFound(sessionId);
     }
-    return query.getMany();
+    return session;
   }
 
-  /** Applies the given changes to a loaded session (fields left undefined stay as they are). */
-  async update(session: ChatSessionEntity, changes: SessionChanges): Promise<ChatSessionEntity> {
-    const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
-    const updated = { ...session, ...given, updatedAt: new Date() };
-    await this.transactions.run((manager) =>
-      manager.getRepository(ChatSessionEntity).update({ chatId: session.chatId }, { ...given, updatedAt: updated.updatedAt }),
-    );
-    return updated;
+  async view(caller: Caller, sessionId: string): Promise<SessionView> {
+    return this.withTotals(await this.getFor(caller, sessionId));
+  }
+
+  /** A user's sessions, newest first, a page at a time. */
+  async list(userId: string, limit: number, after: string | undefined): Promise<Page<SessionView>> {
+    const rows = await this.sessions.pageForUser(userId, limit + 1, decodeSessionCursor(after));
+    const page = pageOf(rows, limit, encodeSessionCursor);
+    const totals = await this.messages.totalsFor(page.data.map((session) => session.id));
+    return mapPage(page, (session) => ({ session, totals: totals.get(session.id)! }));
+  }
+
+  /** The user's session ids, oldest first (the original /history API). */
+  idsForUser(userId: string): Promise<string[]> {
+    return this.sessions.idsForUser(userId);
+  }
+
+  /** Applies the changes given (undefined fields stay as they are); later turns use them. */
+  async update(caller: Caller, sessionId: string, changes: SessionChanges): Promise<SessionView> {
+    const current = await this.getFor(caller, sessionId);
+    const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as SessionChanges;
+    const updated: Session = { ...current, ...given, updatedAt: now() };
+    await this.unitOfWork.run(({ sessions }) => sessions.update(sessionId, { ...given, updatedAt: updated.updatedAt }));
+    return this.withTotals(updated);
   }
 
   /** Removes the session and every message of it. */
-  async delete(session: ChatSessionEntity): Promise<void> {
-    const sessionId = session.chatId;
-    await this.transactions.run(async (manager) => {
-      await this.messages.deleteForSessions([sessionId], manager);
-      await manager.getRepository(ChatSessionEntity).delete({ chatId: sessionId });
-    });
+  async delete(caller: Caller, sessionId: string): Promise<void> {
+    await this.getFor(caller, sessionId);
+    await this.unitOfWork.run(({ sessions }) => sessions.delete(sessionId));
   }
 
-  /** Removes a user with every session and message of theirs. */
-  async deleteUser(userId: string): Promise<void> {
-    await this.users.get(userId);
-    await this.transactions.run(async (manager) => {
-      const sessions = await manager.getRepository(ChatSessionEntity).find({ select: { chatId: true }, where: { userId } });
-      await this.messages.deleteForSessions(sessions.map((session) => session.chatId), manager);
-      await manager.getRepository(ChatSessionEntity).delete({ userId });
-      await this.users.delete(userId, manager);
-    });
+  /** The whole conversation in order, with the session's totals. */
+  async conversation(caller: Caller, sessionId: string, ownerId?: string): Promise<SessionView & { messages: Message[] }> {
+    const session = await this.getFor(caller, sessionId, ownerId);
+    const [messages, totals] = await Promise.all([this.messages.listForSession(session.id), this.messages.totalsForOne(session.id)]);
+    return { session, totals, messages };
   }
 
-  /** The user's chat ids, oldest first. */
-  async listIdsForUser(userId: string): Promise<string[]> {
-    const rows = await this.sessions.find({
-      select: { chatId: true },
-      where: { userId },
-      order: { createdAt: 'ASC', chatId: 'ASC' },
-    });
-    return rows.map((row) => row.chatId);
+  /** Messages after the message id `afterId`, in order. */
+  async messagesPage(caller: Caller, sessionId: string, limit: number, afterId: number | null): Promise<Page<Message>> {
+    const session = await this.getFor(caller, sessionId);
+    return pageOf(await this.messages.page(session.id, limit + 1, afterId), limit, (message) => String(message.id));
   }
 
-  /** Marks a turn on the session; a session deleted while Gemini answered is a 404. */
-  async recordTurn(
-    chatId: string,
-    changes: { updatedAt: Date; title: string | null },
-    manager: EntityManager,
-  ): Promise<void> {
-    const result = await manager.getRepository(ChatSessionEntity).update({ chatId }, changes);
-    if (!result.affected) throw new SessionNotFound(chatId);
+  private async withTotals(session: Session): Promise<SessionView> {
+    return { session, totals: await this.messages.totalsForOne(session.id) };
   }
 }

@@ -1,8 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { integerColumn, timestampColumn } from '../database/columns.js';
+import type { User } from './user.js';
 
 @Entity('users')
-export class UserEntity {
+export class UserEntity implements User {
   @PrimaryColumn({ name: 'user_id', type: 'varchar', length: 128 })
   userId: string;
 
@@ -13,9 +14,8 @@ export class UserEntity {
   email: string | null;
 
   @Column(timestampColumn('created_at'))
-  createdAt: Date;
+  createdAt: string;
 
-  /** Overrides USER_DAILY_BUDGET_USD for this user; integer nano-dollars. */
   @Column(integerColumn('daily_budget_nano_usd'))
   dailyBudgetNanoUsd: number | null;
 }

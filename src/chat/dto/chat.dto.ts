@@ -1,7 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUUID, Matches } from 'class-validator';
+import { IsOptional, IsString, Matches } from 'class-validator';
 import { IsUserId } from '../../common/validation-rules.js';
-import { UsageDto } from '../../messages/dto/message.dto.js';
+import { MessageDto, UsageDto } from '../../messages/dto/message.dto.js';
+import type { Message } from '../../messages/message.js';
+import type { TurnResult } from '../turn.service.js';
 import { NOT_BLANK } from './send-message.dto.js';
 
 export class ChatRequestDto {
@@ -14,9 +16,9 @@ export class ChatRequestDto {
   @Matches(NOT_BLANK, { message: '$property must not be empty' })
   message: string;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'Continue this chat (must be the user\'s); absent: start a new one.' })
+  @ApiPropertyOptional({ format: 'uuid', description: 'Continue this chat (must be the user\'s; else 404); absent: start a new one.' })
   @IsOptional()
-  @IsUUID('all')
+  @IsString()
   chat_id?: string;
 }
 
@@ -32,6 +34,11 @@ export class ChatResponseDto {
 
   @ApiProperty({ example: 0.0012885, type: Number, nullable: true, description: 'US dollars; null when unpriced.' })
   cost_usd: number | null;
+
+  static from(result: TurnResult): ChatResponseDto {
+    const reply = MessageDto.from(result.modelMessage);
+    return { response: reply.content, chat_id: result.sessionId, usage: reply.usage!, cost_usd: reply.cost_usd ?? null };
+  }
 }
 
 export class ChatListDto {
@@ -48,6 +55,10 @@ export class HistoryEntryDto {
 
   @ApiProperty({ example: '2026-11-22T10:00:00.123Z' })
   timestamp: string;
+
+  static from(message: Message): HistoryEntryDto {
+    return { role: message.role, content: message.content, timestamp: message.createdAt };
+  }
 }
 
 export class ChatHistoryDto {

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { MessageDto } from '../../messages/dto/message.dto.js';
-import { nanoToUsd } from '../../pricing/pricing.service.js';
-import type { TurnOutcome } from '../turn.service.js';
+import { nanoToUsd } from '../../pricing/money.js';
+import type { TurnResult } from '../turn.service.js';
 
 export class TurnResponseDto {
   @ApiProperty({ format: 'uuid' })
@@ -19,13 +19,13 @@ export class TurnResponseDto {
   @ApiProperty({ example: 0.002663, description: 'What the session has cost so far, this turn included.' })
   session_total_cost_usd: number;
 
-  static from(outcome: TurnOutcome): TurnResponseDto {
+  static from(result: TurnResult): TurnResponseDto {
     return {
-      session_id: outcome.session.chatId,
-      reply: outcome.modelRow.content,
-      user_message: MessageDto.from(outcome.userRow),
-      model_message: MessageDto.from(outcome.modelRow),
-      session_total_cost_usd: nanoToUsd(outcome.stats.totalCostNanoUsd)!,
+      session_id: result.sessionId,
+      reply: result.modelMessage.content,
+      user_message: MessageDto.from(result.userMessage),
+      model_message: MessageDto.from(result.modelMessage),
+      session_total_cost_usd: nanoToUsd(result.sessionTotals.totalCostNanoUsd),
     };
   }
 }

@@ -1,26 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { nanoToUsd } from '../../pricing/pricing.service.js';
+import { nanoToUsd } from '../../pricing/money.js';
 import type { CostStatus } from '../../pricing/pricing.service.js';
-import type { ChatMessageEntity } from '../chat-message.entity.js';
+import { TOKEN_CLASSES, usageToCounts } from '../../pricing/token-usage.js';
+import type { TokenCounts } from '../../pricing/token-usage.js';
+import type { Message } from '../message.js';
 
-export class UsageDto {
-  @ApiProperty({ example: 20, description: 'All prompt tokens, cached ones included.' })
-  prompt_tokens: number;
-
-  @ApiProperty({ example: 0, description: 'Prompt tokens served from cache (billed at the cached rate).' })
-  cached_tokens: number;
-
-  @ApiProperty({ example: 253, description: 'Answer tokens, thinking excluded.' })
-  output_tokens: number;
-
-  @ApiProperty({ example: 260, description: 'Thinking tokens (billed at the output rate).' })
-  thoughts_tokens: number;
-
-  @ApiProperty({ example: 0 })
-  tool_prompt_tokens: number;
-
-  @ApiProperty({ example: 533 })
-  total_tokens: number;
+/** Token counts by class: one property per entry of TOKEN_CLASSES. */
+export class UsageDto {}
+export interface UsageDto extends TokenCounts {}
+for (const { name, description } of TOKEN_CLASSES) {
+  ApiProperty({ type: Number, example: 0, description })(UsageDto.prototype, name);
 }
 
 export class MessageDto {
@@ -56,23 +45,16 @@ export class MessageDto {
   @ApiPropertyOptional({ enum: ['priced', 'unpriced'], description: 'Model rows only.' })
   cost_status?: CostStatus;
 
-  static from(row: ChatMessageEntity): MessageDto {
-    const base = { id: row.id, role: row.role, content: row.content, created_at: row.timestamp.toISOString() };
-    if (row.role === 'user') return base;
+  static from(message: Message): MessageDto {
+    const base = { id: message.id, role: message.role, content: message.content, created_at: message.createdAt };
+    if (message.role === 'user' || message.usage === null) return base;
     return {
       ...base,
-      model: row.model,
-      finish_reason: row.finishReason,
-      usage: {
-        prompt_tokens: row.promptTokens ?? 0,
-        cached_tokens: row.cachedTokens ?? 0,
-        output_tokens: row.outputTokens ?? 0,
-        thoughts_tokens: row.thoughtsTokens ?? 0,
-        tool_prompt_tokens: row.toolPromptTokens ?? 0,
-        total_tokens: row.totalTokens ?? 0,
-      },
-      cost_usd: nanoToUsd(row.costNanoUsd),
-      cost_status: row.costStatus ?? 'unpriced',
+      model: message.model,
+      finish_reason: message.finishReason,
+      usage: usageToCounts(message.usage),
+      cost_usd: nanoToUsd(message.costNanoUsd),
+      cost_status: message.costStatus ?? 'unpriced',
     };
   }
 }

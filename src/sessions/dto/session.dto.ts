@@ -1,11 +1,31 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { pageDto } from '../../common/paging.js';
 import { MessageDto } from '../../messages/dto/message.dto.js';
-import type { SessionStats } from '../../messages/messages.service.js';
-import { nanoToUsd } from '../../pricing/pricing.service.js';
-import type { ChatSessionEntity } from '../chat-session.entity.js';
+import { nanoToUsd } from '../../pricing/money.js';
+import type { SessionTotals } from '../session.js';
+import type { SessionView } from '../sessions.service.js';
 
-export class SessionDto {
+/** A session's totals as the API shows them. */
+export class SessionTotalsDto {
+  @ApiProperty({ example: 4, description: 'User and model messages stored.' })
+  message_count: number;
+
+  @ApiProperty({ example: 1066 })
+  total_tokens: number;
+
+  @ApiProperty({ example: 0.002663, description: 'US dollars, sum of the priced turns (exact integer sum underneath).' })
+  total_cost_usd: number;
+
+  static from(totals: SessionTotals): SessionTotalsDto {
+    return {
+      message_count: totals.messageCount,
+      total_tokens: totals.totalTokens,
+      total_cost_usd: nanoToUsd(totals.totalCostNanoUsd),
+    };
+  }
+}
+
+export class SessionDto extends SessionTotalsDto {
   @ApiProperty({ format: 'uuid' })
   session_id: string;
 
@@ -27,46 +47,26 @@ export class SessionDto {
   @ApiProperty({ example: '2026-11-22T10:05:00.456Z' })
   updated_at: string;
 
-  @ApiProperty({ example: 4, description: 'User and model messages stored.' })
-  message_count: number;
-
-  @ApiProperty({ example: 1066 })
-  total_tokens: number;
-
-  @ApiProperty({ example: 0.002663, description: 'US dollars, sum of the priced turns (exact integer sum underneath).' })
-  total_cost_usd: number;
-
-  static from(session: ChatSessionEntity, stats: SessionStats): SessionDto {
+  static fromView({ session, totals }: SessionView): SessionDto {
     return {
-      session_id: session.chatId,
+      session_id: session.id,
       user_id: session.userId,
       title: session.title,
       model: session.model,
       system_instruction: session.systemInstruction,
-      created_at: session.createdAt.toISOString(),
-      updated_at: session.updatedAt.toISOString(),
-      message_count: stats.messageCount,
-      total_tokens: stats.totalTokens,
-      total_cost_usd: nanoToUsd(stats.totalCostNanoUsd)!,
+      created_at: session.createdAt,
+      updated_at: session.updatedAt,
+      ...SessionTotalsDto.from(totals),
     };
   }
 }
 
-export class SessionHistoryDto {
+export class SessionHistoryDto extends SessionTotalsDto {
   @ApiProperty({ format: 'uuid' })
   session_id: string;
 
   @ApiProperty({ type: [MessageDto] })
   messages: MessageDto[];
-
-  @ApiProperty({ example: 4 })
-  message_count: number;
-
-  @ApiProperty({ example: 1066 })
-  total_tokens: number;
-
-  @ApiProperty({ example: 0.002663 })
-  total_cost_usd: number;
 }
 
 export const SessionsPageDto = pageDto(SessionDto, 'SessionsPageDto');

@@ -1,11 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsNumber, Max, Min, ValidateIf } from 'class-validator';
+import { IsNumber, Max, ValidateIf } from 'class-validator';
+import { IsUsdAmount } from '../../common/validation-rules.js';
 
 export class UpdateUserDto {
-  @ApiProperty({ type: Number, nullable: true, example: 5, description: 'Daily spend limit in USD (UTC days), kept to the nano-dollar; null: USER_DAILY_BUDGET_USD applies.' })
+  @ApiProperty({ type: Number, nullable: true, example: 5, description: 'Daily spend limit in USD (UTC days), at most 9 decimals; null: USER_DAILY_BUDGET_USD applies.' })
   @ValidateIf((_dto, value) => value !== null)
   @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
+  @IsUsdAmount()
   @Max(1_000_000)
   daily_budget_usd: number | null;
 }

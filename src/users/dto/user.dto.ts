@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { nanoToUsd } from '../../pricing/pricing.service.js';
-import type { UserEntity } from '../user.entity.js';
+import { nanoToUsd } from '../../pricing/money.js';
+import type { User } from '../user.js';
 
 export class UserDto {
   @ApiProperty({ example: 'alice' })
@@ -18,12 +18,12 @@ export class UserDto {
   @ApiProperty({ type: Number, nullable: true, example: null, description: 'Own daily spend limit in USD; null: USER_DAILY_BUDGET_USD applies.' })
   daily_budget_usd: number | null;
 
-  static from(user: UserEntity): UserDto {
+  static from(user: User): UserDto {
     return {
       user_id: user.userId,
       username: user.username,
       email: user.email,
-      created_at: user.createdAt.toISOString(),
+      created_at: user.createdAt,
       daily_budget_usd: nanoToUsd(user.dailyBudgetNanoUsd),
     };
   }

@@ -1,7 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
-import type { UsageReport, UsageTotals } from '../../messages/messages.service.js';
-import { nanoToUsd } from '../../pricing/pricing.service.js';
+import { UsageDto } from '../../messages/dto/message.dto.js';
+import { nanoToUsd } from '../../pricing/money.js';
+import { usageToCounts } from '../../pricing/token-usage.js';
+import type { TimeRange, UsageReport, UsageTotals } from '../usage.repository.js';
 
 const DATE_OR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
@@ -17,14 +19,10 @@ export class UsageQuery {
   to?: string;
 }
 
-class UsageTotalsDto {
+/** Turns, their token counts by class and their exact cost. */
+class UsageTotalsDto extends UsageDto {
   @ApiProperty({ example: 12, description: 'Model replies stored.' }) turns: number;
   @ApiProperty({ example: 0, description: 'Turns whose model had no price (not in total_cost_usd).' }) unpriced_turns: number;
-  @ApiProperty({ example: 2400 }) prompt_tokens: number;
-  @ApiProperty({ example: 0 }) cached_tokens: number;
-  @ApiProperty({ example: 900 }) output_tokens: number;
-  @ApiProperty({ example: 1200 }) thoughts_tokens: number;
-  @ApiProperty({ example: 4500 }) total_tokens: number;
   @ApiProperty({ example: 0.00597 }) total_cost_usd: number;
 }
 
@@ -43,11 +41,11 @@ export class UsageReportDto extends UsageTotalsDto {
   @ApiProperty({ type: [ModelUsageDto] }) by_model: ModelUsageDto[];
   @ApiProperty({ type: [DayUsageDto] }) by_day: DayUsageDto[];
 
-  static from(userId: string, from: Date | null, to: Date | null, report: UsageReport): UsageReportDto {
+  static from(userId: string, range: TimeRange, report: UsageReport): UsageReportDto {
     return {
       user_id: userId,
-      from: from?.toISOString() ?? null,
-      to: to?.toISOString() ?? null,
+      from: range.from,
+      to: range.to,
       ...totals(report.total),
       by_model: report.byModel.map((entry) => ({ model: entry.model, ...totals(entry) })),
       by_day: report.byDay.map((entry) => ({ day: entry.day, ...totals(entry) })),
@@ -55,25 +53,11 @@ export class UsageReportDto extends UsageTotalsDto {
   }
 }
 
-function totals(usage: UsageTotals): UsageTotalsDto {
+function totals(entry: UsageTotals): UsageTotalsDto {
   return {
-    turns: usage.turns,
-    unpriced_turns: usage.unpricedTurns,
-    prompt_tokens: usage.promptTokens,
-    cached_tokens: usage.cachedTokens,
-    output_tokens: usage.outputTokens,
-    thoughts_tokens: usage.thoughtsTokens,
-    total_tokens: usage.totalTokens,
-    total_cost_usd: nanoToUsd(usage.costNanoUsd)!,
+    turns: entry.turns,
+    unpriced_turns: entry.unpricedTurns,
+    ...usageToCounts(entry.usage),
+    total_cost_usd: nanoToUsd(entry.costNanoUsd),
   };
-}
-
-const DAY_MS = 86_400_000;
-
-/** A date-only bound is a UTC day: `from` its start, `to` its end (so the day counts whole). */
-export function usageBound(value: string | undefined, end: boolean): Date | null {
-  if (value === undefined) return null;
-  const dateOnly = value.length === 10;
-  const time = Date.parse(dateOnly ? `${value}T00:00:00.000Z` : value);
-  return new Date(dateOnly && end ? time + DAY_MS : time);
 }

@@ -1,0 +1,13 @@
+import type { Provider } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+
+/**
+ * A repository works on the EntityManager it is given: the data source's for reads (this
+ * provider), a transaction's inside a unit of work (see unit-of-work.ts).
+ */
+export type RepositoryClass<T> = new (manager: EntityManager) => T;
+
+export function repositoryProvider<T>(type: RepositoryClass<T>): Provider {
+  return { provide: type, inject: [DataSource], useFactory: (dataSource: DataSource) => new type(dataSource.manager) };
+}

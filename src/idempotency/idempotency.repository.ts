@@ -1,0 +1,45 @@
+import type { EntityManager } from 'typeorm';
+import { IdempotencyRecordEntity } from './idempotency-record.entity.js';
+import type { IdempotencyState } from './idempotency-record.entity.js';
+
+export interface IdempotencyRecord {
+  scope: string;
+  idempotencyKey: string;
+  requestHash: string;
+  state: IdempotencyState;
+  /** Null for a result; the HTTP status of a remembered client error. */
+  responseStatus: number | null;
+  /** The outcome as JSON (see IdempotencyService). */
+  responseBody: string | null;
+  createdAt: string;
+}
+
+export interface RecordKey {
+  scope: string;
+  idempotencyKey: string;
+}
+
+export class IdempotencyRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  private get records() {
+    return this.manager.getRepository(IdempotencyRecordEntity);
+  }
+
+  find(key: RecordKey): Promise<IdempotencyRecord | null> {
+    return this.records.findOneBy(key);
+  }
+
+  /** Throws a unique violation when another request claimed the key first (see database/errors.ts). */
+  async insertRunning(key: RecordKey, requestHash: string, createdAt: string): Promise<void> {
+    await this.records.insert({ ...key, requestHash, state: 'running', responseStatus: null, responseBody: null, createdAt });
+  }
+
+  async complete(key: RecordKey, responseStatus: number | null, responseBody: string): Promise<void> {
+    await this.records.update(key, { state: 'done', responseStatus, responseBody });
+  }
+
+  async delete(key: RecordKey): Promise<void> {
+    await this.records.delete(key);
+  }
+}

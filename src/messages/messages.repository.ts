@@ -1,0 +1,120 @@
+import { In, MoreThan } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { TOKEN_CLASSES } from '../pricing/token-usage.js';
+import type { TokenUsage } from '../pricing/token-usage.js';
+import type { SessionTotals } from '../sessions/session.js';
+import { ChatMessageEntity } from './chat-message.entity.js';
+import type { ContextMessage, Message, NewTurn } from './message.js';
+
+export class MessagesRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  private get messages() {
+    return this.manager.getRepository(ChatMessageEntity);
+  }
+
+  /** The stored conversation in `id` order, as the next turn's context needs it. */
+  contextFor(sessionId: string): Promise<ContextMessage[]> {
+    return this.messages.find({ select: { role: true, content: true }, where: { sessionId }, order: { id: 'ASC' } });
+  }
+
+  async listForSession(sessionId: string): Promise<Message[]> {
+    const rows = await this.messages.find({ where: { sessionId }, order: { id: 'ASC' } });
+    return rows.map(toMessage);
+  }
+
+  /** Messages after `afterId`, in order; keyset paging on `id`. */
+  async page(sessionId: string, limit: number, afterId: number | null): Promise<Message[]> {
+    const rows = await this.messages.find({
+      where: afterId === null ? { sessionId } : { sessionId, id: MoreThan(afterId) },
+      order: { id: 'ASC' },
+      take: limit,
+    });
+    return rows.map(toMessage);
+  }
+
+  /** Both rows of a turn, user row first (history order is by id). */
+  async appendTurn(turn: NewTurn): Promise<[Message, Message]> {
+    const userRow = await this.messages.save(
+      this.messages.create({
+        sessionId: turn.sessionId,
+        createdAt: turn.receivedAt,
+        role: 'user',
+        content: turn.userMessage,
+        ...noUsage(),
+      }),
+    );
+    const modelRow = await this.messages.save(
+      this.messages.create({
+        sessionId: turn.sessionId,
+        createdAt: turn.answeredAt,
+        role: 'model',
+        content: turn.reply,
+        model: turn.model,
+        ...turn.usage,
+        costNanoUsd: turn.costNanoUsd,
+        costStatus: turn.costStatus,
+        finishReason: turn.finishReason,
+        latencyMs: turn.latencyMs,
+      }),
+    );
+    return [toMessage(userRow), toMessage(modelRow)];
+  }
+
+  async totalsFor(sessionIds: string[]): Promise<Map<string, SessionTotals>> {
+    const totals = new Map<string, SessionTotals>(
+      sessionIds.map((id) => [id, { messageCount: 0, totalTokens: 0, totalCostNanoUsd: 0 }]),
+    );
+    if (sessionIds.length === 0) return totals;
+    const rows = await this.messages
+      .createQueryBuilder('m')
+      .select('m.sessionId', 'session_id')
+      .addSelect('COUNT(*)', 'message_count')
+      .addSelect('COALESCE(SUM(m.totalTokens), 0)', 'total_tokens')
+      .addSelect('COALESCE(SUM(m.costNanoUsd), 0)', 'total_cost')
+      .where({ sessionId: In(sessionIds) })
+      .groupBy('m.sessionId')
+      .getRawMany<{ session_id: string; message_count: string | number; total_tokens: string | number; total_cost: string | number }>();
+    for (const row of rows) {
+      // Integer sums in SQL: PostgreSQL returns them as strings, SQLite as numbers.
+      totals.set(row.session_id, {
+        messageCount: Number(row.message_count),
+        totalTokens: Number(row.total_tokens),
+        totalCostNanoUsd: Number(row.total_cost),
+      });
+    }
+    return totals;
+  }
+
+  async totalsForOne(sessionId: string): Promise<SessionTotals> {
+    return (await this.totalsFor([sessionId])).get(sessionId)!;
+  }
+}
+
+function noUsage(): Partial<ChatMessageEntity> {
+  return {
+    model: null,
+    ...Object.fromEntries(TOKEN_CLASSES.map(({ key }) => [key, null])),
+    costNanoUsd: null,
+    costStatus: null,
+    finishReason: null,
+    latencyMs: null,
+  };
+}
+
+function toMessage(row: ChatMessageEntity): Message {
+  const isModel = row.role === 'model';
+  return {
+    id: row.id,
+    sessionId: row.sessionId,
+    role: row.role,
+    content: row.content,
+    createdAt: row.createdAt,
+    model: row.model,
+    finishReason: row.finishReason,
+    usage: isModel ? (Object.fromEntries(TOKEN_CLASSES.map(({ key }) => [key, row[key] ?? 0])) as TokenUsage) : null,
+    costNanoUsd: row.costNanoUsd,
+    costStatus: isModel ? (row.costStatus ?? 'unpriced') : null,
+    latencyMs: row.latencyMs,
+  };
+}

@@ -1,0 +1,25 @@
+export interface Session {
+  id: string;
+  userId: string;
+  title: string | null;
+  model: string;
+  systemInstruction: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What a session holds and has cost so far. */
+export interface SessionTotals {
+  messageCount: number;
+  totalTokens: number;
+  /** Sum of the priced turns, in integer nano-dollars. */
+  totalCostNanoUsd: number;
+}
+
+export const EMPTY_TOTALS: SessionTotals = Object.freeze({ messageCount: 0, totalTokens: 0, totalCostNanoUsd: 0 });
+
+export interface SessionChanges {
+  title?: string | null;
+  model?: string;
+  systemInstruction?: string | null;
+}

@@ -1,0 +1,39 @@
+import type { EntityManager } from 'typeorm';
+import { UserEntity } from './user.entity.js';
+import type { User } from './user.js';
+
+export class UsersRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  private get users() {
+    return this.manager.getRepository(UserEntity);
+  }
+
+  findById(userId: string): Promise<User | null> {
+    return this.users.findOneBy({ userId });
+  }
+
+  /** Throws a unique violation when the id is taken (see database/errors.ts). */
+  async insert(user: User): Promise<void> {
+    await this.users.insert(user);
+  }
+
+  /** Creates the user when unknown (the original /chat contract); safe against races. */
+  async ensureExists(userId: string, createdAt: string): Promise<void> {
+    await this.users
+      .createQueryBuilder()
+      .insert()
+      .values({ userId, username: null, email: null, createdAt, dailyBudgetNanoUsd: null })
+      .orIgnore()
+      .execute();
+  }
+
+  async setDailyBudget(userId: string, dailyBudgetNanoUsd: number | null): Promise<void> {
+    await this.users.update({ userId }, { dailyBudgetNanoUsd });
+  }
+
+  /** Its sessions, their messages and its API keys go with it (the foreign keys cascade). */
+  async delete(userId: string): Promise<void> {
+    await this.users.delete({ userId });
+  }
+}
