@@ -12,6 +12,8 @@ import { appConfig } from '../../src/config/app.config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import type { AppSettings } from '../../src/config/environment.js';
 import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
+import { PricingService } from '../../src/pricing/pricing.service.js';
+import { storedCostMismatches } from './stored-costs.js';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -70,9 +72,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     databasePath,
     dataDir,
     async close({ keepData = false, keepEmulator = false } = {}) {
+      // Every turn any spec stored must reproduce its cost from its stored usage and the price table.
+      const { mismatches } = await storedCostMismatches(app.get(getDataSourceToken()), app.get(PricingService));
       await app.close();
       if (emulator && !keepEmulator) await emulator.stop();
       if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+      if (mismatches.length > 0) throw new Error(`stored costs that their usage does not reproduce: ${JSON.stringify(mismatches)}`);
     },
   };
 }
