@@ -1,4 +1,20 @@
-import { titleFrom } from './turn.service.js';
+import type { Caller } from '../auth/caller.js';
+import { DomainError, ErrorCode, UpstreamError, UpstreamTimeout } from '../common/errors.js';
+import { ChatMessageEntity } from '../messages/chat-message.entity.js';
+import { ChatSessionEntity } from '../sessions/chat-session.entity.js';
+import { UserEntity } from '../users/user.entity.js';
+import {
+  anLlmResult,
+  aUsage,
+  createWorld,
+  gate,
+  ObservedRateLimiter,
+  ScriptedLlm,
+  storeSession,
+  storeTurn,
+} from '../../test/support/unit-world.js';
+import type { World } from '../../test/support/unit-world.js';
+import { TurnService, titleFrom } from './turn.service.js';
 
 describe('titleFrom', () => {
   it.each([
@@ -13,5 +29,280 @@ describe('titleFrom', () => {
     ['😀'.repeat(70), `${'😀'.repeat(60)}…`],
   ])('names a session after %j', (message, title) => {
     expect(titleFrom(message)).toBe(title);
+  });
+});
+
+const OPEN: Caller = { kind: 'open' };
+const aliceKey = (): Caller => ({ kind: 'user', userId: 'alice', keyId: 'key-alice' });
+
+interface Harness {
+  world: World;
+  llm: ScriptedLlm;
+  rateLimiter: ObservedRateLimiter;
+  turns: TurnService;
+}
+
+async function harness(env: Record<string, string> = {}): Promise<Harness> {
+  const world = await createWorld(env);
+  const llm = new ScriptedLlm();
+  const rateLimiter = new ObservedRateLimiter(world.config);
+  const turns = new TurnService(
+    world.config,
+    world.sessions,
+    world.repositories.messages,
+    llm,
+    world.pricing,
+    world.idempotency,
+    rateLimiter,
+    world.budget,
+    world.unitOfWork,
+  );
+  return { world, llm, rateLimiter, turns };
+}
+
+/** Rows of each table, to prove what a turn did or did not store. */
+async function rowCounts(world: World): Promise<{ users: number; sessions: number; messages: number }> {
+  const manager = world.dataSource.manager;
+  return {
+    users: await manager.count(UserEntity),
+    sessions: await manager.count(ChatSessionEntity),
+    messages: await manager.count(ChatMessageEntity),
+  };
+}
+
+describe(TurnService.name, () => {
+  let h: Harness | undefined;
+
+  async function setUp(env: Record<string, string> = {}): Promise<Harness> {
+    h = await harness(env);
+    return h;
+  }
+
+  afterEach(async () => {
+    const llm = h?.llm;
+    await h?.world.close();
+    h = undefined;
+    // The fake LLM is strict: a call the test did not script fails the test.
+    expect(llm?.unexpected).toEqual([]);
+  });
+
+  describe('send', () => {
+    describe('ownership', () => {
+      it("refuses a user key on another user's session with SESSION_NOT_FOUND, before any call", async () => {
+        const { world, llm, turns } = await setUp();
+        const bobs = await storeSession(world, { userId: 'bob' });
+
+        await expect(turns.send(aliceKey(), { sessionId: bobs.id }, 'Hi')).rejects.toMatchObject({ code: ErrorCode.SESSION_NOT_FOUND });
+        expect(llm.requests).toEqual([]);
+        await expect(rowCounts(world)).resolves.toMatchObject({ messages: 0 });
+      });
+
+      it("refuses a /chat target whose ownerId is not the session's owner with CHAT_NOT_FOUND", async () => {
+        const { world, llm, turns } = await setUp();
+        const bobs = await storeSession(world, { userId: 'bob' });
+
+        await expect(turns.send(OPEN, { sessionId: bobs.id, ownerId: 'alice' }, 'Hi')).rejects.toMatchObject({
+          code: ErrorCode.CHAT_NOT_FOUND,
+        });
+        expect(llm.requests).toEqual([]);
+      });
+
+      it.each([
+        ['a well-formed unknown UUID', '00000000-0000-4000-8000-000000000000'],
+        ['not a UUID', 'not-a-uuid'],
+        ['an empty string', ''],
+        ['SQL', "' OR 1=1 --"],
+        ['a path', '../../etc/passwd'],
+        ['a very long id', 'x'.repeat(500)],
+      ])('answers 404 for an unknown id: %s', async (_shape, sessionId) => {
+        const { llm, turns } = await setUp();
+
+        await expect(turns.send(OPEN, { sessionId }, 'Hi')).rejects.toMatchObject({ code: ErrorCode.SESSION_NOT_FOUND });
+        await expect(turns.send(OPEN, { sessionId, ownerId: 'alice' }, 'Hi')).rejects.toMatchObject({ code: ErrorCode.CHAT_NOT_FOUND });
+        expect(llm.requests).toEqual([]);
+      });
+    });
+
+    it("sends the stored history in order, then the new message, with the session's system instruction", async () => {
+      const { world, llm, turns } = await setUp();
+      const session = await storeSession(world, { userId: 'alice', systemInstruction: 'Be brief.', model: 'gemini-2.5-pro' });
+      await storeTurn(world, session.id, { userMessage: 'first question', reply: 'first answer' });
+      await storeTurn(world, session.id, { userMessage: 'second question', reply: 'second answer' });
+      llm.answer(anLlmResult({ modelVersion: 'gemini-2.5-pro' }));
+
+      await expect(turns.send(OPEN, { sessionId: session.id }, 'third question')).resolves.toMatchObject({ replayed: false });
+
+      expect(llm.requests).toEqual([
+        {
+          model: 'gemini-2.5-pro',
+          systemInstruction: 'Be brief.',
+          contents: [
+            { role: 'user', text: 'first question' },
+            { role: 'model', text: 'first answer' },
+            { role: 'user', text: 'second question' },
+            { role: 'model', text: 'second answer' },
+            { role: 'user', text: 'third question' },
+          ],
+        },
+      ]);
+    });
+
+    describe('a new chat (no session id)', () => {
+      it('stores no session, user or message when the LLM fails', async () => {
+        const { world, llm, turns } = await setUp();
+        llm.fail(new UpstreamError('x'));
+
+        await expect(turns.send(OPEN, { sessionId: null, ownerId: 'u' }, 'Hello there')).rejects.toMatchObject({
+          code: ErrorCode.UPSTREAM_ERROR,
+        });
+        expect(llm.requests).toHaveLength(1);
+        await expect(rowCounts(world)).resolves.toEqual({ users: 0, sessions: 0, messages: 0 });
+      });
+
+      it('stores the session, its user and both messages on success, titled after the first message', async () => {
+        const { world, llm, turns } = await setUp();
+        const message = 'Plan a three-day trip to Lisbon with good food, museums and a day at the beach';
+        llm.answer(anLlmResult({ text: 'Day one: Alfama.' }));
+
+        const reply = await turns.send(OPEN, { sessionId: null, ownerId: 'u' }, message);
+
+        expect(reply.replayed).toBe(false);
+        expect(llm.requests[0]).toMatchObject({ contents: [{ role: 'user', text: message }], systemInstruction: null });
+        await expect(world.repositories.sessions.findById(reply.value.sessionId)).resolves.toMatchObject({
+          userId: 'u',
+          title: titleFrom(message),
+        });
+        await expect(world.repositories.users.findById('u')).resolves.toMatchObject({ userId: 'u' });
+        await expect(world.repositories.messages.listForSession(reply.value.sessionId)).resolves.toMatchObject([
+          { role: 'user', content: message },
+          { role: 'model', content: 'Day one: Alfama.' },
+        ]);
+        await expect(rowCounts(world)).resolves.toEqual({ users: 1, sessions: 1, messages: 2 });
+      });
+    });
+
+    it('stores nothing when a turn on an existing session fails', async () => {
+      const { world, llm, turns } = await setUp();
+      const session = await storeSession(world, { userId: 'alice' });
+      await storeTurn(world, session.id);
+      const before = await world.repositories.sessions.findById(session.id);
+      llm.fail(new UpstreamError('x'));
+
+      await expect(turns.send(OPEN, { sessionId: session.id }, 'Hi again')).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_ERROR });
+
+      await expect(world.repositories.messages.listForSession(session.id)).resolves.toHaveLength(2);
+      await expect(world.repositories.sessions.findById(session.id)).resolves.toEqual(before);
+    });
+
+    it('propagates an upstream timeout, stores nothing and releases the budget reservation', async () => {
+      const { world, llm, turns } = await setUp({ USER_DAILY_BUDGET_USD: '5' });
+      const session = await storeSession(world, { userId: 'alice' });
+      let reservedDuringCall: number | undefined;
+      llm.answer(async () => {
+        reservedDuringCall = world.budget.reservedFor('alice');
+        throw new UpstreamTimeout('Gemini did not answer in time.');
+      });
+
+      await expect(turns.send(OPEN, { sessionId: session.id }, 'Hi')).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
+
+      expect(reservedDuringCall).toBeGreaterThan(0);
+      expect(world.budget.reservedFor('alice')).toBe(0);
+      await expect(rowCounts(world)).resolves.toMatchObject({ messages: 0 });
+    });
+
+    it('refuses a user whose spend today reached USER_DAILY_BUDGET_USD, before any call', async () => {
+      const { world, llm, turns } = await setUp({ USER_DAILY_BUDGET_USD: '0.001' });
+      const session = await storeSession(world, { userId: 'alice' });
+      await storeTurn(world, session.id, { costNanoUsd: 1_000_000 });
+
+      const refusal = turns.send(OPEN, { sessionId: session.id }, 'One more?');
+
+      await expect(refusal).rejects.toBeInstanceOf(DomainError);
+      await expect(refusal).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED, retryAfterSeconds: expect.any(Number) });
+      expect(llm.requests).toEqual([]);
+      await expect(world.repositories.messages.listForSession(session.id)).resolves.toHaveLength(2);
+    });
+
+    describe('with an Idempotency-Key', () => {
+      it('replays the first reply for the same key and message, calling the LLM once', async () => {
+        const { world, llm, turns } = await setUp();
+        const session = await storeSession(world, { userId: 'alice' });
+        llm.answer(anLlmResult({ text: 'Only once.' }));
+
+        const first = await turns.send(OPEN, { sessionId: session.id }, 'Hi', { idempotencyKey: 'turn-1' });
+        const second = await turns.send(OPEN, { sessionId: session.id }, 'Hi', { idempotencyKey: 'turn-1' });
+
+        expect(first.replayed).toBe(false);
+        expect(second.replayed).toBe(true);
+        expect(second.upstreamMs).toBeNull();
+        expect(second.value).toEqual(first.value);
+        expect(first.value.modelMessage.content).toBe('Only once.');
+        expect(llm.requests).toHaveLength(1);
+        await expect(world.repositories.messages.listForSession(session.id)).resolves.toHaveLength(2);
+      });
+
+      it('refuses the same key with another message with IDEMPOTENCY_KEY_REUSED', async () => {
+        const { world, llm, turns } = await setUp();
+        const session = await storeSession(world, { userId: 'alice' });
+        llm.answer(anLlmResult());
+        await turns.send(OPEN, { sessionId: session.id }, 'Hi', { idempotencyKey: 'turn-1' });
+
+        await expect(turns.send(OPEN, { sessionId: session.id }, 'Something else', { idempotencyKey: 'turn-1' })).rejects.toMatchObject({
+          code: ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        });
+        expect(llm.requests).toHaveLength(1);
+        await expect(world.repositories.messages.listForSession(session.id)).resolves.toHaveLength(2);
+      });
+    });
+
+    it("runs a session's turns one at a time: the second sees the first's messages", async () => {
+      const { world, llm, rateLimiter, turns } = await setUp();
+      const session = await storeSession(world, { userId: 'alice' });
+      const firstAnswer = gate<void>();
+      llm.answer(async () => {
+        await firstAnswer.promise;
+        return anLlmResult({ text: 'first reply' });
+      });
+      llm.answer(anLlmResult({ text: 'second reply' }));
+
+      const first = turns.send(OPEN, { sessionId: session.id }, 'first message');
+      await llm.called(1);
+      const second = turns.send(OPEN, { sessionId: session.id }, 'second message');
+      // The second turn is counted and queued behind the first, which still waits for Gemini.
+      await rateLimiter.takenTimes(2);
+      expect(llm.requests).toHaveLength(1);
+      firstAnswer.open();
+
+      await expect(first).resolves.toMatchObject({ value: { modelMessage: { content: 'first reply' } } });
+      await expect(second).resolves.toMatchObject({ value: { modelMessage: { content: 'second reply' } } });
+      expect(llm.requests[1].contents).toEqual([
+        { role: 'user', text: 'first message' },
+        { role: 'model', text: 'first reply' },
+        { role: 'user', text: 'second message' },
+      ]);
+      const stored = await world.repositories.messages.listForSession(session.id);
+      expect(stored.map((m) => m.content)).toEqual(['first message', 'first reply', 'second message', 'second reply']);
+    });
+
+    it('stores the cost PricingService gives for the usage the LLM reported', async () => {
+      const { world, llm, turns } = await setUp();
+      const session = await storeSession(world, { userId: 'alice', model: 'gemini-2.5-flash' });
+      const usage = aUsage({ promptTokens: 12_345, cachedTokens: 2_000, outputTokens: 678, thoughtsTokens: 910, totalTokens: 13_933 });
+      const expected = world.pricing.cost('models/gemini-2.5-pro-001', 'gemini-2.5-flash', usage);
+      expect(expected).toMatchObject({ costStatus: 'priced', costNanoUsd: expect.any(Number), pricedModel: 'gemini-2.5-pro' });
+      llm.answer(anLlmResult({ usage, modelVersion: 'models/gemini-2.5-pro-001' }));
+
+      const reply = await turns.send(OPEN, { sessionId: session.id }, 'How much?');
+
+      expect(reply.value.modelMessage).toMatchObject({
+        costNanoUsd: expected.costNanoUsd,
+        costStatus: 'priced',
+        model: 'gemini-2.5-pro-001',
+        usage,
+      });
+      expect(reply.value.sessionTotals).toEqual({ messageCount: 2, totalTokens: 13_933, totalCostNanoUsd: expected.costNanoUsd });
+      const [, storedModel] = await world.repositories.messages.listForSession(session.id);
+      expect(storedModel.costNanoUsd).toBe(expected.costNanoUsd);
+    });
   });
 });

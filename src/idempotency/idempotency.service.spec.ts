@@ -1,0 +1,272 @@
+import { jest } from '@jest/globals';
+import {
+  DomainError,
+  ErrorCode,
+  IdempotencyInProgress,
+  RateLimited,
+  SessionNotFound,
+  UpstreamError,
+  UpstreamTimeout,
+  UserExists,
+} from '../common/errors.js';
+import { createWorld, gate } from '../../test/support/unit-world.js';
+import type { World } from '../../test/support/unit-world.js';
+import { IdempotencyService } from './idempotency.service.js';
+
+const SCOPE = 'user:alice';
+const HOUR_MS = 60 * 60 * 1000;
+
+/** Work that must be called exactly as often as the test says; it answers with `value`. */
+function work<T>(value: T) {
+  return jest.fn(async () => value);
+}
+
+function failingWork(error: unknown) {
+  return jest.fn(async (): Promise<never> => {
+    throw error;
+  });
+}
+
+function isoAgo(ms: number): string {
+  return new Date(Date.now() - ms).toISOString();
+}
+
+describe(IdempotencyService.name, () => {
+  let world: World;
+
+  beforeEach(async () => {
+    // GEMINI_TIMEOUT_MS × (GEMINI_RETRIES + 1) + 60 s = 61 s: the abandon window of these tests.
+    world = await createWorld({ GEMINI_TIMEOUT_MS: '1000', GEMINI_RETRIES: '0' });
+  });
+
+  afterEach(async () => {
+    await world.close();
+  });
+
+  /** Moves a record's created_at back in time, as if it had been written `ms` ago. */
+  async function backdate(idempotencyKey: string, ms: number): Promise<void> {
+    await world.dataSource.query('UPDATE idempotency_records SET created_at = ? WHERE scope = ? AND idempotency_key = ?', [
+      isoAgo(ms),
+      SCOPE,
+      idempotencyKey,
+    ]);
+  }
+
+  describe('run', () => {
+    it('just runs the work when there is no key, and stores nothing', async () => {
+      const task = work({ n: 1 });
+
+      await expect(world.idempotency.run(SCOPE, undefined, { a: 1 }, task)).resolves.toEqual({ value: { n: 1 }, replayed: false });
+      await expect(world.idempotency.run(SCOPE, undefined, { a: 1 }, task)).resolves.toEqual({ value: { n: 1 }, replayed: false });
+      expect(task).toHaveBeenCalledTimes(2);
+      await expect(world.dataSource.query('SELECT COUNT(*) AS n FROM idempotency_records')).resolves.toEqual([{ n: 0 }]);
+    });
+
+    it.each([
+      ['empty', ''],
+      ['with a space', 'has space'],
+      ['non-ASCII', 'clé'],
+      ['too long', 'k'.repeat(256)],
+      ['with a control character', 'a\nb'],
+    ])('refuses a malformed key (%s) with VALIDATION_FAILED, without running', async (_why, key) => {
+      const task = work('never');
+
+      await expect(world.idempotency.run(SCOPE, key, {}, task)).rejects.toMatchObject({ code: ErrorCode.VALIDATION_FAILED });
+      expect(task).not.toHaveBeenCalled();
+    });
+
+    it('replays the first result for the same key and request, without running again', async () => {
+      const first = work({ id: 'first', nested: { list: [1, 2] } });
+      const second = work({ id: 'second', nested: { list: [] } });
+
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, first)).resolves.toEqual({
+        value: { id: 'first', nested: { list: [1, 2] } },
+        replayed: false,
+      });
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, second)).resolves.toEqual({
+        value: { id: 'first', nested: { list: [1, 2] } },
+        replayed: true,
+      });
+      expect(first).toHaveBeenCalledTimes(1);
+      expect(second).not.toHaveBeenCalled();
+    });
+
+    it('keeps keys apart per scope', async () => {
+      const alice = work('alice');
+      const bob = work('bob');
+
+      await expect(world.idempotency.run('user:alice', 'k1', {}, alice)).resolves.toEqual({ value: 'alice', replayed: false });
+      await expect(world.idempotency.run('user:bob', 'k1', {}, bob)).resolves.toEqual({ value: 'bob', replayed: false });
+    });
+
+    it('remembers a 4xx DomainError and throws it again, marked replayed', async () => {
+      const failing = failingWork(new SessionNotFound('s-1'));
+      const next = work('must not run');
+
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, failing)).rejects.toMatchObject({
+        code: ErrorCode.SESSION_NOT_FOUND,
+        replayed: false,
+      });
+      const replay = world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, next);
+      await expect(replay).rejects.toBeInstanceOf(DomainError);
+      await expect(replay).rejects.toMatchObject({
+        code: ErrorCode.SESSION_NOT_FOUND,
+        message: 'Session "s-1" was not found.',
+        replayed: true,
+      });
+      expect(failing).toHaveBeenCalledTimes(1);
+      expect(next).not.toHaveBeenCalled();
+    });
+
+    it.each<[string, unknown]>([
+      ['a 502 upstream error', new UpstreamError('x')],
+      ['a 504 upstream timeout', new UpstreamTimeout('late')],
+      ['a 409 conflict', new UserExists('alice')],
+      ['a 409 in progress', new IdempotencyInProgress()],
+      ['a 429 rate limit', new RateLimited(3, 60)],
+      ['an unknown error', new Error('boom')],
+      ['a thrown string', 'boom'],
+    ])('forgets %s, so the next request with the key runs', async (_what, error) => {
+      const failing = failingWork(error);
+      const retry = work('second time lucky');
+
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, failing)).rejects.toBe(error);
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, retry)).resolves.toEqual({ value: 'second time lucky', replayed: false });
+      expect(retry).toHaveBeenCalledTimes(1);
+    });
+
+    it('refuses the key with another request with 422 IDEMPOTENCY_KEY_REUSED', async () => {
+      const other = work('never');
+      await world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, work('first'));
+
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'something else' }, other)).rejects.toMatchObject({
+        code: ErrorCode.IDEMPOTENCY_KEY_REUSED,
+      });
+      expect(other).not.toHaveBeenCalled();
+    });
+
+    it('refuses the key with another request with 422 even while the first runs', async () => {
+      const firstDone = gate<void>();
+      const first = world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, async () => {
+        await firstDone.promise;
+        return 'first';
+      });
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, work('x'))).rejects.toMatchObject({
+        code: ErrorCode.IDEMPOTENCY_IN_PROGRESS,
+      });
+
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'other' }, work('x'))).rejects.toMatchObject({
+        code: ErrorCode.IDEMPOTENCY_KEY_REUSED,
+      });
+      firstDone.open();
+      await expect(first).resolves.toEqual({ value: 'first', replayed: false });
+    });
+
+    it('answers 409 IDEMPOTENCY_IN_PROGRESS with Retry-After while the first request runs', async () => {
+      const firstDone = gate<void>();
+      const started = gate<void>();
+      const second = work('never');
+      const first = world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, async () => {
+        started.open();
+        await firstDone.promise;
+        return 'first';
+      });
+      await started.promise;
+
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, second)).rejects.toMatchObject({
+        code: ErrorCode.IDEMPOTENCY_IN_PROGRESS,
+        retryAfterSeconds: 1,
+      });
+      expect(second).not.toHaveBeenCalled();
+      firstDone.open();
+      await expect(first).resolves.toEqual({ value: 'first', replayed: false });
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, second)).resolves.toEqual({ value: 'first', replayed: true });
+    });
+
+    it('takes over a running claim older than the abandon window (its process died)', async () => {
+      await world.repositories.idempotency.insertRunning({ scope: SCOPE, idempotencyKey: 'k1' }, 'a hash of the dead request', isoAgo(62_000));
+      const takeover = work('taken over');
+
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, takeover)).resolves.toEqual({ value: 'taken over', replayed: false });
+      expect(takeover).toHaveBeenCalledTimes(1);
+      await expect(world.repositories.idempotency.find({ scope: SCOPE, idempotencyKey: 'k1' })).resolves.toMatchObject({
+        state: 'done',
+        responseStatus: null,
+        responseBody: JSON.stringify('taken over'),
+      });
+    });
+
+    it('does not take over a running claim younger than the abandon window', async () => {
+      const firstDone = gate<void>();
+      const started = gate<void>();
+      const first = world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, async () => {
+        started.open();
+        await firstDone.promise;
+        return 'first';
+      });
+      await started.promise;
+      await backdate('k1', 60_000);
+      const task = work('never');
+
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, task)).rejects.toMatchObject({
+        code: ErrorCode.IDEMPOTENCY_IN_PROGRESS,
+      });
+      expect(task).not.toHaveBeenCalled();
+      firstDone.open();
+      await expect(first).resolves.toEqual({ value: 'first', replayed: false });
+    });
+
+    it('runs again after the done record expired (older than 24 h), even for another request', async () => {
+      await world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, work('yesterday'));
+      await backdate('k1', 24 * HOUR_MS + 1_000);
+      const today = work('today');
+
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'another' }, today)).resolves.toEqual({ value: 'today', replayed: false });
+      expect(today).toHaveBeenCalledTimes(1);
+    });
+
+    it('still replays a done record just under 24 h old', async () => {
+      await world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, work('earlier'));
+      await backdate('k1', 23 * HOUR_MS);
+      const again = work('never');
+
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, again)).resolves.toEqual({ value: 'earlier', replayed: true });
+      expect(again).not.toHaveBeenCalled();
+    });
+
+    it('runs the work exactly once when many requests race for one key', async () => {
+      const racers = 20;
+      // The winner's work waits until every other racer has its answer (or a second run starts).
+      const othersAnswered = gate<void>();
+      let runs = 0;
+      let answered = 0;
+      const racing = Array.from({ length: racers }, () =>
+        world.idempotency
+          .run(SCOPE, 'race', { msg: 'hi' }, async () => {
+            runs += 1;
+            if (runs > 1) othersAnswered.open();
+            await othersAnswered.promise;
+            return { winner: true };
+          })
+          .finally(() => {
+            answered += 1;
+            if (answered === racers - 1) othersAnswered.open();
+          }),
+      );
+      const raced = await Promise.allSettled(racing);
+      // Requests arriving after the winner finished get its result.
+      const later = await Promise.allSettled(
+        Array.from({ length: 5 }, () => world.idempotency.run(SCOPE, 'race', { msg: 'hi' }, work({ winner: false }))),
+      );
+
+      expect(runs).toBe(1);
+      const fresh = raced.filter((o) => o.status === 'fulfilled' && !o.value.replayed);
+      expect(fresh).toEqual([{ status: 'fulfilled', value: { value: { winner: true }, replayed: false } }]);
+      for (const outcome of raced) {
+        if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ code: ErrorCode.IDEMPOTENCY_IN_PROGRESS });
+        else expect(outcome.value.value).toEqual({ winner: true });
+      }
+      expect(later).toEqual(Array(5).fill({ status: 'fulfilled', value: { value: { winner: true }, replayed: true } }));
+    });
+  });
+});

@@ -1,0 +1,177 @@
+import { jest } from '@jest/globals';
+import { DomainError, ErrorCode } from '../common/errors.js';
+import { usdToNano } from '../pricing/money.js';
+import { createWorld, storeSession, storeTurn } from '../../test/support/unit-world.js';
+import type { World } from '../../test/support/unit-world.js';
+import { BudgetService } from './budget.service.js';
+import type { Release } from './budget.service.js';
+
+const MODEL = 'gemini-2.5-flash';
+const PROMPT_CHARS = 1_000;
+
+describe(BudgetService.name, () => {
+  let world: World | undefined;
+
+  async function setUp(env: Record<string, string> = {}): Promise<World> {
+    world = await createWorld(env);
+    return world;
+  }
+
+  /** What one turn of PROMPT_CHARS reserves: the worst case under GEMINI_MAX_OUTPUT_TOKENS. */
+  function worstCase(w: World, model = MODEL): number {
+    return w.pricing.worstCaseNanoUsd(model, PROMPT_CHARS, w.config.gemini.maxOutputTokens);
+  }
+
+  /** Alice has a session and spent `nano` today. */
+  async function aliceSpent(w: World, nano: number, at?: string): Promise<void> {
+    const session = await storeSession(w, { userId: 'alice' });
+    if (nano > 0) await storeTurn(w, session.id, { costNanoUsd: nano, at });
+  }
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await world?.close();
+    world = undefined;
+  });
+
+  describe('admit', () => {
+    it('admits without reserving when there is no limit', async () => {
+      const w = await setUp();
+      await aliceSpent(w, 1_000_000_000_000);
+
+      const release = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
+
+      expect(typeof release).toBe('function');
+      expect(w.budget.reservedFor('alice')).toBe(0);
+    });
+
+    it('reserves the worst case of the turn until it is released', async () => {
+      const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
+      expect(worstCase(w)).toBeGreaterThan(0);
+
+      const release = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
+
+      expect(w.budget.reservedFor('alice')).toBe(worstCase(w));
+      release();
+      expect(w.budget.reservedFor('alice')).toBe(0);
+    });
+
+    it('frees a reservation once, however often release is called', async () => {
+      const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
+      const first = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
+      await w.budget.admit('alice', MODEL, PROMPT_CHARS);
+
+      first();
+      first();
+
+      expect(w.budget.reservedFor('alice')).toBe(worstCase(w));
+    });
+
+    it('keeps reservations per user', async () => {
+      const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
+
+      await w.budget.admit('alice', MODEL, PROMPT_CHARS);
+
+      expect(w.budget.reservedFor('bob')).toBe(0);
+    });
+
+    it('overshoots the limit by less than one turn when turns are admitted concurrently', async () => {
+      const w = await setUp({ USER_DAILY_BUDGET_USD: '0.1' });
+      const limit = usdToNano('0.1')!;
+      const perTurn = worstCase(w);
+      const spent = 7_654_321;
+      await aliceSpent(w, spent);
+
+      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => w.budget.admit('alice', MODEL, PROMPT_CHARS)));
+
+      const admitted = outcomes.filter((o): o is PromiseFulfilledResult<Release> => o.status === 'fulfilled');
+      const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      expect(admitted.length).toBe(Math.ceil((limit - spent) / perTurn));
+      expect(refused.length).toBeGreaterThan(0);
+      for (const { reason } of refused) expect(reason).toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
+      const committed = spent + w.budget.reservedFor('alice');
+      expect(w.budget.reservedFor('alice')).toBe(admitted.length * perTurn);
+      expect(committed).toBeGreaterThanOrEqual(limit);
+      expect(committed - limit).toBeLessThan(perTurn);
+    });
+
+    it('admits again once the turns in flight released their reservations', async () => {
+      const w = await setUp({ USER_DAILY_BUDGET_USD: '0.02' });
+      const release = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
+      expect(worstCase(w)).toBeGreaterThanOrEqual(usdToNano('0.02')!);
+      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
+
+      release();
+
+      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toEqual(expect.any(Function));
+    });
+
+    it.each([
+      ['a minute before midnight', '2026-11-22T23:59:00.500Z', 60],
+      ['just after midnight', '2026-11-22T00:00:01.000Z', 86_399],
+      ['at noon', '2026-11-22T12:00:00.000Z', 43_200],
+    ])('refuses with Retry-After in seconds to the next 00:00 UTC (%s)', async (_when, at, seconds) => {
+      const w = await setUp({ USER_DAILY_BUDGET_USD: '0.001' });
+      await aliceSpent(w, 1_000_000, at);
+      jest.spyOn(Date, 'now').mockReturnValue(Date.parse(at));
+
+      const refusal = w.budget.admit('alice', MODEL, PROMPT_CHARS);
+
+      await expect(refusal).rejects.toBeInstanceOf(DomainError);
+      await expect(refusal).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED, retryAfterSeconds: seconds });
+      expect(w.budget.reservedFor('alice')).toBe(0);
+    });
+
+    it("counts only today's spend (UTC)", async () => {
+      const w = await setUp({ USER_DAILY_BUDGET_USD: '0.001' });
+      await aliceSpent(w, 1_000_000, '2026-11-21T23:59:59.999Z');
+      jest.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-11-22T00:00:00.000Z'));
+
+      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toEqual(expect.any(Function));
+    });
+
+    it("lets a user's own limit win over a larger default", async () => {
+      const w = await setUp({ USER_DAILY_BUDGET_USD: '100' });
+      await aliceSpent(w, 5_000);
+      await w.users.setDailyBudget('alice', 5_000);
+
+      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
+    });
+
+    it("lets a user's own limit win over a smaller default", async () => {
+      const w = await setUp({ USER_DAILY_BUDGET_USD: '0.000005' });
+      await aliceSpent(w, 5_000);
+      await w.users.setDailyBudget('alice', usdToNano(100)!);
+
+      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toEqual(expect.any(Function));
+      expect(w.budget.reservedFor('alice')).toBe(worstCase(w));
+    });
+
+    it("enforces a user's own limit when there is no default", async () => {
+      const w = await setUp();
+      await aliceSpent(w, 5_000);
+      await w.users.setDailyBudget('alice', 5_000);
+
+      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
+    });
+
+    it('reserves nothing for an unpriced model', async () => {
+      const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
+      expect(worstCase(w, 'gemini-unknown-model')).toBe(0);
+
+      const release = await w.budget.admit('alice', 'gemini-unknown-model', PROMPT_CHARS);
+
+      expect(w.budget.reservedFor('alice')).toBe(0);
+      release();
+      expect(w.budget.reservedFor('alice')).toBe(0);
+    });
+  });
+
+  describe('reservedFor', () => {
+    it('is 0 for a user with nothing in flight', async () => {
+      const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
+
+      expect(w.budget.reservedFor('nobody')).toBe(0);
+    });
+  });
+});
