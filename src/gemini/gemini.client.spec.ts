@@ -295,6 +295,43 @@ describe(GeminiClient.name, () => {
     });
   });
 
+  describe('retry budget', () => {
+    it('answers the 429 with its Retry-After rather than retry with too little of the deadline left', async () => {
+      emulator.enqueue({ status: 429, retryAfterSeconds: 0.9 }, { text: 'would arrive with 100 ms to spare' });
+
+      const { outcome, elapsedMs } = await timed(clientWith({ timeoutMs: 1000 }).generate(requestOf()));
+
+      await expect(outcome).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_RATE_LIMITED, retryAfterSeconds: 1 });
+      expect(elapsedMs).toBeLessThan(500);
+      expect(emulator.generateRequests()).toHaveLength(1);
+    });
+
+    it('leaves no abort listeners piling up on one signal, however many retries', async () => {
+      // Net 'abort' listeners per signal, as the client and the SDK add and remove them.
+      const listening = new Map<EventTarget, number>();
+      let peak = 0;
+      const add = EventTarget.prototype.addEventListener;
+      const remove = EventTarget.prototype.removeEventListener;
+      jest.spyOn(EventTarget.prototype, 'addEventListener').mockImplementation(function (this: EventTarget, type, ...rest) {
+        if (type === 'abort') {
+          listening.set(this, (listening.get(this) ?? 0) + 1);
+          peak = Math.max(peak, listening.get(this)!);
+        }
+        return add.call(this, type, ...rest);
+      });
+      jest.spyOn(EventTarget.prototype, 'removeEventListener').mockImplementation(function (this: EventTarget, type, ...rest) {
+        if (type === 'abort') listening.set(this, (listening.get(this) ?? 1) - 1);
+        return remove.call(this, type, ...rest);
+      });
+      emulator.enqueue(...Array.from({ length: 10 }, () => ({ status: 429, retryAfterSeconds: 0.01 })), { text: 'at last' });
+
+      await expect(clientWith({ retries: 10, timeoutMs: 5000 }).generate(requestOf())).resolves.toMatchObject({ text: 'at last' });
+
+      expect(emulator.generateRequests()).toHaveLength(11);
+      expect(peak).toBeLessThanOrEqual(3);
+    });
+  });
+
   describe('stream', () => {
     it('delivers each piece once through onDelta and uses the last chunk’s usage, not the sum', async () => {
       emulator.enqueue({
@@ -358,6 +395,20 @@ describe(GeminiClient.name, () => {
         message: 'Gemini failed to answer (HTTP 503).',
       });
       expect(deltas).toEqual(['alpha ', 'beta ']);
+      expect(emulator.generateRequests()).toHaveLength(1);
+    });
+
+    it('does not retry a stream that failed after thinking, before any text: the model ran and is billed', async () => {
+      emulator.enqueue(
+        { thoughts: 'pondering at length', text: 'alpha beta', status: 503, streamErrorAfterChunks: 1, chunkDelayMs: 60 },
+        { text: 'A retry would be a second paid call.' },
+      );
+      const deltas: string[] = [];
+
+      await expect(clientWith({ retries: 2 }).stream(requestOf(), (text) => deltas.push(text))).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_ERROR,
+      });
+      expect(deltas).toEqual([]);
       expect(emulator.generateRequests()).toHaveLength(1);
     });
 

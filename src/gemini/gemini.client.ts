@@ -41,13 +41,12 @@ export class GeminiClient extends LlmClient {
       // An HTTP error rejects this await; a failure mid-stream throws from the loop.
       const chunks: GenerateContentResponse[] = [];
       for await (const chunk of await this.sdk.models.generateContentStream(params)) {
+        // Once a chunk arrived the model ran (thinking is billed too), and once text reached the
+        // client a retry would show it twice: no more retries either way.
+        attempt.retryable = false;
         chunks.push(chunk);
         const text = answerText(chunk);
-        if (text) {
-          // Once text reached the client, a retry would show it twice: no more retries.
-          attempt.retryable = false;
-          onDelta(text);
-        }
+        if (text) onDelta(text);
       }
       return resultOf(chunks);
     });
@@ -56,9 +55,10 @@ export class GeminiClient extends LlmClient {
   /**
    * One upstream call under GEMINI_TIMEOUT_MS (every attempt and the whole stream included),
    * with every failure mapped to a domain error. A 429 or 503 is retried (GEMINI_RETRIES) with
-   * backoff, only while the deadline allows: such a call was refused before the model ran, so it
-   * is not billed twice. models.generateContent*, never `chats`: the conversation is rebuilt
-   * from the database on every turn.
+   * backoff, only while the deadline leaves the retry a fair chance (a quarter of it after the
+   * wait): such a call was refused before the model ran, so it is not billed twice; otherwise the
+   * caller gets the 429's Retry-After rather than a timeout. models.generateContent*, never
+   * `chats`: the conversation is rebuilt from the database on every turn.
    */
   private async withDeadline(
     request: LlmRequest,
@@ -73,31 +73,38 @@ export class GeminiClient extends LlmClient {
       timedOut = true;
       deadline.abort();
     }, timeoutMs);
-    const params: GenerateContentParameters = {
+    const paramsFor = (abortSignal: AbortSignal): GenerateContentParameters => ({
       model: request.model,
       contents: request.contents.map((turn) => ({ role: turn.role, parts: [{ text: turn.text }] })),
-      config: {
-        systemInstruction: request.systemInstruction ?? undefined,
-        maxOutputTokens,
-        abortSignal: deadline.signal,
-      },
-    };
+      config: { systemInstruction: request.systemInstruction ?? undefined, maxOutputTokens, abortSignal },
+    });
     try {
       for (let attemptNo = 0; ; attemptNo++) {
         const attempt = { retryable: true };
+        // A signal per attempt, following the deadline: the SDK leaves its abort listeners on the
+        // signal it is given, and they must not pile up on one signal across retries.
+        const attemptAbort = new AbortController();
+        const abortAttempt = () => attemptAbort.abort();
+        deadline.signal.addEventListener('abort', abortAttempt, { once: true });
         try {
-          return await call(params, attempt);
+          return await call(paramsFor(attemptAbort.signal), attempt);
         } catch (error) {
           const mapped = toDomainError(error, { model: request.model, timeoutMs, timedOut });
           const delayMs = retryDelayMs(error, attemptNo);
           const retry =
-            attempt.retryable && !timedOut && attemptNo < retries && delayMs !== null && Date.now() + delayMs < deadlineAt;
+            attempt.retryable &&
+            !timedOut &&
+            attemptNo < retries &&
+            delayMs !== null &&
+            Date.now() + delayMs + timeoutMs / 4 <= deadlineAt;
           this.logger.warn(
             `${method} ${request.model} attempt ${attemptNo + 1} failed: ${mapped.code} (${describeUpstream(error)})` +
               (retry ? `; retrying in ${delayMs} ms` : ''),
           );
           if (!retry) throw mapped;
           await sleep(delayMs, deadline.signal);
+        } finally {
+          deadline.signal.removeEventListener('abort', abortAttempt);
         }
       }
     } finally {
@@ -117,13 +124,16 @@ export function retryDelayMs(error: unknown, attemptNo: number): number | null {
   return Math.round(backoff / 2 + Math.random() * backoff);
 }
 
+/** Waits `ms`, or less when `signal` aborts; leaves no listener behind either way. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const wake = () => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', wake);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(wake, ms);
+    signal.addEventListener('abort', wake, { once: true });
   });
 }
 
