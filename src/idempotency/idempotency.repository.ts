@@ -35,11 +35,13 @@ export class IdempotencyRepository {
     await this.records.insert({ ...key, requestHash, state: 'running', responseStatus: null, responseBody: null, createdAt });
   }
 
-  async complete(key: RecordKey, responseStatus: number | null, responseBody: string): Promise<void> {
-    await this.records.update(key, { state: 'done', responseStatus, responseBody });
+  /** Settles the claim made at `claimedAt`; a claim taken over since is left alone. */
+  async complete(key: RecordKey, claimedAt: string, responseStatus: number | null, responseBody: string): Promise<void> {
+    await this.records.update({ ...key, createdAt: claimedAt }, { state: 'done', responseStatus, responseBody });
   }
 
-  async delete(key: RecordKey): Promise<void> {
-    await this.records.delete(key);
+  /** Deletes the record, or with `claimedAt` only the claim made then. */
+  async delete(key: RecordKey, claimedAt?: string): Promise<void> {
+    await this.records.delete(claimedAt === undefined ? key : { ...key, createdAt: claimedAt });
   }
 }

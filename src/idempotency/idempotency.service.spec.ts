@@ -196,6 +196,48 @@ describe(IdempotencyService.name, () => {
       });
     });
 
+    it('never takes over a claim this process still runs, however old (a turn may wait behind others)', async () => {
+      const firstDone = gate<void>();
+      const started = gate<void>();
+      const first = world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, async () => {
+        started.open();
+        await firstDone.promise;
+        return 'first';
+      });
+      await started.promise;
+      await backdate('k1', 62_000);
+      const task = work('never');
+
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, task)).rejects.toMatchObject({ code: ErrorCode.IDEMPOTENCY_IN_PROGRESS });
+      expect(task).not.toHaveBeenCalled();
+      firstDone.open();
+      await expect(first).resolves.toEqual({ value: 'first', replayed: false });
+    });
+
+    it('leaves the record of a takeover alone when the claim it replaced settles late', async () => {
+      // Another instance over the same database: it does not hold this process's claims.
+      const otherInstance = new IdempotencyService(world.repositories.idempotency, world.unitOfWork, world.config);
+      const firstDone = gate<void>();
+      const started = gate<void>();
+      const first = world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, async () => {
+        started.open();
+        await firstDone.promise;
+        return 'late first';
+      });
+      await started.promise;
+      await backdate('k1', 62_000);
+
+      await expect(otherInstance.run(SCOPE, 'k1', { msg: 'hi' }, work('taken over'))).resolves.toEqual({ value: 'taken over', replayed: false });
+      firstDone.open();
+      await expect(first).resolves.toEqual({ value: 'late first', replayed: false });
+
+      await expect(world.repositories.idempotency.find({ scope: SCOPE, idempotencyKey: 'k1' })).resolves.toMatchObject({
+        state: 'done',
+        responseBody: JSON.stringify('taken over'),
+      });
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, work('never'))).resolves.toEqual({ value: 'taken over', replayed: true });
+    });
+
     it('does not take over a running claim younger than the abandon window', async () => {
       const firstDone = gate<void>();
       const started = gate<void>();

@@ -36,8 +36,13 @@ interface StoredError {
  */
 @Injectable()
 export class IdempotencyService {
-  /** A `running` record older than this belongs to a process that died: it may be taken over. */
+  /**
+   * A `running` record older than this belongs to a process that died: it may be taken over —
+   * unless this process holds it (a turn may wait long behind its session's earlier turns).
+   */
   private readonly abandonedAfterMs: number;
+  /** Claims this process is running, by record key. */
+  private readonly held = new Set<string>();
 
   constructor(
     private readonly records: IdempotencyRepository,
@@ -53,17 +58,24 @@ export class IdempotencyService {
     if (!KEY_PATTERN.test(idempotencyKey)) throw new ValidationFailed('Idempotency-Key: must be 1–255 visible ASCII characters');
     const key: RecordKey = { scope, idempotencyKey };
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-    const existing = await this.claimOrFind(key, requestHash);
+    const claimedAt = now();
+    const existing = await this.claimOrFind(key, requestHash, claimedAt);
     if (existing) return { value: replay<T>(existing, requestHash), replayed: true };
-    let value: T;
+    const holding = heldName(key);
+    this.held.add(holding);
     try {
-      value = await work();
-    } catch (error) {
-      await this.settleFailure(key, error);
-      throw error;
+      let value: T;
+      try {
+        value = await work();
+      } catch (error) {
+        await this.settleFailure(key, claimedAt, error);
+        throw error;
+      }
+      await this.unitOfWork.run(({ idempotency }) => idempotency.complete(key, claimedAt, null, JSON.stringify(value)));
+      return { value, replayed: false };
+    } finally {
+      this.held.delete(holding);
     }
-    await this.unitOfWork.run(({ idempotency }) => idempotency.complete(key, null, JSON.stringify(value)));
-    return { value, replayed: false };
   }
 
   /**
@@ -71,8 +83,7 @@ export class IdempotencyService {
    * returns the record that holds it. On PostgreSQL two racing claims can both find no record;
    * the second insert then fails on the primary key and the winner's record is what counts.
    */
-  private async claimOrFind(key: RecordKey, requestHash: string): Promise<IdempotencyRecord | null> {
-    const at = now();
+  private async claimOrFind(key: RecordKey, requestHash: string, at: string): Promise<IdempotencyRecord | null> {
     try {
       return await this.unitOfWork.run(async ({ idempotency }) => {
         const record = await idempotency.find(key);
@@ -92,18 +103,23 @@ export class IdempotencyService {
   /** Expired, or left `running` by a process that died. */
   private reusable(record: IdempotencyRecord, at: string): boolean {
     const age = Date.parse(at) - Date.parse(record.createdAt);
-    return age > RETENTION_MS || (record.state === 'running' && age > this.abandonedAfterMs);
+    if (age > RETENTION_MS) return true;
+    return record.state === 'running' && age > this.abandonedAfterMs && !this.held.has(heldName(record));
   }
 
-  private async settleFailure(key: RecordKey, error: unknown): Promise<void> {
+  private async settleFailure(key: RecordKey, claimedAt: string, error: unknown): Promise<void> {
     const status = error instanceof DomainError ? statusFor(error.code) : 500;
     const remembered = status < 500 && status !== 409 && status !== 429;
     await this.unitOfWork.run(({ idempotency }) => {
-      if (!remembered) return idempotency.delete(key);
+      if (!remembered) return idempotency.delete(key, claimedAt);
       const stored: StoredError = { code: (error as DomainError).code, message: (error as DomainError).message };
-      return idempotency.complete(key, status, JSON.stringify(stored));
+      return idempotency.complete(key, claimedAt, status, JSON.stringify(stored));
     });
   }
+}
+
+function heldName({ scope, idempotencyKey }: RecordKey): string {
+  return `${scope}\n${idempotencyKey}`;
 }
 
 /** The first request's outcome: its result, or its client error thrown again. */
