@@ -136,6 +136,16 @@ describe('Access control (ADMIN_API_KEY set)', () => {
     expect(session.body.user_id).toBe(f.userId);
   });
 
+  it('checks the user a request names wherever it names one: a second copy cannot vouch for the first', async () => {
+    const f = await fixture();
+    const before = await snapshot();
+    const own = { Authorization: `Bearer ${f.ownKey}` };
+    await request(t.baseUrl).post(`/chat?user_id=${f.userId}`).set(own).send({ user_id: 'mallory', message: 'hi' }).expect(404);
+    await request(t.baseUrl).post(`/sessions?user_id=${f.userId}`).set(own).send({ user_id: 'mallory' }).expect(404);
+    await request(t.baseUrl).get(`/users/mallory/usage?user_id=${f.userId}`).set(own).expect(404);
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('answers 401 with the contract body and a Bearer challenge', async () => {
     const response = await request(t.baseUrl).get('/models').expect(401);
     expect(response.body).toEqual({ statusCode: 401, error: 'Unauthorized', code: 'UNAUTHORIZED', message: expect.any(String) });

@@ -43,20 +43,25 @@ export class AuthGuard implements CanActivate {
   }
 }
 
-/** Runs before validation: a value that is not a string is left for the DTO to refuse. */
+/**
+ * Runs before validation. The field is checked wherever the request carries it (path, query and
+ * body alike), so a second copy elsewhere cannot vouch for the one the route reads. A value that
+ * is not a string is left for validation to refuse.
+ */
 function checkActsFor(caller: Caller, { field, whenAbsent, notFound }: ActsForRule, request: RequestWithCaller): void {
   const params = request.params as Record<string, unknown>;
   const query = request.query as Record<string, unknown>;
   const body = isObject(request.body) ? request.body : undefined;
-  const named = params[field] ?? query[field] ?? body?.[field];
-  if (named === undefined && caller.kind === 'user') {
+  const named = [params[field], query[field], body?.[field]].filter((value) => value !== undefined);
+  if (named.length === 0 && caller.kind === 'user') {
     if (whenAbsent === 'admin-only') throw new Forbidden(`Only the admin key may leave out ${field}.`);
     // A body that is not an object (an array, a string) is left for validation to refuse.
     if (whenAbsent === 'own' && (body || request.body === undefined)) request.body = { ...body, [field]: caller.userId };
     return;
   }
-  if (typeof named !== 'string' || actsFor(caller, named)) return;
-  throw notFound === 'chat' ? new ChatNotFound(String(params.chat_id)) : new UserNotFound(named);
+  const foreign = named.find((value) => typeof value === 'string' && !actsFor(caller, value));
+  if (foreign === undefined) return;
+  throw notFound === 'chat' ? new ChatNotFound(String(params.chat_id)) : new UserNotFound(String(foreign));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
