@@ -40,7 +40,7 @@ describe('Starting the server', () => {
   });
 
   it('never logs the Gemini API key', async () => {
-    const emulator = new GeminiEmulator();
+    const emulator = new GeminiEmulator({ recordRequests: true });
     const baseUrl = await emulator.start(0, '127.0.0.1');
     const key = `canary-${Date.now()}-key`;
     const server = runServer({ DATABASE_URL: `sqlite:${join(dir, 'canary.db')}`, GEMINI_API_KEY: key, GEMINI_BASE_URL: baseUrl });

@@ -69,7 +69,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('Crash safety', () => {
   const dir = mkdtempSync(join(tmpdir(), 'crash-'));
   const databasePath = join(dir, 'chat.db');
-  const emulator = new GeminiEmulator();
+  const emulator = new GeminiEmulator({ recordRequests: true });
   let server: ServerProcess | undefined;
   let agent: http.Agent | undefined;
 

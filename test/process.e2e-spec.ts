@@ -8,7 +8,7 @@ import { streamMessage } from './support/sse.js';
 
 /** The built server as a process: what it logs, what it leaves on disk, how it stops. */
 describe('The server process', () => {
-  const emulator = new GeminiEmulator();
+  const emulator = new GeminiEmulator({ recordRequests: true });
   let geminiUrl: string;
   let dir: string;
 

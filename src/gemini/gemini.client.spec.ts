@@ -4,7 +4,7 @@ import { ApiError } from '@google/genai';
 import { DomainError, ErrorCode } from '../common/errors.js';
 import { parseEnvironment } from '../config/environment.js';
 import { GeminiEmulator } from './emulator/gemini-emulator.js';
-import type { GeminiEmulatorOptions, RecordedRequest } from './emulator/gemini-emulator.js';
+import type { RecordedRequest } from './emulator/gemini-emulator.js';
 import { GeminiClient, retryDelayMs } from './gemini.client.js';
 import type { LlmRequest } from './llm-client.js';
 
@@ -62,8 +62,7 @@ function apiError(status: number, details: object[] | undefined = undefined, dou
 const retryInfo = (delay: string) => [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: delay }];
 
 describe(GeminiClient.name, () => {
-  // Request recording is becoming opt-in; the cast keeps this compiling before the option lands.
-  const emulator = new GeminiEmulator({ recordRequests: true } as GeminiEmulatorOptions);
+  const emulator = new GeminiEmulator({ recordRequests: true });
   let baseUrl: string;
   let warnings: string[];
 

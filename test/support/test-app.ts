@@ -45,7 +45,7 @@ export interface TestAppOptions {
  * port through the real SDK, listening on a free port.
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const emulator = options.offline ? null : (options.emulator ?? new GeminiEmulator());
+  const emulator = options.offline ? null : (options.emulator ?? new GeminiEmulator({ recordRequests: true }));
   if (emulator && !isStarted(emulator)) await emulator.start(0, '127.0.0.1');
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gemini-chat-api-'));
   const databasePath = join(dataDir, 'chat.db');

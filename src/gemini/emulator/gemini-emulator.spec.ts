@@ -28,7 +28,7 @@ function shareUndiciDispatcherWithJest(): void {
 const isError = (value: unknown): boolean => Object.prototype.toString.call(value) === '[object Error]';
 
 describe('GeminiEmulator', () => {
-  const emulator = new GeminiEmulator();
+  const emulator = new GeminiEmulator({ recordRequests: true });
   let ai: GoogleGenAI;
   let baseUrl: string;
 
@@ -349,8 +349,75 @@ describe('GeminiEmulator', () => {
     expect(emulator.requests.map((r) => r.body)).toContain('{not json');
   });
 
+  describe('what it keeps', () => {
+    const generatePath = `/v1beta/models/${THINKING_MODEL}:generateContent`;
+    let small: GeminiEmulator;
+    let smallUrl: string;
+
+    beforeAll(async () => {
+      // Not recording, and a 1 KiB body limit: the embedded (offline) emulator's defaults, scaled down.
+      small = new GeminiEmulator({ maxBodyBytes: 1024 });
+      smallUrl = await small.start();
+    });
+
+    afterAll(async () => {
+      await small.stop();
+    });
+
+    const post = (init: RequestInit) => fetch(`${smallUrl}${generatePath}`, { method: 'POST', ...init });
+
+    it('keeps no request unless asked to record them', async () => {
+      const answered = await post({ headers: { 'x-goog-api-key': 'k', 'content-type': 'application/json' }, body: userBody });
+      expect(answered.status).toBe(200);
+      expect(small.requests).toEqual([]);
+      expect(small.generateRequests()).toEqual([]);
+    });
+
+    it('refuses a declared body over the limit as Google does, before reading it', async () => {
+      const refused = await post({ headers: { 'x-goog-api-key': 'k', 'content-type': 'application/json' }, body: 'x'.repeat(4096) });
+      expect(refused.status).toBe(400);
+      await expect(refused.json()).resolves.toEqual({
+        error: { code: 400, status: 'INVALID_ARGUMENT', message: 'Request payload size exceeds the limit: 1024 bytes.' },
+      });
+    });
+
+    it('stops reading a body without a length once it passes the limit', async () => {
+      const chunks = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 8; i++) controller.enqueue(new TextEncoder().encode('y'.repeat(512)));
+          controller.close();
+        },
+      });
+      const refused = await post({
+        headers: { 'x-goog-api-key': 'k', 'content-type': 'application/json' },
+        body: chunks,
+        duplex: 'half',
+      } as RequestInit).catch((error: unknown) => error);
+      // The emulator answers 400 and closes; a client still sending may see the reset instead.
+      if (refused instanceof Response) expect(refused.status).toBe(400);
+      else expect(isError(refused)).toBe(true);
+      // And it still answers the next request normally.
+      const next = await post({ headers: { 'x-goog-api-key': 'k', 'content-type': 'application/json' }, body: userBody });
+      expect(next.status).toBe(200);
+    });
+
+    it('records what tests ask it to, refused bodies excepted', async () => {
+      const recorder = new GeminiEmulator({ recordRequests: true, maxBodyBytes: 1024 });
+      const url = await recorder.start();
+      try {
+        const headers = { 'x-goog-api-key': 'k', 'content-type': 'application/json' };
+        await fetch(`${url}${generatePath}`, { method: 'POST', headers, body: userBody });
+        await fetch(`${url}${generatePath}`, { method: 'POST', headers, body: 'z'.repeat(2048) });
+        expect(recorder.requests).toHaveLength(1);
+        expect(recorder.requests[0].body).toEqual(JSON.parse(userBody));
+      } finally {
+        await recorder.stop();
+      }
+    });
+  });
+
   it('stops promptly even with a request still waiting on its delay', async () => {
-    const other = new GeminiEmulator({ defaultReply: { delayMs: 10_000 } });
+    const other = new GeminiEmulator({ recordRequests: true, defaultReply: { delayMs: 10_000 } });
     const url = await other.start();
     const pending = fetch(`${url}/v1beta/models/${THINKING_MODEL}:generateContent`, {
       method: 'POST',

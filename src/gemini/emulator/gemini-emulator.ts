@@ -5,7 +5,10 @@ import type { AddressInfo } from 'node:net';
 /**
  * A stand-in for the Gemini Developer API (REST, `v1beta`), good enough for the real
  * `@google/genai` SDK: used by e2e tests (scripted failures, recorded requests), by the
- * service in offline mode, and standalone (cli.ts). Wire format: /work/shared/GEMINI.md.
+ * service in offline mode, and standalone (cli.ts). What it speaks: README, "The Gemini emulator".
+ *
+ * It keeps nothing it is sent unless asked to (`recordRequests`, for tests), and reads no body
+ * past `maxBodyBytes`: the offline service runs it in-process, so its memory must stay flat.
  */
 
 export interface EmulatorUsage {
@@ -70,7 +73,14 @@ export interface RecordedRequest {
 
 export interface GeminiEmulatorOptions {
   defaultReply?: ScriptedReply;
+  /** Keep every request in `requests` (tests read what was sent). Default: keep nothing. */
+  recordRequests?: boolean;
+  /** Longest request body read; a longer one is refused as Google does. Default 20 MiB, Gemini's request limit. */
+  maxBodyBytes?: number;
 }
+
+/** Gemini's documented limit for one request (inline data included). */
+export const GEMINI_REQUEST_LIMIT_BYTES = 20 * 1024 * 1024;
 
 type Part = { text?: string; thought?: boolean; [key: string]: unknown };
 type Content = { role?: string; parts?: Part[] };
@@ -246,7 +256,10 @@ interface Answer {
 }
 
 export class GeminiEmulator {
+  /** What was received, oldest first: only with `recordRequests`. */
   readonly requests: RecordedRequest[] = [];
+  private readonly recordRequests: boolean;
+  private readonly maxBodyBytes: number;
 
   private server: Server | undefined;
   private url: string | undefined;
@@ -258,6 +271,8 @@ export class GeminiEmulator {
   constructor(options: GeminiEmulatorOptions = {}) {
     this.initialDefaultReply = { ...(options.defaultReply ?? {}) };
     this.defaultReply = { ...this.initialDefaultReply };
+    this.recordRequests = options.recordRequests ?? false;
+    this.maxBodyBytes = options.maxBodyBytes ?? GEMINI_REQUEST_LIMIT_BYTES;
   }
 
   get baseUrl(): string {
@@ -328,7 +343,10 @@ export class GeminiEmulator {
     const apiVersion = match?.[1] ?? 'v1beta';
     const model = match ? safeDecode(match[2]).replace(/^models\//, '') : '';
     const action = match?.[3] ?? '';
-    const { raw, complete } = await readBody(req);
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const { raw, complete, tooLarge } =
+      declared > this.maxBodyBytes ? { raw: '', complete: false, tooLarge: true } : await readBody(req, this.maxBodyBytes);
+    if (tooLarge) return refuseTooLarge(res, this.maxBodyBytes);
     let body: any = raw.length > 0 ? raw : undefined;
     let bodyIsJson = false;
     try {
@@ -337,20 +355,7 @@ export class GeminiEmulator {
     } catch {
       // Recorded as text; rejected below once the route and key are known to be fine.
     }
-    const record: RecordedRequest = {
-      method: req.method ?? '',
-      path: url.pathname,
-      model,
-      action,
-      query: Object.fromEntries(url.searchParams),
-      headers: { ...req.headers },
-      body,
-      receivedAt: Date.now(),
-    };
-    this.requests.push(record);
-    res.once('close', () => {
-      if (!res.writableFinished) record.clientGone = true;
-    });
+    if (this.recordRequests) this.record(req, res, url, model, action, body);
     if (!complete || !isOpen(res)) return;
 
     if (!match || req.method !== 'POST' || !ACTIONS.has(action)) {
@@ -401,6 +406,23 @@ export class GeminiEmulator {
     // Without alt=sse the real API streams one JSON array of the chunks.
     const payload = action === 'streamGenerateContent' ? streamChunks(answer, reply) : responseBody(answer);
     return this.sendUnary(res, payload, reply);
+  }
+
+  private record(req: IncomingMessage, res: ServerResponse, url: URL, model: string, action: string, body: unknown): void {
+    const record: RecordedRequest = {
+      method: req.method ?? '',
+      path: url.pathname,
+      model,
+      action,
+      query: Object.fromEntries(url.searchParams),
+      headers: { ...req.headers },
+      body,
+      receivedAt: Date.now(),
+    };
+    this.requests.push(record);
+    res.once('close', () => {
+      if (!res.writableFinished) record.clientGone = true;
+    });
   }
 
   private async sendUnary(res: ServerResponse, payload: unknown, reply: ScriptedReply): Promise<void> {
@@ -502,20 +524,39 @@ function safeDecode(value: string): string {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<{ raw: string; complete: boolean }> {
+/** The body as text, read up to `limit` bytes: past it, reading stops and nothing is kept. */
+function readBody(req: IncomingMessage, limit: number): Promise<{ raw: string; complete: boolean; tooLarge: boolean }> {
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
+    let size = 0;
     let settled = false;
-    const settle = (complete: boolean): void => {
+    const settle = (complete: boolean, tooLarge = false): void => {
       if (settled) return;
       settled = true;
-      resolve({ raw: Buffer.concat(chunks).toString('utf8'), complete });
+      resolve({ raw: tooLarge ? '' : Buffer.concat(chunks).toString('utf8'), complete, tooLarge });
+      chunks = [];
     };
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      req.pause();
+      settle(false, true);
+    });
     req.on('end', () => settle(true));
     req.on('error', () => settle(false));
     req.on('close', () => settle(req.complete));
   });
+}
+
+/** Google's answer to an oversized request; the connection is closed rather than drained. */
+function refuseTooLarge(res: ServerResponse, limit: number): void {
+  if (!isOpen(res)) return;
+  const body = JSON.stringify(googleError(400, `Request payload size exceeds the limit: ${limit} bytes.`), null, 2);
+  res.writeHead(400, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.end(body, () => res.socket?.destroy());
 }
 
 function validateContents(contents: unknown): string | undefined {
