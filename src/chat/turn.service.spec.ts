@@ -114,6 +114,7 @@ describe(TurnService.name, () => {
         ['SQL', "' OR 1=1 --"],
         ['a path', '../../etc/passwd'],
         ['a very long id', 'x'.repeat(500)],
+        ['a NUL (PostgreSQL refuses it in a query)', '\u0000'],
       ])('answers 404 for an unknown id: %s', async (_shape, sessionId) => {
         const { llm, turns } = await setUp();
 

@@ -20,6 +20,8 @@ import { EMPTY_TOTALS } from './session.js';
 import type { Session, SessionChanges, SessionTotals } from './session.js';
 import { SessionsRepository } from './sessions.repository.js';
 
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface NewSession {
   userId?: string;
   title?: string | null;
@@ -78,7 +80,9 @@ export class SessionsService {
    * 404 as a session that does not exist, whatever the id looks like.
    */
   async getFor(caller: Caller, sessionId: string, ownerId?: string): Promise<Session> {
-    const session = await this.sessions.findById(sessionId);
+    // Session ids are UUIDs the service made: anything else cannot exist, and is not sent to the
+    // database (PostgreSQL refuses some strings, a NUL for one, with an error instead of no row).
+    const session = SESSION_ID.test(sessionId) ? await this.sessions.findById(sessionId) : null;
     if (ownerId !== undefined) {
       if (!session || session.userId !== ownerId || !actsFor(caller, ownerId)) throw new ChatNotFound(sessionId);
     } else if (!session || !actsFor(caller, session.userId)) {
