@@ -156,7 +156,7 @@ export function setBusy(value) {
 }
 
 /**
- * Starts a turn in the open session: {signal, ticket}. Its answer is current while that session
+ * Starts a turn in the open session: {controller, signal, ticket}. Its answer is current while that session
  * is shown (the ticket), and its request is aborted as soon as another one is.
  */
 export function beginTurn() {
