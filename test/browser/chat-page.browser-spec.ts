@@ -488,3 +488,95 @@ describe('the usage report', () => {
   });
 });
 
+
+describe('totals and late answers', () => {
+  /** A turn sent by another client (not this page) to a session the page shows. */
+  async function turnFromElsewhere(sessionId: string, message: string): Promise<void> {
+    const response = await fetch(`${t.baseUrl}/sessions/${sessionId}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message }),
+    });
+    expect(response.status).toBe(201);
+  }
+
+  it("shows the session's totals as the API states them after a turn, not sums of its own", async () => {
+    const page = await openPage();
+    await useUser(page, freshUser('totals'));
+    await send(page, 'First, from the page');
+    const sessionId = await page.inputValue('#session-id');
+    // The page never sees this turn; a page adding up its own replies would miss its tokens.
+    await turnFromElsewhere(sessionId, 'Second, from another client');
+
+    await send(page, 'Third, from the page');
+    const session = await getJson(`/sessions/${sessionId}`);
+    expect(session.message_count).toBe(6);
+    const total = (await page.textContent('#session-total'))!;
+    expect(tokens(total)).toBe(session.total_tokens);
+    expect(dollars(total)).toBeCloseTo(session.total_cost_usd, 12);
+    const ownTokens = await models(page).locator('.reply-meta').allTextContents();
+    expect(ownTokens.map(tokens).reduce((a, b) => a + b, 0)).toBeLessThan(session.total_tokens);
+    // The message count the page states is the API's too.
+    await page.click('#delete-session');
+    expect(await page.textContent('#delete-question')).toContain('and its 6 messages');
+    await page.click('#delete-cancel');
+  });
+
+  it('shows the cost the turn answered with when the session cannot be read after it', async () => {
+    const page = await openPage();
+    await send(page, 'Before the outage');
+    const sessionId = await page.inputValue('#session-id');
+    // Every read of the session fails from now on: its own, and the list's (which carries it too).
+    const down = '{"statusCode":500,"error":"Internal Server Error","code":"INTERNAL","message":"Down."}';
+    await page.route(
+      (url) => url.pathname === `/sessions/${sessionId}` || (url.pathname === '/sessions' && url.searchParams.has('user_id')),
+      (route) =>
+        route.request().method() === 'GET' ? route.fulfill({ status: 500, contentType: 'application/json', body: down }) : route.continue(),
+    );
+
+    await send(page, 'During the outage');
+    const session = await getJson(`/sessions/${sessionId}`);
+    const total = (await page.textContent('#session-total'))!;
+    expect(total).toMatch(/^Session total: \$0\.\d+$/); // the tokens are not known, so not shown
+    expect(dollars(total)).toBeCloseTo(session.total_cost_usd, 12);
+    expect(await page.locator('#error').isHidden()).toBe(true); // the turn itself went well
+    await page.waitForFunction(() => /^Could not load the sessions: /.test(document.querySelector('#session-list-status')?.textContent ?? ''));
+    expect(await page.textContent('#session-total')).toBe(total); // and the failed list did not change it
+  });
+
+  it('drops the answer for a session the person no longer wants to see', async () => {
+    const page = await openPage();
+    await useUser(page, freshUser('switcher'));
+    await send(page, 'A question in session A');
+    const a = await page.inputValue('#session-id');
+    await page.click('#new-session');
+    await page.waitForFunction((id) => (document.querySelector('#session-id') as HTMLInputElement).value !== id, a);
+    await send(page, 'A question in session B');
+    const b = await page.inputValue('#session-id');
+    await page.locator(`.session-item[data-session-id="${a}"]`).waitFor();
+
+    // Opening A is slow: its history arrives only after B was asked for again.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(`**/sessions/${a}/history`, async (route) => {
+      await held;
+      await route.continue();
+    });
+    const askedForA = page.waitForRequest((request) => request.url().endsWith(`/sessions/${a}/history`));
+    await page.click(`.session-item[data-session-id="${a}"]`);
+    await askedForA;
+    const answeredB = page.waitForResponse((response) => response.url().endsWith(`/sessions/${b}/history`));
+    await page.fill('#session-id', b);
+    await page.click('#open-session');
+    await answeredB;
+    const answeredA = page.waitForResponse((response) => response.url().endsWith(`/sessions/${a}/history`));
+    release();
+    await answeredA;
+    await page.waitForTimeout(200); // time for a late answer to be (wrongly) shown
+
+    expect(await page.inputValue('#session-id')).toBe(b);
+    expect(await page.locator('#messages [data-role="user"]').allTextContents()).toEqual(['A question in session B']);
+    expect(await page.locator('.session-item.current').getAttribute('data-session-id')).toBe(b);
+    expect(await page.locator('#error').isHidden()).toBe(true);
+  });
+});

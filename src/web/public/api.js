@@ -1,0 +1,316 @@
+// The HTTP API as the page uses it: the fetch wrapper, the API key of this tab, the contract's
+// error bodies as ApiError, and turns streamed as Server-Sent Events. It knows nothing of the
+// page's views: it reports a refused key through onUnauthorized and key changes through onKeyChange.
+
+import { sseParser } from './sse.js';
+
+/** How many times a send waits out 409 IDEMPOTENCY_IN_PROGRESS (its earlier attempt still running). */
+const IN_PROGRESS_WAITS = 5;
+const KEY_STORAGE = 'gemini-chat.api-key';
+
+export const KEY_NEEDED = 'This service needs an API key. Enter it to continue.';
+
+// ---- The API key of this tab -----------------------------------------------------------------
+
+const credentials = {
+  /** From GET /health: 'on' (every API call needs a key), 'off' (open mode), 'unknown' (not read). */
+  auth: 'unknown',
+  /** The API key of this tab ('' for none). */
+  apiKey: '',
+};
+const keyListeners = new Set();
+const unauthorizedListeners = new Set();
+
+// The key is kept in sessionStorage, not localStorage, on purpose: it should not outlive the tab.
+// It survives a reload, but closing the tab forgets it, and other tabs never see it.
+const keyStore = {
+  get() {
+    try {
+      return sessionStorage.getItem(KEY_STORAGE) ?? '';
+    } catch {
+      return ''; // storage disabled: the key lives in this page only
+    }
+  },
+  set(key) {
+    try {
+      if (key) sessionStorage.setItem(KEY_STORAGE, key);
+      else sessionStorage.removeItem(KEY_STORAGE);
+    } catch {
+      // As above.
+    }
+  },
+};
+
+export const authMode = () => credentials.auth;
+export const hasKey = () => Boolean(credentials.apiKey);
+
+/** True while the service wants a key and this tab has none: no API request is sent then. */
+export const needsKey = () => credentials.auth === 'on' && !credentials.apiKey;
+
+/** Takes the key this tab kept over a reload (no listeners are told: the page is starting). */
+export function restoreKey() {
+  credentials.apiKey = keyStore.get();
+}
+
+/** Uses `key` for every request from now on ('' for none), and keeps it for the tab. */
+export function setApiKey(key) {
+  credentials.apiKey = key;
+  keyStore.set(key);
+  for (const listener of keyListeners) listener();
+}
+
+/** listener() after the key or the auth mode changed. */
+export const onKeyChange = (listener) => keyListeners.add(listener);
+
+/** listener(refused) after a 401 dropped the key in use (refused: a key was sent and refused). */
+export const onUnauthorized = (listener) => unauthorizedListeners.add(listener);
+
+/** The Authorization header for API calls (none in open mode or without a key). */
+function authHeaders() {
+  return credentials.apiKey && credentials.auth !== 'off' ? { Authorization: `Bearer ${credentials.apiKey}` } : {};
+}
+
+/** A 401: the key is missing or refused. The refused key is dropped; the page waits for another. */
+function unauthorized(usedKey) {
+  credentials.auth = 'on';
+  // A late answer to a request made with an older key says nothing about the current one.
+  if (usedKey !== credentials.apiKey) return;
+  setApiKey('');
+  for (const listener of unauthorizedListeners) listener(Boolean(usedKey));
+}
+
+// ---- Errors ----------------------------------------------------------------------------------
+
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter = null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    /** Seconds from a Retry-After header, or null. */
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Refused locally, before any request: the service needs a key this tab does not have. */
+const keyMissing = () => new ApiError(401, 'UNAUTHORIZED', KEY_NEEDED);
+
+export const networkError = () =>
+  new ApiError(0, 'NETWORK_ERROR', 'The server could not be reached. Check your connection and try again.');
+
+const unreadable = (status) => new ApiError(status, 'BAD_RESPONSE', 'The server sent a reply this page cannot read.');
+
+const interrupted = () =>
+  new ApiError(
+    0,
+    'STREAM_INTERRUPTED',
+    'The connection was lost before the reply finished. Retry is safe: if the server finished the reply meanwhile, it is shown without being asked (or paid for) again.',
+  );
+
+/** An error body of the contract ({statusCode, error, code, message}) as an ApiError. */
+function errorFromBody(status, data, fallbackCode, fallbackMessage, retryAfter = null) {
+  const code = typeof data?.code === 'string' ? data.code : fallbackCode;
+  const message = typeof data?.message === 'string' ? data.message : fallbackMessage;
+  return new ApiError(status, code, message, retryAfter);
+}
+
+/** The ApiError of a failed response; a 401 also drops the key that was refused. */
+async function failure(response, usedKey) {
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    // Not JSON (a proxy error page, an empty body): reported by status.
+  }
+  const error = errorFromBody(
+    response.status,
+    data,
+    `HTTP_${response.status}`,
+    response.statusText || 'The request failed.',
+    retryAfterOf(response),
+  );
+  if (response.status === 401) unauthorized(usedKey);
+  return error;
+}
+
+/** Retry-After in seconds (it may also be an HTTP date), or null. */
+function retryAfterOf(response) {
+  const value = response.headers.get('retry-after');
+  if (!value) return null;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(0, Math.ceil(seconds)) : null;
+}
+
+// ---- Requests --------------------------------------------------------------------------------
+
+/** fetch with this tab's key; resolves to the Response (ok or not), rejects with NETWORK_ERROR. */
+async function request(path, { headers = {}, signal, ...init }) {
+  if (needsKey()) throw keyMissing();
+  const usedKey = credentials.apiKey;
+  let response;
+  try {
+    response = await fetch(path, { ...init, signal, headers: { ...headers, ...authHeaders() } });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw networkError();
+  }
+  if (!response.ok) throw await failure(response, usedKey);
+  return response;
+}
+
+/** Calls the API; resolves to the parsed JSON body (null for 204), rejects with an ApiError. */
+async function call(method, path, body) {
+  const response = await request(path, {
+    method,
+    headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 204) return null;
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+const sessionPath = (id) => `sessions/${encodeURIComponent(id)}`;
+
+export const createSession = (userId) => call('POST', 'sessions', { user_id: userId });
+/** The Session resource, with its totals (message_count, total_tokens, total_cost_usd). */
+export const getSession = (id) => call('GET', sessionPath(id));
+export const getHistory = (id) => call('GET', `${sessionPath(id)}/history`);
+/** An empty title clears it (the API takes null, not ""). */
+export const renameSession = (id, title) => call('PATCH', sessionPath(id), { title: title === '' ? null : title });
+export const deleteSession = (id) => call('DELETE', sessionPath(id));
+export const getUsage = (userId) => call('GET', `users/${encodeURIComponent(userId)}/usage`);
+
+export function listSessions(userId, limit, after) {
+  const query = new URLSearchParams({ user_id: userId, limit: String(limit) });
+  if (after) query.set('after', after);
+  return call('GET', `sessions?${query}`);
+}
+
+/**
+ * Reads /health (public: no key needed) and, from it, whether the service needs a key.
+ * Resolves to its body, or null when the service cannot be reached.
+ */
+export async function readHealth() {
+  let health = null;
+  try {
+    const response = await fetch('health', { headers: { Accept: 'application/json' } });
+    health = await response.json();
+  } catch {
+    // Not reachable, or not JSON: the first real request will say what is wrong.
+  }
+  if (health?.auth === 'on' || health?.auth === 'off') credentials.auth = health.auth;
+  return health;
+}
+
+// ---- Turns -----------------------------------------------------------------------------------
+
+/**
+ * Sends one turn asking for Server-Sent Events, under an Idempotency-Key. Calls onDelta(text) as
+ * the reply arrives and resolves to {turn, replayed}: the `done` body (the same JSON as the
+ * non-streaming 201), and whether the server replayed a turn it had already finished for this key
+ * (a replay is always the JSON 201 body, never a stream). Rejects with an ApiError: the server's
+ * status and JSON body when it failed before any text, the `error` event's body when it failed
+ * mid-way, STREAM_INTERRUPTED when the stream ended without `done`.
+ */
+async function streamTurn(sessionId, message, idempotencyKey, { onDelta, signal }) {
+  const response = await request(`${sessionPath(sessionId)}/messages`, {
+    method: 'POST',
+    headers: { Accept: 'text/event-stream', 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey },
+    body: JSON.stringify({ message }),
+    signal,
+  });
+  const type = (response.headers.get('content-type') ?? '').toLowerCase();
+  if (type.includes('text/event-stream') && response.body) return readTurnEvents(response.body, { onDelta, signal });
+  // Answered in one piece (the plain 201 JSON body, e.g. a replay): no deltas, just the result.
+  const replayed = response.headers.get('idempotent-replayed') === 'true';
+  let turn;
+  try {
+    turn = await response.json();
+  } catch {
+    throw unreadable(response.status);
+  }
+  if (!turn?.user_message || !turn?.model_message) throw unreadable(response.status);
+  return { turn, replayed };
+}
+
+/** Reads `delta` events until `done` (resolves) or `error` (rejects); other events are ignored. */
+async function readTurnEvents(body, { onDelta, signal }) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const parser = sseParser();
+  try {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (signal.aborted) throw error;
+        throw interrupted();
+      }
+      const text = chunk.done ? decoder.decode() : decoder.decode(chunk.value, { stream: true });
+      for (const event of parser.push(text)) {
+        let data;
+        try {
+          data = JSON.parse(event.data);
+        } catch {
+          throw unreadable(0);
+        }
+        if (event.event === 'delta') {
+          if (typeof data?.text === 'string' && data.text !== '') onDelta(data.text);
+        } else if (event.event === 'done') {
+          return { turn: data, replayed: false };
+        } else if (event.event === 'error') {
+          throw errorFromBody(Number(data?.statusCode) || 0, data, 'STREAM_ERROR', 'The reply failed.');
+        }
+        // Other event types (comments, keep-alives, future additions) are ignored.
+      }
+      if (chunk.done) throw interrupted();
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Sends one turn (see streamTurn), waiting out 409 IDEMPOTENCY_IN_PROGRESS (an earlier attempt
+ * with this key is still running on the server) for Retry-After seconds, a few times, until it
+ * answers or replays. options: {signal, onDelta(text), onWait(seconds)}.
+ */
+export async function sendTurn(sessionId, message, idempotencyKey, options) {
+  for (let waits = 0; ; waits++) {
+    try {
+      return await streamTurn(sessionId, message, idempotencyKey, options);
+    } catch (error) {
+      if (error?.code !== 'IDEMPOTENCY_IN_PROGRESS' || waits >= IN_PROGRESS_WAITS || options.signal.aborted) throw error;
+      const seconds = Math.min(30, Math.max(1, error.retryAfter ?? 1));
+      options.onWait?.(seconds);
+      await sleep(seconds * 1000, options.signal);
+    }
+  }
+}
+
+/** Resolves after `ms`, or rejects (an AbortError) as soon as `signal` aborts. */
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const aborted = () => {
+      clearTimeout(timer);
+      reject(signal.reason ?? new DOMException('Aborted', 'AbortError'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', aborted);
+      resolve();
+    }, ms);
+    if (signal.aborted) aborted();
+    else signal.addEventListener('abort', aborted, { once: true });
+  });
+}
+
+/** A fresh Idempotency-Key for a new message. */
+export function newIdempotencyKey() {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  // randomUUID needs a secure context (https or localhost); elsewhere 128 random bits do the same.
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}

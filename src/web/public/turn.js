@@ -1,0 +1,133 @@
+// Sending a message: one turn from the composer to a stored reply, streamed as it arrives, and
+// the session's totals as the API states them once the turn is stored.
+
+import * as api from './api.js';
+import {
+  beginTurn,
+  currentSession,
+  currentSessionId,
+  describeSession,
+  dropRetry,
+  endTurn,
+  fresh,
+  isBusy,
+  isCurrent,
+  isStale,
+  notifyStored,
+  offerRetry,
+  retryOffer,
+  setBusy,
+  switchDone,
+} from './state.js';
+import { newSession } from './sessions.js';
+import { clearError, showError, showNotice } from './views/banners.js';
+import {
+  appendPending,
+  clearComposerIf,
+  composerText,
+  finishTurn,
+  focusComposer,
+  setThinking,
+  showPartialReply,
+  startReply,
+} from './views/conversation.js';
+import { askForKey } from './views/key-area.js';
+
+/**
+ * Sends the message in the box (or, with `retry`, the message of the failed attempt offered for
+ * retry). Every attempt carries an Idempotency-Key; the same text to the same session right after
+ * an attempt of unknown outcome reuses that attempt's key.
+ */
+export async function send({ retry = false } = {}) {
+  if (isBusy()) return;
+  if (api.needsKey()) {
+    askForKey();
+    return;
+  }
+  const offered = retryOffer();
+  const text = retry && offered ? offered.text : composerText();
+  if (text.trim() === '') return;
+  clearError();
+  setBusy(true);
+  let pending = null;
+  let reply = null;
+  let turn = null;
+  let attempt = null;
+  try {
+    // A message sent while a session is being opened or made goes to that session.
+    await switchDone();
+    if (!currentSessionId() && !(await newSession())) return;
+    const sessionId = currentSessionId();
+    attempt =
+      offered && offered.text === text && offered.sessionId === sessionId
+        ? offered
+        : { text, sessionId, idempotencyKey: api.newIdempotencyKey() };
+    dropRetry();
+    pending = appendPending(text);
+    turn = beginTurn();
+    let streamed = '';
+    const answer = await fresh(
+      turn.ticket,
+      api.sendTurn(sessionId, text, attempt.idempotencyKey, {
+        signal: turn.signal,
+        onWait: () => setThinking('The earlier attempt of this message is still running on the server; waiting for its reply…'),
+        onDelta: (delta) => {
+          if (!isCurrent(turn.ticket)) return;
+          reply ??= startReply();
+          streamed += delta;
+          showPartialReply(reply, streamed);
+        },
+      }),
+    );
+    // The turn is stored: the totals shown are the ones the API now states for the session.
+    const session = await fresh(turn.ticket, sessionAfter(sessionId, answer.turn));
+    finishTurn(pending, reply, answer.turn, { replayed: answer.replayed });
+    pending = reply = null;
+    describeSession(session);
+    clearComposerIf(text);
+    if (answer.replayed) showNotice('The server had already finished this reply: it is shown now, not asked for or paid for again.');
+    notifyStored();
+  } catch (error) {
+    // Nothing was stored, or it is not known yet: take the message (and any partial reply) back
+    // off the list; the text stays in the box.
+    pending?.remove();
+    reply?.remove();
+    // Another session is shown now: this one's outcome is nobody's concern on the page.
+    if (isStale(error)) return;
+    // When the outcome is unknown (the connection broke), or the server failed, was busy or
+    // refused the key, the same message may be sent again with the same key: the server replays
+    // what it finished and runs again what it did not. A definite answer (400, 404, 422…) is final.
+    if (attempt && mayRetry(error)) offerRetry(attempt);
+    showError(error);
+  } finally {
+    endTurn(turn);
+    setBusy(false);
+    if (!api.needsKey()) focusComposer();
+  }
+}
+
+/**
+ * The session as GET /sessions/:id describes it after a turn: its title (the first turn names it)
+ * and its totals (message_count, total_tokens, total_cost_usd). Should that read fail, the
+ * turn's own answer still says what the session has cost (session_total_cost_usd); the other
+ * totals are then unknown rather than guessed.
+ */
+async function sessionAfter(sessionId, turn) {
+  try {
+    return await api.getSession(sessionId);
+  } catch {
+    const shown = currentSession();
+    return { ...shown, total_cost_usd: turn.session_total_cost_usd ?? shown?.total_cost_usd, total_tokens: null, message_count: null };
+  }
+}
+
+function mayRetry(error) {
+  const status = error?.status ?? 0;
+  return status === 0 || status >= 500 || status === 401 || status === 429 || error?.code === 'IDEMPOTENCY_IN_PROGRESS';
+}
+
+/** An edited message is a new message: it gets a new Idempotency-Key. */
+export function editedTo(text) {
+  const offered = retryOffer();
+  if (offered && text !== offered.text) dropRetry();
+}
