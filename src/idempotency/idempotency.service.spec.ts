@@ -52,6 +52,19 @@ describe(IdempotencyService.name, () => {
     ]);
   }
 
+  /** A first request under key k1 that has claimed it and runs until `finish()`. */
+  async function runningFirst(value: string) {
+    const firstDone = gate<void>();
+    const started = gate<void>();
+    const first = world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, async () => {
+      started.open();
+      await firstDone.promise;
+      return value;
+    });
+    await started.promise;
+    return { first, finish: () => firstDone.open() };
+  }
+
   describe('run', () => {
     it('just runs the work when there is no key, and stores nothing', async () => {
       const task = work({ n: 1 });
@@ -163,22 +176,15 @@ describe(IdempotencyService.name, () => {
     });
 
     it('answers 409 IDEMPOTENCY_IN_PROGRESS with Retry-After while the first request runs', async () => {
-      const firstDone = gate<void>();
-      const started = gate<void>();
       const second = work('never');
-      const first = world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, async () => {
-        started.open();
-        await firstDone.promise;
-        return 'first';
-      });
-      await started.promise;
+      const { first, finish } = await runningFirst('first');
 
       await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, second)).rejects.toMatchObject({
         code: ErrorCode.IDEMPOTENCY_IN_PROGRESS,
         retryAfterSeconds: 1,
       });
       expect(second).not.toHaveBeenCalled();
-      firstDone.open();
+      finish();
       await expect(first).resolves.toEqual({ value: 'first', replayed: false });
       await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, second)).resolves.toEqual({ value: 'first', replayed: true });
     });
@@ -197,38 +203,24 @@ describe(IdempotencyService.name, () => {
     });
 
     it('never takes over a claim this process still runs, however old (a turn may wait behind others)', async () => {
-      const firstDone = gate<void>();
-      const started = gate<void>();
-      const first = world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, async () => {
-        started.open();
-        await firstDone.promise;
-        return 'first';
-      });
-      await started.promise;
+      const { first, finish } = await runningFirst('first');
       await backdate('k1', 62_000);
       const task = work('never');
 
       await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, task)).rejects.toMatchObject({ code: ErrorCode.IDEMPOTENCY_IN_PROGRESS });
       expect(task).not.toHaveBeenCalled();
-      firstDone.open();
+      finish();
       await expect(first).resolves.toEqual({ value: 'first', replayed: false });
     });
 
     it('leaves the record of a takeover alone when the claim it replaced settles late', async () => {
       // Another instance over the same database: it does not hold this process's claims.
       const otherInstance = new IdempotencyService(world.repositories.idempotency, world.unitOfWork, world.config);
-      const firstDone = gate<void>();
-      const started = gate<void>();
-      const first = world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, async () => {
-        started.open();
-        await firstDone.promise;
-        return 'late first';
-      });
-      await started.promise;
+      const { first, finish } = await runningFirst('late first');
       await backdate('k1', 62_000);
 
       await expect(otherInstance.run(SCOPE, 'k1', { msg: 'hi' }, work('taken over'))).resolves.toEqual({ value: 'taken over', replayed: false });
-      firstDone.open();
+      finish();
       await expect(first).resolves.toEqual({ value: 'late first', replayed: false });
 
       await expect(world.repositories.idempotency.find({ scope: SCOPE, idempotencyKey: 'k1' })).resolves.toMatchObject({
@@ -239,14 +231,7 @@ describe(IdempotencyService.name, () => {
     });
 
     it('does not take over a running claim younger than the abandon window', async () => {
-      const firstDone = gate<void>();
-      const started = gate<void>();
-      const first = world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, async () => {
-        started.open();
-        await firstDone.promise;
-        return 'first';
-      });
-      await started.promise;
+      const { first, finish } = await runningFirst('first');
       await backdate('k1', 60_000);
       const task = work('never');
 
@@ -254,7 +239,7 @@ describe(IdempotencyService.name, () => {
         code: ErrorCode.IDEMPOTENCY_IN_PROGRESS,
       });
       expect(task).not.toHaveBeenCalled();
-      firstDone.open();
+      finish();
       await expect(first).resolves.toEqual({ value: 'first', replayed: false });
     });
 
