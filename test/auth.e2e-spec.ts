@@ -143,6 +143,9 @@ describe('Access control (ADMIN_API_KEY set)', () => {
     await request(t.baseUrl).post(`/chat?user_id=${f.userId}`).set(own).send({ user_id: 'mallory', message: 'hi' }).expect(404);
     await request(t.baseUrl).post(`/sessions?user_id=${f.userId}`).set(own).send({ user_id: 'mallory' }).expect(404);
     await request(t.baseUrl).get(`/users/mallory/usage?user_id=${f.userId}`).set(own).expect(404);
+    // null reads as "absent" to validation: it must not slip past as someone else (or no one).
+    await request(t.baseUrl).post('/users').set(own).send({ user_id: null }).expect(400);
+    await request(t.baseUrl).post('/sessions').set(own).send({ user_id: null }).expect(400);
     expect(await snapshot()).toEqual(before);
   });
 

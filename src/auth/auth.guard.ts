@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ChatNotFound, Forbidden, Unauthorized, UserNotFound } from '../common/errors.js';
+import { ChatNotFound, Forbidden, Unauthorized, UserNotFound, ValidationFailed } from '../common/errors.js';
 import { ACTS_FOR, ADMIN_ONLY, adminOnlyRefusal, PUBLIC_ROUTE } from './access.js';
 import type { ActsForRule, AdminOnlyRule, RequestWithCaller } from './access.js';
 import { ApiKeysService } from './api-keys.service.js';
@@ -45,8 +45,9 @@ export class AuthGuard implements CanActivate {
 
 /**
  * Runs before validation. The field is checked wherever the request carries it (path, query and
- * body alike), so a second copy elsewhere cannot vouch for the one the route reads. A value that
- * is not a string is left for validation to refuse.
+ * body alike), so a second copy elsewhere cannot vouch for the one the route reads. A user key
+ * naming it with anything but a string (`null` included, which validation reads as "absent") is
+ * refused here.
  */
 function checkActsFor(caller: Caller, { field, whenAbsent, notFound }: ActsForRule, request: RequestWithCaller): void {
   const params = request.params as Record<string, unknown>;
@@ -58,6 +59,9 @@ function checkActsFor(caller: Caller, { field, whenAbsent, notFound }: ActsForRu
     // A body that is not an object (an array, a string) is left for validation to refuse.
     if (whenAbsent === 'own' && (body || request.body === undefined)) request.body = { ...body, [field]: caller.userId };
     return;
+  }
+  if (caller.kind === 'user' && named.some((value) => typeof value !== 'string')) {
+    throw new ValidationFailed(`${field}: must be a user id`);
   }
   const foreign = named.find((value) => typeof value === 'string' && !actsFor(caller, value));
   if (foreign === undefined) return;
