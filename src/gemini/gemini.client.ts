@@ -80,6 +80,8 @@ export class GeminiClient extends LlmClient {
     });
     try {
       for (let attemptNo = 0; ; attemptNo++) {
+        // The deadline may have fired while we waited to retry: a listener added now would never fire.
+        if (deadline.signal.aborted) throw toDomainError(new DOMException('deadline', 'AbortError'), { model: request.model, timeoutMs, timedOut: true });
         const attempt = { retryable: true };
         // A signal per attempt, following the deadline: the SDK leaves its abort listeners on the
         // signal it is given, and they must not pile up on one signal across retries.
