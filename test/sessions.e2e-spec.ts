@@ -195,7 +195,7 @@ describe('Sessions: paging, management, usage, export', () => {
   });
 
   describe('GET /users/:user_id/usage', () => {
-    it('equals the sum of the stored turns, by model and by UTC day', async () => {
+    it('equals the sum of the stored turns, by model and by UTC day of the spend ledger', async () => {
       const userId = 'spender';
       const a = await createSession(t, { user_id: userId, model: 'gemini-2.5-flash' });
       const b = await createSession(t, { user_id: userId, model: 'gemini-2.5-pro' });
@@ -213,17 +213,14 @@ describe('Sessions: paging, management, usage, export', () => {
       await send(t, c, 'q4').expect(201);
       // Spread the turns over three days.
       const days = ['2026-11-20T10:00:00.000Z', '2026-11-21T23:59:59.999Z', '2026-11-22T00:00:00.000Z'];
-      const modelRows = (await t.dataSource.query(
-        `SELECT h.id FROM chat_history h JOIN chat_sessions s ON s.chat_id = h.chat_id WHERE s.user_id = ? AND h.role = 'model' ORDER BY h.id`,
-        [userId],
-      )) as { id: number }[];
-      for (const [i, row] of modelRows.entries()) {
-        await t.dataSource.query('UPDATE chat_history SET timestamp = ? WHERE id = ?', [days[Math.min(i, 2)], row.id]);
+      const spendLines = await t.query<{ id: number }>('SELECT id FROM spend_ledger WHERE user_id = ? ORDER BY id', [userId]);
+      for (const [i, row] of spendLines.entries()) {
+        await t.query('UPDATE spend_ledger SET created_at = ? WHERE id = ?', [days[Math.min(i, 2)], row.id]);
       }
-      const stored = (await t.dataSource.query(
+      const stored = await t.query(
         `SELECT h.* FROM chat_history h JOIN chat_sessions s ON s.chat_id = h.chat_id WHERE s.user_id = ? AND h.role = 'model'`,
         [userId],
-      )) as Record<string, any>[];
+      );
       const sum = (rows: Record<string, any>[], key: string) => rows.reduce((s, r) => s + Number(r[key] ?? 0), 0);
 
       const report = (await request(t.baseUrl).get(`/users/${userId}/usage`).expect(200)).body;

@@ -14,11 +14,12 @@ import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import type { Replayable } from '../idempotency/idempotency.service.js';
 import { BudgetService } from '../limits/budget.service.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
-import type { Message } from '../messages/message.js';
+import type { Message, NewTurn } from '../messages/message.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { normaliseModel, PricingService } from '../pricing/pricing.service.js';
 import type { Session, SessionTotals } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { storeTurn } from './store-turn.js';
 
 /**
  * Where a turn goes. `sessionId` null starts a new session for `ownerId` (the /chat API without
@@ -142,31 +143,25 @@ export class TurnService {
       if (cost.costStatus === 'unpriced') {
         this.logger.warn(`no price for model ${answer.modelVersion ?? session.model}: turn stored as unpriced`);
       }
-      const answeredAt = now();
       // Untitled sessions are named after their first message, with no extra model call.
-      const firstTitle = history.length === 0 ? titleFrom(message) : null;
-      const [userMessage, modelMessage] = await this.unitOfWork.run(async (repositories) => {
-        if (isNew) {
-          await this.sessions.insert(repositories, { ...session, title: session.title ?? firstTitle, updatedAt: answeredAt });
-        } else if (!(await repositories.sessions.recordTurn(session.id, answeredAt, firstTitle))) {
-          throw new SessionNotFound(session.id); // deleted while Gemini answered
-        }
-        return repositories.messages.appendTurn({
-          sessionId: session.id,
-          userMessage: message,
-          receivedAt,
-          reply: answer.text,
-          answeredAt,
-          model: answer.modelVersion ? normaliseModel(answer.modelVersion) : session.model,
-          usage: answer.usage,
-          costNanoUsd: cost.costNanoUsd,
-          costStatus: cost.costStatus,
-          finishReason: answer.finishReason,
-          latencyMs: Math.round(upstreamMs),
-        });
-      });
-      const sessionTotals = await this.messages.totalsForOne(session.id);
-      return { result: { sessionId: session.id, userMessage, modelMessage, sessionTotals }, upstreamMs };
+      const title = history.length === 0 ? titleFrom(message) : null;
+      const turn: NewTurn = {
+        sessionId: session.id,
+        userMessage: message,
+        receivedAt,
+        reply: answer.text,
+        answeredAt: now(),
+        model: answer.modelVersion ? normaliseModel(answer.modelVersion) : session.model,
+        usage: answer.usage,
+        costNanoUsd: cost.costNanoUsd,
+        costStatus: cost.costStatus,
+        finishReason: answer.finishReason,
+        latencyMs: Math.round(upstreamMs),
+      };
+      const stored = await this.unitOfWork.run((repositories) => storeTurn(repositories, session, turn, { isNew, title }));
+      // Deleted while Gemini answered: what was spent is recorded, the conversation is gone.
+      if (!stored) throw new SessionNotFound(session.id);
+      return { result: { sessionId: session.id, ...stored }, upstreamMs };
     } finally {
       release();
     }

@@ -10,9 +10,11 @@ import { AccessAndIdempotency1763900000000 } from './migrations/1763900000000-ac
 import { AudioTokens1764000000000 } from './migrations/1764000000000-audio-tokens.js';
 import { ApiKeyEntity } from '../auth/api-key.entity.js';
 import { IdempotencyRecordEntity } from '../idempotency/idempotency-record.entity.js';
+import { DailySpendEntity, SpendEntryEntity } from '../usage/spend-entry.entity.js';
+import { SpendLedger1764100000000 } from './migrations/1764100000000-spend-ledger.js';
 
-export const ENTITIES = [UserEntity, ChatSessionEntity, ChatMessageEntity, ApiKeyEntity, IdempotencyRecordEntity];
-export const MIGRATIONS = [InitialSchema1763800000000, AccessAndIdempotency1763900000000, AudioTokens1764000000000];
+export const ENTITIES = [UserEntity, ChatSessionEntity, ChatMessageEntity, ApiKeyEntity, IdempotencyRecordEntity, SpendEntryEntity, DailySpendEntity];
+export const MIGRATIONS = [InitialSchema1763800000000, AccessAndIdempotency1763900000000, AudioTokens1764000000000, SpendLedger1764100000000];
 
 /** Options for the app and for the TypeORM CLI alike; migrations run at start, never synchronize. */
 export function dataSourceOptions(database: DatabaseSettings): DataSourceOptions {

@@ -6,6 +6,7 @@ import { KeyedSerializer } from '../common/keyed-serializer.js';
 import { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { UsageRepository } from '../usage/usage.repository.js';
 import { UsersRepository } from '../users/users.repository.js';
 
 /** The repositories a write transaction hands to its work, all bound to that transaction. */
@@ -15,6 +16,7 @@ export interface Repositories {
   messages: MessagesRepository;
   apiKeys: ApiKeysRepository;
   idempotency: IdempotencyRepository;
+  usage: UsageRepository;
 }
 
 function repositoriesOf(manager: EntityManager): Repositories {
@@ -24,6 +26,7 @@ function repositoriesOf(manager: EntityManager): Repositories {
     messages: new MessagesRepository(manager),
     apiKeys: new ApiKeysRepository(manager),
     idempotency: new IdempotencyRepository(manager),
+    usage: new UsageRepository(manager),
   };
 }
 

@@ -1,8 +1,7 @@
-import { In, MoreThan } from 'typeorm';
+import { MoreThan } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { TOKEN_CLASSES } from '../pricing/token-usage.js';
 import type { TokenUsage } from '../pricing/token-usage.js';
-import type { SessionTotals } from '../sessions/session.js';
 import { ChatMessageEntity } from './chat-message.entity.js';
 import type { ContextMessage, Message, NewTurn } from './message.js';
 
@@ -59,35 +58,6 @@ export class MessagesRepository {
       }),
     );
     return [toMessage(userRow), toMessage(modelRow)];
-  }
-
-  async totalsFor(sessionIds: string[]): Promise<Map<string, SessionTotals>> {
-    const totals = new Map<string, SessionTotals>(
-      sessionIds.map((id) => [id, { messageCount: 0, totalTokens: 0, totalCostNanoUsd: 0 }]),
-    );
-    if (sessionIds.length === 0) return totals;
-    const rows = await this.messages
-      .createQueryBuilder('m')
-      .select('m.sessionId', 'session_id')
-      .addSelect('COUNT(*)', 'message_count')
-      .addSelect('COALESCE(SUM(m.totalTokens), 0)', 'total_tokens')
-      .addSelect('COALESCE(SUM(m.costNanoUsd), 0)', 'total_cost')
-      .where({ sessionId: In(sessionIds) })
-      .groupBy('m.sessionId')
-      .getRawMany<{ session_id: string; message_count: string | number; total_tokens: string | number; total_cost: string | number }>();
-    for (const row of rows) {
-      // Integer sums in SQL: PostgreSQL returns them as strings, SQLite as numbers.
-      totals.set(row.session_id, {
-        messageCount: Number(row.message_count),
-        totalTokens: Number(row.total_tokens),
-        totalCostNanoUsd: Number(row.total_cost),
-      });
-    }
-    return totals;
-  }
-
-  async totalsForOne(sessionId: string): Promise<SessionTotals> {
-    return (await this.totalsFor([sessionId])).get(sessionId)!;
   }
 }
 

@@ -1,6 +1,18 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { timestampColumn } from '../database/columns.js';
-import type { Session } from './session.js';
+import { integerColumn, timestampColumn } from '../database/columns.js';
+import type { Session, SessionTotals } from './session.js';
+
+/** A session's running totals: columns of `chat_sessions`, kept by each turn (never a SUM). */
+export class SessionTotalsColumns implements SessionTotals {
+  @Column({ ...integerColumn('message_count'), nullable: false, default: 0 })
+  messageCount: number;
+
+  @Column({ ...integerColumn('total_tokens'), nullable: false, default: 0 })
+  totalTokens: number;
+
+  @Column({ ...integerColumn('total_cost_nano_usd'), nullable: false, default: 0 })
+  totalCostNanoUsd: number;
+}
 
 /** A session; the seed schema calls it a chat, hence the table and key names. */
 @Entity('chat_sessions')
@@ -26,4 +38,7 @@ export class ChatSessionEntity implements Session {
 
   @Column(timestampColumn('updated_at'))
   updatedAt: string;
+
+  @Column(() => SessionTotalsColumns, { prefix: false })
+  totals: SessionTotalsColumns;
 }

@@ -6,6 +6,8 @@ export interface Session {
   systemInstruction: string | null;
   createdAt: string;
   updatedAt: string;
+  /** Running totals, added to by each turn in its transaction. */
+  totals: SessionTotals;
 }
 
 /** What a session holds and has cost so far. */

@@ -44,7 +44,7 @@ export class SessionsController {
     const input = { userId: body.user_id, title: body.title, model: body.model, systemInstruction: body.system_instruction };
     const created = await this.sessions.create(caller, input, request.header('idempotency-key'));
     if (created.replayed) response.setHeader(REPLAYED_HEADER, 'true');
-    return SessionDto.fromView(created.value);
+    return SessionDto.fromSession(created.value);
   }
 
   @Get()
@@ -53,7 +53,7 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionsPageDto })
   @ApiErrorResponses(400, 401, 404)
   async list(@Query() query: ListSessionsQuery): Promise<Page<SessionDto>> {
-    return mapPage(await this.sessions.list(query.user_id, query.limit ?? DEFAULT_SESSIONS_PAGE, query.after), SessionDto.fromView);
+    return mapPage(await this.sessions.list(query.user_id, query.limit ?? DEFAULT_SESSIONS_PAGE, query.after), SessionDto.fromSession);
   }
 
   @Get(':session_id')
@@ -61,7 +61,7 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionDto })
   @ApiErrorResponses(400, 401, 404)
   async get(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<SessionDto> {
-    return SessionDto.fromView(await this.sessions.view(caller, params.session_id));
+    return SessionDto.fromSession(await this.sessions.getFor(caller, params.session_id));
   }
 
   @Patch(':session_id')
@@ -70,7 +70,7 @@ export class SessionsController {
   @ApiErrorResponses(400, 401, 404)
   async update(@Param() params: SessionIdParams, @Body() body: UpdateSessionDto, @CurrentCaller() caller: Caller): Promise<SessionDto> {
     const changes = { title: body.title, systemInstruction: body.system_instruction, model: body.model };
-    return SessionDto.fromView(await this.sessions.update(caller, params.session_id, changes));
+    return SessionDto.fromSession(await this.sessions.update(caller, params.session_id, changes));
   }
 
   @Delete(':session_id')
@@ -87,8 +87,8 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionHistoryDto })
   @ApiErrorResponses(400, 401, 404)
   async history(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<SessionHistoryDto> {
-    const { session, totals, messages } = await this.sessions.conversation(caller, params.session_id);
-    return { session_id: session.id, messages: messages.map(MessageDto.from), ...SessionTotalsDto.from(totals) };
+    const { session, messages } = await this.sessions.conversation(caller, params.session_id);
+    return { session_id: session.id, messages: messages.map(MessageDto.from), ...SessionTotalsDto.from(session.totals) };
   }
 
   @Get(':session_id/messages')
@@ -113,7 +113,7 @@ export class SessionsController {
     @Res() response: Response,
   ): Promise<void> {
     const conversation = await this.sessions.conversation(caller, params.session_id);
-    const session = SessionDto.fromView(conversation);
+    const session = SessionDto.fromSession(conversation.session);
     const messages = conversation.messages.map(MessageDto.from);
     const format = query.format ?? 'json';
     response.attachment(`session-${session.session_id}.${format === 'json' ? 'json' : 'md'}`);

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { ChatSessionEntity } from './chat-session.entity.js';
 import type { SessionCursor } from './session-cursor.js';
-import type { Session, SessionChanges } from './session.js';
+import type { Session, SessionChanges, SessionTotals } from './session.js';
 
 export class SessionsRepository {
   constructor(private readonly manager: EntityManager) {}
@@ -15,7 +15,8 @@ export class SessionsRepository {
   }
 
   async insert(session: Session): Promise<void> {
-    await this.sessions.insert(session);
+    // TypeORM writes generated values back into what it inserts: give it a copy.
+    await this.sessions.insert({ ...session, totals: { ...session.totals } });
   }
 
   /** Fields left undefined stay as they are. */
@@ -24,18 +25,29 @@ export class SessionsRepository {
   }
 
   /**
-   * Marks a turn: `updated_at`, and `title` when the session has none yet (a title set
-   * meanwhile wins). False when the session is gone: it was deleted while Gemini answered.
+   * Marks a turn: `updated_at`, the running totals, and `title` when the session has none yet
+   * (a title set meanwhile wins). Returns the totals now, or null when the session is gone:
+   * it was deleted while Gemini answered.
    */
-  async recordTurn(id: string, updatedAt: string, title: string | null): Promise<boolean> {
+  async recordTurn(id: string, turn: { updatedAt: string; title: string | null; added: SessionTotals }): Promise<SessionTotals | null> {
     const result = await this.sessions
       .createQueryBuilder()
       .update()
-      .set({ updatedAt, title: () => 'COALESCE(title, :title)' })
-      .setParameter('title', title)
+      .set({
+        updatedAt: turn.updatedAt,
+        title: () => 'COALESCE(title, :title)',
+        totals: {
+          messageCount: () => 'message_count + :messages',
+          totalTokens: () => 'total_tokens + :tokens',
+          totalCostNanoUsd: () => 'total_cost_nano_usd + :cost',
+        },
+      })
+      .setParameters({ title: turn.title, messages: turn.added.messageCount, tokens: turn.added.totalTokens, cost: turn.added.totalCostNanoUsd })
       .where({ id })
       .execute();
-    return (result.affected ?? 0) > 0;
+    if ((result.affected ?? 0) === 0) return null;
+    const row = await this.sessions.findOne({ select: { id: true, totals: { messageCount: true, totalTokens: true, totalCostNanoUsd: true } }, where: { id } });
+    return row && { ...row.totals };
   }
 
   /**

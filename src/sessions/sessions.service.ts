@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { actsFor, callerScope } from '../auth/caller.js';
 import type { Caller } from '../auth/caller.js';
 import { ChatNotFound, SessionNotFound } from '../common/errors.js';
-import { mapPage, pageOf } from '../common/paging.js';
+import { pageOf } from '../common/paging.js';
 import type { Page } from '../common/paging.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
@@ -17,7 +17,7 @@ import { MessagesRepository } from '../messages/messages.repository.js';
 import { ANONYMOUS_USER_ID } from '../users/user.js';
 import { decodeSessionCursor, encodeSessionCursor } from './session-cursor.js';
 import { EMPTY_TOTALS } from './session.js';
-import type { Session, SessionChanges, SessionTotals } from './session.js';
+import type { Session, SessionChanges } from './session.js';
 import { SessionsRepository } from './sessions.repository.js';
 
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -27,12 +27,6 @@ export interface NewSession {
   title?: string | null;
   model?: string;
   systemInstruction?: string | null;
-}
-
-/** A session with what it holds and has cost so far. */
-export interface SessionView {
-  session: Session;
-  totals: SessionTotals;
 }
 
 @Injectable()
@@ -56,6 +50,7 @@ export class SessionsService {
       systemInstruction: input.systemInstruction ?? null,
       createdAt,
       updatedAt: createdAt,
+      totals: EMPTY_TOTALS,
     };
   }
 
@@ -65,12 +60,12 @@ export class SessionsService {
     await sessions.insert(session);
   }
 
-  async create(caller: Caller, input: NewSession, idempotencyKey?: string): Promise<Replayable<SessionView>> {
+  async create(caller: Caller, input: NewSession, idempotencyKey?: string): Promise<Replayable<Session>> {
     const scope = callerScope(caller, input.userId ?? ANONYMOUS_USER_ID);
     return this.idempotency.run(scope, idempotencyKey, { create: 'session', input }, async () => {
       const session = this.draft(input);
       await this.unitOfWork.run((repositories) => this.insert(repositories, session));
-      return { session, totals: EMPTY_TOTALS };
+      return session;
     });
   }
 
@@ -91,16 +86,9 @@ export class SessionsService {
     return session;
   }
 
-  async view(caller: Caller, sessionId: string): Promise<SessionView> {
-    return this.withTotals(await this.getFor(caller, sessionId));
-  }
-
   /** A user's sessions, newest first, a page at a time. */
-  async list(userId: string, limit: number, after: string | undefined): Promise<Page<SessionView>> {
-    const rows = await this.sessions.pageForUser(userId, limit + 1, decodeSessionCursor(after));
-    const page = pageOf(rows, limit, encodeSessionCursor);
-    const totals = await this.messages.totalsFor(page.data.map((session) => session.id));
-    return mapPage(page, (session) => ({ session, totals: totals.get(session.id)! }));
+  async list(userId: string, limit: number, after: string | undefined): Promise<Page<Session>> {
+    return pageOf(await this.sessions.pageForUser(userId, limit + 1, decodeSessionCursor(after)), limit, encodeSessionCursor);
   }
 
   /** The user's session ids, oldest first (the original /history API). */
@@ -109,12 +97,12 @@ export class SessionsService {
   }
 
   /** Applies the changes given (undefined fields stay as they are); later turns use them. */
-  async update(caller: Caller, sessionId: string, changes: SessionChanges): Promise<SessionView> {
+  async update(caller: Caller, sessionId: string, changes: SessionChanges): Promise<Session> {
     const current = await this.getFor(caller, sessionId);
     const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as SessionChanges;
     const updated: Session = { ...current, ...given, updatedAt: now() };
     await this.unitOfWork.run(({ sessions }) => sessions.update(sessionId, { ...given, updatedAt: updated.updatedAt }));
-    return this.withTotals(updated);
+    return updated;
   }
 
   /** Removes the session and every message of it. */
@@ -123,20 +111,15 @@ export class SessionsService {
     await this.unitOfWork.run(({ sessions }) => sessions.delete(sessionId));
   }
 
-  /** The whole conversation in order, with the session's totals. */
-  async conversation(caller: Caller, sessionId: string, ownerId?: string): Promise<SessionView & { messages: Message[] }> {
+  /** The whole conversation in order. */
+  async conversation(caller: Caller, sessionId: string, ownerId?: string): Promise<{ session: Session; messages: Message[] }> {
     const session = await this.getFor(caller, sessionId, ownerId);
-    const [messages, totals] = await Promise.all([this.messages.listForSession(session.id), this.messages.totalsForOne(session.id)]);
-    return { session, totals, messages };
+    return { session, messages: await this.messages.listForSession(session.id) };
   }
 
   /** Messages after the message id `afterId`, in order. */
   async messagesPage(caller: Caller, sessionId: string, limit: number, afterId: number | null): Promise<Page<Message>> {
     const session = await this.getFor(caller, sessionId);
     return pageOf(await this.messages.page(session.id, limit + 1, afterId), limit, (message) => String(message.id));
-  }
-
-  private async withTotals(session: Session): Promise<SessionView> {
-    return { session, totals: await this.messages.totalsForOne(session.id) };
   }
 }

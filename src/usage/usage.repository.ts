@@ -1,11 +1,24 @@
 import type { EntityManager } from 'typeorm';
-import { ChatMessageEntity } from '../messages/chat-message.entity.js';
+import { runSql } from '../database/sql.js';
+import type { CostStatus } from '../pricing/pricing.service.js';
 import { countsToUsage, TOKEN_CLASSES } from '../pricing/token-usage.js';
 import type { TokenUsage } from '../pricing/token-usage.js';
-import { ChatSessionEntity } from '../sessions/chat-session.entity.js';
+import { DailySpendEntity, SpendEntryEntity } from './spend-entry.entity.js';
+
+/** What one turn spent: a line of the ledger. */
+export interface SpendEntry {
+  userId: string;
+  sessionId: string;
+  model: string;
+  usage: TokenUsage;
+  /** Integer nano-dollars; null when unpriced. */
+  costNanoUsd: number | null;
+  costStatus: CostStatus;
+  createdAt: string;
+}
 
 export interface UsageTotals {
-  /** Model replies stored: one per turn. */
+  /** Turns spent: one per model reply. */
   turns: number;
   unpricedTurns: number;
   usage: TokenUsage;
@@ -25,16 +38,43 @@ export interface TimeRange {
   to: string | null;
 }
 
-/** The one owner of usage and spend queries: what a user's turns used and cost. */
+/**
+ * The one owner of spend: the ledger every turn is written to (nothing deletes from it) and the
+ * running daily totals budgets read.
+ */
 export class UsageRepository {
   constructor(private readonly manager: EntityManager) {}
+
+  /** Writes the turn's line and adds it to the user's total of that UTC day (same transaction as the turn). */
+  async record(entry: SpendEntry): Promise<void> {
+    const { usage, ...line } = entry;
+    await this.manager.insert(SpendEntryEntity, { ...line, ...usage });
+    await runSql(
+      this.manager,
+      `INSERT INTO spend_daily (user_id, day, turns, cost_nano_usd) VALUES (:userId, :day, 1, :cost)
+       ON CONFLICT (user_id, day) DO UPDATE
+         SET turns = spend_daily.turns + 1, cost_nano_usd = spend_daily.cost_nano_usd + EXCLUDED.cost_nano_usd`,
+      { userId: entry.userId, day: utcDay(entry.createdAt), cost: entry.costNanoUsd ?? 0 },
+    );
+  }
+
+  /** What the user spent on a UTC day (`YYYY-MM-DD`), integer nano-dollars: one row read. */
+  async spentOn(userId: string, day: string): Promise<number> {
+    const row = await this.manager.findOneBy(DailySpendEntity, { userId, day });
+    return row?.costNanoUsd ?? 0;
+  }
+
+  /** Whether the ledger has anything of this user (a deleted user's usage stays readable). */
+  hasSpendOf(userId: string): Promise<boolean> {
+    return this.manager.existsBy(SpendEntryEntity, { userId });
+  }
 
   /** Sums done in SQL over integers; days are UTC (timestamps are ISO-8601 UTC text). */
   async report(userId: string, range: TimeRange): Promise<UsageReport> {
     const [[total], byModel, byDay] = await Promise.all([
       this.totals(userId, range, null),
-      this.totals(userId, range, 'm.model'),
-      this.totals(userId, range, 'SUBSTR(m.createdAt, 1, 10)'),
+      this.totals(userId, range, 'e.model'),
+      this.totals(userId, range, 'SUBSTR(e.createdAt, 1, 10)'),
     ]);
     return {
       total: total?.totals ?? { turns: 0, unpricedTurns: 0, usage: countsToUsage({}), costNanoUsd: 0 },
@@ -43,31 +83,16 @@ export class UsageRepository {
     };
   }
 
-  /** What the user's turns since `since` cost, in integer nano-dollars. */
-  async spentSince(userId: string, since: string): Promise<number> {
-    const row = await this.modelRowsOf(userId, { from: since, to: null })
-      .select('COALESCE(SUM(m.costNanoUsd), 0)', 'spent')
-      .getRawOne<{ spent: string | number }>();
-    return Number(row?.spent ?? 0);
-  }
-
-  private modelRowsOf(userId: string, range: TimeRange) {
-    const query = this.manager
-      .createQueryBuilder(ChatMessageEntity, 'm')
-      .innerJoin(ChatSessionEntity, 's', 's.id = m.sessionId')
-      .where('s.userId = :userId', { userId })
-      .andWhere("m.role = 'model'");
-    if (range.from) query.andWhere('m.createdAt >= :from', { from: range.from });
-    if (range.to) query.andWhere('m.createdAt < :to', { to: range.to });
-    return query;
-  }
-
   private async totals(userId: string, range: TimeRange, groupBy: string | null) {
-    const query = this.modelRowsOf(userId, range)
+    const query = this.manager
+      .createQueryBuilder(SpendEntryEntity, 'e')
+      .where('e.userId = :userId', { userId })
       .select('COUNT(*)', 'turns')
-      .addSelect("SUM(CASE WHEN m.costStatus = 'unpriced' THEN 1 ELSE 0 END)", 'unpriced_turns')
-      .addSelect('COALESCE(SUM(m.costNanoUsd), 0)', 'cost_nano_usd');
-    for (const { key, name } of TOKEN_CLASSES) query.addSelect(`COALESCE(SUM(m.${key}), 0)`, name);
+      .addSelect("SUM(CASE WHEN e.costStatus = 'unpriced' THEN 1 ELSE 0 END)", 'unpriced_turns')
+      .addSelect('COALESCE(SUM(e.costNanoUsd), 0)', 'cost_nano_usd');
+    if (range.from) query.andWhere('e.createdAt >= :from', { from: range.from });
+    if (range.to) query.andWhere('e.createdAt < :to', { to: range.to });
+    for (const { key, name } of TOKEN_CLASSES) query.addSelect(`COALESCE(SUM(e.${key}), 0)`, name);
     if (groupBy) query.addSelect(groupBy, 'key').groupBy(groupBy).orderBy(groupBy, 'ASC');
     const rows = await query.getRawMany<Record<string, string | number | null>>();
     return rows.map((row) => ({
@@ -80,4 +105,9 @@ export class UsageRepository {
       },
     }));
   }
+}
+
+/** The UTC day of an ISO-8601 UTC timestamp. */
+export function utcDay(timestamp: string): string {
+  return timestamp.slice(0, 10);
 }

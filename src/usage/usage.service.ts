@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ValidationFailed } from '../common/errors.js';
 import { UsersService } from '../users/users.service.js';
-import { UsageRepository } from './usage.repository.js';
+import { UsageRepository, utcDay } from './usage.repository.js';
 import type { TimeRange, UsageReport } from './usage.repository.js';
 
 const DAY_MS = 86_400_000;
@@ -21,7 +21,8 @@ export class UsageService {
       throw new ValidationFailed('from/to: not a real date');
     }
     if (start && end && start >= end) throw new ValidationFailed('from: must be before to');
-    await this.users.get(userId);
+    // A deleted user's spend stays readable (by the admin: their keys went with them).
+    if (!(await this.usage.hasSpendOf(userId))) await this.users.get(userId);
     const range = { from: start?.toISOString() ?? null, to: end?.toISOString() ?? null };
     return { range, report: await this.usage.report(userId, range) };
   }
@@ -29,7 +30,7 @@ export class UsageService {
   /** What the user's turns cost today (UTC), integer nano-dollars, and when that day ends. */
   async spentToday(userId: string, at = Date.now()): Promise<{ spentNanoUsd: number; dayEndsAt: number }> {
     const dayStart = Math.floor(at / DAY_MS) * DAY_MS;
-    return { spentNanoUsd: await this.usage.spentSince(userId, new Date(dayStart).toISOString()), dayEndsAt: dayStart + DAY_MS };
+    return { spentNanoUsd: await this.usage.spentOn(userId, utcDay(new Date(dayStart).toISOString())), dayEndsAt: dayStart + DAY_MS };
   }
 }
 

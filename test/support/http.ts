@@ -13,13 +13,11 @@ export function send(t: TestApp, sessionId: string, message: string) {
 
 /** Rows of chat_history, in id order, straight from the database. */
 export function historyRows(t: TestApp, chatId?: string): Promise<Record<string, unknown>[]> {
-  return chatId
-    ? t.dataSource.query('SELECT * FROM chat_history WHERE chat_id = ? ORDER BY id', [chatId])
-    : t.dataSource.query('SELECT * FROM chat_history ORDER BY id');
+  return chatId ? t.query('SELECT * FROM chat_history WHERE chat_id = ? ORDER BY id', [chatId]) : t.query('SELECT * FROM chat_history ORDER BY id');
 }
 
-export async function count(t: TestApp, table: 'users' | 'chat_sessions' | 'chat_history'): Promise<number> {
-  const [row] = await t.dataSource.query(`SELECT COUNT(*) AS n FROM ${table}`);
+export async function count(t: TestApp, table: 'users' | 'chat_sessions' | 'chat_history' | 'spend_ledger'): Promise<number> {
+  const [row] = await t.query(`SELECT COUNT(*) AS n FROM ${table}`);
   return Number(row.n);
 }
 

@@ -23,6 +23,8 @@ export interface TestApp {
   emulator: GeminiEmulator;
   settings: AppSettings;
   dataSource: DataSource;
+  /** Raw SQL on the app's database, written with `?` placeholders (PostgreSQL gets $1, $2…). */
+  query<T = Record<string, any>>(sql: string, parameters?: unknown[]): Promise<T[]>;
   /** The SQLite file of this app. */
   databasePath: string;
   dataDir: string;
@@ -69,6 +71,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     emulator: emulator as GeminiEmulator,
     settings,
     dataSource: app.get<DataSource>(getDataSourceToken()),
+    query: (sql, parameters) => rawQuery(app.get<DataSource>(getDataSourceToken()), sql, parameters),
     databasePath,
     dataDir,
     async close({ keepData = false, keepEmulator = false } = {}) {
@@ -80,6 +83,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       if (mismatches.length > 0) throw new Error(`stored costs that their usage does not reproduce: ${JSON.stringify(mismatches)}`);
     },
   };
+}
+
+/** `?` placeholders in order; PostgreSQL numbers its own. Never inside string literals in specs. */
+export function rawQuery<T>(dataSource: DataSource, sql: string, parameters: unknown[] = []): Promise<T[]> {
+  let n = 0;
+  const text = dataSource.options.type === 'postgres' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+  return dataSource.query(text, parameters);
 }
 
 function isStarted(emulator: GeminiEmulator): boolean {

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../src/config/app.config.js';
+import { storeTurn as writeTurn } from '../../src/chat/store-turn.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { UnitOfWork } from '../../src/database/unit-of-work.js';
@@ -115,12 +116,14 @@ export interface StoredTurnInput {
   at?: string;
 }
 
-/** Stores one turn (user and model rows) in a session, as a successful turn would. */
+/** Stores one turn (spend line, session totals, both rows) in a session, as a successful turn does. */
 export async function storeTurn(world: World, sessionId: string, input: StoredTurnInput = {}): Promise<[Message, Message]> {
   const at = input.at ?? new Date().toISOString();
   const costNanoUsd = input.costNanoUsd === undefined ? 1_000 : input.costNanoUsd;
-  return world.unitOfWork.run((repositories) =>
-    repositories.messages.appendTurn({
+  return world.unitOfWork.run(async (repositories) => {
+    const session = await repositories.sessions.findById(sessionId);
+    if (!session) throw new Error(`no session ${sessionId}`);
+    const turn = {
       sessionId,
       userMessage: input.userMessage ?? 'Hello',
       receivedAt: at,
@@ -129,11 +132,13 @@ export async function storeTurn(world: World, sessionId: string, input: StoredTu
       model: 'gemini-2.5-flash',
       usage: input.usage ?? aUsage(),
       costNanoUsd,
-      costStatus: costNanoUsd === null ? 'unpriced' : 'priced',
+      costStatus: costNanoUsd === null ? ('unpriced' as const) : ('priced' as const),
       finishReason: 'STOP',
       latencyMs: 5,
-    }),
-  );
+    };
+    const stored = await writeTurn(repositories, session, turn, { isNew: false, title: null });
+    return [stored!.userMessage, stored!.modelMessage];
+  });
 }
 
 type Answer = (request: LlmRequest) => Promise<LlmResult>;

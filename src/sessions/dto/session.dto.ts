@@ -2,8 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { pageDto } from '../../common/paging.js';
 import { MessageDto } from '../../messages/dto/message.dto.js';
 import { nanoToUsd } from '../../pricing/money.js';
-import type { SessionTotals } from '../session.js';
-import type { SessionView } from '../sessions.service.js';
+import type { Session, SessionTotals } from '../session.js';
 
 /** A session's totals as the API shows them. */
 export class SessionTotalsDto {
@@ -47,7 +46,7 @@ export class SessionDto extends SessionTotalsDto {
   @ApiProperty({ example: '2026-11-22T10:05:00.456Z' })
   updated_at: string;
 
-  static fromView({ session, totals }: SessionView): SessionDto {
+  static fromSession(session: Session): SessionDto {
     return {
       session_id: session.id,
       user_id: session.userId,
@@ -56,7 +55,7 @@ export class SessionDto extends SessionTotalsDto {
       system_instruction: session.systemInstruction,
       created_at: session.createdAt,
       updated_at: session.updatedAt,
-      ...SessionTotalsDto.from(totals),
+      ...SessionTotalsDto.from(session.totals),
     };
   }
 }

@@ -1,0 +1,43 @@
+import type { Repositories } from '../database/unit-of-work.js';
+import type { Message, NewTurn } from '../messages/message.js';
+import type { Session, SessionTotals } from '../sessions/session.js';
+
+export interface StoredTurn {
+  userMessage: Message;
+  modelMessage: Message;
+  sessionTotals: SessionTotals;
+}
+
+/**
+ * Everything a successful turn writes, in the caller's unit of work: its line in the spend
+ * ledger first, then the session (created, or its totals, `updated_at` and first title), then
+ * both messages. Null when the session was deleted while Gemini answered: the spend is kept
+ * all the same, the content is not.
+ */
+export async function storeTurn(
+  repositories: Repositories,
+  session: Session,
+  turn: NewTurn,
+  { isNew, title }: { isNew: boolean; title: string | null },
+): Promise<StoredTurn | null> {
+  await repositories.usage.record({
+    userId: session.userId,
+    sessionId: session.id,
+    model: turn.model,
+    usage: turn.usage,
+    costNanoUsd: turn.costNanoUsd,
+    costStatus: turn.costStatus,
+    createdAt: turn.answeredAt,
+  });
+  const added: SessionTotals = { messageCount: 2, totalTokens: turn.usage.totalTokens, totalCostNanoUsd: turn.costNanoUsd ?? 0 };
+  let sessionTotals: SessionTotals | null = added;
+  if (isNew) {
+    await repositories.users.ensureExists(session.userId, session.createdAt);
+    await repositories.sessions.insert({ ...session, title: session.title ?? title, updatedAt: turn.answeredAt, totals: added });
+  } else {
+    sessionTotals = await repositories.sessions.recordTurn(session.id, { updatedAt: turn.answeredAt, title, added });
+    if (!sessionTotals) return null;
+  }
+  const [userMessage, modelMessage] = await repositories.messages.appendTurn(turn);
+  return { userMessage, modelMessage, sessionTotals };
+}

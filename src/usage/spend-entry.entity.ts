@@ -1,0 +1,54 @@
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { integerColumn, timestampColumn, tokenColumns } from '../database/columns.js';
+import type { CostStatus } from '../pricing/pricing.service.js';
+import type { TokenKey } from '../pricing/token-usage.js';
+
+/**
+ * The spend ledger: one row per turn, written in the turn's transaction. No foreign keys:
+ * deleting a session or a user removes content, never what was spent.
+ */
+@Entity('spend_ledger')
+@Index('idx_spend_ledger_user', ['userId', 'createdAt'])
+export class SpendEntryEntity {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  id: number;
+
+  @Column({ name: 'user_id', type: 'varchar', length: 128 })
+  userId: string;
+
+  @Column({ name: 'session_id', type: 'varchar', length: 36 })
+  sessionId: string;
+
+  @Column({ type: 'varchar', length: 100 })
+  model: string;
+
+  /** Integer nano-dollars; null when unpriced. */
+  @Column(integerColumn('cost_nano_usd'))
+  costNanoUsd: number | null;
+
+  @Column({ name: 'cost_status', type: 'varchar', length: 10 })
+  costStatus: CostStatus;
+
+  @Column(timestampColumn('created_at'))
+  createdAt: string;
+}
+
+export interface SpendEntryEntity extends Record<TokenKey, number> {}
+tokenColumns(SpendEntryEntity);
+
+/** The running total of a user's spend on one UTC day: what a budget check reads. */
+@Entity('spend_daily')
+export class DailySpendEntity {
+  @PrimaryColumn({ name: 'user_id', type: 'varchar', length: 128 })
+  userId: string;
+
+  /** `YYYY-MM-DD`, UTC. */
+  @PrimaryColumn({ type: 'varchar', length: 10 })
+  day: string;
+
+  @Column(integerColumn('turns'))
+  turns: number;
+
+  @Column(integerColumn('cost_nano_usd'))
+  costNanoUsd: number;
+}
