@@ -10,10 +10,22 @@ const base = {
   setupFiles: ['<rootDir>/test/support/jest-realm.ts'],
 };
 
+/** Specs of the SQLite file and of the single process around it (boot, crash, soak). */
+const SQLITE_ONLY = ['/test/boot\\.', '/test/crash\\.', '/test/process\\.', '/test/soak\\.'];
+
 export default {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    // The same e2e suites on PostgreSQL, but those about the SQLite file and the process around
+    // it; and the specs of several instances on one database. scripts/jest.mjs starts the server.
+    {
+      ...base,
+      displayName: 'e2e-pg',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/test/**/*.pg-spec.ts'],
+      testPathIgnorePatterns: SQLITE_ONLY,
+      setupFiles: [...base.setupFiles, '<rootDir>/test/support/on-postgres.ts'],
+    },
     { ...base, displayName: 'browser', testMatch: ['<rootDir>/test/**/*.browser-spec.ts'] },
   ],
 };

@@ -1,11 +1,26 @@
 // Runs jest in its ESM mode (Nest 12 and @google/genai ship ESM only) for one project or all:
-//   node scripts/jest.mjs unit|e2e|browser|all [jest arguments…]
+//   node scripts/jest.mjs unit|e2e|e2e-pg|browser|all [jest arguments…]
 // The project goes last: jest reads --selectProjects as a list and would swallow a path after it.
-import { spawnSync } from 'node:child_process';
+// The e2e-pg project (part of all) gets a throw-away PostgreSQL server for the run, unless
+// TEST_POSTGRES_URL names one.
+import { spawn } from 'node:child_process';
+import { startPostgres } from './postgres.mjs';
 
 const [project, ...args] = process.argv.slice(2);
 const select = project === 'all' ? [] : ['--selectProjects', project];
-const result = spawnSync(process.execPath, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', ...args, ...select], {
+const env = { ...process.env };
+let postgres = null;
+if ((project === 'all' || project === 'e2e-pg') && !env.TEST_POSTGRES_URL) {
+  postgres = await startPostgres();
+  env.TEST_POSTGRES_URL = postgres.url;
+}
+const jest = spawn(process.execPath, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', ...args, ...select], {
   stdio: 'inherit',
+  env,
 });
-process.exit(result.status ?? 1);
+// Ctrl-C reaches jest through the terminal; the server is stopped once jest has ended.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => jest.kill(signal));
+jest.on('exit', (code, signal) => {
+  postgres?.stop();
+  process.exit(code ?? (signal ? 1 : 0));
+});

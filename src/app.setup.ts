@@ -6,6 +6,9 @@ import type { AppConfig } from './config/app.config.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { fileURLToPath } from 'node:url';
 import { requestId } from './common/request-id.middleware.js';
+import { NotReady } from './common/errors.js';
+import { toErrorBody } from './common/http-exception.filter.js';
+import { Readiness } from './health/readiness.js';
 
 export const BODY_LIMIT = '1mb';
 const PUBLIC_DIR = fileURLToPath(new URL('./web/public', import.meta.url));
@@ -16,6 +19,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   app.use(securityHeaders());
   app.use(requestId);
+  app.use(servingGate(app.get(Readiness)));
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins,
@@ -40,6 +44,28 @@ export function configureApp(app: NestExpressApplication): void {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+/**
+ * Listens at once, then migrates the database (requests get 503 NOT_READY meanwhile, and
+ * /health/ready says so), then serves. main.ts and the test apps start alike.
+ */
+export async function listenAndMigrate(app: NestExpressApplication, port: number, host: string): Promise<void> {
+  await app.listen(port, host);
+  await app.get(Readiness).migrate();
+}
+
+/** While migrating or draining, every request but the health checks gets 503 NOT_READY with Retry-After. */
+function servingGate(readiness: Readiness) {
+  return (request: Request, response: Response, next: NextFunction) => {
+    const phase = readiness.phase;
+    if (phase === 'ready' || request.path === '/health' || request.path === '/health/ready') return next();
+    const { body, retryAfterSeconds } = toErrorBody(new NotReady(phase));
+    response.setHeader('Retry-After', String(retryAfterSeconds));
+    // Draining: this connection goes too, so its next request reaches another instance.
+    if (phase === 'draining') response.setHeader('Connection', 'close');
+    response.status(body.statusCode).json(body);
+  };
 }
 
 /**

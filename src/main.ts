@@ -4,7 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
-import { configureApp } from './app.setup.js';
+import { configureApp, listenAndMigrate } from './app.setup.js';
+import { Readiness } from './health/readiness.js';
 import { TurnService } from './chat/turn.service.js';
 import { LlmClient } from './gemini/llm-client.js';
 import { ConfigValidationError, loadDotEnv, readSettings } from './config/environment.js';
@@ -28,10 +29,10 @@ async function bootstrap(): Promise<void> {
   });
   app.useLogger(new ConsoleLogger({ json: settings.logFormat === 'json' }));
   configureApp(app);
-  await app.listen(settings.port, settings.host);
   stopGracefully(app);
-  const { port } = app.getHttpServer().address() as AddressInfo;
   const logger = new Logger('Bootstrap');
+  await listenAndMigrate(app, settings.port, settings.host);
+  const { port } = app.getHttpServer().address() as AddressInfo;
   if (app.get(LlmClient).mode === 'emulator') {
     logger.warn(
       'OFFLINE MODE: no GEMINI_API_KEY and no GEMINI_BASE_URL, so replies come from the bundled Gemini emulator, not from Google.',
@@ -56,6 +57,7 @@ function stopGracefully(app: NestExpressApplication): void {
   const logger = new Logger('Shutdown');
   const stop = async (signal: NodeJS.Signals) => {
     logger.log(`${signal}: no new connections; finishing the turns in flight (up to ${DRAIN_MS / 1000} s)`);
+    app.get(Readiness).drain();
     const server = app.getHttpServer();
     server.close();
     server.closeIdleConnections();

@@ -261,7 +261,7 @@ describe('HTTP contract', () => {
       const response = await request(t.baseUrl).post('/chat').send({ user_id: 'jack', message: 'hi', chat_id: chatId }).expect(404);
       expect(response.body).toEqual(errorBody(404, 'CHAT_NOT_FOUND'));
       expect(t.emulator.generateRequests()).toHaveLength(0);
-      const [row] = await t.dataSource.query('SELECT COUNT(*) AS n FROM chat_sessions WHERE chat_id = ?', [chatId]);
+      const [row] = await t.query('SELECT COUNT(*) AS n FROM chat_sessions WHERE chat_id = ?', [chatId]);
       expect(Number(row.n)).toBe(0);
     });
 
@@ -284,6 +284,10 @@ describe('HTTP contract', () => {
   });
 
   describe('service routes', () => {
+    it('GET /health/ready says the instance serves: migrated, database up', async () => {
+      await request(t.baseUrl).get('/health/ready').expect(200, { status: 'ready', database: 'up' });
+    });
+
     it('GET /health reports the database and the Gemini mode', async () => {
       await request(t.baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'configured', auth: 'off' });
     });
@@ -310,6 +314,7 @@ describe('HTTP contract', () => {
         [
           '/chat',
           '/health',
+          '/health/ready',
           '/history/{user_id}',
           '/history/{user_id}/{chat_id}',
           '/models',

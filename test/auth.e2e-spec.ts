@@ -43,6 +43,7 @@ const ROUTES: RouteCase[] = [
   { name: 'GET /history/:user/:chat', call: (f) => ({ method: 'get', path: `/history/${f.userId}/${f.chatId}` }), expect: { own: 200, admin: 200 } },
   { name: 'GET /models', call: () => ({ method: 'get', path: '/models' }), expect: { other: 200, own: 200, admin: 200 } },
   { name: 'GET /health (public)', call: () => ({ method: 'get', path: '/health' }), expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 } },
+  { name: 'GET /health/ready (public)', call: () => ({ method: 'get', path: '/health/ready' }), expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 } },
   { name: 'GET /docs-json (public)', call: () => ({ method: 'get', path: '/docs-json' }), expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 } },
   { name: 'GET / (public page)', call: () => ({ method: 'get', path: '/' }), expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 } },
 ];
@@ -80,7 +81,7 @@ describe('Access control (ADMIN_API_KEY set)', () => {
   }
 
   async function snapshot() {
-    const [row] = await t.dataSource.query(
+    const [row] = await t.query(
       `SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM chat_sessions) AS sessions,
               (SELECT COUNT(*) FROM chat_history) AS messages, (SELECT COUNT(*) FROM api_keys) AS keys,
               (SELECT COUNT(*) FROM chat_sessions WHERE title = 'x') AS renamed,
@@ -116,14 +117,14 @@ describe('Access control (ADMIN_API_KEY set)', () => {
   it('refuses a revoked key at once, on its very next request', async () => {
     const f = await fixture();
     await request(t.baseUrl).get(`/users/${f.userId}`).set('Authorization', `Bearer ${f.ownKey}`).expect(200);
-    const ownId = (await t.dataSource.query('SELECT key_id FROM api_keys WHERE user_id = ? ORDER BY created_at LIMIT 1', [f.userId]))[0].key_id;
+    const ownId = (await t.query('SELECT key_id FROM api_keys WHERE user_id = ? ORDER BY created_at LIMIT 1', [f.userId]))[0].key_id;
     await request(t.baseUrl).delete(`/users/${f.userId}/api-keys/${ownId}`).set('Authorization', `Bearer ${f.ownKey}`).expect(204);
     await request(t.baseUrl).get(`/users/${f.userId}`).set('Authorization', `Bearer ${f.ownKey}`).expect(401);
   });
 
   it('stores keys only as hashes', async () => {
     const f = await fixture();
-    const rows = await t.dataSource.query('SELECT * FROM api_keys WHERE user_id = ?', [f.userId]);
+    const rows = await t.query<{ key_hash: string }>('SELECT * FROM api_keys WHERE user_id = ?', [f.userId]);
     const dump = JSON.stringify(rows);
     expect(dump).not.toContain(f.ownKey);
     expect(dump).not.toContain(f.ownKey.split('.')[1]);

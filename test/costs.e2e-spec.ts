@@ -61,11 +61,11 @@ describe('Stored costs', () => {
     const sessionId = await createSession(t);
     await send(t, sessionId, 'tamper with me').expect(201);
     const [, model] = await historyRows(t, sessionId);
-    await t.dataSource.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd + 1 WHERE id = ?', [model.id]);
+    await t.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd + 1 WHERE id = ?', [model.id]);
     const { mismatches } = await storedCostMismatches(t.dataSource, t.app.get(PricingService));
     expect(mismatches).toEqual([{ id: model.id, model: 'gemini-2.5-flash', stored: Number(model.cost_nano_usd) + 1, recomputed: Number(model.cost_nano_usd) }]);
     // Put it back: the app checks every stored cost when it closes.
-    await t.dataSource.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd - 1 WHERE id = ?', [model.id]);
+    await t.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd - 1 WHERE id = ?', [model.id]);
     await request(t.baseUrl).get(`/sessions/${sessionId}`).expect(200);
   });
 });

@@ -29,7 +29,7 @@ describe('Idempotency-Key', () => {
     const again = await post(path, `key-${path}`, body).expect(status);
     expect(again.body).toEqual(first.body);
     expect(again.headers['idempotent-replayed']).toBe('true');
-    const [row] = await t.dataSource.query('SELECT COUNT(*) AS n FROM chat_sessions WHERE user_id = ?', [body.user_id]);
+    const [row] = await t.query('SELECT COUNT(*) AS n FROM chat_sessions WHERE user_id = ?', [body.user_id]);
     expect(Number(row.n)).toBe(1);
   });
 
@@ -122,7 +122,7 @@ describe('Idempotency-Key', () => {
     const sessionId = await createSession(t);
     await post(`/sessions/${sessionId}/messages`, 'old', { message: 'yesterday' }).expect(201);
     const dayAgo = new Date(Date.now() - 24 * 3600_000 - 1000).toISOString();
-    await t.dataSource.query("UPDATE idempotency_records SET created_at = ? WHERE idempotency_key = 'old'", [dayAgo]);
+    await t.query("UPDATE idempotency_records SET created_at = ? WHERE idempotency_key = 'old'", [dayAgo]);
     const again = await post(`/sessions/${sessionId}/messages`, 'old', { message: 'yesterday' }).expect(201);
     expect(again.headers['idempotent-replayed']).toBeUndefined();
     expect(t.emulator.generateRequests()).toHaveLength(2);
@@ -258,7 +258,7 @@ describe('Daily budget', () => {
       expect(admitted + refused.length).toBe(20);
       expect(refused.every((r) => r.body.code === 'BUDGET_EXCEEDED')).toBe(true);
       expect(small.emulator.generateRequests()).toHaveLength(admitted);
-      const [row] = await small.dataSource.query(
+      const [row] = await small.query(
         `SELECT COALESCE(SUM(h.cost_nano_usd), 0) AS spent FROM chat_history h JOIN chat_sessions s ON s.chat_id = h.chat_id WHERE s.user_id = ?`,
         [userId],
       );

@@ -79,7 +79,7 @@ describe('Sessions: paging, management, usage, export', () => {
     async function sessionWithMessages(n: number): Promise<string> {
       const sessionId = await createSession(t);
       for (let i = 0; i < n; i++) {
-        await t.dataSource.query(
+        await t.query(
           'INSERT INTO chat_history (chat_id, timestamp, role, content) VALUES (?, ?, ?, ?)',
           [sessionId, new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), i % 2 ? 'model' : 'user', `m${i}`],
         );
@@ -156,7 +156,7 @@ describe('Sessions: paging, management, usage, export', () => {
 
   describe('DELETE', () => {
     async function counts(userId: string) {
-      const [row] = await t.dataSource.query(
+      const [row] = await t.query(
         `SELECT (SELECT COUNT(*) FROM users WHERE user_id = ?) AS users,
                 (SELECT COUNT(*) FROM chat_sessions WHERE user_id = ?) AS sessions,
                 (SELECT COUNT(*) FROM chat_history h WHERE h.chat_id NOT IN (SELECT chat_id FROM chat_sessions)) AS orphans`,
@@ -187,7 +187,8 @@ describe('Sessions: paging, management, usage, export', () => {
       await request(t.baseUrl).delete('/users/leaver').expect(204);
       expect(await counts('leaver')).toEqual({ users: 0, sessions: 0, orphans: 0 });
       expect(await historyRows(t, other)).toHaveLength(2);
-      expect(await t.dataSource.query('PRAGMA foreign_key_check')).toEqual([]);
+      // PostgreSQL always enforces foreign keys; SQLite only as configured.
+      if (t.database.kind === 'sqlite') expect(await t.query('PRAGMA foreign_key_check')).toEqual([]);
       await request(t.baseUrl).get('/users/leaver').expect(404);
       await request(t.baseUrl).get('/history/leaver').expect(200, { chat_sessions: [] });
       await request(t.baseUrl).delete('/users/leaver').expect(404);

@@ -186,7 +186,7 @@ describe('Ownership', () => {
 });
 
 describe('Restart', () => {
-  it('keeps history and context on the same database file', async () => {
+  it('keeps history and context on the same database', async () => {
     const first = await startTestApp();
     const sessionId = await createSession(first, { system_instruction: 'Remember everything.' });
     first.emulator.enqueue({ text: 'noted: blue' });
@@ -194,7 +194,7 @@ describe('Restart', () => {
     const before = (await request(first.baseUrl).get(`/sessions/${sessionId}/history`).expect(200)).body;
     await first.close({ keepData: true, keepEmulator: true });
 
-    const second = await startTestApp({ dataDir: first.dataDir, emulator: first.emulator });
+    const second = await startTestApp({ database: first.database, emulator: first.emulator });
     try {
       await request(second.baseUrl).get(`/sessions/${sessionId}/history`).expect(200, before);
       second.emulator.reset();

@@ -1,4 +1,5 @@
 import type { Caller } from '../auth/caller.js';
+import { InProcessSessionTurns } from '../cluster/session-turns.js';
 import { DomainError, ErrorCode, UpstreamError, UpstreamTimeout } from '../common/errors.js';
 import { ChatMessageEntity } from '../messages/chat-message.entity.js';
 import { ChatSessionEntity } from '../sessions/chat-session.entity.js';
@@ -45,7 +46,7 @@ interface Harness {
 async function harness(env: Record<string, string> = {}): Promise<Harness> {
   const world = await createWorld(env);
   const llm = new ScriptedLlm();
-  const rateLimiter = new ObservedRateLimiter(world.config);
+  const rateLimiter = new ObservedRateLimiter(world.config.rateLimitPerMinute);
   const turns = new TurnService(
     world.config,
     world.sessions,
@@ -56,6 +57,7 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
     rateLimiter,
     world.budget,
     world.unitOfWork,
+    new InProcessSessionTurns(),
   );
   return { world, llm, rateLimiter, turns };
 }
@@ -200,14 +202,14 @@ describe(TurnService.name, () => {
       const session = await storeSession(world, { userId: 'alice' });
       let reservedDuringCall: number | undefined;
       llm.answer(async () => {
-        reservedDuringCall = world.budget.reservedFor('alice');
+        reservedDuringCall = await world.budget.reservedFor('alice');
         throw new UpstreamTimeout('Gemini did not answer in time.');
       });
 
       await expect(turns.send(OPEN, { sessionId: session.id }, 'Hi')).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
 
       expect(reservedDuringCall).toBeGreaterThan(0);
-      expect(world.budget.reservedFor('alice')).toBe(0);
+      expect(await world.budget.reservedFor('alice')).toBe(0);
       await expect(rowCounts(world)).resolves.toMatchObject({ messages: 0 });
     });
 

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { callerScope } from '../auth/caller.js';
+import type { Releasable } from '../cluster/releasable.js';
+import { SessionTurns } from '../cluster/session-turns.js';
 import type { Caller } from '../auth/caller.js';
 import { SessionNotFound, ValidationFailed } from '../common/errors.js';
-import { KeyedSerializer } from '../common/keyed-serializer.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { now } from '../database/columns.js';
@@ -65,7 +66,6 @@ export interface TurnReply extends Replayable<TurnResult> {
 @Injectable()
 export class TurnService {
   private readonly logger = new Logger(TurnService.name);
-  private readonly perSession = new KeyedSerializer();
   /** Turns started and not yet settled, streamed ones whose client left included. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -79,27 +79,34 @@ export class TurnService {
     private readonly rateLimiter: RateLimiter,
     private readonly budget: BudgetService,
     private readonly unitOfWork: UnitOfWork,
+    private readonly sessionTurns: SessionTurns,
   ) {}
 
   async send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
     this.checkLength(message);
     const isNew = target.sessionId === null;
-    const session = isNew
-      ? this.sessions.draft({ userId: target.ownerId })
-      : await this.sessions.getFor(caller, target.sessionId!, target.ownerId);
-    const scope = callerScope(caller, session.userId);
-    let upstreamMs: number | null = null;
-    const reply = await this.idempotency.run(scope, options.idempotencyKey, { turn: target, message }, () => {
-      this.rateLimiter.take(scope);
-      return this.track(
-        this.perSession.run(session.id, async () => {
-          const exchanged = await this.exchange(session, isNew, message, options.onDelta);
-          upstreamMs = exchanged.upstreamMs;
-          return exchanged.result;
-        }),
-      );
-    });
-    return { ...reply, upstreamMs };
+    const draft = isNew ? this.sessions.draft({ userId: target.ownerId }) : null;
+    // The place in the session's line is taken on arrival, before any lookup (whose answers may
+    // come back in any order): turns run in the order they came.
+    const place = this.sessionTurns.enter(draft?.id ?? target.sessionId!);
+    try {
+      const session = draft ?? (await this.sessions.getFor(caller, target.sessionId!, target.ownerId));
+      const scope = callerScope(caller, session.userId);
+      let upstreamMs: number | null = null;
+      const reply = await this.idempotency.run(scope, options.idempotencyKey, { turn: target, message }, async () => {
+        await this.rateLimiter.take(scope);
+        return this.track(
+          place.run(async (lease) => {
+            const exchanged = await this.exchange(session, isNew, message, lease, options.onDelta);
+            upstreamMs = exchanged.upstreamMs;
+            return exchanged.result;
+          }),
+        );
+      });
+      return { ...reply, upstreamMs };
+    } finally {
+      place.leave();
+    }
   }
 
   /** Waits for the turns in flight to settle, at most `timeoutMs`; says whether they all did. */
@@ -124,6 +131,7 @@ export class TurnService {
     session: Session,
     isNew: boolean,
     message: string,
+    lease: Releasable,
     onDelta?: (text: string) => void,
   ): Promise<{ result: TurnResult; upstreamMs: number }> {
     const receivedAt = now();
@@ -134,7 +142,7 @@ export class TurnService {
       systemInstruction: session.systemInstruction,
     };
     // Refused (429) before any upstream call when the owner's daily limit is spent.
-    const release = await this.budget.admit(session.userId, session.model, promptChars(request));
+    const reservation = await this.budget.admit(session.userId, session.model, promptChars(request));
     try {
       const started = performance.now();
       const answer = onDelta ? await this.llm.stream(request, onDelta) : await this.llm.generate(request);
@@ -158,12 +166,17 @@ export class TurnService {
         finishReason: answer.finishReason,
         latencyMs: Math.round(upstreamMs),
       };
-      const stored = await this.unitOfWork.run((repositories) => storeTurn(repositories, session, turn, { isNew, title }));
+      const stored = await this.unitOfWork.run(async (repositories) => {
+        // The next turn of the session, and the next budget check, see this one stored.
+        await lease.releaseWith(repositories);
+        await reservation.releaseWith(repositories);
+        return storeTurn(repositories, session, turn, { isNew, title });
+      });
       // Deleted while Gemini answered: what was spent is recorded, the conversation is gone.
       if (!stored) throw new SessionNotFound(session.id);
       return { result: { sessionId: session.id, ...stored }, upstreamMs };
     } finally {
-      release();
+      await reservation.release();
     }
   }
 

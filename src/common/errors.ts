@@ -20,6 +20,7 @@ export enum ErrorCode {
   UPSTREAM_RATE_LIMITED = 'UPSTREAM_RATE_LIMITED',
   UPSTREAM_ERROR = 'UPSTREAM_ERROR',
   UPSTREAM_TIMEOUT = 'UPSTREAM_TIMEOUT',
+  NOT_READY = 'NOT_READY',
   INTERNAL = 'INTERNAL',
 }
 
@@ -50,6 +51,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case ErrorCode.CONTENT_BLOCKED:
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case ErrorCode.UPSTREAM_RATE_LIMITED:
+    case ErrorCode.NOT_READY:
       return HttpStatus.SERVICE_UNAVAILABLE;
     case ErrorCode.UPSTREAM_ERROR:
       return HttpStatus.BAD_GATEWAY;
@@ -182,5 +184,15 @@ export class IdempotencyInProgress extends DomainError {
 export class IdempotencyKeyReused extends DomainError {
   constructor() {
     super(ErrorCode.IDEMPOTENCY_KEY_REUSED, 'This Idempotency-Key was used with a different request.');
+  }
+}
+
+export class NotReady extends DomainError {
+  constructor(phase: 'migrating' | 'draining') {
+    super(
+      ErrorCode.NOT_READY,
+      phase === 'migrating' ? 'The service is starting (its database schema is being migrated): try again shortly.' : 'This instance is shutting down: try again.',
+      1,
+    );
   }
 }

@@ -48,3 +48,28 @@ describe(KeyedSerializer.name, () => {
     });
   });
 });
+
+describe(`${KeyedSerializer.name} places`, () => {
+  it('runs tasks in the order places were taken, not the order tasks were given', async () => {
+    const serializer = new KeyedSerializer();
+    const log: string[] = [];
+    const first = serializer.enter('a');
+    const second = serializer.enter('a');
+    const ran = second.run(async () => log.push('second'));
+    await tick(5);
+    expect(log).toEqual([]);
+    await first.run(async () => log.push('first'));
+    await ran;
+    expect(log).toEqual(['first', 'second']);
+  });
+
+  it('lets those behind move up when a place is left unused', async () => {
+    const serializer = new KeyedSerializer();
+    const unused = serializer.enter('a');
+    const next = serializer.enter('a').run(async () => 'next');
+    unused.leave();
+    await expect(next).resolves.toBe('next');
+    await tick(0);
+    expect(serializer.activeKeys).toBe(0);
+  });
+});

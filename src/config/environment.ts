@@ -46,6 +46,13 @@ export interface AppSettings {
   userDailyBudgetNanoUsd: number | null;
   /** Origins allowed by CORS; empty: CORS off. */
   corsOrigins: string[];
+  /** PostgreSQL connections per instance. */
+  databasePoolSize: number;
+  /**
+   * PostgreSQL: how long a session lease or budget reservation of an instance outlives its last
+   * heartbeat (sent every third of it). An instance that dies holds them this long at most.
+   */
+  leaseTtlMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -62,6 +69,8 @@ export const DEFAULTS = {
   MAX_MESSAGE_CHARS: '32000',
   LOG_FORMAT: 'text',
   RATE_LIMIT_PER_MINUTE: '60',
+  DATABASE_POOL_SIZE: '10',
+  LEASE_TTL_MS: '15000',
 } as const;
 
 function value(env: Env, name: keyof typeof DEFAULTS): string {
@@ -150,6 +159,8 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1, 1_000_000),
     userDailyBudgetNanoUsd: parseUsd('USER_DAILY_BUDGET_USD', optional(env, 'USER_DAILY_BUDGET_USD')),
     corsOrigins: parseOrigins(optional(env, 'CORS_ORIGINS')),
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 1, 1_000),
+    leaseTtlMs: integer(env, 'LEASE_TTL_MS', 300, 600_000),
   };
 }
 

@@ -12,21 +12,21 @@ import { ApiKeyEntity } from '../auth/api-key.entity.js';
 import { IdempotencyRecordEntity } from '../idempotency/idempotency-record.entity.js';
 import { DailySpendEntity, SpendEntryEntity } from '../usage/spend-entry.entity.js';
 import { SpendLedger1764100000000 } from './migrations/1764100000000-spend-ledger.js';
+import { ClusterCoordination1764200000000 } from './migrations/1764200000000-cluster-coordination.js';
 
 export const ENTITIES = [UserEntity, ChatSessionEntity, ChatMessageEntity, ApiKeyEntity, IdempotencyRecordEntity, SpendEntryEntity, DailySpendEntity];
-export const MIGRATIONS = [InitialSchema1763800000000, AccessAndIdempotency1763900000000, AudioTokens1764000000000, SpendLedger1764100000000];
+export const MIGRATIONS = [InitialSchema1763800000000, AccessAndIdempotency1763900000000, AudioTokens1764000000000, SpendLedger1764100000000, ClusterCoordination1764200000000];
 
-/** Options for the app and for the TypeORM CLI alike; migrations run at start, never synchronize. */
-export function dataSourceOptions(database: DatabaseSettings): DataSourceOptions {
+/** Options for the app and for the TypeORM CLI alike. Migrations run at start (see migrate.ts), never synchronize. */
+export function dataSourceOptions(database: DatabaseSettings, poolSize = 10): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
-    migrationsRun: true,
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
   };
   if (database.kind === 'postgres') {
-    return { ...common, type: 'postgres', url: database.url };
+    return { ...common, type: 'postgres', url: database.url, poolSize };
   }
   if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
   return {

@@ -11,7 +11,7 @@ import { UnitOfWork } from './unit-of-work.js';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [appConfig.KEY],
-      useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config.database), retryAttempts: 0 }),
+      useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config.database, config.databasePoolSize), retryAttempts: 0 }),
     }),
   ],
   providers: [UnitOfWork, DatabaseHealth],

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { ApiKeysRepository } from '../auth/api-keys.repository.js';
+import { CoordinationRepository } from '../cluster/coordination.repository.js';
 import { KeyedSerializer } from '../common/keyed-serializer.js';
 import { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
@@ -17,6 +18,7 @@ export interface Repositories {
   apiKeys: ApiKeysRepository;
   idempotency: IdempotencyRepository;
   usage: UsageRepository;
+  coordination: CoordinationRepository;
 }
 
 function repositoriesOf(manager: EntityManager): Repositories {
@@ -27,6 +29,7 @@ function repositoriesOf(manager: EntityManager): Repositories {
     apiKeys: new ApiKeysRepository(manager),
     idempotency: new IdempotencyRepository(manager),
     usage: new UsageRepository(manager),
+    coordination: new CoordinationRepository(manager),
   };
 }
 

@@ -6,6 +6,14 @@ import { Public } from '../auth/access.js';
 import { DatabaseHealth } from '../database/database-health.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmMode } from '../gemini/llm-client.js';
+import { Readiness } from './readiness.js';
+import type { Phase } from './readiness.js';
+
+class ReadinessDto {
+  @ApiProperty({ enum: ['migrating', 'ready', 'draining'], description: 'Serving only when "ready".' })
+  status: Phase;
+  @ApiProperty({ enum: ['up', 'down'] }) database: 'up' | 'down';
+}
 
 class HealthDto {
   @ApiProperty({ enum: ['ok', 'degraded'] }) status: 'ok' | 'degraded';
@@ -24,7 +32,22 @@ export class HealthController {
     private readonly database: DatabaseHealth,
     @Inject(LlmClient) private readonly llm: LlmClient,
     private readonly keys: ApiKeysService,
+    private readonly readiness: Readiness,
   ) {}
+
+  @Get('ready')
+  @ApiOperation({
+    summary: 'Readiness, for load balancers',
+    description: '200 when this instance serves: its database answers and is migrated. 503 while it migrates, while it drains after SIGTERM, or when the database does not answer.',
+  })
+  @ApiOkResponse({ type: ReadinessDto })
+  @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'Not serving: send requests to another instance.' })
+  async ready(@Res({ passthrough: true }) response: Response): Promise<ReadinessDto> {
+    const database: ReadinessDto['database'] = (await this.database.ping()) ? 'up' : 'down';
+    const status = this.readiness.phase;
+    if (status !== 'ready' || database === 'down') response.status(HttpStatus.SERVICE_UNAVAILABLE);
+    return { status, database };
+  }
 
   @Get()
   @ApiOperation({ summary: 'Liveness and mode' })

@@ -218,6 +218,8 @@ describe(IdempotencyService.name, () => {
       const otherInstance = new IdempotencyService(world.repositories.idempotency, world.unitOfWork, world.config);
       const { first, finish } = await runningFirst('late first');
       await backdate('k1', 62_000);
+      // A real takeover comes a minute later at least; here its claim must not share the first's millisecond.
+      await new Promise((resolve) => setTimeout(resolve, 2));
 
       await expect(otherInstance.run(SCOPE, 'k1', { msg: 'hi' }, work('taken over'))).resolves.toEqual({ value: 'taken over', replayed: false });
       finish();

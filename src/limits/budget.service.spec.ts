@@ -4,7 +4,8 @@ import { usdToNano } from '../pricing/money.js';
 import { createWorld, storeSession, storeTurn } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
 import { BudgetService } from './budget.service.js';
-import type { Release } from './budget.service.js';
+import { NOTHING_HELD } from '../cluster/releasable.js';
+import type { Releasable } from '../cluster/releasable.js';
 
 const MODEL = 'gemini-2.5-flash';
 const PROMPT_CHARS = 1_000;
@@ -35,14 +36,14 @@ describe(BudgetService.name, () => {
   });
 
   describe('admit', () => {
-    it('admits without reserving when there is no limit', async () => {
+    it('admits holding nothing when there is no limit', async () => {
       const w = await setUp();
       await aliceSpent(w, 1_000_000_000_000);
 
       const release = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
 
-      expect(typeof release).toBe('function');
-      expect(w.budget.reservedFor('alice')).toBe(0);
+      expect(release).toBe(NOTHING_HELD);
+      expect(await w.budget.reservedFor('alice')).toBe(0);
     });
 
     it('reserves the worst case of the turn until it is released', async () => {
@@ -51,9 +52,9 @@ describe(BudgetService.name, () => {
 
       const release = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
 
-      expect(w.budget.reservedFor('alice')).toBe(worstCase(w));
-      release();
-      expect(w.budget.reservedFor('alice')).toBe(0);
+      expect(await w.budget.reservedFor('alice')).toBe(worstCase(w));
+      await release.release();
+      expect(await w.budget.reservedFor('alice')).toBe(0);
     });
 
     it('frees a reservation once, however often release is called', async () => {
@@ -61,10 +62,10 @@ describe(BudgetService.name, () => {
       const first = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
       await w.budget.admit('alice', MODEL, PROMPT_CHARS);
 
-      first();
-      first();
+      await first.release();
+      await first.release();
 
-      expect(w.budget.reservedFor('alice')).toBe(worstCase(w));
+      expect(await w.budget.reservedFor('alice')).toBe(worstCase(w));
     });
 
     it('keeps reservations per user', async () => {
@@ -72,7 +73,7 @@ describe(BudgetService.name, () => {
 
       await w.budget.admit('alice', MODEL, PROMPT_CHARS);
 
-      expect(w.budget.reservedFor('bob')).toBe(0);
+      expect(await w.budget.reservedFor('bob')).toBe(0);
     });
 
     it('overshoots the limit by less than one turn when turns are admitted concurrently', async () => {
@@ -84,13 +85,13 @@ describe(BudgetService.name, () => {
 
       const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => w.budget.admit('alice', MODEL, PROMPT_CHARS)));
 
-      const admitted = outcomes.filter((o): o is PromiseFulfilledResult<Release> => o.status === 'fulfilled');
+      const admitted = outcomes.filter((o): o is PromiseFulfilledResult<Releasable> => o.status === 'fulfilled');
       const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       expect(admitted.length).toBe(Math.ceil((limit - spent) / perTurn));
       expect(refused.length).toBeGreaterThan(0);
       for (const { reason } of refused) expect(reason).toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
-      const committed = spent + w.budget.reservedFor('alice');
-      expect(w.budget.reservedFor('alice')).toBe(admitted.length * perTurn);
+      const committed = spent + (await w.budget.reservedFor('alice'));
+      expect(await w.budget.reservedFor('alice')).toBe(admitted.length * perTurn);
       expect(committed).toBeGreaterThanOrEqual(limit);
       expect(committed - limit).toBeLessThan(perTurn);
     });
@@ -101,9 +102,9 @@ describe(BudgetService.name, () => {
       expect(worstCase(w)).toBeGreaterThanOrEqual(usdToNano('0.02')!);
       await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
 
-      release();
+      await release.release();
 
-      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toEqual(expect.any(Function));
+      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
     });
 
     it.each([
@@ -119,7 +120,7 @@ describe(BudgetService.name, () => {
 
       await expect(refusal).rejects.toBeInstanceOf(DomainError);
       await expect(refusal).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED, retryAfterSeconds: seconds });
-      expect(w.budget.reservedFor('alice')).toBe(0);
+      expect(await w.budget.reservedFor('alice')).toBe(0);
     });
 
     it("counts only today's spend (UTC)", async () => {
@@ -127,7 +128,7 @@ describe(BudgetService.name, () => {
       await aliceSpent(w, 1_000_000, '2026-11-21T23:59:59.999Z');
       jest.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-11-22T00:00:00.000Z'));
 
-      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toEqual(expect.any(Function));
+      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
     });
 
     it("lets a user's own limit win over a larger default", async () => {
@@ -143,8 +144,8 @@ describe(BudgetService.name, () => {
       await aliceSpent(w, 5_000);
       await w.users.setDailyBudget('alice', usdToNano(100)!);
 
-      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toEqual(expect.any(Function));
-      expect(w.budget.reservedFor('alice')).toBe(worstCase(w));
+      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
+      expect(await w.budget.reservedFor('alice')).toBe(worstCase(w));
     });
 
     it("enforces a user's own limit when there is no default", async () => {
@@ -161,9 +162,9 @@ describe(BudgetService.name, () => {
 
       const release = await w.budget.admit('alice', 'gemini-unknown-model', PROMPT_CHARS);
 
-      expect(w.budget.reservedFor('alice')).toBe(0);
-      release();
-      expect(w.budget.reservedFor('alice')).toBe(0);
+      expect(await w.budget.reservedFor('alice')).toBe(0);
+      await release.release();
+      expect(await w.budget.reservedFor('alice')).toBe(0);
     });
   });
 
@@ -171,7 +172,7 @@ describe(BudgetService.name, () => {
     it('is 0 for a user with nothing in flight', async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
 
-      expect(w.budget.reservedFor('nobody')).toBe(0);
+      expect(await w.budget.reservedFor('nobody')).toBe(0);
     });
   });
 });

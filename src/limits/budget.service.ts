@@ -1,58 +1,47 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { NOTHING_HELD } from '../cluster/releasable.js';
+import type { Releasable } from '../cluster/releasable.js';
 import { BudgetExceeded } from '../common/errors.js';
-import { KeyedSerializer } from '../common/keyed-serializer.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { PricingService } from '../pricing/pricing.service.js';
-import { UsageService } from '../usage/usage.service.js';
+import { utcDay } from '../usage/usage.repository.js';
 import { UsersRepository } from '../users/users.repository.js';
+import { BudgetReservations } from './budget-reservations.js';
 
-export type Release = () => void;
+const DAY_MS = 86_400_000;
 
 /**
- * Daily spend limits (USER_DAILY_BUDGET_USD, or the user's own). A turn is admitted only while
- * what the user spent today (UTC) plus what turns in flight may still cost is under the limit;
- * each admitted turn reserves its worst case until its real cost is stored. So concurrent turns
- * overshoot the limit by less than one turn. Reservations live in memory: one instance's view.
+ * Daily spend limits (USER_DAILY_BUDGET_USD, or the user's own), counted from the spend ledger's
+ * running daily totals, so deleting chats never resets them. Each admitted turn reserves its
+ * worst case until its real cost is stored (see BudgetReservations: in memory on SQLite, in the
+ * database, cluster-wide, on PostgreSQL).
  */
 @Injectable()
 export class BudgetService {
-  private readonly reserved = new Map<string, number>();
-  private readonly admission = new KeyedSerializer();
-
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
     private readonly users: UsersRepository,
-    private readonly usage: UsageService,
     private readonly pricing: PricingService,
+    private readonly reservations: BudgetReservations,
   ) {}
 
   /** Reserves the worst case of a call, or refuses it (429 BUDGET_EXCEEDED) before it is made. */
-  admit(userId: string, model: string, promptChars: number): Promise<Release> {
-    return this.admission.run(userId, async () => {
-      const user = await this.users.findById(userId);
-      const limit = user?.dailyBudgetNanoUsd ?? this.config.userDailyBudgetNanoUsd;
-      if (limit === null) return () => undefined;
-      const now = Date.now();
-      const { spentNanoUsd, dayEndsAt } = await this.usage.spentToday(userId, now);
-      const inFlight = this.reserved.get(userId) ?? 0;
-      if (spentNanoUsd + inFlight >= limit) throw new BudgetExceeded(Math.ceil((dayEndsAt - now) / 1000));
-      // A token is rarely shorter than a character: the prompt's length bounds its tokens.
-      const worstCase = this.pricing.worstCaseNanoUsd(model, promptChars, this.config.gemini.maxOutputTokens);
-      this.reserved.set(userId, inFlight + worstCase);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = (this.reserved.get(userId) ?? 0) - worstCase;
-        if (left > 0) this.reserved.set(userId, left);
-        else this.reserved.delete(userId);
-      };
-    });
+  async admit(userId: string, model: string, promptChars: number): Promise<Releasable> {
+    const user = await this.users.findById(userId);
+    const limitNanoUsd = user?.dailyBudgetNanoUsd ?? this.config.userDailyBudgetNanoUsd;
+    if (limitNanoUsd === null) return NOTHING_HELD;
+    const now = Date.now();
+    const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
+    // A token is rarely shorter than a character: the prompt's length bounds its tokens.
+    const worstCaseNanoUsd = this.pricing.worstCaseNanoUsd(model, promptChars, this.config.gemini.maxOutputTokens);
+    const reservation = await this.reservations.reserve({ userId, day: utcDay(new Date(dayStart).toISOString()), limitNanoUsd, worstCaseNanoUsd });
+    if (!reservation) throw new BudgetExceeded(Math.ceil((dayStart + DAY_MS - now) / 1000));
+    return reservation;
   }
 
   /** Nano-dollars reserved by the user's turns in flight (for tests and diagnostics). */
-  reservedFor(userId: string): number {
-    return this.reserved.get(userId) ?? 0;
+  reservedFor(userId: string): Promise<number> {
+    return this.reservations.reservedFor(userId);
   }
 }

@@ -1,33 +1,33 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DATABASE_NOW_MS } from '../cluster/cluster-instance.js';
 import { RateLimited } from '../common/errors.js';
-import { appConfig } from '../config/app.config.js';
-import type { AppConfig } from '../config/app.config.js';
 
 const WINDOW_MS = 60_000;
 
 /**
  * RATE_LIMIT_PER_MINUTE turns per caller over a sliding minute. The caller is the API key (the
- * user in open mode), never a header the client controls. Kept in memory: each instance of a
- * scaled-out service limits on its own.
+ * user in open mode), never a header the client controls.
  */
-@Injectable()
-export class RateLimiter {
-  private readonly starts = new Map<string, number[]>();
-  private readonly limit: number;
-
-  constructor(@Inject(appConfig.KEY) config: AppConfig) {
-    this.limit = config.rateLimitPerMinute;
-  }
+export abstract class RateLimiter {
+  constructor(protected readonly limit: number) {}
 
   /** Counts a turn for the caller, or refuses it with 429 and how long to wait. */
-  take(scope: string, now = Date.now()): void {
+  abstract take(scope: string): Promise<void>;
+
+  protected refuse(oldestStart: number, now: number): never {
+    throw new RateLimited(Math.max(1, Math.ceil((oldestStart + WINDOW_MS - now) / 1000)), this.limit);
+  }
+}
+
+/** One process (SQLite): the starts of the last minute, in memory. */
+export class InMemoryRateLimiter extends RateLimiter {
+  private readonly starts = new Map<string, number[]>();
+
+  async take(scope: string, now = Date.now()): Promise<void> {
     const recent = (this.starts.get(scope) ?? []).filter((at) => at > now - WINDOW_MS);
-    if (recent.length >= this.limit) {
-      this.starts.set(scope, recent);
-      throw new RateLimited(Math.max(1, Math.ceil((recent[0] + WINDOW_MS - now) / 1000)), this.limit);
-    }
-    recent.push(now);
     this.starts.set(scope, recent);
+    if (recent.length >= this.limit) this.refuse(recent[0], now);
+    recent.push(now);
     if (this.starts.size > 10_000) this.forgetIdle(now);
   }
 
@@ -35,5 +35,34 @@ export class RateLimiter {
     for (const [scope, times] of this.starts) {
       if (times.every((at) => at <= now - WINDOW_MS)) this.starts.delete(scope);
     }
+  }
+}
+
+/**
+ * Instances sharing PostgreSQL: the starts of the last minute are rows of `rate_limit_hits`,
+ * counted and added under a transaction-scoped advisory lock on the caller, on the database's
+ * clock. One limit for the whole cluster, and it survives restarts.
+ */
+export class DatabaseRateLimiter extends RateLimiter {
+  constructor(
+    private readonly dataSource: DataSource,
+    limit: number,
+  ) {
+    super(limit);
+  }
+
+  async take(scope: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`rate:${scope}`]);
+      const [window] = (await manager.query(
+        `SELECT ${DATABASE_NOW_MS} AS now, COUNT(*) AS starts, MIN(at) AS oldest
+           FROM rate_limit_hits WHERE scope = $1 AND at > ${DATABASE_NOW_MS} - ${WINDOW_MS}`,
+        [scope],
+      )) as { now: string; starts: string; oldest: string | null }[];
+      const now = Number(window.now);
+      if (Number(window.starts) >= this.limit) this.refuse(Number(window.oldest), now);
+      await manager.query('DELETE FROM rate_limit_hits WHERE scope = $1 AND at <= $2', [scope, now - WINDOW_MS]);
+      await manager.query('INSERT INTO rate_limit_hits (scope, at) VALUES ($1, $2)', [scope, now]);
+    });
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ValidationFailed } from '../common/errors.js';
 import { UsersService } from '../users/users.service.js';
-import { UsageRepository, utcDay } from './usage.repository.js';
+import { UsageRepository } from './usage.repository.js';
 import type { TimeRange, UsageReport } from './usage.repository.js';
 
 const DAY_MS = 86_400_000;
@@ -27,11 +27,6 @@ export class UsageService {
     return { range, report: await this.usage.report(userId, range) };
   }
 
-  /** What the user's turns cost today (UTC), integer nano-dollars, and when that day ends. */
-  async spentToday(userId: string, at = Date.now()): Promise<{ spentNanoUsd: number; dayEndsAt: number }> {
-    const dayStart = Math.floor(at / DAY_MS) * DAY_MS;
-    return { spentNanoUsd: await this.usage.spentOn(userId, utcDay(new Date(dayStart).toISOString())), dayEndsAt: dayStart + DAY_MS };
-  }
 }
 
 /** A date-only bound is a UTC day: `from` its start, `to` its end (so the day counts whole). */

@@ -32,9 +32,9 @@ export class World {
 
   async sync(): Promise<void> {
     const [sessions, users, keys] = await Promise.all([
-      this.dataSource.query(`SELECT chat_id AS id, user_id AS owner FROM chat_sessions ORDER BY rowid DESC LIMIT ${POOL_SIZE}`),
-      this.dataSource.query(`SELECT user_id AS id FROM users ORDER BY rowid DESC LIMIT ${POOL_SIZE}`),
-      this.dataSource.query(`SELECT key_id AS id FROM api_keys ORDER BY rowid DESC LIMIT ${POOL_SIZE}`),
+      this.dataSource.query(`SELECT chat_id AS id, user_id AS owner FROM chat_sessions ORDER BY created_at DESC LIMIT ${POOL_SIZE}`),
+      this.dataSource.query(`SELECT user_id AS id FROM users ORDER BY created_at DESC LIMIT ${POOL_SIZE}`),
+      this.dataSource.query(`SELECT key_id AS id FROM api_keys ORDER BY created_at DESC LIMIT ${POOL_SIZE}`),
     ]);
     this.sessions = (sessions as { id: string }[]).map((row) => row.id);
     this.owners = (sessions as { owner: string }[]).map((row) => row.owner);

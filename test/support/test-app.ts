@@ -1,19 +1,19 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
-import { configureApp } from '../../src/app.setup.js';
+import { configureApp, listenAndMigrate } from '../../src/app.setup.js';
 import { appConfig } from '../../src/config/app.config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import type { AppSettings } from '../../src/config/environment.js';
 import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
 import { PricingService } from '../../src/pricing/pricing.service.js';
 import { storedCostMismatches } from './stored-costs.js';
+import { createTestDatabase } from './test-database.js';
+import { rawSql } from './test-database.js';
+import type { TestDatabase } from './test-database.js';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -25,9 +25,8 @@ export interface TestApp {
   dataSource: DataSource;
   /** Raw SQL on the app's database, written with `?` placeholders (PostgreSQL gets $1, $2…). */
   query<T = Record<string, any>>(sql: string, parameters?: unknown[]): Promise<T[]>;
-  /** The SQLite file of this app. */
-  databasePath: string;
-  dataDir: string;
+  /** The database of this app: kept by `close({ keepData: true })` for another app to reuse. */
+  database: TestDatabase;
   close(options?: { keepData?: boolean; keepEmulator?: boolean }): Promise<void>;
 }
 
@@ -36,23 +35,22 @@ export interface TestAppOptions {
   env?: Record<string, string | undefined>;
   /** Reuse an emulator (e.g. across a restart). */
   emulator?: GeminiEmulator;
-  /** Reuse a data directory (e.g. to restart on the same database file). */
-  dataDir?: string;
+  /** Reuse a database (e.g. to restart on it); a fresh one by default. */
+  database?: TestDatabase;
   /** No emulator, no key, no base URL: the service starts its own emulator. */
   offline?: boolean;
 }
 
 /**
- * Boots the real AppModule on a fresh SQLite file, talking to a Gemini emulator on a loopback
+ * Boots the real AppModule on a fresh database (SQLite, or PostgreSQL in the e2e-pg project), talking to a Gemini emulator on a loopback
  * port through the real SDK, listening on a free port.
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const emulator = options.offline ? null : (options.emulator ?? new GeminiEmulator({ recordRequests: true }));
   if (emulator && !isStarted(emulator)) await emulator.start(0, '127.0.0.1');
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gemini-chat-api-'));
-  const databasePath = join(dataDir, 'chat.db');
+  const database = options.database ?? (await createTestDatabase());
   const settings = parseEnvironment({
-    DATABASE_URL: `sqlite:${databasePath}`,
+    DATABASE_URL: database.url,
     GEMINI_TIMEOUT_MS: '3000',
     ...(emulator ? { GEMINI_BASE_URL: emulator.baseUrl, GEMINI_API_KEY: 'test-key' } : {}),
     ...options.env,
@@ -63,33 +61,27 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     .compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: ['error','warn'] });
   configureApp(app);
-  await app.listen(0, '127.0.0.1');
+  await listenAndMigrate(app, 0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
+  const sql = rawSql(database, app.get<DataSource>(getDataSourceToken()));
   return {
     app,
     baseUrl: `http://127.0.0.1:${port}`,
     emulator: emulator as GeminiEmulator,
     settings,
     dataSource: app.get<DataSource>(getDataSourceToken()),
-    query: (sql, parameters) => rawQuery(app.get<DataSource>(getDataSourceToken()), sql, parameters),
-    databasePath,
-    dataDir,
+    query: sql.query,
+    database,
     async close({ keepData = false, keepEmulator = false } = {}) {
       // Every turn any spec stored must reproduce its cost from its stored usage and the price table.
       const { mismatches } = await storedCostMismatches(app.get(getDataSourceToken()), app.get(PricingService));
       await app.close();
+      await sql.close();
       if (emulator && !keepEmulator) await emulator.stop();
-      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) await database.drop();
       if (mismatches.length > 0) throw new Error(`stored costs that their usage does not reproduce: ${JSON.stringify(mismatches)}`);
     },
   };
-}
-
-/** `?` placeholders in order; PostgreSQL numbers its own. Never inside string literals in specs. */
-export function rawQuery<T>(dataSource: DataSource, sql: string, parameters: unknown[] = []): Promise<T[]> {
-  let n = 0;
-  const text = dataSource.options.type === 'postgres' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
-  return dataSource.query(text, parameters);
 }
 
 function isStarted(emulator: GeminiEmulator): boolean {

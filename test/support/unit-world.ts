@@ -3,13 +3,15 @@ import type { AppConfig } from '../../src/config/app.config.js';
 import { storeTurn as writeTurn } from '../../src/chat/store-turn.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
+import { migrate } from '../../src/database/migrate.js';
 import { UnitOfWork } from '../../src/database/unit-of-work.js';
 import { LlmClient } from '../../src/gemini/llm-client.js';
 import type { LlmMode, LlmRequest, LlmResult } from '../../src/gemini/llm-client.js';
 import { IdempotencyRepository } from '../../src/idempotency/idempotency.repository.js';
 import { IdempotencyService } from '../../src/idempotency/idempotency.service.js';
+import { InMemoryBudgetReservations } from '../../src/limits/budget-reservations.js';
 import { BudgetService } from '../../src/limits/budget.service.js';
-import { RateLimiter } from '../../src/limits/rate-limiter.js';
+import { InMemoryRateLimiter } from '../../src/limits/rate-limiter.js';
 import type { Message } from '../../src/messages/message.js';
 import { MessagesRepository } from '../../src/messages/messages.repository.js';
 import { PricingService } from '../../src/pricing/pricing.service.js';
@@ -25,7 +27,7 @@ import { UsersRepository } from '../../src/users/users.repository.js';
 import { UsersService } from '../../src/users/users.service.js';
 
 /**
- * Unit-test wiring by hand over a real in-memory SQLite database (migrations run on initialize):
+ * Unit-test wiring by hand over a real in-memory SQLite database, migrated:
  * the services as the app builds them, without Nest. Each world is private to one test.
  */
 
@@ -58,6 +60,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
   const config = testConfig(env);
   const dataSource = new DataSource(dataSourceOptions({ kind: 'sqlite', path: ':memory:' }));
   await dataSource.initialize();
+  await migrate(dataSource);
   const manager = dataSource.manager;
   const unitOfWork = new UnitOfWork(dataSource);
   const pricing = new PricingService(config);
@@ -72,7 +75,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
   const sessions = new SessionsService(repositories.sessions, repositories.messages, idempotency, unitOfWork, config);
   const users = new UsersService(repositories.users, unitOfWork);
   const usage = new UsageService(repositories.usage, users);
-  const budget = new BudgetService(config, repositories.users, usage, pricing);
+  const budget = new BudgetService(config, repositories.users, pricing, new InMemoryBudgetReservations(dataSource));
   return {
     config,
     dataSource,
@@ -201,12 +204,12 @@ export class ScriptedLlm extends LlmClient {
 }
 
 /** A rate limiter that also says when it has counted `count` turns (a turn is then queued). */
-export class ObservedRateLimiter extends RateLimiter {
+export class ObservedRateLimiter extends InMemoryRateLimiter {
   private taken = 0;
   private readonly waiters: { count: number; resolve: () => void }[] = [];
 
-  override take(scope: string, now?: number): void {
-    super.take(scope, now);
+  override async take(scope: string, now?: number): Promise<void> {
+    await super.take(scope, now);
     this.taken += 1;
     for (const waiter of this.waiters.filter((w) => this.taken >= w.count)) {
       this.waiters.splice(this.waiters.indexOf(waiter), 1);

@@ -1,0 +1,47 @@
+import { Global, Module } from '@nestjs/common';
+import type { Provider } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { appConfig } from '../config/app.config.js';
+import type { AppConfig } from '../config/app.config.js';
+import { BudgetReservations, DatabaseBudgetReservations, InMemoryBudgetReservations } from '../limits/budget-reservations.js';
+import { DatabaseRateLimiter, InMemoryRateLimiter, RateLimiter } from '../limits/rate-limiter.js';
+import { ClusterInstance } from './cluster-instance.js';
+import { InProcessSessionTurns, LeasedSessionTurns, SessionTurns } from './session-turns.js';
+
+const onPostgres = (config: AppConfig) => config.database.kind === 'postgres';
+
+/**
+ * The one place that decides where coordination lives. PostgreSQL (any number of instances):
+ * in the database — session leases, rate-limit windows and budget reservations, kept alive by
+ * this instance's heartbeat. SQLite (one process by nature): in memory, with the same
+ * observable behaviour. Idempotency records and API keys live in the database either way.
+ */
+const providers: Provider[] = [
+  {
+    provide: ClusterInstance,
+    inject: [appConfig.KEY, DataSource],
+    useFactory: (config: AppConfig, dataSource: DataSource) => (onPostgres(config) ? new ClusterInstance(dataSource, config) : null),
+  },
+  {
+    provide: SessionTurns,
+    inject: [DataSource, ClusterInstance],
+    useFactory: (dataSource: DataSource, instance: ClusterInstance | null) =>
+      instance ? new LeasedSessionTurns(dataSource, instance) : new InProcessSessionTurns(),
+  },
+  {
+    provide: RateLimiter,
+    inject: [appConfig.KEY, DataSource],
+    useFactory: (config: AppConfig, dataSource: DataSource) =>
+      onPostgres(config) ? new DatabaseRateLimiter(dataSource, config.rateLimitPerMinute) : new InMemoryRateLimiter(config.rateLimitPerMinute),
+  },
+  {
+    provide: BudgetReservations,
+    inject: [DataSource, ClusterInstance],
+    useFactory: (dataSource: DataSource, instance: ClusterInstance | null) =>
+      instance ? new DatabaseBudgetReservations(dataSource, instance) : new InMemoryBudgetReservations(dataSource),
+  },
+];
+
+@Global()
+@Module({ providers, exports: [SessionTurns, RateLimiter, BudgetReservations] })
+export class ClusterModule {}

@@ -1,0 +1,61 @@
+import { Table, TableIndex } from 'typeorm';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * What instances sharing one PostgreSQL database coordinate through (src/cluster): a lease per
+ * session with a turn running, budget reservations of turns in flight, and the turn starts of
+ * the last minute per caller. Rows carry the instance that holds them and expire (epoch ms,
+ * the database's clock) unless that instance's heartbeat renews them. On SQLite (one process)
+ * they stay empty.
+ */
+export class ClusterCoordination1764200000000 implements MigrationInterface {
+  name = 'ClusterCoordination1764200000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.createTable(
+      new Table({
+        name: 'session_leases',
+        columns: [
+          { name: 'session_id', type: 'varchar', length: '36', isPrimary: true },
+          { name: 'holder', type: 'varchar', length: '36' },
+          { name: 'instance_id', type: 'varchar', length: '36' },
+          { name: 'expires_at', type: 'bigint' },
+        ],
+        indices: [new TableIndex({ name: 'idx_session_leases_instance', columnNames: ['instance_id'] })],
+      }),
+    );
+    await queryRunner.createTable(
+      new Table({
+        name: 'budget_reservations',
+        columns: [
+          { name: 'id', type: 'varchar', length: '36', isPrimary: true },
+          { name: 'user_id', type: 'varchar', length: '128' },
+          { name: 'nano_usd', type: 'bigint' },
+          { name: 'instance_id', type: 'varchar', length: '36' },
+          { name: 'expires_at', type: 'bigint' },
+        ],
+        indices: [
+          new TableIndex({ name: 'idx_budget_reservations_user', columnNames: ['user_id'] }),
+          new TableIndex({ name: 'idx_budget_reservations_instance', columnNames: ['instance_id'] }),
+        ],
+      }),
+    );
+    await queryRunner.createTable(
+      new Table({
+        name: 'rate_limit_hits',
+        columns: [
+          { name: 'id', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' },
+          { name: 'scope', type: 'varchar', length: '160' },
+          { name: 'at', type: 'bigint' },
+        ],
+        indices: [new TableIndex({ name: 'idx_rate_limit_hits_scope', columnNames: ['scope', 'at'] })],
+      }),
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropTable('rate_limit_hits');
+    await queryRunner.dropTable('budget_reservations');
+    await queryRunner.dropTable('session_leases');
+  }
+}

@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { migrate } from '../database/migrate.js';
+
+export type Phase = 'migrating' | 'ready' | 'draining';
+
+/**
+ * Where this instance is in its life: it listens at once, answers 503 NOT_READY (but for
+ * /health and /health/ready) while it migrates the database — which may mean waiting for
+ * another instance that migrates it — serves, and from SIGTERM on drains: it finishes its turns
+ * in flight and refuses new requests, so a load balancer sends them elsewhere.
+ */
+@Injectable()
+export class Readiness {
+  private current: Phase = 'migrating';
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  get phase(): Phase {
+    return this.current;
+  }
+
+  /** Migrates the database, then serves. */
+  async migrate(): Promise<void> {
+    await migrate(this.dataSource);
+    if (this.current === 'migrating') this.current = 'ready';
+  }
+
+  drain(): void {
+    this.current = 'draining';
+  }
+}

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { ClusterInstance, DATABASE_NOW_MS } from '../cluster/cluster-instance.js';
+import type { Releasable } from '../cluster/releasable.js';
+import { KeyedSerializer } from '../common/keyed-serializer.js';
+import { UsageRepository } from '../usage/usage.repository.js';
+
+export interface ReservationRequest {
+  userId: string;
+  /** The UTC day whose spend counts (`YYYY-MM-DD`). */
+  day: string;
+  limitNanoUsd: number;
+  worstCaseNanoUsd: number;
+}
+
+/**
+ * Budget reservations of turns in flight. A turn is admitted while the user's spend that day
+ * plus what turns in flight have reserved is under the limit; it then reserves its worst case
+ * until its real cost is stored. So concurrent turns overshoot by less than one turn.
+ */
+export abstract class BudgetReservations {
+  /** The reservation, or null when the limit is reached. */
+  abstract reserve(request: ReservationRequest): Promise<Releasable | null>;
+  /** Nano-dollars reserved by the user's turns in flight (diagnostics and tests). */
+  abstract reservedFor(userId: string): Promise<number>;
+}
+
+/**
+ * One process (SQLite): reservations in memory, admissions one at a time per user. Released
+ * after the turn's transaction commits, so for a moment both count: never too little.
+ */
+export class InMemoryBudgetReservations extends BudgetReservations {
+  private readonly reserved = new Map<string, number>();
+  private readonly admission = new KeyedSerializer();
+  private readonly usage: UsageRepository;
+
+  constructor(dataSource: DataSource) {
+    super();
+    this.usage = new UsageRepository(dataSource.manager);
+  }
+
+  reserve({ userId, day, limitNanoUsd, worstCaseNanoUsd }: ReservationRequest): Promise<Releasable | null> {
+    return this.admission.run(userId, async () => {
+      const spent = await this.usage.spentOn(userId, day);
+      const inFlight = this.reserved.get(userId) ?? 0;
+      if (spent + inFlight >= limitNanoUsd) return null;
+      this.reserved.set(userId, inFlight + worstCaseNanoUsd);
+      let released = false;
+      return {
+        releaseWith: async () => undefined,
+        release: async () => {
+          if (released) return;
+          released = true;
+          const left = (this.reserved.get(userId) ?? 0) - worstCaseNanoUsd;
+          if (left > 0) this.reserved.set(userId, left);
+          else this.reserved.delete(userId);
+        },
+      };
+    });
+  }
+
+  async reservedFor(userId: string): Promise<number> {
+    return this.reserved.get(userId) ?? 0;
+  }
+}
+
+/**
+ * Instances sharing PostgreSQL: reservations are rows of `budget_reservations`, admitted under
+ * a transaction-scoped advisory lock on the user. Spend and reservations are read by one
+ * statement (one snapshot), so a turn stored meanwhile — its spend added and its reservation
+ * deleted in one transaction — is counted once, never zero times. A reservation lives while
+ * its instance's heartbeat renews it.
+ */
+export class DatabaseBudgetReservations extends BudgetReservations {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly instance: ClusterInstance,
+  ) {
+    super();
+  }
+
+  async reserve({ userId, day, limitNanoUsd, worstCaseNanoUsd }: ReservationRequest): Promise<Releasable | null> {
+    const id = randomUUID();
+    const unhold = this.instance.hold();
+    const admitted = await this.dataSource
+      .transaction(async (manager) => {
+        await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`budget:${userId}`]);
+        const [committed] = (await manager.query(
+          `SELECT COALESCE((SELECT cost_nano_usd FROM spend_daily WHERE user_id = $1 AND day = $2), 0) AS spent,
+                  COALESCE((SELECT SUM(nano_usd) FROM budget_reservations WHERE user_id = $1 AND expires_at > ${DATABASE_NOW_MS}), 0) AS reserved`,
+          [userId, day],
+        )) as { spent: string; reserved: string }[];
+        if (Number(committed.spent) + Number(committed.reserved) >= limitNanoUsd) return false;
+        await manager.query(
+          `INSERT INTO budget_reservations (id, user_id, nano_usd, instance_id, expires_at) VALUES ($1, $2, $3, $4, ${this.instance.expiresAtSql})`,
+          [id, userId, worstCaseNanoUsd, this.instance.id],
+        );
+        return true;
+      })
+      .catch((error: unknown) => {
+        unhold();
+        throw error;
+      });
+    if (!admitted) {
+      unhold();
+      return null;
+    }
+    return {
+      releaseWith: ({ coordination }) => coordination.releaseReservation(id),
+      release: async () => {
+        try {
+          await this.dataSource.query('DELETE FROM budget_reservations WHERE id = $1', [id]);
+        } finally {
+          unhold();
+        }
+      },
+    };
+  }
+
+  async reservedFor(userId: string): Promise<number> {
+    const [row] = (await this.dataSource.query(
+      `SELECT COALESCE(SUM(nano_usd), 0) AS reserved FROM budget_reservations WHERE user_id = $1 AND expires_at > ${DATABASE_NOW_MS}`,
+      [userId],
+    )) as { reserved: string }[];
+    return Number(row.reserved);
+  }
+}
