@@ -53,9 +53,13 @@ export class ClusterInstance implements OnModuleDestroy {
   private async beat(): Promise<void> {
     if (this.holds === 0) return;
     try {
-      for (const table of ['session_leases', 'budget_reservations']) {
-        await this.dataSource.query(`UPDATE ${table} SET expires_at = ${this.expiresAtSql} WHERE instance_id = $1`, [this.id]);
-      }
+      // One statement, one expiry: a turn's lease and reservation end together if this instance dies.
+      await this.dataSource.query(
+        `WITH renewed AS (SELECT ${this.expiresAtSql} AS expires_at),
+              leases AS (UPDATE session_leases SET expires_at = (SELECT expires_at FROM renewed) WHERE instance_id = $1)
+         UPDATE budget_reservations SET expires_at = (SELECT expires_at FROM renewed) WHERE instance_id = $1`,
+        [this.id],
+      );
     } catch (error) {
       // The next beat tries again; a lease lost meanwhile is noticed when its turn is stored.
       this.logger.warn(`heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);

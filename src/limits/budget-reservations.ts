@@ -85,9 +85,11 @@ export class DatabaseBudgetReservations extends BudgetReservations {
     const admitted = await this.dataSource
       .transaction(async (manager) => {
         await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`budget:${userId}`]);
+        // Left by an instance that died: they count no more, and go.
+        await manager.query(`DELETE FROM budget_reservations WHERE user_id = $1 AND expires_at <= ${DATABASE_NOW_MS}`, [userId]);
         const [committed] = (await manager.query(
           `SELECT COALESCE((SELECT cost_nano_usd FROM spend_daily WHERE user_id = $1 AND day = $2), 0) AS spent,
-                  COALESCE((SELECT SUM(nano_usd) FROM budget_reservations WHERE user_id = $1 AND expires_at > ${DATABASE_NOW_MS}), 0) AS reserved`,
+                  COALESCE((SELECT SUM(nano_usd) FROM budget_reservations WHERE user_id = $1), 0) AS reserved`,
           [userId, day],
         )) as { spent: string; reserved: string }[];
         if (Number(committed.spent) + Number(committed.reserved) >= limitNanoUsd) return false;
