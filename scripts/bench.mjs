@@ -3,12 +3,14 @@
 //   - time to first delta, streaming through the service vs straight from the emulator;
 //   - a whole non-streaming turn, through the service vs one generateContent call;
 //   - turns per second with many sessions at once.
+// On SQLite (the default), or with --postgres on a throw-away PostgreSQL server (fsync on).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GeminiEmulator } from '../dist/gemini/emulator/gemini-emulator.js';
+import { startPostgres } from './postgres.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 100);
 const CONCURRENT_SESSIONS = 20;
@@ -17,11 +19,12 @@ const TURNS_PER_SESSION = 10;
 const emulator = new GeminiEmulator();
 const geminiUrl = await emulator.start(0, '127.0.0.1');
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-'));
+const postgres = process.argv.includes('--postgres') ? await startPostgres({ durable: true }) : null;
 const server = spawn(process.execPath, ['dist/main.js'], {
   env: {
     PATH: process.env.PATH,
     PORT: '0',
-    DATABASE_URL: `sqlite:${join(dataDir, 'chat.db')}`,
+    DATABASE_URL: postgres ? postgres.url : `sqlite:${join(dataDir, 'chat.db')}`,
     GEMINI_BASE_URL: geminiUrl,
     GEMINI_API_KEY: 'bench',
     // The bench is one user sending hundreds of turns a minute.
@@ -81,6 +84,7 @@ async function shutDown() {
   server.kill('SIGTERM');
   await new Promise((resolve) => server.on('exit', resolve));
   await emulator.stop();
+  postgres?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }
 
@@ -125,7 +129,8 @@ async function measure() {
   );
   const seconds = (performance.now() - started) / 1000;
 
-  console.log(`gemini-chat-api bench (node ${process.version}, emulator on loopback, SQLite WAL synchronous=FULL)`);
+  const database = postgres ? 'PostgreSQL 15, fsync on' : 'SQLite WAL synchronous=FULL';
+  console.log(`gemini-chat-api bench (node ${process.version}, emulator on loopback, ${database})`);
   console.log(summary('time to first delta, straight from emulator', direct.ttfd));
   console.log(summary('time to first delta, through the service', service.ttfd));
   console.log(summary('one turn, generateContent straight', direct.turn));

@@ -71,8 +71,11 @@ function run(bin, program, args) {
   }
 }
 
-/** Starts a fresh server; `url` connects as its superuser `chat` (trust auth, loopback only). */
-export async function startPostgres() {
+/**
+ * Starts a fresh server; `url` connects as its superuser `chat` (trust auth, loopback only).
+ * `durable`: fsync and full page writes on, as in production (the bench); off for tests.
+ */
+export async function startPostgres({ durable = false } = {}) {
   const bin = ensurePostgres();
   const dir = mkdtempSync(join(tmpdir(), 'gemini-chat-api-pg-'));
   if (isRoot) {
@@ -82,15 +85,13 @@ export async function startPostgres() {
   const data = join(dir, 'data');
   const port = await freePort();
   run(bin, 'initdb', ['-D', data, '-U', 'chat', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
-  // Durability is not what a throw-away test server is for: no fsync, no full page writes.
   const options = [
     `-p ${port}`,
     '-c listen_addresses=127.0.0.1',
     `-c unix_socket_directories=${dir}`,
     '-c max_connections=300',
-    '-c fsync=off',
-    '-c synchronous_commit=off',
-    '-c full_page_writes=off',
+    // Durability is not what a throw-away test server is for.
+    ...(durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
   ].join(' ');
   run(bin, 'pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   let stopped = false;
