@@ -26,7 +26,7 @@ const DESCRIPTIONS: Record<number, string> = {
   422: 'CONTENT_BLOCKED: Gemini blocked the prompt or returned no text (nothing is stored); or IDEMPOTENCY_KEY_REUSED: the key was used with another request.',
   429: 'RATE_LIMITED: more than RATE_LIMIT_PER_MINUTE turns; or BUDGET_EXCEEDED: the user\'s daily limit is spent. See Retry-After. Nothing is sent to Gemini.',
   502: 'UPSTREAM_ERROR: Gemini failed, was unreachable, sent a malformed reply, or does not serve the model. Nothing is stored.',
-  503: 'UPSTREAM_RATE_LIMITED: Gemini rate-limited the service (see Retry-After). Nothing is stored.',
+  503: 'UPSTREAM_RATE_LIMITED: Gemini rate-limited the service (see Retry-After). Nothing is stored. Or NOT_READY: this instance is migrating its database or shutting down; retry (Retry-After: 1).',
   504: 'UPSTREAM_TIMEOUT: Gemini did not answer within GEMINI_TIMEOUT_MS. Nothing is stored.',
 };
 

@@ -15,7 +15,8 @@ export class UsageController {
   @ActsFor('user_id')
   @ApiOperation({
     summary: 'What a user\'s turns used and cost: in total, by model and by UTC day',
-    description: 'Equal to the sum of the stored turns in [from, to).',
+    description:
+      'Sums of the spend ledger in [from, to): every turn, those of deleted sessions included. A deleted user\'s usage stays readable with the admin key.',
   })
   @ApiOkResponse({ type: UsageReportDto })
   @ApiErrorResponses(400, 401, 404)
