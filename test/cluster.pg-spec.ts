@@ -212,34 +212,51 @@ describe('Many instances on one PostgreSQL database', () => {
   );
 
   it(
-    'let the next turn proceed on another instance once the lease of an instance killed mid-turn expires, its reservation gone',
+    'let a retry run on another instance once the claims of an instance killed mid-turn expire: key, lease and reservation',
     async () => {
       // A budget smaller than one turn's worst case: while the dead turn's reservation counts, nothing is admitted.
       cluster = await startCluster({ emulator, size: 2, env: { USER_DAILY_BUDGET_USD: '0.00001' } });
       const sessionId = await newSession('unlucky');
+      const send = (url: string) => request(url).post(`/sessions/${sessionId}/messages`).set('Idempotency-Key', 'cut-1').send({ message: 'cut short' });
       emulator.enqueue({ text: 'never delivered', delayMs: 10_000 });
-      const doomed = request(instanceUrl(0)).post(`/sessions/${sessionId}/messages`).send({ message: 'cut short' }).then(
+      const doomed = send(instanceUrl(0)).then(
         (response) => response.status,
         () => 'connection lost',
       );
       await waitFor(() => calls().length === 1, 'the call to Gemini');
       const held = async () =>
-        (await cluster!.sql.query('SELECT (SELECT COUNT(*) FROM session_leases) AS leases, (SELECT COUNT(*) FROM budget_reservations) AS reservations'))[0];
-      expect(await held()).toEqual({ leases: 1, reservations: 1 });
+        (
+          await cluster!.sql.query(
+            `SELECT (SELECT COUNT(*) FROM session_leases) AS leases, (SELECT COUNT(*) FROM budget_reservations) AS reservations,
+                    (SELECT COUNT(*) FROM idempotency_records WHERE state = 'running') AS claims`,
+          )
+        )[0];
+      expect(await held()).toEqual({ leases: 1, reservations: 1, claims: 1 });
 
       expect(await stopInstance(cluster.instances[0], 'SIGKILL')).toBe('SIGKILL');
       expect(await doomed).toBe('connection lost');
       const killedAt = Date.now();
-      const next = await request(instanceUrl(1)).post(`/sessions/${sessionId}/messages`).send({ message: 'after the crash' }).expect(201);
+      // The client retries, as Retry-After says, until the dead instance's claim has expired.
+      const statuses: number[] = [];
+      let retried = await send(instanceUrl(1));
+      while (retried.status === 409) {
+        statuses.push(retried.status);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        retried = await send(instanceUrl(1));
+      }
       const waited = Date.now() - killedAt;
 
-      // It waited for the lease to expire (renewed every third of LEASE_TTL_MS until the kill), not longer.
+      expect(statuses.length).toBeGreaterThan(0);
+      expect(retried.status).toBe(201);
+      expect(retried.body.user_message.content).toBe('cut short');
+      // It waited for the claims to expire (renewed every third of LEASE_TTL_MS until the kill), not longer.
       expect(waited).toBeGreaterThanOrEqual(LEASE_TTL_MS / 2);
       expect(waited).toBeLessThan(LEASE_TTL_MS + 2_000);
-      expect(calls()[1].body.contents.map((content: { parts: { text: string }[] }) => content.parts[0].text)).toEqual(['after the crash']);
-      expect(next.body.user_message.content).toBe('after the crash');
-      expect(await held()).toEqual({ leases: 0, reservations: 0 });
-      console.log(`cluster: after SIGKILL of the lease holder, the next turn on another instance waited ${waited} ms (LEASE_TTL_MS ${LEASE_TTL_MS})`);
+      expect(calls()).toHaveLength(2);
+      expect(calls()[1].body.contents.map((content: { parts: { text: string }[] }) => content.parts[0].text)).toEqual(['cut short']);
+      expect(await held()).toEqual({ leases: 0, reservations: 0, claims: 0 });
+      await send(instanceUrl(1)).expect(201).expect('Idempotent-Replayed', 'true');
+      console.log(`cluster: after SIGKILL mid-turn, the retry on another instance ran after ${waited} ms (LEASE_TTL_MS ${LEASE_TTL_MS}; ${statuses.length} × 409 before)`);
     },
     TIMEOUT_MS,
   );

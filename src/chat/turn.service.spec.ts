@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import type { Caller } from '../auth/caller.js';
 import { InProcessSessionTurns } from '../cluster/session-turns.js';
 import { DomainError, ErrorCode, UpstreamError, UpstreamTimeout } from '../common/errors.js';
@@ -242,6 +243,28 @@ describe(TurnService.name, () => {
         expect(first.value.modelMessage.content).toBe('Only once.');
         expect(llm.requests).toHaveLength(1);
         await expect(world.repositories.messages.listForSession(session.id)).resolves.toHaveLength(2);
+      });
+
+      it('commits the outcome with the turn: no moment where the turn is stored and its key still running', async () => {
+        const { world, llm, turns } = await setUp();
+        const session = await storeSession(world, { userId: 'alice' });
+        llm.answer(anLlmResult({ text: 'Stored with its outcome.' }));
+        // What a crash right after each commit would leave: stored messages, and the key's state.
+        const afterEachCommit: { messages: number; key: string | undefined }[] = [];
+        const run = world.unitOfWork.run.bind(world.unitOfWork);
+        jest.spyOn(world.unitOfWork, 'run').mockImplementation(async (work) => {
+          const result = await run(work);
+          const record = await world.repositories.idempotency.find({ scope: 'user:alice', idempotencyKey: 'turn-1' });
+          afterEachCommit.push({ messages: (await rowCounts(world)).messages, key: record?.state });
+          return result;
+        });
+
+        await turns.send(OPEN, { sessionId: session.id }, 'Hi', { idempotencyKey: 'turn-1' });
+
+        expect(afterEachCommit).toEqual([
+          { messages: 0, key: 'running' },
+          { messages: 2, key: 'done' },
+        ]);
       });
 
       it('refuses the same key with another message with IDEMPOTENCY_KEY_REUSED', async () => {

@@ -12,7 +12,7 @@ import { UnitOfWork } from '../database/unit-of-work.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmRequest } from '../gemini/llm-client.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
-import type { Replayable } from '../idempotency/idempotency.service.js';
+import type { Claim, Replayable } from '../idempotency/idempotency.service.js';
 import { BudgetService } from '../limits/budget.service.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import type { Message, NewTurn } from '../messages/message.js';
@@ -45,6 +45,17 @@ export interface TurnResult {
   userMessage: Message;
   modelMessage: Message;
   sessionTotals: SessionTotals;
+}
+
+/** What one exchange with Gemini works on. */
+interface Exchange {
+  session: Session;
+  isNew: boolean;
+  message: string;
+  /** The session's turn lease, released with what the turn stores. */
+  lease: Releasable;
+  /** The Idempotency-Key's claim, completed with what the turn stores. */
+  claim: Claim<TurnResult>;
 }
 
 export interface TurnReply extends Replayable<TurnResult> {
@@ -93,11 +104,11 @@ export class TurnService {
       const session = draft ?? (await this.sessions.getFor(caller, target.sessionId!, target.ownerId));
       const scope = callerScope(caller, session.userId);
       let upstreamMs: number | null = null;
-      const reply = await this.idempotency.run(scope, options.idempotencyKey, { turn: target, message }, async () => {
+      const reply = await this.idempotency.run<TurnResult>(scope, options.idempotencyKey, { turn: target, message }, async (claim) => {
         await this.rateLimiter.take(scope);
         return this.track(
           place.run(async (lease) => {
-            const exchanged = await this.exchange(session, isNew, message, lease, options.onDelta);
+            const exchanged = await this.exchange({ session, isNew, message, lease, claim }, options.onDelta);
             upstreamMs = exchanged.upstreamMs;
             return exchanged.result;
           }),
@@ -128,10 +139,7 @@ export class TurnService {
 
   /** One exchange with Gemini and what it stores; runs when the session's earlier turns are done. */
   private async exchange(
-    session: Session,
-    isNew: boolean,
-    message: string,
-    lease: Releasable,
+    { session, isNew, message, lease, claim }: Exchange,
     onDelta?: (text: string) => void,
   ): Promise<{ result: TurnResult; upstreamMs: number }> {
     const receivedAt = now();
@@ -166,15 +174,19 @@ export class TurnService {
         finishReason: answer.finishReason,
         latencyMs: Math.round(upstreamMs),
       };
-      const stored = await this.unitOfWork.run(async (repositories) => {
+      const result = await this.unitOfWork.run(async (repositories) => {
         // The next turn of the session, and the next budget check, see this one stored.
         await lease.releaseWith(repositories);
         await reservation.releaseWith(repositories);
-        return storeTurn(repositories, session, turn, { isNew, title });
+        const stored = await storeTurn(repositories, session, turn, { isNew, title });
+        // Deleted while Gemini answered: what was spent is recorded, the conversation is gone.
+        if (!stored) return null;
+        const result: TurnResult = { sessionId: session.id, ...stored };
+        await claim.completeWith(repositories, result);
+        return result;
       });
-      // Deleted while Gemini answered: what was spent is recorded, the conversation is gone.
-      if (!stored) throw new SessionNotFound(session.id);
-      return { result: { sessionId: session.id, ...stored }, upstreamMs };
+      if (!result) throw new SessionNotFound(session.id);
+      return { result, upstreamMs };
     } finally {
       await reservation.release();
     }

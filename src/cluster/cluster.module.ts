@@ -14,19 +14,16 @@ const onPostgres = (config: AppConfig) => config.database.kind === 'postgres';
  * The one place that decides where coordination lives. PostgreSQL (any number of instances):
  * in the database — session leases, rate-limit windows and budget reservations, kept alive by
  * this instance's heartbeat. SQLite (one process by nature): in memory, with the same
- * observable behaviour. Idempotency records and API keys live in the database either way.
+ * observable behaviour. Idempotency claims (renewed by the heartbeat) and API keys live in the
+ * database either way.
  */
 const providers: Provider[] = [
-  {
-    provide: ClusterInstance,
-    inject: [appConfig.KEY, DataSource],
-    useFactory: (config: AppConfig, dataSource: DataSource) => (onPostgres(config) ? new ClusterInstance(dataSource, config) : null),
-  },
+  ClusterInstance,
   {
     provide: SessionTurns,
-    inject: [DataSource, ClusterInstance],
-    useFactory: (dataSource: DataSource, instance: ClusterInstance | null) =>
-      instance ? new LeasedSessionTurns(dataSource, instance) : new InProcessSessionTurns(),
+    inject: [appConfig.KEY, DataSource, ClusterInstance],
+    useFactory: (config: AppConfig, dataSource: DataSource, instance: ClusterInstance) =>
+      onPostgres(config) ? new LeasedSessionTurns(dataSource, instance) : new InProcessSessionTurns(),
   },
   {
     provide: RateLimiter,
@@ -36,12 +33,12 @@ const providers: Provider[] = [
   },
   {
     provide: BudgetReservations,
-    inject: [DataSource, ClusterInstance],
-    useFactory: (dataSource: DataSource, instance: ClusterInstance | null) =>
-      instance ? new DatabaseBudgetReservations(dataSource, instance) : new InMemoryBudgetReservations(dataSource),
+    inject: [appConfig.KEY, DataSource, ClusterInstance],
+    useFactory: (config: AppConfig, dataSource: DataSource, instance: ClusterInstance) =>
+      onPostgres(config) ? new DatabaseBudgetReservations(dataSource, instance) : new InMemoryBudgetReservations(dataSource),
   },
 ];
 
 @Global()
-@Module({ providers, exports: [SessionTurns, RateLimiter, BudgetReservations] })
+@Module({ providers, exports: [ClusterInstance, SessionTurns, RateLimiter, BudgetReservations] })
 export class ClusterModule {}

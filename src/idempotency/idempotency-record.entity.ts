@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { timestampColumn } from '../database/columns.js';
+import { integerColumn, timestampColumn } from '../database/columns.js';
 
 export type IdempotencyState = 'running' | 'done';
 
@@ -26,4 +26,12 @@ export class IdempotencyRecordEntity {
 
   @Column(timestampColumn('created_at'))
   createdAt: string;
+
+  /** The instance running the request (while `running`). */
+  @Column({ name: 'instance_id', type: 'varchar', length: 36, nullable: true })
+  instanceId: string | null;
+
+  /** While `running`: when the claim is abandoned unless its instance renews it (epoch ms, database clock). */
+  @Column(integerColumn('expires_at'))
+  expiresAt: number | null;
 }

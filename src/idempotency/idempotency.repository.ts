@@ -12,6 +12,8 @@ export interface IdempotencyRecord {
   /** The outcome as JSON (see IdempotencyService). */
   responseBody: string | null;
   createdAt: string;
+  /** While running: when the claim is abandoned unless its instance renews it (epoch ms, database clock). */
+  expiresAt: number | null;
 }
 
 export interface RecordKey {
@@ -30,9 +32,12 @@ export class IdempotencyRepository {
     return this.records.findOneBy(key);
   }
 
-  /** Throws a unique violation when another request claimed the key first (see database/errors.ts). */
-  async insertRunning(key: RecordKey, requestHash: string, createdAt: string): Promise<void> {
-    await this.records.insert({ ...key, requestHash, state: 'running', responseStatus: null, responseBody: null, createdAt });
+  /**
+   * Claims the key for an instance, until `expiresAt` unless renewed. Throws a unique violation
+   * when another request claimed it first (see database/errors.ts).
+   */
+  async insertRunning(key: RecordKey, requestHash: string, createdAt: string, instanceId: string, expiresAt: number): Promise<void> {
+    await this.records.insert({ ...key, requestHash, state: 'running', responseStatus: null, responseBody: null, createdAt, instanceId, expiresAt });
   }
 
   /** Settles the claim made at `claimedAt`; a claim taken over since is left alone. */

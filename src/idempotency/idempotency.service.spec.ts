@@ -11,6 +11,7 @@ import {
 } from '../common/errors.js';
 import { createWorld, gate } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
+import { ClusterInstance } from '../cluster/cluster-instance.js';
 import { IdempotencyService } from './idempotency.service.js';
 
 const SCOPE = 'user:alice';
@@ -35,8 +36,7 @@ describe(IdempotencyService.name, () => {
   let world: World;
 
   beforeEach(async () => {
-    // GEMINI_TIMEOUT_MS × (GEMINI_RETRIES + 1) + 60 s = 61 s: the abandon window of these tests.
-    world = await createWorld({ GEMINI_TIMEOUT_MS: '1000', GEMINI_RETRIES: '0' });
+    world = await createWorld();
   });
 
   afterEach(async () => {
@@ -189,36 +189,61 @@ describe(IdempotencyService.name, () => {
       await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, second)).resolves.toEqual({ value: 'first', replayed: true });
     });
 
-    it('takes over a running claim older than the abandon window (its process died)', async () => {
-      await world.repositories.idempotency.insertRunning({ scope: SCOPE, idempotencyKey: 'k1' }, 'a hash of the dead request', isoAgo(62_000));
+    it('takes over a running claim its instance stopped renewing (the instance died)', async () => {
+      const key = { scope: SCOPE, idempotencyKey: 'k1' };
+      await world.repositories.idempotency.insertRunning(key, 'a hash of the dead request', isoAgo(5_000), 'a-dead-instance', Date.now() - 1);
       const takeover = work('taken over');
 
       await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, takeover)).resolves.toEqual({ value: 'taken over', replayed: false });
       expect(takeover).toHaveBeenCalledTimes(1);
-      await expect(world.repositories.idempotency.find({ scope: SCOPE, idempotencyKey: 'k1' })).resolves.toMatchObject({
+      await expect(world.repositories.idempotency.find(key)).resolves.toMatchObject({
         state: 'done',
         responseStatus: null,
         responseBody: JSON.stringify('taken over'),
       });
     });
 
-    it('never takes over a claim this process still runs, however old (a turn may wait behind others)', async () => {
+    it('takes over a running claim without an expiry (left by a release before claims were renewed)', async () => {
       const { first, finish } = await runningFirst('first');
-      await backdate('k1', 62_000);
-      const task = work('never');
+      await world.dataSource.query('UPDATE idempotency_records SET expires_at = NULL');
 
-      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, task)).rejects.toMatchObject({ code: ErrorCode.IDEMPOTENCY_IN_PROGRESS });
-      expect(task).not.toHaveBeenCalled();
+      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, work('taken over'))).resolves.toEqual({ value: 'taken over', replayed: false });
       finish();
-      await expect(first).resolves.toEqual({ value: 'first', replayed: false });
+      await first;
+    });
+
+    it('never takes over a claim its instance keeps renewing, however long it runs (a turn may wait behind others)', async () => {
+      const quick = await createWorld({ LEASE_TTL_MS: '300' });
+      try {
+        const started = gate<void>();
+        const firstDone = gate<void>();
+        const first = quick.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, async () => {
+          started.open();
+          await firstDone.promise;
+          return 'first';
+        });
+        await started.promise;
+        await quick.dataSource.query('UPDATE idempotency_records SET created_at = ?', [isoAgo(HOUR_MS)]);
+        // Three lease lifetimes: without the heartbeat the claim would have expired twice over.
+        await new Promise((resolve) => setTimeout(resolve, 900));
+        const task = work('never');
+
+        await expect(quick.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, task)).rejects.toMatchObject({ code: ErrorCode.IDEMPOTENCY_IN_PROGRESS });
+        expect(task).not.toHaveBeenCalled();
+        firstDone.open();
+        await expect(first).resolves.toEqual({ value: 'first', replayed: false });
+      } finally {
+        await quick.close();
+      }
     });
 
     it('leaves the record of a takeover alone when the claim it replaced settles late', async () => {
-      // Another instance over the same database: it does not hold this process's claims.
-      const otherInstance = new IdempotencyService(world.repositories.idempotency, world.unitOfWork, world.config);
+      // Another instance over the same database, after this one's claim expired (its heartbeat stalled).
+      const other = new ClusterInstance(world.unitOfWork, world.config);
+      const otherInstance = new IdempotencyService(world.repositories.idempotency, world.unitOfWork, other);
       const { first, finish } = await runningFirst('late first');
-      await backdate('k1', 62_000);
-      // A real takeover comes a minute later at least; here its claim must not share the first's millisecond.
+      await world.dataSource.query('UPDATE idempotency_records SET expires_at = 0');
+      // The takeover's claim must not share the first's millisecond (claims are told apart by it).
       await new Promise((resolve) => setTimeout(resolve, 2));
 
       await expect(otherInstance.run(SCOPE, 'k1', { msg: 'hi' }, work('taken over'))).resolves.toEqual({ value: 'taken over', replayed: false });
@@ -230,19 +255,7 @@ describe(IdempotencyService.name, () => {
         responseBody: JSON.stringify('taken over'),
       });
       await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, work('never'))).resolves.toEqual({ value: 'taken over', replayed: true });
-    });
-
-    it('does not take over a running claim younger than the abandon window', async () => {
-      const { first, finish } = await runningFirst('first');
-      await backdate('k1', 60_000);
-      const task = work('never');
-
-      await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, task)).rejects.toMatchObject({
-        code: ErrorCode.IDEMPOTENCY_IN_PROGRESS,
-      });
-      expect(task).not.toHaveBeenCalled();
-      finish();
-      await expect(first).resolves.toEqual({ value: 'first', replayed: false });
+      await other.onModuleDestroy();
     });
 
     it('runs again after the done record expired (older than 24 h), even for another request', async () => {

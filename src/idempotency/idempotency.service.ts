@@ -1,16 +1,27 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DomainError, ErrorCode, IdempotencyInProgress, IdempotencyKeyReused, statusFor, ValidationFailed } from '../common/errors.js';
-import { appConfig } from '../config/app.config.js';
-import type { AppConfig } from '../config/app.config.js';
 import { now } from '../database/columns.js';
 import { isUniqueViolation } from '../database/errors.js';
+import { ClusterInstance } from '../cluster/cluster-instance.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
+import type { Repositories } from '../database/unit-of-work.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import type { IdempotencyRecord, RecordKey } from './idempotency.repository.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The claim of a running request, handed to its work: the work stores the outcome in its own
+ * unit of work, so what the request did and the record of it commit together — a crash between
+ * the two cannot make a retry run (and pay for) the request again.
+ */
+export interface Claim<T> {
+  completeWith(repositories: Repositories, value: T): Promise<void>;
+}
+
+const NO_CLAIM: Claim<never> = Object.freeze({ completeWith: async () => undefined });
 
 /** What `run` answers: the work's result, fresh or replayed from the first request. */
 export interface Replayable<T> {
@@ -36,45 +47,46 @@ interface StoredError {
  */
 @Injectable()
 export class IdempotencyService {
-  /**
-   * A `running` record older than this belongs to a process that died: it may be taken over —
-   * unless this process holds it (a turn may wait long behind its session's earlier turns).
-   */
-  private readonly abandonedAfterMs: number;
-  /** Claims this process is running, by record key. */
-  private readonly held = new Set<string>();
-
   constructor(
     private readonly records: IdempotencyRepository,
     private readonly unitOfWork: UnitOfWork,
-    @Inject(appConfig.KEY) config: AppConfig,
-  ) {
-    this.abandonedAfterMs = config.gemini.timeoutMs * (config.gemini.retries + 1) + 60_000;
-  }
+    private readonly instance: ClusterInstance,
+  ) {}
 
-  /** Runs `work` once per (scope, key); without a key it simply runs. */
-  async run<T>(scope: string, idempotencyKey: string | undefined, request: unknown, work: () => Promise<T>): Promise<Replayable<T>> {
-    if (idempotencyKey === undefined) return { value: await work(), replayed: false };
+  /**
+   * Runs `work` once per (scope, key); without a key it simply runs. Work that writes should
+   * complete its claim in its own unit of work (`claim.completeWith`); otherwise the result is
+   * stored after it.
+   */
+  async run<T>(scope: string, idempotencyKey: string | undefined, request: unknown, work: (claim: Claim<T>) => Promise<T>): Promise<Replayable<T>> {
+    if (idempotencyKey === undefined) return { value: await work(NO_CLAIM), replayed: false };
     if (!KEY_PATTERN.test(idempotencyKey)) throw new ValidationFailed('Idempotency-Key: must be 1–255 visible ASCII characters');
     const key: RecordKey = { scope, idempotencyKey };
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
     const claimedAt = now();
     const existing = await this.claimOrFind(key, requestHash, claimedAt);
     if (existing) return { value: replay<T>(existing, requestHash), replayed: true };
-    const holding = heldName(key);
-    this.held.add(holding);
+    // Running, the claim is renewed by this instance's heartbeat; it is abandoned only when that stops.
+    const unhold = this.instance.hold();
+    let completed = false;
+    const claim: Claim<T> = {
+      completeWith: async ({ idempotency }, value) => {
+        await idempotency.complete(key, claimedAt, null, JSON.stringify(value));
+        completed = true; // counts once that unit of work commits: if it does not, the work throws
+      },
+    };
     try {
       let value: T;
       try {
-        value = await work();
+        value = await work(claim);
       } catch (error) {
         await this.settleFailure(key, claimedAt, error);
         throw error;
       }
-      await this.unitOfWork.run(({ idempotency }) => idempotency.complete(key, claimedAt, null, JSON.stringify(value)));
+      if (!completed) await this.unitOfWork.run((repositories) => claim.completeWith(repositories, value));
       return { value, replayed: false };
     } finally {
-      this.held.delete(holding);
+      unhold();
     }
   }
 
@@ -85,11 +97,12 @@ export class IdempotencyService {
    */
   private async claimOrFind(key: RecordKey, requestHash: string, at: string): Promise<IdempotencyRecord | null> {
     try {
-      return await this.unitOfWork.run(async ({ idempotency }) => {
+      return await this.unitOfWork.run(async ({ idempotency, coordination }) => {
         const record = await idempotency.find(key);
-        if (record && !this.reusable(record, at)) return record;
+        const now = await coordination.now();
+        if (record && !reusable(record, at, now)) return record;
         if (record) await idempotency.delete(key);
-        await idempotency.insertRunning(key, requestHash, at);
+        await idempotency.insertRunning(key, requestHash, at, this.instance.id, now + this.instance.leaseTtlMs);
         return null;
       });
     } catch (error) {
@@ -100,12 +113,6 @@ export class IdempotencyService {
     }
   }
 
-  /** Expired, or left `running` by a process that died. */
-  private reusable(record: IdempotencyRecord, at: string): boolean {
-    const age = Date.parse(at) - Date.parse(record.createdAt);
-    if (age > RETENTION_MS) return true;
-    return record.state === 'running' && age > this.abandonedAfterMs && !this.held.has(heldName(record));
-  }
 
   private async settleFailure(key: RecordKey, claimedAt: string, error: unknown): Promise<void> {
     const status = error instanceof DomainError ? statusFor(error.code) : 500;
@@ -118,8 +125,13 @@ export class IdempotencyService {
   }
 }
 
-function heldName({ scope, idempotencyKey }: RecordKey): string {
-  return `${scope}\n${idempotencyKey}`;
+/**
+ * Older than 24 h; or left `running` by an instance that stopped renewing it (it died), or by
+ * a release before claims were renewed (no expiry).
+ */
+function reusable(record: IdempotencyRecord, at: string, now: number): boolean {
+  if (Date.parse(at) - Date.parse(record.createdAt) > RETENTION_MS) return true;
+  return record.state === 'running' && (record.expiresAt === null || record.expiresAt <= now);
 }
 
 /** The first request's outcome: its result, or its client error thrown again. */

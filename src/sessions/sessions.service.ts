@@ -62,9 +62,12 @@ export class SessionsService {
 
   async create(caller: Caller, input: NewSession, idempotencyKey?: string): Promise<Replayable<Session>> {
     const scope = callerScope(caller, input.userId ?? ANONYMOUS_USER_ID);
-    return this.idempotency.run(scope, idempotencyKey, { create: 'session', input }, async () => {
+    return this.idempotency.run<Session>(scope, idempotencyKey, { create: 'session', input }, async (claim) => {
       const session = this.draft(input);
-      await this.unitOfWork.run((repositories) => this.insert(repositories, session));
+      await this.unitOfWork.run(async (repositories) => {
+        await this.insert(repositories, session);
+        await claim.completeWith(repositories, session);
+      });
       return session;
     });
   }

@@ -58,15 +58,19 @@ export function rawSql(database: TestDatabase, dataSource?: DataSource): RawSql 
   // BIGINT and NUMERIC (what SUM of BIGINTs gives): every count and sum in the specs is far below 2^53.
   const AS_NUMBER = new Set([20, 1700]);
   let pool: pg.Pool | null = null;
+  const open = () => {
+    const created = new pg.Pool({
+      connectionString: database.url,
+      max: 2,
+      types: { getTypeParser: ((oid: number, format?: 'text') => (AS_NUMBER.has(oid) ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+    });
+    // A client still saying goodbye when the database is dropped gets a FATAL: nothing to do with the spec.
+    created.on('error', () => undefined);
+    return created;
+  };
   return {
     async query<T>(sql: string, parameters: unknown[] = []) {
-      pool ??= new pg.Pool({
-        connectionString: database.url,
-        max: 2,
-        types: { getTypeParser: ((oid: number, format?: 'text') => (AS_NUMBER.has(oid) ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
-      });
-      // A client still saying goodbye when the database is dropped gets a FATAL: nothing to do with the spec.
-      pool.on('error', () => undefined);
+      pool ??= open();
       let n = 0;
       const { rows } = await pool.query(sql.replace(/\?/g, () => `$${++n}`), parameters);
       return rows as T[];

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../src/config/app.config.js';
 import { storeTurn as writeTurn } from '../../src/chat/store-turn.js';
+import { ClusterInstance } from '../../src/cluster/cluster-instance.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { migrate } from '../../src/database/migrate.js';
@@ -40,6 +41,8 @@ export interface World {
   config: AppConfig;
   dataSource: DataSource;
   unitOfWork: UnitOfWork;
+  /** This process as the heartbeat of its claims knows it. */
+  instance: ClusterInstance;
   pricing: PricingService;
   repositories: {
     users: UsersRepository;
@@ -71,7 +74,8 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
     idempotency: new IdempotencyRepository(manager),
     usage: new UsageRepository(manager),
   };
-  const idempotency = new IdempotencyService(repositories.idempotency, unitOfWork, config);
+  const instance = new ClusterInstance(unitOfWork, config);
+  const idempotency = new IdempotencyService(repositories.idempotency, unitOfWork, instance);
   const sessions = new SessionsService(repositories.sessions, repositories.messages, idempotency, unitOfWork, config);
   const users = new UsersService(repositories.users, unitOfWork);
   const usage = new UsageService(repositories.usage, users);
@@ -80,6 +84,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
     config,
     dataSource,
     unitOfWork,
+    instance,
     pricing,
     repositories,
     idempotency,
@@ -88,6 +93,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
     usage,
     budget,
     close: async () => {
+      await instance.onModuleDestroy();
       if (dataSource.isInitialized) await dataSource.destroy();
     },
   };

@@ -1,12 +1,13 @@
-import { Table, TableIndex } from 'typeorm';
+import { Table, TableColumn, TableIndex } from 'typeorm';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * What instances sharing one PostgreSQL database coordinate through (src/cluster): a lease per
  * session with a turn running, budget reservations of turns in flight, and the turn starts of
- * the last minute per caller. Rows carry the instance that holds them and expire (epoch ms,
- * the database's clock) unless that instance's heartbeat renews them. On SQLite (one process)
- * they stay empty.
+ * the last minute per caller (on SQLite, one process, these three stay empty). Rows carry the
+ * instance that holds them and expire (epoch ms, the database's clock) unless its heartbeat
+ * renews them. Running Idempotency-Key claims get the same two columns, on both databases: a
+ * claim is abandoned when its instance stopped renewing it, not after a guessed time.
  */
 export class ClusterCoordination1764200000000 implements MigrationInterface {
   name = 'ClusterCoordination1764200000000';
@@ -51,9 +52,15 @@ export class ClusterCoordination1764200000000 implements MigrationInterface {
         indices: [new TableIndex({ name: 'idx_rate_limit_hits_scope', columnNames: ['scope', 'at'] })],
       }),
     );
+    await queryRunner.addColumns('idempotency_records', [
+      new TableColumn({ name: 'instance_id', type: 'varchar', length: '36', isNullable: true }),
+      new TableColumn({ name: 'expires_at', type: 'bigint', isNullable: true }),
+    ]);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropColumn('idempotency_records', 'expires_at');
+    await queryRunner.dropColumn('idempotency_records', 'instance_id');
     await queryRunner.dropTable('rate_limit_hits');
     await queryRunner.dropTable('budget_reservations');
     await queryRunner.dropTable('session_leases');

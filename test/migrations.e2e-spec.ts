@@ -1,0 +1,77 @@
+import { DataSource } from 'typeorm';
+import { parseDatabaseUrl } from '../src/config/environment.js';
+import { dataSourceOptions, MIGRATIONS } from '../src/database/data-source-options.js';
+import { migrate } from '../src/database/migrate.js';
+import { SpendLedger1764100000000 } from '../src/database/migrations/1764100000000-spend-ledger.js';
+import { createTestDatabase, rawSql } from './support/test-database.js';
+import type { TestDatabase } from './support/test-database.js';
+
+/** A database as the release before the spend ledger left it, upgraded by the migrations that follow. */
+describe('Migrating a database with turns in it', () => {
+  let database: TestDatabase;
+  const open = async (migrations: typeof MIGRATIONS) => {
+    const dataSource = new DataSource({ ...dataSourceOptions(parseDatabaseUrl(database.url)), migrations });
+    await dataSource.initialize();
+    await migrate(dataSource);
+    return dataSource;
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('copies every stored turn into the spend ledger, the daily totals and the session totals', async () => {
+    const before = await open(MIGRATIONS.slice(0, MIGRATIONS.indexOf(SpendLedger1764100000000)));
+    const old = rawSql(database, before);
+    await old.query("INSERT INTO users (user_id, created_at) VALUES ('alice', '2026-11-01T00:00:00.000Z'), ('bob', '2026-11-01T00:00:00.000Z')");
+    const session = (id: string, user: string) =>
+      old.query("INSERT INTO chat_sessions (chat_id, user_id, model, created_at, updated_at) VALUES (?, ?, 'gemini-2.5-flash', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z')", [id, user]);
+    const A = '00000000-0000-4000-8000-00000000000a';
+    const B = '00000000-0000-4000-8000-00000000000b';
+    const C = '00000000-0000-4000-8000-00000000000c';
+    await session(A, 'alice');
+    await session(B, 'alice');
+    await session(C, 'bob');
+    const turn = async (chat: string, at: string, model: string | null, tokens: number, cost: number | null) => {
+      await old.query("INSERT INTO chat_history (chat_id, timestamp, role, content) VALUES (?, ?, 'user', 'q')", [chat, at]);
+      await old.query(
+        `INSERT INTO chat_history (chat_id, timestamp, role, content, model, prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status)
+         VALUES (?, ?, 'model', 'a', ?, ?, 1, ?, ?, ?)`,
+        [chat, at, model, tokens - 1, tokens, cost, cost === null ? 'unpriced' : 'priced'],
+      );
+    };
+    await turn(A, '2026-11-20T10:00:00.000Z', 'gemini-2.5-flash', 10, 1_000);
+    await turn(A, '2026-11-20T23:59:59.999Z', 'gemini-2.5-flash-lite', 20, 2_000);
+    await turn(B, '2026-11-21T00:00:00.000Z', null, 30, null);
+    await turn(C, '2026-11-21T08:00:00.000Z', 'gemini-2.5-flash', 40, 4_000);
+    await before.destroy();
+
+    const after = await open(MIGRATIONS);
+    const sql = rawSql(database, after);
+    try {
+      expect(await sql.query('SELECT user_id, session_id, model, prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status, created_at FROM spend_ledger ORDER BY id')).toEqual([
+        { user_id: 'alice', session_id: A, model: 'gemini-2.5-flash', prompt_tokens: 9, output_tokens: 1, total_tokens: 10, cost_nano_usd: 1_000, cost_status: 'priced', created_at: '2026-11-20T10:00:00.000Z' },
+        { user_id: 'alice', session_id: A, model: 'gemini-2.5-flash-lite', prompt_tokens: 19, output_tokens: 1, total_tokens: 20, cost_nano_usd: 2_000, cost_status: 'priced', created_at: '2026-11-20T23:59:59.999Z' },
+        // A row without a model was answered by its session's model.
+        { user_id: 'alice', session_id: B, model: 'gemini-2.5-flash', prompt_tokens: 29, output_tokens: 1, total_tokens: 30, cost_nano_usd: null, cost_status: 'unpriced', created_at: '2026-11-21T00:00:00.000Z' },
+        { user_id: 'bob', session_id: C, model: 'gemini-2.5-flash', prompt_tokens: 39, output_tokens: 1, total_tokens: 40, cost_nano_usd: 4_000, cost_status: 'priced', created_at: '2026-11-21T08:00:00.000Z' },
+      ]);
+      expect(await sql.query('SELECT user_id, day, turns, cost_nano_usd FROM spend_daily ORDER BY user_id, day')).toEqual([
+        { user_id: 'alice', day: '2026-11-20', turns: 2, cost_nano_usd: 3_000 },
+        { user_id: 'alice', day: '2026-11-21', turns: 1, cost_nano_usd: 0 },
+        { user_id: 'bob', day: '2026-11-21', turns: 1, cost_nano_usd: 4_000 },
+      ]);
+      expect(await sql.query('SELECT chat_id, message_count, total_tokens, total_cost_nano_usd FROM chat_sessions ORDER BY chat_id')).toEqual([
+        { chat_id: A, message_count: 4, total_tokens: 30, total_cost_nano_usd: 3_000 },
+        { chat_id: B, message_count: 2, total_tokens: 30, total_cost_nano_usd: 0 },
+        { chat_id: C, message_count: 2, total_tokens: 40, total_cost_nano_usd: 4_000 },
+      ]);
+    } finally {
+      await sql.close();
+      await after.destroy();
+    }
+  });
+});
