@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { count, createSession, errorBody, send } from './support/http.js';
+import { Readiness } from '../src/health/readiness.js';
 import { startTestApp, useTestApp } from './support/test-app.js';
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -286,6 +287,21 @@ describe('HTTP contract', () => {
   describe('service routes', () => {
     it('GET /health/ready says the instance serves: migrated, database up', async () => {
       await request(t.baseUrl).get('/health/ready').expect(200, { status: 'ready', database: 'up' });
+    });
+
+    it('while draining (after SIGTERM), GET /health/ready is 503 and new requests are 503 NOT_READY on a closing connection', async () => {
+      const draining = await startTestApp({ emulator: t.emulator });
+      try {
+        draining.app.get(Readiness).drain();
+        await request(draining.baseUrl).get('/health/ready').expect(503, { status: 'draining', database: 'up' });
+        await request(draining.baseUrl).get('/health').expect(200);
+        const refused = await request(draining.baseUrl).post('/sessions').send({}).expect(503);
+        expect(refused.body).toEqual(errorBody(503, 'NOT_READY'));
+        expect(refused.headers).toMatchObject({ 'retry-after': '1', connection: 'close' });
+        expect(await draining.query('SELECT chat_id FROM chat_sessions')).toEqual([]);
+      } finally {
+        await draining.close({ keepEmulator: true });
+      }
     });
 
     it('GET /health reports the database and the Gemini mode', async () => {
