@@ -310,6 +310,31 @@ describe(TurnService.name, () => {
       expect(stored.map((m) => m.content)).toEqual(['first message', 'first reply', 'second message', 'second reply']);
     });
 
+    it('keeps the line when a turn between two others is refused: the third still waits for the first', async () => {
+      const { world, llm, rateLimiter, turns } = await setUp();
+      const session = await storeSession(world, { userId: 'alice' });
+      const firstAnswer = gate<void>();
+      llm.answer(async () => {
+        await firstAnswer.promise;
+        return anLlmResult({ text: 'first reply' });
+      });
+      llm.answer(anLlmResult({ text: 'third reply' }));
+
+      const first = turns.send(OPEN, { sessionId: session.id }, 'first message');
+      await llm.called(1);
+      const refused = turns.send(OPEN, { sessionId: session.id }, 'second message', { idempotencyKey: 'not a valid key' });
+      const third = turns.send(OPEN, { sessionId: session.id }, 'third message');
+      await expect(refused).rejects.toMatchObject({ code: ErrorCode.VALIDATION_FAILED });
+      await rateLimiter.takenTimes(2);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(llm.requests).toHaveLength(1);
+      firstAnswer.open();
+
+      await first;
+      await third;
+      expect(llm.requests[1].contents.map((content) => content.text)).toEqual(['first message', 'first reply', 'third message']);
+    });
+
     it('stores the cost PricingService gives for the usage the LLM reported', async () => {
       const { world, llm, turns } = await setUp();
       const session = await storeSession(world, { userId: 'alice', model: 'gemini-2.5-flash' });

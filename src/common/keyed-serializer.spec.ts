@@ -73,3 +73,20 @@ describe(`${KeyedSerializer.name} places`, () => {
     expect(serializer.activeKeys).toBe(0);
   });
 });
+
+describe(`${KeyedSerializer.name} places left while those ahead still run`, () => {
+  it('keeps those behind waiting for those ahead', async () => {
+    const serializer = new KeyedSerializer();
+    const log: string[] = [];
+    let finishFirst!: () => void;
+    const first = serializer.run('a', () => new Promise<void>((resolve) => (finishFirst = () => (log.push('first done'), resolve()))));
+    const refused = serializer.enter('a');
+    const third = serializer.run('a', async () => log.push('third'));
+    refused.leave();
+    await tick(5);
+    expect(log).toEqual([]);
+    finishFirst();
+    await Promise.all([first, third]);
+    expect(log).toEqual(['first done', 'third']);
+  });
+});

@@ -2,7 +2,7 @@
 export interface Place {
   /** Runs `task` when the places before this one are done; the place is done when it settles. */
   run<T>(task: () => Promise<T>): Promise<T>;
-  /** Gives the place up unused (or after `run`: no effect). Those behind it move up. */
+  /** Gives the place up unused (or after `run`: no effect). Those behind it move up once those ahead are done. */
   leave(): void;
 }
 
@@ -32,7 +32,8 @@ export class KeyedSerializer {
           done();
         }
       },
-      leave: () => done(),
+      // Those behind still wait for those ahead: the place is given up, not the line.
+      leave: () => void previous.then(done),
     };
   }
 
