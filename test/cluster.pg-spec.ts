@@ -159,7 +159,8 @@ describe('Many instances on one PostgreSQL database', () => {
     async () => {
       cluster = await startCluster({ emulator });
       const sessionId = await newSession('retrier');
-      emulator.setDefaultReply({ text: 'charged once', delayMs: 300 });
+      // Long enough for the three requests to arrive while the first runs, on a loaded machine too.
+      emulator.setDefaultReply({ text: 'charged once', delayMs: 1_500 });
       const send = (url: string) => request(url).post(`/sessions/${sessionId}/messages`).set('Idempotency-Key', 'pay-once').send({ message: 'once' });
       const raced = await Promise.all(cluster.instances.map(({ url }) => send(url)));
       const first = raced.filter((response) => response.status === 201);
@@ -232,6 +233,8 @@ describe('Many instances on one PostgreSQL database', () => {
           )
         )[0];
       expect(await held()).toEqual({ leases: 1, reservations: 1, claims: 1 });
+      // A heartbeat has renewed the three to one expiry (they were taken milliseconds apart).
+      await new Promise((resolve) => setTimeout(resolve, LEASE_TTL_MS / 3 + 300));
 
       expect(await stopInstance(cluster.instances[0], 'SIGKILL')).toBe('SIGKILL');
       expect(await doomed).toBe('connection lost');

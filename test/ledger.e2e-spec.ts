@@ -100,7 +100,7 @@ describe('Money is never erased', () => {
   it('records the spend of a turn whose session was deleted while Gemini answered, and answers 404', async () => {
     const userId = 'racer';
     const sessionId = await createSession(t, { user_id: userId });
-    t.emulator.enqueue({ text: 'too late', usage: TURN_USAGE, delayMs: 300 });
+    t.emulator.enqueue({ text: 'too late', usage: TURN_USAGE, delayMs: 1_500 });
     const turn = send(t, sessionId, 'are you there?');
     const answered = turn.then((response) => response);
     await waitFor(() => t.emulator.generateRequests().length === 1, 'the call to Gemini');

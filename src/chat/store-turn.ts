@@ -1,6 +1,21 @@
 import type { Repositories } from '../database/unit-of-work.js';
 import type { Message, NewTurn } from '../messages/message.js';
 import type { Session, SessionTotals } from '../sessions/session.js';
+import type { SpendEntry } from '../usage/usage.repository.js';
+
+/** The ledger line of a turn. */
+export function spendOf(turnId: string, session: Session, turn: NewTurn): SpendEntry {
+  return {
+    turnId,
+    userId: session.userId,
+    sessionId: session.id,
+    model: turn.model,
+    usage: turn.usage,
+    costNanoUsd: turn.costNanoUsd,
+    costStatus: turn.costStatus,
+    createdAt: turn.answeredAt,
+  };
+}
 
 export interface StoredTurn {
   userMessage: Message;
@@ -18,17 +33,9 @@ export async function storeTurn(
   repositories: Repositories,
   session: Session,
   turn: NewTurn,
-  { isNew, title }: { isNew: boolean; title: string | null },
+  { turnId, isNew, title }: { turnId: string; isNew: boolean; title: string | null },
 ): Promise<StoredTurn | null> {
-  await repositories.usage.record({
-    userId: session.userId,
-    sessionId: session.id,
-    model: turn.model,
-    usage: turn.usage,
-    costNanoUsd: turn.costNanoUsd,
-    costStatus: turn.costStatus,
-    createdAt: turn.answeredAt,
-  });
+  await repositories.usage.record(spendOf(turnId, session, turn));
   const added: SessionTotals = { messageCount: 2, totalTokens: turn.usage.totalTokens, totalCostNanoUsd: turn.costNanoUsd ?? 0 };
   let sessionTotals: SessionTotals | null = added;
   if (isNew) {

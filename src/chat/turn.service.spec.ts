@@ -3,6 +3,7 @@ import type { Caller } from '../auth/caller.js';
 import { InProcessSessionTurns } from '../cluster/session-turns.js';
 import { DomainError, ErrorCode, UpstreamError, UpstreamTimeout } from '../common/errors.js';
 import { ChatMessageEntity } from '../messages/chat-message.entity.js';
+import { MessagesRepository } from '../messages/messages.repository.js';
 import { ChatSessionEntity } from '../sessions/chat-session.entity.js';
 import { UserEntity } from '../users/user.entity.js';
 import {
@@ -82,6 +83,7 @@ describe(TurnService.name, () => {
   }
 
   afterEach(async () => {
+    jest.restoreAllMocks();
     const llm = h?.llm;
     await h?.world.close();
     h = undefined;
@@ -333,6 +335,45 @@ describe(TurnService.name, () => {
       await first;
       await third;
       expect(llm.requests[1].contents.map((content) => content.text)).toEqual(['first message', 'first reply', 'third message']);
+    });
+
+    it('drains: finishes the turn at Gemini, refuses the one waiting behind it and any new one with NOT_READY', async () => {
+      const { world, llm, rateLimiter, turns } = await setUp();
+      const session = await storeSession(world, { userId: 'alice' });
+      const firstAnswer = gate<void>();
+      llm.answer(async () => {
+        await firstAnswer.promise;
+        return anLlmResult({ text: 'first reply' });
+      });
+
+      const first = turns.send(OPEN, { sessionId: session.id }, 'first message');
+      await llm.called(1);
+      const waiting = turns.send(OPEN, { sessionId: session.id }, 'second message');
+      await rateLimiter.takenTimes(2);
+      const drained = turns.drain(5_000);
+      await expect(turns.send(OPEN, { sessionId: session.id }, 'too late')).rejects.toMatchObject({ code: ErrorCode.NOT_READY });
+      firstAnswer.open();
+
+      await expect(first).resolves.toMatchObject({ value: { modelMessage: { content: 'first reply' } } });
+      await expect(waiting).rejects.toMatchObject({ code: ErrorCode.NOT_READY });
+      await expect(drained).resolves.toBe(true);
+      expect(llm.requests).toHaveLength(1);
+      const stored = await world.repositories.messages.listForSession(session.id);
+      expect(stored.map((m) => m.content)).toEqual(['first message', 'first reply']);
+    });
+
+    it('records the spend of a paid turn whose storing failed, and stores nothing else of it', async () => {
+      const { world, llm, turns } = await setUp();
+      const session = await storeSession(world, { userId: 'alice' });
+      llm.answer(anLlmResult({ text: 'paid for', usage: aUsage({ promptTokens: 100, outputTokens: 10, totalTokens: 110 }) }));
+      jest.spyOn(MessagesRepository.prototype, 'appendTurn').mockRejectedValueOnce(new Error('disk full'));
+
+      await expect(turns.send(OPEN, { sessionId: session.id }, 'Hi')).rejects.toThrow('disk full');
+
+      const { total } = await world.repositories.usage.report('alice', { from: null, to: null });
+      expect(total).toMatchObject({ turns: 1, costNanoUsd: 100 * 300 + 10 * 2_500 });
+      await expect(rowCounts(world)).resolves.toMatchObject({ messages: 0 });
+      await expect(world.repositories.sessions.findById(session.id)).resolves.toMatchObject({ totals: { messageCount: 0, totalCostNanoUsd: 0 } });
     });
 
     it('stores the cost PricingService gives for the usage the LLM reported', async () => {

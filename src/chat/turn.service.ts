@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { callerScope } from '../auth/caller.js';
 import type { Releasable } from '../cluster/releasable.js';
 import { SessionTurns } from '../cluster/session-turns.js';
 import type { Caller } from '../auth/caller.js';
-import { SessionNotFound, ValidationFailed } from '../common/errors.js';
+import { NotReady, SessionNotFound, ValidationFailed } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { now } from '../database/columns.js';
@@ -20,7 +21,7 @@ import { MessagesRepository } from '../messages/messages.repository.js';
 import { normaliseModel, PricingService } from '../pricing/pricing.service.js';
 import type { Session, SessionTotals } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { storeTurn } from './store-turn.js';
+import { spendOf, storeTurn } from './store-turn.js';
 
 /**
  * Where a turn goes. `sessionId` null starts a new session for `ownerId` (the /chat API without
@@ -77,8 +78,9 @@ export interface TurnReply extends Replayable<TurnResult> {
 @Injectable()
 export class TurnService {
   private readonly logger = new Logger(TurnService.name);
-  /** Turns started and not yet settled, streamed ones whose client left included. */
+  /** Turns arrived and not yet settled, streamed ones whose client left included. */
   private readonly inFlight = new Set<Promise<unknown>>();
+  private draining = false;
 
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
@@ -93,7 +95,13 @@ export class TurnService {
     private readonly sessionTurns: SessionTurns,
   ) {}
 
-  async send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
+  send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
+    // Refused before anything is done: this instance is stopping, another one takes the retry.
+    if (this.draining) return Promise.reject(new NotReady('draining'));
+    return this.track(this.handle(caller, target, message, options));
+  }
+
+  private async handle(caller: Caller, target: TurnTarget, message: string, options: TurnOptions): Promise<TurnReply> {
     this.checkLength(message);
     const isNew = target.sessionId === null;
     const draft = isNew ? this.sessions.draft({ userId: target.ownerId }) : null;
@@ -106,13 +114,11 @@ export class TurnService {
       let upstreamMs: number | null = null;
       const reply = await this.idempotency.run<TurnResult>(scope, options.idempotencyKey, { turn: target, message }, async (claim) => {
         await this.rateLimiter.take(scope);
-        return this.track(
-          place.run(async (lease) => {
-            const exchanged = await this.exchange({ session, isNew, message, lease, claim }, options.onDelta);
-            upstreamMs = exchanged.upstreamMs;
-            return exchanged.result;
-          }),
-        );
+        return place.run(async (lease) => {
+          const exchanged = await this.exchange({ session, isNew, message, lease, claim }, options.onDelta);
+          upstreamMs = exchanged.upstreamMs;
+          return exchanged.result;
+        });
       });
       return { ...reply, upstreamMs };
     } finally {
@@ -120,8 +126,13 @@ export class TurnService {
     }
   }
 
-  /** Waits for the turns in flight to settle, at most `timeoutMs`; says whether they all did. */
+  /**
+   * Stops taking turns and waits, at most `timeoutMs`, for those in flight — from the moment
+   * they arrived — to settle; says whether they all did. A turn still waiting for its session's
+   * earlier turns when draining starts is refused (503 NOT_READY) rather than started.
+   */
   async drain(timeoutMs: number): Promise<boolean> {
+    this.draining = true;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     const settled = Promise.allSettled([...this.inFlight]).then(() => true as const);
@@ -149,6 +160,7 @@ export class TurnService {
       contents: [...history.map(({ role, content }) => ({ role, text: content })), { role: 'user', text: message }],
       systemInstruction: session.systemInstruction,
     };
+    if (this.draining) throw new NotReady('draining'); // nothing started yet: a retry goes elsewhere
     // Refused (429) before any upstream call when the owner's daily limit is spent.
     const reservation = await this.budget.admit(session.userId, session.model, promptChars(request));
     try {
@@ -174,21 +186,31 @@ export class TurnService {
         finishReason: answer.finishReason,
         latencyMs: Math.round(upstreamMs),
       };
-      const result = await this.unitOfWork.run(async (repositories) => {
-        // The next turn of the session, and the next budget check, see this one stored.
-        await lease.releaseWith(repositories);
-        await reservation.releaseWith(repositories);
-        const stored = await storeTurn(repositories, session, turn, { isNew, title });
-        // Deleted while Gemini answered: what was spent is recorded, the conversation is gone.
-        if (!stored) return null;
-        const result: TurnResult = { sessionId: session.id, ...stored };
-        await claim.completeWith(repositories, result);
-        return result;
-      });
+      const turnId = randomUUID();
+      const result = await this.unitOfWork
+        .run(async (repositories) => {
+          // The next turn of the session, and the next budget check, see this one stored.
+          await lease.releaseWith(repositories);
+          await reservation.releaseWith(repositories);
+          const stored = await storeTurn(repositories, session, turn, { turnId, isNew, title });
+          // Deleted while Gemini answered: what was spent is recorded, the conversation is gone.
+          if (!stored) return null;
+          const result: TurnResult = { sessionId: session.id, ...stored };
+          await claim.completeWith(repositories, result);
+          return result;
+        })
+        .catch(async (error: unknown) => {
+          // Gemini was paid whatever happened to the rest: its spend is recorded on its own.
+          await this.unitOfWork
+            .run(({ usage }) => usage.recordOnce(spendOf(turnId, session, turn)))
+            .catch((ledgerError: unknown) => this.logger.error(`turn ${turnId}: its spend could not be recorded: ${String(ledgerError)}`));
+          throw error;
+        });
       if (!result) throw new SessionNotFound(session.id);
       return { result, upstreamMs };
     } finally {
-      await reservation.release();
+      // A failure here must not fail a turn that is stored (and paid): the reservation expires.
+      await reservation.release().catch((error: unknown) => this.logger.warn(`could not release a budget reservation (it expires): ${String(error)}`));
     }
   }
 

@@ -1,29 +1,30 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OnModuleDestroy } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
-import { databaseNowMs } from './coordination.repository.js';
+import { databaseNowMs, HELD_ROWS } from './coordination.repository.js';
+import type { HeldRows, HeldTable } from './coordination.repository.js';
 
 /** Now on PostgreSQL's clock, epoch milliseconds, for the PostgreSQL-only coordination SQL. */
 export const DATABASE_NOW_MS = databaseNowMs('postgres');
 
 /**
- * This process among those sharing the database (one, on SQLite): its id, written on what it
- * holds — session leases, budget reservations and Idempotency-Key claims that are running —
- * and its heartbeat, which keeps them alive every third of LEASE_TTL_MS. When the process dies
- * the heartbeat stops and they expire, on the database's clock; when it stops cleanly it
- * deletes what is left of them.
+ * This process among those sharing the database (one, on SQLite), and its heartbeat. What it
+ * holds — session leases, budget reservations, running Idempotency-Key claims — is a row that
+ * expires (on the database's clock) unless renewed; every third of LEASE_TTL_MS the heartbeat
+ * renews exactly the rows held now, all to one expiry. When the process dies the heartbeat
+ * stops and they expire; a row whose holder gave up without deleting it (its DELETE failed)
+ * is no longer renewed and expires too; when the process stops cleanly it deletes what is left.
  */
 @Injectable()
 export class ClusterInstance implements OnModuleDestroy {
-  readonly id = randomUUID();
   readonly leaseTtlMs: number;
   private readonly logger = new Logger(ClusterInstance.name);
   private readonly timer: NodeJS.Timeout;
-  private holds = 0;
-  private lastSweep = 0;
+  private readonly held = Object.fromEntries(Object.keys(HELD_ROWS).map((table) => [table, new Set<string>()])) as Record<HeldTable, Set<string>>;
+  private beating = false;
+  private lastSweep = Date.now();
 
   constructor(
     private readonly unitOfWork: UnitOfWork,
@@ -34,15 +35,10 @@ export class ClusterInstance implements OnModuleDestroy {
     this.timer.unref();
   }
 
-  /** Counts something held; the heartbeat renews only while there is something. Call the result when it is gone. */
-  hold(): () => void {
-    this.holds += 1;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.holds -= 1;
-    };
+  /** Keeps the row of `table` named `holder` alive until the result is called. */
+  hold(table: HeldTable, holder: string): () => void {
+    this.held[table].add(holder);
+    return () => this.held[table].delete(holder);
   }
 
   /** PostgreSQL: the expiry of something taken now, as SQL. */
@@ -50,23 +46,35 @@ export class ClusterInstance implements OnModuleDestroy {
     return `${DATABASE_NOW_MS} + ${this.leaseTtlMs}`;
   }
 
+  private snapshot(): HeldRows | null {
+    const rows = Object.fromEntries(Object.entries(this.held).map(([table, holders]) => [table, [...holders]])) as HeldRows;
+    return Object.values(rows).some((holders) => holders.length > 0) ? rows : null;
+  }
+
   private async beat(): Promise<void> {
+    if (this.beating) return; // the last one is still running: the database is slow, not gone
+    this.beating = true;
     try {
+      const held = this.snapshot();
+      if (held) await this.unitOfWork.run(({ coordination }) => coordination.renew(held, this.leaseTtlMs));
       if (Date.now() - this.lastSweep >= 60_000) {
         this.lastSweep = Date.now();
         await this.unitOfWork.run(({ coordination }) => coordination.sweepRateLimits());
       }
-      if (this.holds > 0) await this.unitOfWork.run(({ coordination }) => coordination.renew(this.id, this.leaseTtlMs));
     } catch (error) {
       // The next beat tries again; a lease lost meanwhile is noticed when its turn is stored.
       this.logger.warn(`heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      this.beating = false;
     }
   }
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
+    const held = this.snapshot();
+    if (!held) return;
     try {
-      await this.unitOfWork.run(({ coordination }) => coordination.releaseAllOf(this.id));
+      await this.unitOfWork.run(({ coordination }) => coordination.release(held));
     } catch {
       // Stopping anyway: whatever is left expires.
     }

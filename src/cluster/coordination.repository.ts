@@ -6,12 +6,18 @@ export function databaseNowMs(type: string): string {
   return type === 'postgres' ? '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint' : "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 }
 
-/** The rows an instance holds and keeps alive: session leases, budget reservations, running Idempotency-Key claims. */
-const HELD = [
-  { table: 'session_leases', where: '' },
-  { table: 'budget_reservations', where: '' },
-  { table: 'idempotency_records', where: " AND state = 'running'" },
-];
+/** The rows an instance holds and keeps alive, each named by a holder id of its own. */
+export const HELD_ROWS = {
+  session_leases: { holder: 'holder', where: '' },
+  budget_reservations: { holder: 'id', where: '' },
+  idempotency_records: { holder: 'holder', where: " AND state = 'running'" },
+} as const;
+
+export type HeldTable = keyof typeof HELD_ROWS;
+export type HeldRows = Record<HeldTable, string[]>;
+
+/** Bound parameters per statement: far under both databases' limits. */
+const CHUNK = 500;
 
 /** What instances coordinate through, and what a turn's transaction releases of what it held. */
 export class CoordinationRepository {
@@ -23,18 +29,25 @@ export class CoordinationRepository {
     return Number(row.now);
   }
 
-  /** Everything the instance holds now expires `ttlMs` from now, all at the same moment. */
-  async renew(instanceId: string, ttlMs: number): Promise<void> {
+  /** The rows given now expire `ttlMs` from now, all at the same moment. Only those: a row its holder gave up expires. */
+  async renew(held: HeldRows, ttlMs: number): Promise<void> {
     const expiresAt = (await this.now()) + ttlMs;
-    for (const { table, where } of HELD) {
-      await runSql(this.manager, `UPDATE ${table} SET expires_at = :expiresAt WHERE instance_id = :instanceId${where}`, { expiresAt, instanceId });
-    }
+    await this.eachChunk(held, (table, column, where) => `UPDATE ${table} SET expires_at = :expiresAt WHERE ${column} IN (:...holders)${where}`, {
+      expiresAt,
+    });
   }
 
   /** An instance stopping: what it still holds goes, so others need not wait for it to expire. */
-  async releaseAllOf(instanceId: string): Promise<void> {
-    for (const { table, where } of HELD) {
-      await runSql(this.manager, `DELETE FROM ${table} WHERE instance_id = :instanceId${where}`, { instanceId });
+  async release(held: HeldRows): Promise<void> {
+    await this.eachChunk(held, (table, column, where) => `DELETE FROM ${table} WHERE ${column} IN (:...holders)${where}`);
+  }
+
+  private async eachChunk(held: HeldRows, sql: (table: string, column: string, where: string) => string, parameters: object = {}): Promise<void> {
+    for (const [table, { holder, where }] of Object.entries(HELD_ROWS)) {
+      const holders = held[table as HeldTable];
+      for (let i = 0; i < holders.length; i += CHUNK) {
+        await runSql(this.manager, sql(table, holder, where), { ...parameters, holders: holders.slice(i, i + CHUNK) });
+      }
     }
   }
 

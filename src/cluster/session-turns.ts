@@ -62,7 +62,7 @@ export class LeasedSessionTurns extends SessionTurns {
 
   private async underLease<T>(sessionId: string, turn: (lease: Releasable) => Promise<T>): Promise<T> {
     const holder = randomUUID();
-    const unhold = this.instance.hold();
+    const unhold = this.instance.hold('session_leases', holder);
     const lease: Releasable = {
       releaseWith: async ({ coordination }) => {
         if (!(await coordination.releaseLease(sessionId, holder))) {
@@ -90,13 +90,13 @@ export class LeasedSessionTurns extends SessionTurns {
   private async acquire(sessionId: string, holder: string): Promise<void> {
     for (let wait = FIRST_RETRY_MS; ; wait = Math.min(LONGEST_RETRY_MS, wait * 2)) {
       const taken: unknown[] = await this.dataSource.query(
-        `INSERT INTO session_leases (session_id, holder, instance_id, expires_at)
-         VALUES ($1, $2, $3, ${this.instance.expiresAtSql})
+        `INSERT INTO session_leases (session_id, holder, expires_at)
+         VALUES ($1, $2, ${this.instance.expiresAtSql})
          ON CONFLICT (session_id) DO UPDATE
-           SET holder = EXCLUDED.holder, instance_id = EXCLUDED.instance_id, expires_at = EXCLUDED.expires_at
+           SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
            WHERE session_leases.expires_at < ${DATABASE_NOW_MS}
          RETURNING holder`,
-        [sessionId, holder, this.instance.id],
+        [sessionId, holder],
       );
       if (taken.length > 0) return;
       await sleep(wait * (0.5 + Math.random()));

@@ -170,8 +170,15 @@ export class RateLimited extends DomainError {
 }
 
 export class BudgetExceeded extends DomainError {
-  constructor(retryAfterSeconds: number) {
-    super(ErrorCode.BUDGET_EXCEEDED, 'The daily spending limit of this user is reached; it resets at 00:00 UTC.', retryAfterSeconds);
+  /** `spent`: today's spend reached the limit. `in-flight`: with what turns still running may cost, it would. */
+  constructor(retryAfterSeconds: number, reason: 'spent' | 'in-flight' = 'spent') {
+    super(
+      ErrorCode.BUDGET_EXCEEDED,
+      reason === 'spent'
+        ? 'The daily spending limit of this user is reached; it resets at 00:00 UTC.'
+        : 'The daily spending limit of this user would be reached by the turns still running; try again when they are done.',
+      retryAfterSeconds,
+    );
   }
 }
 

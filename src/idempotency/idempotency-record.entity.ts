@@ -27,9 +27,9 @@ export class IdempotencyRecordEntity {
   @Column(timestampColumn('created_at'))
   createdAt: string;
 
-  /** The instance running the request (while `running`). */
-  @Column({ name: 'instance_id', type: 'varchar', length: 36, nullable: true })
-  instanceId: string | null;
+  /** Names the running claim for its instance's heartbeat (while `running`). */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  holder: string | null;
 
   /** While `running`: when the claim is abandoned unless its instance renews it (epoch ms, database clock). */
   @Column(integerColumn('expires_at'))

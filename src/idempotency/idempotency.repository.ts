@@ -33,20 +33,28 @@ export class IdempotencyRepository {
   }
 
   /**
-   * Claims the key for an instance, until `expiresAt` unless renewed. Throws a unique violation
-   * when another request claimed it first (see database/errors.ts).
+   * Claims the key for `holder`, until `expiresAt` unless its instance renews it. Throws a
+   * unique violation when another request claimed it first (see database/errors.ts).
    */
-  async insertRunning(key: RecordKey, requestHash: string, createdAt: string, instanceId: string, expiresAt: number): Promise<void> {
-    await this.records.insert({ ...key, requestHash, state: 'running', responseStatus: null, responseBody: null, createdAt, instanceId, expiresAt });
+  async insertRunning(key: RecordKey, requestHash: string, createdAt: string, holder: string, expiresAt: number): Promise<void> {
+    await this.records.insert({ ...key, requestHash, state: 'running', responseStatus: null, responseBody: null, createdAt, holder, expiresAt });
   }
 
-  /** Settles the claim made at `claimedAt`; a claim taken over since is left alone. */
-  async complete(key: RecordKey, claimedAt: string, responseStatus: number | null, responseBody: string): Promise<void> {
-    await this.records.update({ ...key, createdAt: claimedAt }, { state: 'done', responseStatus, responseBody });
+  /** Settles `holder`'s running claim; a claim taken over since is left alone. */
+  async complete(key: RecordKey, holder: string, responseStatus: number | null, responseBody: string): Promise<void> {
+    await this.records.update({ ...key, holder, state: 'running' }, { state: 'done', responseStatus, responseBody });
   }
 
-  /** Deletes the record, or with `claimedAt` only the claim made then. */
-  async delete(key: RecordKey, claimedAt?: string): Promise<void> {
-    await this.records.delete(claimedAt === undefined ? key : { ...key, createdAt: claimedAt });
+  /** Deletes the record (expired or abandoned) to claim the key anew. */
+  async delete(key: RecordKey): Promise<void> {
+    await this.records.delete(key);
+  }
+
+  /**
+   * Gives up `holder`'s claim while it is still running: a claim completed meanwhile (its
+   * outcome committed with the work) or taken over since is left alone.
+   */
+  async release(key: RecordKey, holder: string): Promise<void> {
+    await this.records.delete({ ...key, holder, state: 'running' });
   }
 }

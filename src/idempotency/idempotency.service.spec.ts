@@ -191,7 +191,7 @@ describe(IdempotencyService.name, () => {
 
     it('takes over a running claim its instance stopped renewing (the instance died)', async () => {
       const key = { scope: SCOPE, idempotencyKey: 'k1' };
-      await world.repositories.idempotency.insertRunning(key, 'a hash of the dead request', isoAgo(5_000), 'a-dead-instance', Date.now() - 1);
+      await world.repositories.idempotency.insertRunning(key, 'a hash of the dead request', isoAgo(5_000), 'a-claim-of-a-dead-instance', Date.now() - 1);
       const takeover = work('taken over');
 
       await expect(world.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, takeover)).resolves.toEqual({ value: 'taken over', replayed: false });
@@ -213,7 +213,7 @@ describe(IdempotencyService.name, () => {
     });
 
     it('never takes over a claim its instance keeps renewing, however long it runs (a turn may wait behind others)', async () => {
-      const quick = await createWorld({ LEASE_TTL_MS: '300' });
+      const quick = await createWorld({ LEASE_TTL_MS: '1000' });
       try {
         const started = gate<void>();
         const firstDone = gate<void>();
@@ -224,8 +224,8 @@ describe(IdempotencyService.name, () => {
         });
         await started.promise;
         await quick.dataSource.query('UPDATE idempotency_records SET created_at = ?', [isoAgo(HOUR_MS)]);
-        // Three lease lifetimes: without the heartbeat the claim would have expired twice over.
-        await new Promise((resolve) => setTimeout(resolve, 900));
+        // Two and a half lease lifetimes: without the heartbeat the claim would have expired.
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
         const task = work('never');
 
         await expect(quick.idempotency.run(SCOPE, 'k1', { msg: 'hi' }, task)).rejects.toMatchObject({ code: ErrorCode.IDEMPOTENCY_IN_PROGRESS });
@@ -243,8 +243,6 @@ describe(IdempotencyService.name, () => {
       const otherInstance = new IdempotencyService(world.repositories.idempotency, world.unitOfWork, other);
       const { first, finish } = await runningFirst('late first');
       await world.dataSource.query('UPDATE idempotency_records SET expires_at = 0');
-      // The takeover's claim must not share the first's millisecond (claims are told apart by it).
-      await new Promise((resolve) => setTimeout(resolve, 2));
 
       await expect(otherInstance.run(SCOPE, 'k1', { msg: 'hi' }, work('taken over'))).resolves.toEqual({ value: 'taken over', replayed: false });
       finish();

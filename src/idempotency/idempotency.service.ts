@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DomainError, ErrorCode, IdempotencyInProgress, IdempotencyKeyReused, statusFor, ValidationFailed } from '../common/errors.js';
 import { now } from '../database/columns.js';
 import { isUniqueViolation } from '../database/errors.js';
@@ -64,14 +64,21 @@ export class IdempotencyService {
     const key: RecordKey = { scope, idempotencyKey };
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
     const claimedAt = now();
-    const existing = await this.claimOrFind(key, requestHash, claimedAt);
-    if (existing) return { value: replay<T>(existing, requestHash), replayed: true };
+    const holder = randomUUID();
     // Running, the claim is renewed by this instance's heartbeat; it is abandoned only when that stops.
-    const unhold = this.instance.hold();
+    const unhold = this.instance.hold('idempotency_records', holder);
+    const existing = await this.claimOrFind(key, requestHash, claimedAt, holder).catch((error: unknown) => {
+      unhold();
+      throw error;
+    });
+    if (existing) {
+      unhold();
+      return { value: replay<T>(existing, requestHash), replayed: true };
+    }
     let completed = false;
     const claim: Claim<T> = {
       completeWith: async ({ idempotency }, value) => {
-        await idempotency.complete(key, claimedAt, null, JSON.stringify(value));
+        await idempotency.complete(key, holder, null, JSON.stringify(value));
         completed = true; // counts once that unit of work commits: if it does not, the work throws
       },
     };
@@ -80,7 +87,7 @@ export class IdempotencyService {
       try {
         value = await work(claim);
       } catch (error) {
-        await this.settleFailure(key, claimedAt, error);
+        await this.settleFailure(key, holder, error);
         throw error;
       }
       if (!completed) await this.unitOfWork.run((repositories) => claim.completeWith(repositories, value));
@@ -95,14 +102,14 @@ export class IdempotencyService {
    * returns the record that holds it. On PostgreSQL two racing claims can both find no record;
    * the second insert then fails on the primary key and the winner's record is what counts.
    */
-  private async claimOrFind(key: RecordKey, requestHash: string, at: string): Promise<IdempotencyRecord | null> {
+  private async claimOrFind(key: RecordKey, requestHash: string, at: string, holder: string): Promise<IdempotencyRecord | null> {
     try {
       return await this.unitOfWork.run(async ({ idempotency, coordination }) => {
         const record = await idempotency.find(key);
         const now = await coordination.now();
         if (record && !reusable(record, at, now)) return record;
         if (record) await idempotency.delete(key);
-        await idempotency.insertRunning(key, requestHash, at, this.instance.id, now + this.instance.leaseTtlMs);
+        await idempotency.insertRunning(key, requestHash, at, holder, now + this.instance.leaseTtlMs);
         return null;
       });
     } catch (error) {
@@ -114,13 +121,13 @@ export class IdempotencyService {
   }
 
 
-  private async settleFailure(key: RecordKey, claimedAt: string, error: unknown): Promise<void> {
+  private async settleFailure(key: RecordKey, holder: string, error: unknown): Promise<void> {
     const status = error instanceof DomainError ? statusFor(error.code) : 500;
     const remembered = status < 500 && status !== 409 && status !== 429;
     await this.unitOfWork.run(({ idempotency }) => {
-      if (!remembered) return idempotency.delete(key, claimedAt);
+      if (!remembered) return idempotency.release(key, holder);
       const stored: StoredError = { code: (error as DomainError).code, message: (error as DomainError).message };
-      return idempotency.complete(key, claimedAt, status, JSON.stringify(stored));
+      return idempotency.complete(key, holder, status, JSON.stringify(stored));
     });
   }
 }

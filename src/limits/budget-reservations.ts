@@ -13,14 +13,17 @@ export interface ReservationRequest {
   worstCaseNanoUsd: number;
 }
 
+/** Why a turn was not admitted: the day's spend reached the limit, or would with the turns in flight. */
+export type Refusal = 'spent' | 'in-flight';
+
 /**
  * Budget reservations of turns in flight. A turn is admitted while the user's spend that day
  * plus what turns in flight have reserved is under the limit; it then reserves its worst case
  * until its real cost is stored. So concurrent turns overshoot by less than one turn.
  */
 export abstract class BudgetReservations {
-  /** The reservation, or null when the limit is reached. */
-  abstract reserve(request: ReservationRequest): Promise<Releasable | null>;
+  /** The reservation, or why there is none. */
+  abstract reserve(request: ReservationRequest): Promise<Releasable | Refusal>;
   /** Nano-dollars reserved by the user's turns in flight (diagnostics and tests). */
   abstract reservedFor(userId: string): Promise<number>;
 }
@@ -39,11 +42,12 @@ export class InMemoryBudgetReservations extends BudgetReservations {
     this.usage = new UsageRepository(dataSource.manager);
   }
 
-  reserve({ userId, day, limitNanoUsd, worstCaseNanoUsd }: ReservationRequest): Promise<Releasable | null> {
+  reserve({ userId, day, limitNanoUsd, worstCaseNanoUsd }: ReservationRequest): Promise<Releasable | Refusal> {
     return this.admission.run(userId, async () => {
       const spent = await this.usage.spentOn(userId, day);
       const inFlight = this.reserved.get(userId) ?? 0;
-      if (spent + inFlight >= limitNanoUsd) return null;
+      if (spent >= limitNanoUsd) return 'spent';
+      if (spent + inFlight >= limitNanoUsd) return 'in-flight';
       this.reserved.set(userId, inFlight + worstCaseNanoUsd);
       let released = false;
       return {
@@ -79,11 +83,11 @@ export class DatabaseBudgetReservations extends BudgetReservations {
     super();
   }
 
-  async reserve({ userId, day, limitNanoUsd, worstCaseNanoUsd }: ReservationRequest): Promise<Releasable | null> {
+  async reserve({ userId, day, limitNanoUsd, worstCaseNanoUsd }: ReservationRequest): Promise<Releasable | Refusal> {
     const id = randomUUID();
-    const unhold = this.instance.hold();
+    const unhold = this.instance.hold('budget_reservations', id);
     const admitted = await this.dataSource
-      .transaction(async (manager) => {
+      .transaction(async (manager): Promise<true | Refusal> => {
         await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`budget:${userId}`]);
         // Left by an instance that died: they count no more, and go.
         await manager.query(`DELETE FROM budget_reservations WHERE user_id = $1 AND expires_at <= ${DATABASE_NOW_MS}`, [userId]);
@@ -92,10 +96,11 @@ export class DatabaseBudgetReservations extends BudgetReservations {
                   COALESCE((SELECT SUM(nano_usd) FROM budget_reservations WHERE user_id = $1), 0) AS reserved`,
           [userId, day],
         )) as { spent: string; reserved: string }[];
-        if (Number(committed.spent) + Number(committed.reserved) >= limitNanoUsd) return false;
+        if (Number(committed.spent) >= limitNanoUsd) return 'spent';
+        if (Number(committed.spent) + Number(committed.reserved) >= limitNanoUsd) return 'in-flight';
         await manager.query(
-          `INSERT INTO budget_reservations (id, user_id, nano_usd, instance_id, expires_at) VALUES ($1, $2, $3, $4, ${this.instance.expiresAtSql})`,
-          [id, userId, worstCaseNanoUsd, this.instance.id],
+          `INSERT INTO budget_reservations (id, user_id, nano_usd, expires_at) VALUES ($1, $2, $3, ${this.instance.expiresAtSql})`,
+          [id, userId, worstCaseNanoUsd],
         );
         return true;
       })
@@ -103,9 +108,9 @@ export class DatabaseBudgetReservations extends BudgetReservations {
         unhold();
         throw error;
       });
-    if (!admitted) {
+    if (admitted !== true) {
       unhold();
-      return null;
+      return admitted;
     }
     return {
       releaseWith: ({ coordination }) => coordination.releaseReservation(id),

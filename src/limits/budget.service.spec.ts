@@ -100,7 +100,12 @@ describe(BudgetService.name, () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '0.02' });
       const release = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
       expect(worstCase(w)).toBeGreaterThanOrEqual(usdToNano('0.02')!);
-      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
+      // Refused for what is in flight, not for what is spent: worth a retry in seconds, not tomorrow.
+      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).rejects.toMatchObject({
+        code: ErrorCode.BUDGET_EXCEEDED,
+        retryAfterSeconds: 2,
+        message: expect.stringContaining('turns still running'),
+      });
 
       await release.release();
 

@@ -10,6 +10,7 @@ import { UsersRepository } from '../users/users.repository.js';
 import { BudgetReservations } from './budget-reservations.js';
 
 const DAY_MS = 86_400_000;
+const IN_FLIGHT_RETRY_SECONDS = 2;
 
 /**
  * Daily spend limits (USER_DAILY_BUDGET_USD, or the user's own), counted from the spend ledger's
@@ -36,7 +37,9 @@ export class BudgetService {
     // A token is rarely shorter than a character: the prompt's length bounds its tokens.
     const worstCaseNanoUsd = this.pricing.worstCaseNanoUsd(model, promptChars, this.config.gemini.maxOutputTokens);
     const reservation = await this.reservations.reserve({ userId, day: utcDay(new Date(dayStart).toISOString()), limitNanoUsd, worstCaseNanoUsd });
-    if (!reservation) throw new BudgetExceeded(Math.ceil((dayStart + DAY_MS - now) / 1000));
+    if (reservation === 'spent') throw new BudgetExceeded(Math.ceil((dayStart + DAY_MS - now) / 1000));
+    // Not spent yet, only reserved: the turns in flight settle within a call's time.
+    if (reservation === 'in-flight') throw new BudgetExceeded(IN_FLIGHT_RETRY_SECONDS, 'in-flight');
     return reservation;
   }
 

@@ -13,6 +13,10 @@ export class SpendEntryEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number;
 
+  /** Names the turn (null for turns stored before the ledger existed). */
+  @Column({ name: 'turn_id', type: 'varchar', length: 36, nullable: true })
+  turnId: string | null;
+
   @Column({ name: 'user_id', type: 'varchar', length: 128 })
   userId: string;
 

@@ -7,6 +7,7 @@ import { DailySpendEntity, SpendEntryEntity } from './spend-entry.entity.js';
 
 /** What one turn spent: a line of the ledger. */
 export interface SpendEntry {
+  turnId: string;
   userId: string;
   sessionId: string;
   model: string;
@@ -56,6 +57,11 @@ export class UsageRepository {
          SET turns = spend_daily.turns + 1, cost_nano_usd = spend_daily.cost_nano_usd + EXCLUDED.cost_nano_usd`,
       { userId: entry.userId, day: utcDay(entry.createdAt), cost: entry.costNanoUsd ?? 0 },
     );
+  }
+
+  /** As `record`, unless the turn's line is there already (a retry of a write that may have committed). */
+  async recordOnce(entry: SpendEntry): Promise<void> {
+    if (!(await this.manager.existsBy(SpendEntryEntity, { turnId: entry.turnId }))) await this.record(entry);
   }
 
   /** What the user spent on a UTC day (`YYYY-MM-DD`), integer nano-dollars: one row read. */

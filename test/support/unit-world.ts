@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../src/config/app.config.js';
 import { storeTurn as writeTurn } from '../../src/chat/store-turn.js';
@@ -145,7 +146,7 @@ export async function storeTurn(world: World, sessionId: string, input: StoredTu
       finishReason: 'STOP',
       latencyMs: 5,
     };
-    const stored = await writeTurn(repositories, session, turn, { isNew: false, title: null });
+    const stored = await writeTurn(repositories, session, turn, { turnId: randomUUID(), isNew: false, title: null });
     return [stored!.userMessage, stored!.modelMessage];
   });
 }

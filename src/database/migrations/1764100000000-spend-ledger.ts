@@ -30,6 +30,8 @@ export class SpendLedger1764100000000 implements MigrationInterface {
         name: 'spend_ledger',
         columns: [
           { name: 'id', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' },
+          // Names the turn, so a line written again after a failure is written once (null: copied below).
+          { name: 'turn_id', type: 'varchar', length: '36', isNullable: true, isUnique: true },
           { name: 'user_id', type: 'varchar', length: '128' },
           { name: 'session_id', type: 'varchar', length: '36' },
           { name: 'model', type: 'varchar', length: '100' },

@@ -4,10 +4,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * What instances sharing one PostgreSQL database coordinate through (src/cluster): a lease per
  * session with a turn running, budget reservations of turns in flight, and the turn starts of
- * the last minute per caller (on SQLite, one process, these three stay empty). Rows carry the
- * instance that holds them and expire (epoch ms, the database's clock) unless its heartbeat
- * renews them. Running Idempotency-Key claims get the same two columns, on both databases: a
- * claim is abandoned when its instance stopped renewing it, not after a guessed time.
+ * the last minute per caller (on SQLite, one process, these three stay empty). A lease, a
+ * reservation and a running Idempotency-Key claim (on both databases) expire (epoch ms, the
+ * database's clock) unless the instance holding them renews them: a claim is abandoned when
+ * its instance stopped renewing it, not after a guessed time.
  */
 export class ClusterCoordination1764200000000 implements MigrationInterface {
   name = 'ClusterCoordination1764200000000';
@@ -18,11 +18,9 @@ export class ClusterCoordination1764200000000 implements MigrationInterface {
         name: 'session_leases',
         columns: [
           { name: 'session_id', type: 'varchar', length: '36', isPrimary: true },
-          { name: 'holder', type: 'varchar', length: '36' },
-          { name: 'instance_id', type: 'varchar', length: '36' },
+          { name: 'holder', type: 'varchar', length: '36', isUnique: true },
           { name: 'expires_at', type: 'bigint' },
         ],
-        indices: [new TableIndex({ name: 'idx_session_leases_instance', columnNames: ['instance_id'] })],
       }),
     );
     await queryRunner.createTable(
@@ -32,13 +30,9 @@ export class ClusterCoordination1764200000000 implements MigrationInterface {
           { name: 'id', type: 'varchar', length: '36', isPrimary: true },
           { name: 'user_id', type: 'varchar', length: '128' },
           { name: 'nano_usd', type: 'bigint' },
-          { name: 'instance_id', type: 'varchar', length: '36' },
           { name: 'expires_at', type: 'bigint' },
         ],
-        indices: [
-          new TableIndex({ name: 'idx_budget_reservations_user', columnNames: ['user_id'] }),
-          new TableIndex({ name: 'idx_budget_reservations_instance', columnNames: ['instance_id'] }),
-        ],
+        indices: [new TableIndex({ name: 'idx_budget_reservations_user', columnNames: ['user_id'] })],
       }),
     );
     await queryRunner.createTable(
@@ -53,14 +47,16 @@ export class ClusterCoordination1764200000000 implements MigrationInterface {
       }),
     );
     await queryRunner.addColumns('idempotency_records', [
-      new TableColumn({ name: 'instance_id', type: 'varchar', length: '36', isNullable: true }),
+      new TableColumn({ name: 'holder', type: 'varchar', length: '36', isNullable: true }),
       new TableColumn({ name: 'expires_at', type: 'bigint', isNullable: true }),
     ]);
+    await queryRunner.createIndex('idempotency_records', new TableIndex({ name: 'idx_idempotency_records_holder', columnNames: ['holder'] }));
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropIndex('idempotency_records', 'idx_idempotency_records_holder');
     await queryRunner.dropColumn('idempotency_records', 'expires_at');
-    await queryRunner.dropColumn('idempotency_records', 'instance_id');
+    await queryRunner.dropColumn('idempotency_records', 'holder');
     await queryRunner.dropTable('rate_limit_hits');
     await queryRunner.dropTable('budget_reservations');
     await queryRunner.dropTable('session_leases');
