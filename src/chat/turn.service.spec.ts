@@ -82,6 +82,20 @@ describe(TurnService.name, () => {
     return h;
   }
 
+  /** Alice's session with a first turn sent and held at Gemini until `answerFirst()` ('first reply'). */
+  async function firstTurnAtGemini() {
+    const harness = await setUp();
+    const session = await storeSession(harness.world, { userId: 'alice' });
+    const firstAnswer = gate<void>();
+    harness.llm.answer(async () => {
+      await firstAnswer.promise;
+      return anLlmResult({ text: 'first reply' });
+    });
+    const first = harness.turns.send(OPEN, { sessionId: session.id }, 'first message');
+    await harness.llm.called(1);
+    return { ...harness, session, first, answerFirst: () => firstAnswer.open() };
+  }
+
   afterEach(async () => {
     jest.restoreAllMocks();
     const llm = h?.llm;
@@ -284,22 +298,13 @@ describe(TurnService.name, () => {
     });
 
     it("runs a session's turns one at a time: the second sees the first's messages", async () => {
-      const { world, llm, rateLimiter, turns } = await setUp();
-      const session = await storeSession(world, { userId: 'alice' });
-      const firstAnswer = gate<void>();
-      llm.answer(async () => {
-        await firstAnswer.promise;
-        return anLlmResult({ text: 'first reply' });
-      });
+      const { world, llm, rateLimiter, turns, session, first, answerFirst } = await firstTurnAtGemini();
       llm.answer(anLlmResult({ text: 'second reply' }));
-
-      const first = turns.send(OPEN, { sessionId: session.id }, 'first message');
-      await llm.called(1);
       const second = turns.send(OPEN, { sessionId: session.id }, 'second message');
       // The second turn is counted and queued behind the first, which still waits for Gemini.
       await rateLimiter.takenTimes(2);
       expect(llm.requests).toHaveLength(1);
-      firstAnswer.open();
+      answerFirst();
 
       await expect(first).resolves.toMatchObject({ value: { modelMessage: { content: 'first reply' } } });
       await expect(second).resolves.toMatchObject({ value: { modelMessage: { content: 'second reply' } } });
@@ -313,24 +318,15 @@ describe(TurnService.name, () => {
     });
 
     it('keeps the line when a turn between two others is refused: the third still waits for the first', async () => {
-      const { world, llm, rateLimiter, turns } = await setUp();
-      const session = await storeSession(world, { userId: 'alice' });
-      const firstAnswer = gate<void>();
-      llm.answer(async () => {
-        await firstAnswer.promise;
-        return anLlmResult({ text: 'first reply' });
-      });
+      const { llm, rateLimiter, turns, session, first, answerFirst } = await firstTurnAtGemini();
       llm.answer(anLlmResult({ text: 'third reply' }));
-
-      const first = turns.send(OPEN, { sessionId: session.id }, 'first message');
-      await llm.called(1);
       const refused = turns.send(OPEN, { sessionId: session.id }, 'second message', { idempotencyKey: 'not a valid key' });
       const third = turns.send(OPEN, { sessionId: session.id }, 'third message');
       await expect(refused).rejects.toMatchObject({ code: ErrorCode.VALIDATION_FAILED });
       await rateLimiter.takenTimes(2);
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(llm.requests).toHaveLength(1);
-      firstAnswer.open();
+      answerFirst();
 
       await first;
       await third;
@@ -338,21 +334,12 @@ describe(TurnService.name, () => {
     });
 
     it('drains: finishes the turn at Gemini, refuses the one waiting behind it and any new one with NOT_READY', async () => {
-      const { world, llm, rateLimiter, turns } = await setUp();
-      const session = await storeSession(world, { userId: 'alice' });
-      const firstAnswer = gate<void>();
-      llm.answer(async () => {
-        await firstAnswer.promise;
-        return anLlmResult({ text: 'first reply' });
-      });
-
-      const first = turns.send(OPEN, { sessionId: session.id }, 'first message');
-      await llm.called(1);
+      const { world, llm, rateLimiter, turns, session, first, answerFirst } = await firstTurnAtGemini();
       const waiting = turns.send(OPEN, { sessionId: session.id }, 'second message');
       await rateLimiter.takenTimes(2);
       const drained = turns.drain(5_000);
       await expect(turns.send(OPEN, { sessionId: session.id }, 'too late')).rejects.toMatchObject({ code: ErrorCode.NOT_READY });
-      firstAnswer.open();
+      answerFirst();
 
       await expect(first).resolves.toMatchObject({ value: { modelMessage: { content: 'first reply' } } });
       await expect(waiting).rejects.toMatchObject({ code: ErrorCode.NOT_READY });
