@@ -2,7 +2,8 @@ import pg from 'pg';
 import request from 'supertest';
 import { MIGRATIONS } from '../src/database/data-source-options.js';
 import { GeminiEmulator } from '../src/gemini/emulator/gemini-emulator.js';
-import { LEASE_TTL_MS, startCluster, stopInstance, waitFor } from './support/cluster.js';
+import { LEASE_TTL_MS, startCluster, stopInstance } from './support/cluster.js';
+import { waitFor } from './support/wait.js';
 import type { Cluster } from './support/cluster.js';
 
 const MIGRATION_LOCK = "SELECT pg_advisory_%s(hashtextextended('gemini-chat-api migrations', 0))";

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { createSession, errorBody, send } from './support/http.js';
 import { useTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
+import { waitFor } from './support/wait.js';
 
 // gemini-2.5-flash: 10 prompt tokens × 300 + 4 output tokens × 2,500 nano-dollars = 13,000 nano-dollars a turn.
 const TURN_USAGE = { promptTokenCount: 10, candidatesTokenCount: 4, thoughtsTokenCount: 0 };
@@ -17,13 +18,6 @@ async function usage(t: TestApp, userId: string, auth?: string) {
 
 async function ledger(t: TestApp, userId: string) {
   return t.query('SELECT session_id, model, total_tokens, cost_nano_usd, cost_status FROM spend_ledger WHERE user_id = ? ORDER BY id', [userId]);
-}
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited > 5_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** What a turn spent is a billing fact: deleting content never erases it (API.md "Money is never erased"). */
