@@ -186,31 +186,44 @@ export class TurnService {
         finishReason: answer.finishReason,
         latencyMs: Math.round(upstreamMs),
       };
-      const turnId = randomUUID();
-      const result = await this.unitOfWork
-        .run(async (repositories) => {
-          // The next turn of the session, and the next budget check, see this one stored.
-          await lease.releaseWith(repositories);
-          await reservation.releaseWith(repositories);
-          const stored = await storeTurn(repositories, session, turn, { turnId, isNew, title });
-          // Deleted while Gemini answered: what was spent is recorded, the conversation is gone.
-          if (!stored) return null;
-          const result: TurnResult = { sessionId: session.id, ...stored };
-          await claim.completeWith(repositories, result);
-          return result;
-        })
-        .catch(async (error: unknown) => {
-          // Gemini was paid whatever happened to the rest: its spend is recorded on its own.
-          await this.unitOfWork
-            .run(({ usage }) => usage.recordOnce(spendOf(turnId, session, turn)))
-            .catch((ledgerError: unknown) => this.logger.error(`turn ${turnId}: its spend could not be recorded: ${String(ledgerError)}`));
-          throw error;
-        });
+      const result = await this.store({ session, isNew, message, lease, claim }, reservation, turn, title);
       if (!result) throw new SessionNotFound(session.id);
       return { result, upstreamMs };
     } finally {
       // A failure here must not fail a turn that is stored (and paid): the reservation expires.
       await reservation.release().catch((error: unknown) => this.logger.warn(`could not release a budget reservation (it expires): ${String(error)}`));
+    }
+  }
+
+  /**
+   * One unit of work: the lease and the reservation released, the turn stored, the
+   * Idempotency-Key's outcome written. Null when the session was deleted while Gemini answered.
+   * If it fails, the paid turn's spend is recorded on its own all the same.
+   */
+  private async store(
+    { session, isNew, lease, claim }: Exchange,
+    reservation: Releasable,
+    turn: NewTurn,
+    title: string | null,
+  ): Promise<TurnResult | null> {
+    const turnId = randomUUID();
+    try {
+      return await this.unitOfWork.run(async (repositories) => {
+        // The next turn of the session, and the next budget check, see this one stored.
+        await lease.releaseWith(repositories);
+        await reservation.releaseWith(repositories);
+        const stored = await storeTurn(repositories, session, turn, { turnId, isNew, title });
+        // Deleted while Gemini answered: what was spent is recorded, the conversation is gone.
+        if (!stored) return null;
+        const result: TurnResult = { sessionId: session.id, ...stored };
+        await claim.completeWith(repositories, result);
+        return result;
+      });
+    } catch (error) {
+      await this.unitOfWork
+        .run(({ usage }) => usage.recordOnce(spendOf(turnId, session, turn)))
+        .catch((ledgerError: unknown) => this.logger.error(`turn ${turnId}: its spend could not be recorded: ${String(ledgerError)}`));
+      throw error;
     }
   }
 
