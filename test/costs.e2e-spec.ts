@@ -68,4 +68,31 @@ describe('Stored costs', () => {
     await t.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd - 1 WHERE id = ?', [model.id]);
     await request(t.baseUrl).get(`/sessions/${sessionId}`).expect(200);
   });
+
+  describe('when Gemini reports usage that is not valid token counts', () => {
+    it.each([
+      ['a string', '7'],
+      ['1e308', 1e308],
+      ['a negative count', -5],
+      ['a fraction', 2.5],
+      ['2^53 + 1', 2 ** 53 + 1],
+    ])('stores the reply as unpriced with no counts, never a 500 or a made-up cost (%s)', async (_name, value) => {
+      const sessionId = await createSession(t, { user_id: 'odd-usage' });
+      await send(t, sessionId, 'a priced turn first').expect(201);
+      const before = (await request(t.baseUrl).get(`/sessions/${sessionId}`).expect(200)).body;
+      t.emulator.enqueue({ text: 'a paid reply', usage: { promptTokenCount: 12, candidatesTokenCount: value as number } });
+
+      const response = await send(t, sessionId, 'and now?').expect(201);
+      expect(response.body.reply).toBe('a paid reply');
+      expect(response.body.model_message).toMatchObject({ cost_status: 'unpriced', cost_usd: null });
+      expect(response.body.session_total_cost_usd).toBe(before.total_cost_usd);
+
+      const [, , , model] = await historyRows(t, sessionId);
+      expect(model).toMatchObject({ content: 'a paid reply', cost_nano_usd: null, cost_status: 'unpriced', total_tokens: null, output_tokens: null });
+      const after = (await request(t.baseUrl).get(`/sessions/${sessionId}`).expect(200)).body;
+      expect(after).toMatchObject({ message_count: 4, total_tokens: before.total_tokens, total_cost_usd: before.total_cost_usd });
+      const [line] = await t.query('SELECT total_tokens, cost_nano_usd, cost_status FROM spend_ledger WHERE session_id = ? ORDER BY id DESC LIMIT 1', [sessionId]);
+      expect(line).toEqual({ total_tokens: 0, cost_nano_usd: null, cost_status: 'unpriced' });
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import type { Repositories } from '../database/unit-of-work.js';
 import type { Message, NewTurn } from '../messages/message.js';
+import { ZERO_USAGE } from '../pricing/token-usage.js';
 import type { Session, SessionTotals } from '../sessions/session.js';
 import type { SpendEntry } from '../usage/usage.repository.js';
 
@@ -10,7 +11,7 @@ export function spendOf(turnId: string, session: Session, turn: NewTurn): SpendE
     userId: session.userId,
     sessionId: session.id,
     model: turn.model,
-    usage: turn.usage,
+    usage: turn.usage ?? ZERO_USAGE,
     costNanoUsd: turn.costNanoUsd,
     costStatus: turn.costStatus,
     createdAt: turn.answeredAt,
@@ -36,7 +37,7 @@ export async function storeTurn(
   { turnId, isNew, title }: { turnId: string; isNew: boolean; title: string | null },
 ): Promise<StoredTurn | null> {
   await repositories.usage.record(spendOf(turnId, session, turn));
-  const added: SessionTotals = { messageCount: 2, totalTokens: turn.usage.totalTokens, totalCostNanoUsd: turn.costNanoUsd ?? 0 };
+  const added: SessionTotals = { messageCount: 2, totalTokens: turn.usage?.totalTokens ?? 0, totalCostNanoUsd: turn.costNanoUsd ?? 0 };
   let sessionTotals: SessionTotals | null = added;
   if (isNew) {
     await repositories.users.ensureExists(session.userId, session.createdAt);

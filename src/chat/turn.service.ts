@@ -169,7 +169,11 @@ export class TurnService {
       const upstreamMs = performance.now() - started;
       const cost = this.pricing.cost(answer.modelVersion, session.model, answer.usage);
       if (cost.costStatus === 'unpriced') {
-        this.logger.warn(`no price for model ${answer.modelVersion ?? session.model}: turn stored as unpriced`);
+        this.logger.warn(
+          answer.usage
+            ? `no price for model ${answer.modelVersion ?? session.model}: turn stored as unpriced`
+            : 'Gemini reported usage that is not valid token counts: turn stored as unpriced, without counts',
+        );
       }
       // Untitled sessions are named after their first message, with no extra model call.
       const title = history.length === 0 ? titleFrom(message) : null;

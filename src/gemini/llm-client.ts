@@ -14,7 +14,8 @@ export interface LlmRequest {
 
 export interface LlmResult {
   text: string;
-  usage: TokenUsage;
+  /** Null when Gemini's usageMetadata was not made of non-negative safe integers: nothing to price. */
+  usage: TokenUsage | null;
   finishReason: string | null;
   /** The model that answered, as Gemini names it (`modelVersion`), when it says. */
   modelVersion: string | null;

@@ -1,7 +1,7 @@
 import { ApiError } from '@google/genai';
 import type { GenerateContentResponse } from '@google/genai';
 import { DomainError, ErrorCode, statusFor } from '../common/errors.js';
-import { answerText, assertAnswered, retryAfterFrom, toDomainError } from './upstream-errors.js';
+import { answerText, assertAnswered, retryAfterFrom, toDomainError, toTokenUsage } from './upstream-errors.js';
 
 const context = { model: 'gemini-2.5-flash', timeoutMs: 1500, timedOut: false };
 const SECRET = 'upstream-secret-detail-4711';
@@ -110,5 +110,34 @@ describe('assertAnswered', () => {
     });
     expect(answerText(answered)).toBe('Paris.');
     expect(() => assertAnswered('Paris.', answered)).not.toThrow();
+  });
+});
+
+describe('toTokenUsage', () => {
+  it('reads valid counts, audio shares included', () => {
+    expect(toTokenUsage({ promptTokenCount: 10, candidatesTokenCount: 5, promptTokensDetails: [{ modality: 'AUDIO' as never, tokenCount: 4 }] })).toMatchObject({
+      promptTokens: 10,
+      outputTokens: 5,
+      totalTokens: 15,
+      audioPromptTokens: 4,
+    });
+  });
+
+  it.each([
+    ['a string', '7'],
+    ['a huge number', 1e308],
+    ['infinity', Infinity],
+    ['a negative count', -1],
+    ['a fraction', 1.5],
+    ['an unsafe integer', 2 ** 53 + 1],
+    ['an object', { n: 1 }],
+  ])('refuses usage with %s for a count: nothing to store, sum or price', (_name, value) => {
+    expect(toTokenUsage({ promptTokenCount: 10, candidatesTokenCount: value as never })).toBeNull();
+    expect(toTokenUsage({ promptTokenCount: 10, totalTokenCount: value as never })).toBeNull();
+    expect(toTokenUsage({ promptTokenCount: 10, promptTokensDetails: [{ modality: 'AUDIO' as never, tokenCount: value as never }] })).toBeNull();
+  });
+
+  it('refuses counts that are each valid but add up past 2^53', () => {
+    expect(toTokenUsage({ promptTokenCount: Number.MAX_SAFE_INTEGER, candidatesTokenCount: 10 })).toBeNull();
   });
 });

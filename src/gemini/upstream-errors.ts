@@ -66,23 +66,34 @@ function describeThrown(error: unknown): { name: string; message: string } {
   return { name: typeof name === 'string' ? name : '', message: typeof message === 'string' ? message : '' };
 }
 
-export function toTokenUsage(metadata: GenerateContentResponseUsageMetadata | undefined): TokenUsage {
+export function toTokenUsage(metadata: GenerateContentResponseUsageMetadata | undefined): TokenUsage | null {
+  // Gemini's answer is input like any other: a count is a non-negative safe integer, or the
+  // usage is not to be stored, summed or priced at all (a string would concatenate, 1e308
+  // would overflow every total).
+  let valid = true;
+  const count = (value: unknown): number => {
+    if (value === undefined || value === null) return 0;
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+    valid = false;
+    return 0;
+  };
   const audio = (details: { modality?: string; tokenCount?: number }[] | undefined) =>
-    (details ?? []).filter((d) => d.modality === 'AUDIO').reduce((sum, d) => sum + (d.tokenCount ?? 0), 0);
-  const promptTokens = metadata?.promptTokenCount ?? 0;
-  const outputTokens = metadata?.candidatesTokenCount ?? 0;
-  const thoughtsTokens = metadata?.thoughtsTokenCount ?? 0;
-  const toolPromptTokens = metadata?.toolUsePromptTokenCount ?? 0;
-  return {
+    (Array.isArray(details) ? details : []).filter((d) => d?.modality === 'AUDIO').reduce((sum, d) => sum + count(d.tokenCount), 0);
+  const promptTokens = count(metadata?.promptTokenCount);
+  const outputTokens = count(metadata?.candidatesTokenCount);
+  const thoughtsTokens = count(metadata?.thoughtsTokenCount);
+  const toolPromptTokens = count(metadata?.toolUsePromptTokenCount);
+  const usage: TokenUsage = {
     promptTokens,
-    cachedTokens: metadata?.cachedContentTokenCount ?? 0,
+    cachedTokens: count(metadata?.cachedContentTokenCount),
     outputTokens,
     thoughtsTokens,
     toolPromptTokens,
-    totalTokens: metadata?.totalTokenCount ?? promptTokens + outputTokens + thoughtsTokens + toolPromptTokens,
+    totalTokens: metadata?.totalTokenCount === undefined ? promptTokens + outputTokens + thoughtsTokens + toolPromptTokens : count(metadata.totalTokenCount),
     audioPromptTokens: audio(metadata?.promptTokensDetails),
     audioCachedTokens: audio(metadata?.cacheTokensDetails),
   };
+  return valid && Object.values(usage).every((n) => Number.isSafeInteger(n)) ? usage : null;
 }
 
 /** The answer text: text parts of the first candidate, thought parts skipped. */

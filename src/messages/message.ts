@@ -28,7 +28,8 @@ export interface NewTurn {
   reply: string;
   answeredAt: string;
   model: string;
-  usage: TokenUsage;
+  /** Null when Gemini's usage was not valid counts: stored as unknown (null), never as numbers. */
+  usage: TokenUsage | null;
   costNanoUsd: number | null;
   costStatus: CostStatus;
   finishReason: string | null;

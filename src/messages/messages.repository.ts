@@ -50,7 +50,7 @@ export class MessagesRepository {
         role: 'model',
         content: turn.reply,
         model: turn.model,
-        ...turn.usage,
+        ...(turn.usage ?? NO_TOKENS),
         costNanoUsd: turn.costNanoUsd,
         costStatus: turn.costStatus,
         finishReason: turn.finishReason,
@@ -61,10 +61,12 @@ export class MessagesRepository {
   }
 }
 
+const NO_TOKENS = Object.freeze(Object.fromEntries(TOKEN_CLASSES.map(({ key }) => [key, null])));
+
 function noUsage(): Partial<ChatMessageEntity> {
   return {
     model: null,
-    ...Object.fromEntries(TOKEN_CLASSES.map(({ key }) => [key, null])),
+    ...NO_TOKENS,
     costNanoUsd: null,
     costStatus: null,
     finishReason: null,

@@ -63,10 +63,11 @@ export class PricingService {
 
   /**
    * Prices the model that answered (`modelVersion`) and falls back to the one requested,
-   * so a new alias of a priced model still costs what it costs.
+   * so a new alias of a priced model still costs what it costs. Usage that Gemini did not
+   * report as valid counts (null) has no price either.
    */
-  cost(answeringModel: string | null | undefined, requestedModel: string, usage: TokenUsage): Cost {
-    const entry = this.find(answeringModel) ?? this.find(requestedModel);
+  cost(answeringModel: string | null | undefined, requestedModel: string, usage: TokenUsage | null): Cost {
+    const entry = usage && (this.find(answeringModel) ?? this.find(requestedModel));
     if (!entry) return { costNanoUsd: null, costStatus: 'unpriced', pricedModel: null };
     return { costNanoUsd: computeNanoUsd(entry, usage), costStatus: 'priced', pricedModel: entry.model };
   }
