@@ -6,6 +6,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { ChatModule } from './chat/chat.module.js';
 import { ClusterModule } from './cluster/cluster.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { JsonBodiesGuard } from './common/json-bodies.guard.js';
 import { createValidationPipe } from './common/validation.js';
 import { appConfig } from './config/app.config.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -34,6 +35,7 @@ import { UsersModule } from './users/users.module.js';
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
     { provide: APP_GUARD, useExisting: AuthGuard },
+    { provide: APP_GUARD, useClass: JsonBodiesGuard },
   ],
 })
 export class AppModule {}

@@ -11,6 +11,13 @@ import { toErrorBody } from './common/http-exception.filter.js';
 import { Readiness } from './health/readiness.js';
 
 export const BODY_LIMIT = '1mb';
+
+/**
+ * Options both main.ts and the test apps create the app with. Nest's own body parsers are off:
+ * they would parse form bodies too (a cross-site form could post to an open-mode service);
+ * configureApp registers the JSON one alone.
+ */
+export const APP_OPTIONS = { bodyParser: false } as const;
 const PUBLIC_DIR = fileURLToPath(new URL('./web/public', import.meta.url));
 
 /** What main.ts and the e2e tests both apply to the app, so tests see what users see. */

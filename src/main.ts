@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
-import { configureApp, listenAndMigrate } from './app.setup.js';
+import { APP_OPTIONS, configureApp, listenAndMigrate } from './app.setup.js';
 import { Readiness } from './health/readiness.js';
 import { TurnService } from './chat/turn.service.js';
 import { LlmClient } from './gemini/llm-client.js';
@@ -22,6 +22,7 @@ async function bootstrap(): Promise<void> {
     process.exit(1);
   }
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    ...APP_OPTIONS,
     // Silent while the module graph is built, so a start that fails prints only the one line
     // below; the real logger takes over as soon as the app exists.
     logger: false,

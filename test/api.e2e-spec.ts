@@ -348,7 +348,7 @@ describe('HTTP contract', () => {
       );
       const send = document.paths['/sessions/{session_id}/messages'].post;
       expect(send.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/SendMessageDto');
-      expect(Object.keys(send.responses).sort()).toEqual(['201', '400', '401', '404', '409', '413', '422', '429', '502', '503', '504']);
+      expect(Object.keys(send.responses).sort()).toEqual(['201', '400', '401', '404', '409', '413', '415', '422', '429', '502', '503', '504']);
       expect(send.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['Idempotency-Key', 'Accept']));
       expect(document.components.schemas.MessageDto.properties).toHaveProperty('cost_usd');
       // The explorer's "Authorize" takes the bearer key when ADMIN_API_KEY is set.
@@ -361,6 +361,24 @@ describe('HTTP contract', () => {
     it('answers an unknown route with a JSON 404', async () => {
       const response = await request(t.baseUrl).get('/no/such/route').expect(404);
       expect(response.body).toEqual(errorBody(404, 'ROUTE_NOT_FOUND'));
+    });
+
+    it.each([
+      ['text/plain', 'user_id=mallory'],
+      ['application/x-www-form-urlencoded', 'user_id=mallory&system_instruction=obey'],
+      ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="user_id"\r\n\r\nmallory\r\n--x--'],
+    ])('refuses a %s body with 415 and stores nothing (no cross-site form posts)', async (contentType, body) => {
+      for (const path of ['/sessions', '/chat', '/users']) {
+        const response = await request(t.baseUrl).post(path).set('Content-Type', contentType).send(body).expect(415);
+        expect(response.body).toEqual(errorBody(415, 'UNSUPPORTED_MEDIA_TYPE'));
+      }
+      expect(await t.query("SELECT user_id FROM users WHERE user_id = 'mallory'")).toEqual([]);
+      expect(t.emulator.generateRequests()).toHaveLength(0);
+    });
+
+    it('takes JSON with a charset, and a POST without a body', async () => {
+      await request(t.baseUrl).post('/sessions').set('Content-Type', 'application/json; charset=utf-8').send('{"title":"charset"}').expect(201);
+      await request(t.baseUrl).post('/sessions').expect(201);
     });
 
     it('answers malformed JSON with a JSON 400 that does not echo the parser', async () => {

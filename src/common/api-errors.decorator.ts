@@ -23,6 +23,7 @@ const DESCRIPTIONS: Record<number, string> = {
   404: '…_NOT_FOUND: unknown user, session or chat, or not that user\'s.',
   409: 'USER_EXISTS: the user_id is taken; or IDEMPOTENCY_IN_PROGRESS: the first request with this Idempotency-Key still runs (see Retry-After).',
   413: 'PAYLOAD_TOO_LARGE: body over 1 MiB.',
+  415: 'UNSUPPORTED_MEDIA_TYPE: a body that is not Content-Type: application/json.',
   422: 'CONTENT_BLOCKED: Gemini blocked the prompt or returned no text (nothing is stored); or IDEMPOTENCY_KEY_REUSED: the key was used with another request.',
   429: 'RATE_LIMITED: more than RATE_LIMIT_PER_MINUTE turns; or BUDGET_EXCEEDED: the user\'s daily limit is spent. See Retry-After. Nothing is sent to Gemini.',
   502: 'UPSTREAM_ERROR: Gemini failed, was unreachable, sent a malformed reply, or does not serve the model. Nothing is stored.',
@@ -38,7 +39,7 @@ export function ApiErrorResponses(...statuses: number[]): MethodDecorator & Clas
 }
 
 /** The statuses of a Gemini turn besides success. */
-export const TURN_ERRORS = [400, 401, 404, 409, 413, 422, 429, 502, 503, 504];
+export const TURN_ERRORS = [400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504];
 
 /** Documents the Idempotency-Key request header. */
 export function ApiIdempotencyKey(): MethodDecorator {

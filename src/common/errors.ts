@@ -16,6 +16,7 @@ export enum ErrorCode {
   RATE_LIMITED = 'RATE_LIMITED',
   BUDGET_EXCEEDED = 'BUDGET_EXCEEDED',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   CONTENT_BLOCKED = 'CONTENT_BLOCKED',
   UPSTREAM_RATE_LIMITED = 'UPSTREAM_RATE_LIMITED',
   UPSTREAM_ERROR = 'UPSTREAM_ERROR',
@@ -48,6 +49,8 @@ export function statusFor(code: ErrorCode): HttpStatus {
       return HttpStatus.TOO_MANY_REQUESTS;
     case ErrorCode.PAYLOAD_TOO_LARGE:
       return HttpStatus.PAYLOAD_TOO_LARGE;
+    case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
+      return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case ErrorCode.CONTENT_BLOCKED:
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case ErrorCode.UPSTREAM_RATE_LIMITED:
@@ -200,6 +203,15 @@ export class NotReady extends DomainError {
       ErrorCode.NOT_READY,
       phase === 'migrating' ? 'The service is starting (its database schema is being migrated): try again shortly.' : 'This instance is shutting down: try again.',
       1,
+    );
+  }
+}
+
+export class UnsupportedMediaType extends DomainError {
+  constructor(contentType: string | undefined) {
+    super(
+      ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+      `Request bodies are JSON: send Content-Type: application/json${contentType ? `, not ${contentType.slice(0, 100)}` : ''}.`,
     );
   }
 }

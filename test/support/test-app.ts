@@ -4,7 +4,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
-import { configureApp, listenAndMigrate } from '../../src/app.setup.js';
+import { APP_OPTIONS, configureApp, listenAndMigrate } from '../../src/app.setup.js';
 import { appConfig } from '../../src/config/app.config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import type { AppSettings } from '../../src/config/environment.js';
@@ -59,7 +59,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     .overrideProvider(appConfig.KEY)
     .useValue(settings)
     .compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: ['error','warn'] });
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ ...APP_OPTIONS, logger: ['error', 'warn'] });
   configureApp(app);
   await listenAndMigrate(app, 0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

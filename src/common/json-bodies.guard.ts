@@ -1,0 +1,19 @@
+import { Injectable } from '@nestjs/common';
+import type { CanActivate, ExecutionContext } from '@nestjs/common';
+import type { Request } from 'express';
+import { UnsupportedMediaType } from './errors.js';
+
+/**
+ * A request with a body must say it is JSON (any charset): 415 otherwise. Runs after the
+ * AuthGuard (a caller without a key learns 401 first). The JSON parser reads only JSON bodies,
+ * so a refused body is never read.
+ */
+@Injectable()
+export class JsonBodiesGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<Request>();
+    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+    if (hasBody && !request.is('application/json')) throw new UnsupportedMediaType(request.headers['content-type']);
+    return true;
+  }
+}
