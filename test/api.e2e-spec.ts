@@ -376,6 +376,14 @@ describe('HTTP contract', () => {
       expect(t.emulator.generateRequests()).toHaveLength(0);
     });
 
+    it('refuses 50,000 unknown fields with a short body naming five of them and counting the rest', async () => {
+      const body = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`f${i}`, i]));
+      const response = await request(t.baseUrl).post('/sessions').send({ user_id: 'flooder', ...body }).expect(400);
+      expect(response.body.message).toBe('f0: unknown field; f1: unknown field; f2: unknown field; f3: unknown field; f4: unknown field; and 49995 more unknown fields');
+      expect(response.text.length).toBeLessThan(300);
+      expect(await t.query("SELECT user_id FROM users WHERE user_id = 'flooder'")).toEqual([]);
+    });
+
     it('takes JSON with a charset, and a POST without a body', async () => {
       await request(t.baseUrl).post('/sessions').set('Content-Type', 'application/json; charset=utf-8').send('{"title":"charset"}').expect(201);
       await request(t.baseUrl).post('/sessions').expect(201);

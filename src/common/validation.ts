@@ -1,5 +1,6 @@
 import { ValidationPipe } from '@nestjs/common';
 import type { ArgumentMetadata } from '@nestjs/common';
+import { getMetadataStorage } from 'class-validator';
 import type { ValidationError } from 'class-validator';
 import { DomainError, ValidationFailed } from './errors.js';
 
@@ -40,13 +41,48 @@ export function unreadable(value: unknown, path = '', depth = 0): string | null 
   return null;
 }
 
+/** Unknown fields named in a refusal; the rest are counted. */
+const NAMED_UNKNOWN_FIELDS = 5;
+const knownFieldsOf = new WeakMap<object, Set<string>>();
+
+/** The fields a DTO class declares (what `whitelist` keeps), or null for a type without validation. */
+function knownFields(metatype: ArgumentMetadata['metatype']): Set<string> | null {
+  if (typeof metatype !== 'function') return null;
+  let known = knownFieldsOf.get(metatype);
+  if (!known) {
+    const declared = getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false);
+    known = new Set(declared.map((field) => field.propertyName));
+    knownFieldsOf.set(metatype, known);
+  }
+  return known.size > 0 ? known : null;
+}
+
 /**
- * Strict validation: unknown fields are refused, the message names every bad field, and a value
- * a validator chokes on is a 400 — never a 500.
+ * Unknown top-level fields, found in one pass: class-validator reports them in time quadratic
+ * in their number (80,000 fields took seconds) and with an error body twice the request's size.
+ */
+function unknownFields(value: unknown, metatype: ArgumentMetadata['metatype']): string | null {
+  const known = knownFields(metatype);
+  if (!known || typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const unknown: string[] = [];
+  let count = 0;
+  for (const key of Object.keys(value)) {
+    if (known.has(key)) continue;
+    count += 1;
+    if (unknown.length < NAMED_UNKNOWN_FIELDS) unknown.push(`${key.slice(0, 100)}: unknown field`);
+  }
+  if (count === 0) return null;
+  return count > unknown.length ? `${unknown.join('; ')}; and ${count - unknown.length} more unknown fields` : unknown.join('; ');
+}
+
+/**
+ * Strict validation: unknown fields are refused, the message names the bad fields, and a value
+ * a validator chokes on is a 400 — never a 500. What it costs to refuse grows with the size of
+ * the request, not its square.
  */
 class StrictValidationPipe extends ValidationPipe {
   async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const problem = unreadable(value);
+    const problem = unreadable(value) ?? unknownFields(value, metadata.metatype);
     if (problem) throw new ValidationFailed(problem);
     try {
       return await super.transform(value, metadata);
