@@ -91,6 +91,9 @@ function securityHeaders() {
     frameAncestors: ["'none'"],
     baseUri: ["'self'"],
     formAction: ["'self'"],
+    // Helmet's default would make a page served over plain HTTP (any host but localhost) fetch
+    // its own scripts over https, where nothing answers. TLS belongs to the proxy in front.
+    upgradeInsecureRequests: null,
   };
   const api = helmet({ contentSecurityPolicy: { directives } });
   const docs = helmet({ contentSecurityPolicy: { directives: { ...directives, styleSrc: ["'self'", "'unsafe-inline'"] } } });

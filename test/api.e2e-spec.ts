@@ -430,3 +430,58 @@ describe('HTTP contract', () => {
     });
   });
 });
+
+describe('Edges an outside probe found (issue 11)', () => {
+  const t = useTestApp({ env: { USER_DAILY_BUDGET_USD: '5' } });
+
+  it.each(['0x10', '1e2', '+5', ' 5', '5.0', '-1'])('takes query numbers in plain decimal digits only: limit=%j is 400', async (limit) => {
+    const response = await request(t.baseUrl).get('/sessions').query({ user_id: 'numbers', limit }).expect(400);
+    expect(response.body.message).toMatch(/^limit: /);
+  });
+
+  it.each([
+    ['from', '2026-02-30'],
+    ['from', '2025-02-29'],
+    ['to', '2026-13-01'],
+    ['from', '2026-11-22T24:00:00Z'],
+    ['to', '2026-11-22T10:60:00Z'],
+  ])('refuses a %s that is not a real date or time (%s), never rolling it over', async (name, value) => {
+    await createSession(t, { user_id: 'calendar' });
+    const response = await request(t.baseUrl).get('/users/calendar/usage').query({ [name]: value }).expect(400);
+    expect(response.body.message).toContain(`${name}: "${value}" is not a real date or time`);
+  });
+
+  it('counts every turn up to the far end of the calendar (to=9999-12-31), and takes 29 February of a leap year', async () => {
+    const sessionId = await createSession(t, { user_id: 'far' });
+    await send(t, sessionId, 'one turn').expect(201);
+    const report = (await request(t.baseUrl).get('/users/far/usage').query({ from: '2024-02-29', to: '9999-12-31' }).expect(200)).body;
+    expect(report).toMatchObject({ from: '2024-02-29T00:00:00.000Z', to: null, turns: 1 });
+  });
+
+  it('says a budget that is not a number is not a number', async () => {
+    await request(t.baseUrl).post('/users').send({ user_id: 'typed' }).expect(201);
+    const response = await request(t.baseUrl).patch('/users/typed').send({ daily_budget_usd: '5' }).expect(400);
+    expect(response.body.message).toBe('daily_budget_usd: daily_budget_usd must be a number of US dollars, such as 5 or 0.25');
+  });
+
+  it('refuses turns on a model with no price for a user under a budget: 422 MODEL_UNPRICED, nothing sent', async () => {
+    const sessionId = await createSession(t, { user_id: 'dodger', model: 'gemini-unpriced-x' });
+    const response = await send(t, sessionId, 'free ride?').expect(422);
+    expect(response.body).toEqual(errorBody(422, 'MODEL_UNPRICED'));
+    expect(t.emulator.generateRequests()).toHaveLength(0);
+    expect(await t.query('SELECT id FROM chat_history WHERE chat_id = ?', [sessionId])).toEqual([]);
+  });
+
+  it('keeps a title with line breaks on its one line in the Markdown export', async () => {
+    const sessionId = await createSession(t, { user_id: 'exporter', title: 'Plans\r\n# Injected heading\n- injected item' });
+    const markdown = (await request(t.baseUrl).get(`/sessions/${sessionId}/export?format=markdown`).expect(200)).text;
+    expect(markdown.split('\n')[0]).toBe('# Plans # Injected heading - injected item');
+    expect(markdown).not.toMatch(/^# Injected/m);
+  });
+
+  it('sends a CSP without upgrade-insecure-requests (the page works over plain HTTP behind any name)', async () => {
+    const response = await request(t.baseUrl).get('/').expect(200);
+    expect(response.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    expect(response.headers['content-security-policy']).toContain("script-src 'self'");
+  });
+});

@@ -18,6 +18,7 @@ export enum ErrorCode {
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   CONTENT_BLOCKED = 'CONTENT_BLOCKED',
+  MODEL_UNPRICED = 'MODEL_UNPRICED',
   UPSTREAM_RATE_LIMITED = 'UPSTREAM_RATE_LIMITED',
   UPSTREAM_ERROR = 'UPSTREAM_ERROR',
   UPSTREAM_TIMEOUT = 'UPSTREAM_TIMEOUT',
@@ -52,6 +53,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
       return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case ErrorCode.CONTENT_BLOCKED:
+    case ErrorCode.MODEL_UNPRICED:
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case ErrorCode.UPSTREAM_RATE_LIMITED:
     case ErrorCode.NOT_READY:
@@ -212,6 +214,15 @@ export class UnsupportedMediaType extends DomainError {
     super(
       ErrorCode.UNSUPPORTED_MEDIA_TYPE,
       `Request bodies are JSON: send Content-Type: application/json${contentType ? `, not ${contentType.slice(0, 100)}` : ''}.`,
+    );
+  }
+}
+
+export class ModelUnpriced extends DomainError {
+  constructor(model: string) {
+    super(
+      ErrorCode.MODEL_UNPRICED,
+      `The model "${model.slice(0, 100)}" has no price, and this user has a daily spending limit: what cannot be priced cannot be budgeted. Use a priced model (GET /models).`,
     );
   }
 }

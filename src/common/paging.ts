@@ -1,14 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 
 export class PageQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, description: 'Items per page.' })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
+  // Plain decimal digits only: Number() would also take 0x10, 1e2 and +5.
+  @Transform(({ value }) => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value))
   @Min(1)
   @Max(100)
+  // Checks run from the property up: the type first, so a wrong type is named as such.
+  @IsInt({ message: '$property must be a whole number written in decimal digits' })
   limit?: number;
 
   @ApiPropertyOptional({ description: 'The next_cursor of the previous page.' })

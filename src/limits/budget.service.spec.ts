@@ -161,15 +161,16 @@ describe(BudgetService.name, () => {
       await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
     });
 
-    it('reserves nothing for an unpriced model', async () => {
+    it('refuses an unpriced model under a budget with MODEL_UNPRICED (what cannot be priced cannot be budgeted)', async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
-      expect(worstCase(w, 'gemini-unknown-model')).toBe(0);
 
-      const release = await w.budget.admit('alice', 'gemini-unknown-model', PROMPT_CHARS);
+      await expect(w.budget.admit('alice', 'gemini-unknown-model', PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.MODEL_UNPRICED });
+      expect(await w.budget.reservedFor('alice')).toBe(0);
+    });
 
-      expect(await w.budget.reservedFor('alice')).toBe(0);
-      await release.release();
-      expect(await w.budget.reservedFor('alice')).toBe(0);
+    it('lets an unpriced model run for a user without a budget', async () => {
+      const w = await setUp();
+      await expect(w.budget.admit('alice', 'gemini-unknown-model', PROMPT_CHARS)).resolves.toBe(NOTHING_HELD);
     });
   });
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { NOTHING_HELD } from '../cluster/releasable.js';
 import type { Releasable } from '../cluster/releasable.js';
-import { BudgetExceeded } from '../common/errors.js';
+import { BudgetExceeded, ModelUnpriced } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { PricingService } from '../pricing/pricing.service.js';
@@ -32,6 +32,7 @@ export class BudgetService {
     const user = await this.users.findById(userId);
     const limitNanoUsd = user?.dailyBudgetNanoUsd ?? this.config.userDailyBudgetNanoUsd;
     if (limitNanoUsd === null) return NOTHING_HELD;
+    if (!this.pricing.find(model)) throw new ModelUnpriced(model);
     const now = Date.now();
     const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
     // A token is rarely shorter than a character: the prompt's length bounds its tokens.

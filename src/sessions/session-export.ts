@@ -13,14 +13,20 @@ function tokenBreakdown(usage: NonNullable<MessageDto['usage']>): string {
     .join(', ');
 }
 
+/** Text that must stay on its line (a heading, a list item): line breaks and other controls become spaces. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
+}
+
 /** A conversation as Markdown, for people: one section per message, usage and cost per reply. */
 export function sessionToMarkdown(session: SessionDto, messages: MessageDto[]): string {
   const lines = [
-    `# ${session.title ?? 'Untitled session'}`,
+    `# ${oneLine(session.title ?? 'Untitled session')}`,
     '',
     `- Session: \`${session.session_id}\``,
-    `- User: ${session.user_id}`,
-    `- Model: ${session.model}`,
+    `- User: ${oneLine(session.user_id)}`,
+    `- Model: ${oneLine(session.model)}`,
     `- Created: ${session.created_at}`,
     `- Messages: ${session.message_count}`,
     `- Tokens: ${session.total_tokens}`,
@@ -31,7 +37,7 @@ export function sessionToMarkdown(session: SessionDto, messages: MessageDto[]): 
     lines.push('', `## ${message.role === 'user' ? 'User' : 'Model'} · ${message.created_at}`, '', message.content);
     if (message.role === 'model' && message.usage) {
       const usage = message.usage;
-      lines.push('', `_${message.model} · ${usage.total_tokens} tokens (${tokenBreakdown(usage)}) · ${usd(message.cost_usd)}_`);
+      lines.push('', `_${oneLine(message.model ?? '')} · ${usage.total_tokens} tokens (${tokenBreakdown(usage)}) · ${usd(message.cost_usd)}_`);
     }
   }
   return `${lines.join('\n')}\n`;

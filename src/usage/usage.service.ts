@@ -15,24 +15,46 @@ export class UsageService {
 
   /** The user's usage in [from, to): bounds as the query gives them (UTC dates or timestamps). */
   async report(userId: string, from: string | undefined, to: string | undefined): Promise<{ range: TimeRange; report: UsageReport }> {
-    const start = usageBound(from, false);
-    const end = usageBound(to, true);
-    if ((start && Number.isNaN(start.getTime())) || (end && Number.isNaN(end.getTime()))) {
-      throw new ValidationFailed('from/to: not a real date');
-    }
-    if (start && end && start >= end) throw new ValidationFailed('from: must be before to');
+    const start = usageBound('from', from, false);
+    const end = usageBound('to', to, true);
+    if (start !== null && end !== null && start >= end) throw new ValidationFailed('from: must be before to');
     // A deleted user's spend stays readable (by the admin: their keys went with them).
     if (!(await this.usage.hasSpendOf(userId))) await this.users.get(userId);
-    const range = { from: start?.toISOString() ?? null, to: end?.toISOString() ?? null };
+    const range = { from: start === null ? null : new Date(start).toISOString(), to: end === null ? null : new Date(end).toISOString() };
     return { range, report: await this.usage.report(userId, range) };
   }
-
 }
 
-/** A date-only bound is a UTC day: `from` its start, `to` its end (so the day counts whole). */
-function usageBound(value: string | undefined, end: boolean): Date | null {
+/** Past every timestamp the service writes (ISO-8601 has four-digit years): an end there is no end. */
+const END_OF_TIME = Date.UTC(10_000, 0, 1);
+
+const BOUND = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-](\d{2}):(\d{2})))?$/;
+
+/**
+ * A date-only bound is a UTC day: `from` its start, `to` its end (so the day counts whole).
+ * Dates must exist (2026-02-30 is refused, never rolled over into March). Epoch milliseconds,
+ * or null for an open end.
+ */
+function usageBound(name: 'from' | 'to', value: string | undefined, end: boolean): number | null {
   if (value === undefined) return null;
+  const parts = BOUND.exec(value);
+  const [year, month, day, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] = (parts?.slice(1) ?? []).map((part) =>
+    part === undefined ? undefined : Number(part),
+  ) as number[];
+  const date = parts ? new Date(0) : null;
+  date?.setUTCFullYear(year, month - 1, day); // not Date.UTC: it reads years 0–99 as 1900–1999
+  const real =
+    date !== null &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60 &&
+    offsetHours < 24 &&
+    offsetMinutes < 60;
+  if (!real) throw new ValidationFailed(`${name}: ${JSON.stringify(value.slice(0, 40))} is not a real date or time`);
   const dateOnly = value.length === 10;
-  const time = Date.parse(dateOnly ? `${value}T00:00:00.000Z` : value);
-  return new Date(dateOnly && end ? time + DAY_MS : time);
+  const time = dateOnly ? date.getTime() + (end ? DAY_MS : 0) : Date.parse(value);
+  return end && time >= END_OF_TIME ? null : time;
 }

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { freshUser, models, send, useUser, usePageHarness } from '../support/browser.js';
+import { freshUser, models, NAMED_HOST, send, useUser, usePageHarness } from '../support/browser.js';
 import { startTestApp } from '../support/test-app.js';
 
 /**
@@ -90,6 +90,15 @@ describe('the built-in chat page', () => {
     expect(tokens(total)).toBe(session.total_tokens);
 
     await page.screenshot({ path: '/tmp/page.png', fullPage: true });
+  });
+
+  it('works over plain HTTP under a host name other than localhost (no upgrade to https)', async () => {
+    const url = new URL(harness.app.baseUrl);
+    url.hostname = NAMED_HOST;
+    const page = await harness.openPage(url.origin);
+    await useUser(page, freshUser('named-host'));
+    await send(page, 'hello from a named host');
+    expect(await models(page).last().textContent()).toContain('hello from a named host');
   });
 
   it('shows model output as text, never as HTML', async () => {

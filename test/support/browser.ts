@@ -12,7 +12,12 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // A host name that is not localhost, for the page served over plain HTTP under a real name.
+  '--host-resolver-rules=MAP chat.example.test 127.0.0.1',
 ];
+
+/** Resolves to 127.0.0.1 in the test browser: a plain-HTTP host that is not localhost. */
+export const NAMED_HOST = 'chat.example.test';
 
 export interface PageHarness {
   /** The app the pages talk to (started in beforeAll). */

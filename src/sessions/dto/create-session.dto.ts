@@ -10,8 +10,8 @@ export class CreateSessionDto {
 
   @ApiPropertyOptional({ example: 'Trip planning', maxLength: 200 })
   @IsOptional()
-  @IsString()
   @Length(1, 200)
+  @IsString()
   title?: string;
 
   @ApiPropertyOptional({ example: 'gemini-2.5-flash', description: 'Defaults to GEMINI_MODEL.' })
@@ -21,7 +21,7 @@ export class CreateSessionDto {
 
   @ApiPropertyOptional({ example: 'You are a concise assistant.', maxLength: 32000 })
   @IsOptional()
-  @IsString()
   @MaxLength(32000)
+  @IsString()
   system_instruction?: string;
 }

@@ -13,15 +13,15 @@ export class UpdateSessionDto {
   @ApiPropertyOptional({ type: String, nullable: true, example: 'Trip planning', description: 'null clears it.' })
   @IsOptional()
   @ValidateIf((_dto, value) => value !== null)
-  @IsString()
   @Length(1, 200)
+  @IsString()
   title?: string | null;
 
   @ApiPropertyOptional({ type: String, nullable: true, example: 'Answer in French.', description: 'Used from the next turn on; null clears it.' })
   @IsOptional()
   @ValidateIf((_dto, value) => value !== null)
-  @IsString()
   @MaxLength(32000)
+  @IsString()
   system_instruction?: string | null;
 
   @ApiPropertyOptional({ example: 'gemini-2.5-pro', description: 'Used from the next turn on; cannot be null.' })

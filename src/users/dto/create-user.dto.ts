@@ -10,13 +10,13 @@ export class CreateUserDto {
 
   @ApiPropertyOptional({ example: 'Alice', maxLength: 200 })
   @IsOptional()
-  @IsString()
   @Length(1, 200)
+  @IsString()
   username?: string;
 
   @ApiPropertyOptional({ example: 'alice@example.com' })
   @IsOptional()
-  @IsEmail()
   @MaxLength(320)
+  @IsEmail()
   email?: string;
 }
