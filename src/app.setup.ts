@@ -4,13 +4,18 @@ import helmet from 'helmet';
 import { appConfig } from './config/app.config.js';
 import type { AppConfig } from './config/app.config.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { ApiKeysService } from './auth/api-keys.service.js';
+import { bodyGate } from './common/request-bodies.js';
 import { requestId } from './common/request-id.middleware.js';
 import { NotReady } from './common/errors.js';
 import { toErrorBody } from './common/http-exception.filter.js';
 import { Readiness } from './health/readiness.js';
 
-export const BODY_LIMIT = '1mb';
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** How long the request line and headers may take to arrive. */
+export const HEADERS_TIMEOUT_MS = 10_000;
 
 /**
  * Options both main.ts and the test apps create the app with. Nest's own body parsers are off:
@@ -34,7 +39,9 @@ export function configureApp(app: NestExpressApplication): void {
       exposedHeaders: ['X-Request-Id', 'Retry-After', 'Server-Timing', 'Idempotent-Replayed'],
     });
   }
-  app.useBodyParser('json', { limit: BODY_LIMIT });
+  const keys = app.get(ApiKeysService);
+  app.use(bodyGate({ limitBytes: BODY_LIMIT_BYTES, timeoutMs: config.requestBodyTimeoutMs, callerFor: (header) => keys.callerFor(header) }));
+  app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
   app.useStaticAssets(PUBLIC_DIR, { index: 'index.html', fallthrough: true });
   const document = SwaggerModule.createDocument(
     app,
@@ -59,6 +66,11 @@ export function configureApp(app: NestExpressApplication): void {
  */
 export async function listenAndMigrate(app: NestExpressApplication, port: number, host: string): Promise<void> {
   await app.listen(port, host);
+  const server = app.getHttpServer() as Server;
+  // Headers trickled in for longer than this are not a client worth waiting for (slowloris);
+  // the body has its own limit (bodyGate), this is the server's backstop behind it.
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = app.get<AppConfig>(appConfig.KEY).requestBodyTimeoutMs + HEADERS_TIMEOUT_MS;
   await app.get(Readiness).migrate();
 }
 

@@ -196,9 +196,11 @@ function checkOracles(ctx: Ctx, spec: RequestSpec, request: FuzzRequest, respons
   const body = spec.body;
   const bytes = request.body?.length ?? 0;
 
+  // Without a valid key (when keys are required) a body is refused 401 before it is read.
+  const keyless = ctx.admin && authState(ctx, request) === 'none';
   if (body.kind === 'text' && body.contentType !== null && /^application\/json\s*(;|$)/i.test(body.contentType) &&
-      !/charset=(?!utf-8)/i.test(body.contentType) && bytes > 0 && !isStrictJson(body.text) && status !== 400) {
-    throw new FuzzFailure(`malformed JSON answered ${status}, not 400`);
+      !/charset=(?!utf-8)/i.test(body.contentType) && bytes > 0 && bytes <= BODY_LIMIT && !isStrictJson(body.text) && status !== (keyless ? 401 : 400)) {
+    throw new FuzzFailure(`malformed JSON answered ${status}, not ${keyless ? 401 : 400}`);
   }
   if (bytes > BODY_LIMIT && status !== 413) throw new FuzzFailure(`a ${bytes}-byte body answered ${status}, not 413`);
   if (bytes <= BODY_LIMIT && status === 413) throw new FuzzFailure(`a ${bytes}-byte body (under 1 MiB) answered 413`);
@@ -210,8 +212,8 @@ function checkOracles(ctx: Ctx, spec: RequestSpec, request: FuzzRequest, respons
   if (status < 300 && spec.route === 'POST /users/:user_id/api-keys' && !ctx.admin) {
     throw new FuzzFailure('open mode issued an API key');
   }
-  if (ctx.admin && authState(ctx, request) === 'none') {
-    const allowed = status === 400 || status === 401 || status === 413 || (status === 404 && code === 'ROUTE_NOT_FOUND');
+  if (keyless) {
+    const allowed = (status === 400 && bytes === 0) || status === 401 || status === 413 || (status === 404 && code === 'ROUTE_NOT_FOUND');
     if (!allowed) throw new FuzzFailure(`a request without a valid key answered ${status} ${String(code)}, not 401`);
   }
 }

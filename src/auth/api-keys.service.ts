@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { KeyNotFound } from '../common/errors.js';
+import { KeyNotFound, Unauthorized } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { now } from '../database/columns.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { UsersService } from '../users/users.service.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
+import { OPEN_CALLER } from './caller.js';
 import type { Caller } from './caller.js';
 
 const KEY_PATTERN = /^gca_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
@@ -51,6 +52,19 @@ export class ApiKeysService {
   async revoke(userId: string, keyId: string): Promise<void> {
     const revoked = await this.unitOfWork.run(({ apiKeys }) => apiKeys.delete(userId, keyId));
     if (!revoked) throw new KeyNotFound(keyId);
+  }
+
+  /**
+   * Who an Authorization header stands for: anyone in open mode; otherwise its key's caller,
+   * or 401 UNAUTHORIZED.
+   */
+  async callerFor(authorization: string | undefined): Promise<Caller> {
+    if (!this.enabled) return OPEN_CALLER;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!match) throw new Unauthorized();
+    const caller = await this.authenticate(match[1]);
+    if (!caller) throw new Unauthorized('The API key is not valid (unknown, revoked or mistyped).');
+    return caller;
   }
 
   /** The caller a bearer token stands for, or null. Hashes are compared in constant time. */

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ChatNotFound, Forbidden, Unauthorized, UserNotFound, ValidationFailed } from '../common/errors.js';
+import { ChatNotFound, Forbidden, UserNotFound, ValidationFailed } from '../common/errors.js';
 import { ACTS_FOR, ADMIN_ONLY, adminOnlyRefusal, PUBLIC_ROUTE } from './access.js';
 import type { ActsForRule, AdminOnlyRule, RequestWithCaller } from './access.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { actsFor, OPEN_CALLER } from './caller.js';
+import { actsFor } from './caller.js';
 import type { Caller } from './caller.js';
 
 /**
@@ -33,13 +33,8 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private async authenticate(request: RequestWithCaller): Promise<Caller> {
-    if (!this.keys.enabled) return OPEN_CALLER;
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    if (!match) throw new Unauthorized();
-    const caller = await this.keys.authenticate(match[1]);
-    if (!caller) throw new Unauthorized('The API key is not valid (unknown, revoked or mistyped).');
-    return caller;
+  private authenticate(request: RequestWithCaller): Promise<Caller> {
+    return this.keys.callerFor(request.headers.authorization);
   }
 }
 

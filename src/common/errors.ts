@@ -16,6 +16,7 @@ export enum ErrorCode {
   RATE_LIMITED = 'RATE_LIMITED',
   BUDGET_EXCEEDED = 'BUDGET_EXCEEDED',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  REQUEST_TIMEOUT = 'REQUEST_TIMEOUT',
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   CONTENT_BLOCKED = 'CONTENT_BLOCKED',
   MODEL_UNPRICED = 'MODEL_UNPRICED',
@@ -50,6 +51,8 @@ export function statusFor(code: ErrorCode): HttpStatus {
       return HttpStatus.TOO_MANY_REQUESTS;
     case ErrorCode.PAYLOAD_TOO_LARGE:
       return HttpStatus.PAYLOAD_TOO_LARGE;
+    case ErrorCode.REQUEST_TIMEOUT:
+      return HttpStatus.REQUEST_TIMEOUT;
     case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
       return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case ErrorCode.CONTENT_BLOCKED:
@@ -224,5 +227,17 @@ export class ModelUnpriced extends DomainError {
       ErrorCode.MODEL_UNPRICED,
       `The model "${model.slice(0, 100)}" has no price, and this user has a daily spending limit: what cannot be priced cannot be budgeted. Use a priced model (GET /models).`,
     );
+  }
+}
+
+export class PayloadTooLarge extends DomainError {
+  constructor() {
+    super(ErrorCode.PAYLOAD_TOO_LARGE, 'The request body is larger than the limit of 1 MiB.');
+  }
+}
+
+export class RequestTimeout extends DomainError {
+  constructor(seconds: number) {
+    super(ErrorCode.REQUEST_TIMEOUT, `The request body did not arrive within ${seconds} s.`);
   }
 }

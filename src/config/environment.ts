@@ -53,6 +53,8 @@ export interface AppSettings {
    * heartbeat (sent every third of it). An instance that dies holds them this long at most.
    */
   leaseTtlMs: number;
+  /** How long a request body may take to arrive whole. */
+  requestBodyTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -71,6 +73,7 @@ export const DEFAULTS = {
   RATE_LIMIT_PER_MINUTE: '60',
   DATABASE_POOL_SIZE: '10',
   LEASE_TTL_MS: '15000',
+  REQUEST_BODY_TIMEOUT_MS: '30000',
 } as const;
 
 function value(env: Env, name: keyof typeof DEFAULTS): string {
@@ -161,6 +164,7 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     corsOrigins: parseOrigins(optional(env, 'CORS_ORIGINS')),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 1, 1_000),
     leaseTtlMs: integer(env, 'LEASE_TTL_MS', 300, 600_000),
+    requestBodyTimeoutMs: integer(env, 'REQUEST_BODY_TIMEOUT_MS', 100, 600_000),
   };
 }
 

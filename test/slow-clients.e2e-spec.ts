@@ -1,0 +1,76 @@
+import net from 'node:net';
+import { useTestApp } from './support/test-app.js';
+
+const ADMIN_KEY = 'admin-key-of-the-slow-client-spec-0123456789';
+const BODY_TIMEOUT_MS = 800;
+
+interface RawAnswer {
+  status: number;
+  body: string;
+  /** The server closed the connection. */
+  closed: boolean;
+  ms: number;
+}
+
+/** Sends raw bytes on a fresh loopback connection; resolves once the server closes it, or after `waitMs`. */
+function raw(baseUrl: string, head: string, options: { drip?: string; waitMs?: number } = {}): Promise<RawAnswer> {
+  const { port } = new URL(baseUrl);
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let data = '';
+    let drip: NodeJS.Timeout | undefined;
+    const socket = net.connect(Number(port), '127.0.0.1', () => {
+      socket.write(head.replace(/\n/g, '\r\n'));
+      // A byte every 100 ms: the body never arrives whole in time.
+      if (options.drip) drip = setInterval(() => socket.writable && socket.write(options.drip!), 100);
+    });
+    const done = (closed: boolean) => {
+      clearInterval(drip);
+      clearTimeout(timer);
+      socket.destroy();
+      const [headers, body = ''] = data.split('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? 0), body, closed, ms: Date.now() - started });
+    };
+    const timer = setTimeout(() => done(false), options.waitMs ?? 5_000);
+    socket.on('data', (chunk) => (data += chunk));
+    socket.on('close', () => done(true));
+    socket.on('error', () => undefined);
+  });
+}
+
+/** Clients that announce bodies and never send them: answered from the headers, and let go. */
+describe('Slow and keyless clients', () => {
+  const t = useTestApp({ env: { ADMIN_API_KEY: ADMIN_KEY, REQUEST_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS) } });
+
+  it('answers 50 connections that announce a body without a key with 401 at once, and closes them', async () => {
+    const head = 'POST /sessions HTTP/1.1\nHost: x\nContent-Type: application/json\nContent-Length: 900000\n\n{';
+    const answers = await Promise.all(Array.from({ length: 50 }, () => raw(t.baseUrl, head)));
+    expect(answers.map((answer) => [answer.status, answer.closed])).toEqual(Array(50).fill([401, true]));
+    expect(JSON.parse(answers[0].body)).toMatchObject({ code: 'UNAUTHORIZED' });
+    // Had anything waited for the body (which never comes), the answer would be 408.
+  });
+
+  it('answers a Content-Length over 1 MiB with 413 from the headers alone, and closes', async () => {
+    const answer = await raw(t.baseUrl, `POST /sessions HTTP/1.1\nHost: x\nAuthorization: Bearer ${ADMIN_KEY}\nContent-Type: application/json\nContent-Length: 99999999999\n\n{`);
+    expect(answer).toMatchObject({ status: 413, closed: true });
+    expect(JSON.parse(answer.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it('answers a body drip-fed past REQUEST_BODY_TIMEOUT_MS with 408, closes, and stores nothing', async () => {
+    const answer = await raw(
+      t.baseUrl,
+      `POST /users HTTP/1.1\nHost: x\nAuthorization: Bearer ${ADMIN_KEY}\nContent-Type: application/json\nContent-Length: 1000\n\n{"user_id":"drip`,
+      { drip: ' ' },
+    );
+    expect(answer).toMatchObject({ status: 408, closed: true });
+    expect(JSON.parse(answer.body)).toMatchObject({ code: 'REQUEST_TIMEOUT' });
+    expect(answer.ms).toBeGreaterThanOrEqual(BODY_TIMEOUT_MS);
+    expect(await t.query("SELECT user_id FROM users WHERE user_id LIKE 'drip%'")).toEqual([]);
+  });
+
+  it('still serves a whole body sent in pieces within the limit', async () => {
+    const body = JSON.stringify({ user_id: 'pieces' });
+    const answer = await raw(t.baseUrl, `POST /users HTTP/1.1\nHost: x\nAuthorization: Bearer ${ADMIN_KEY}\nContent-Type: application/json\nContent-Length: ${body.length}\nConnection: close\n\n${body}`);
+    expect(answer).toMatchObject({ status: 201, closed: true });
+  });
+});
