@@ -5,13 +5,14 @@ import { LimitsModule } from '../limits/limits.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
 import { PricingModule } from '../pricing/pricing.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { UsersModule } from '../users/users.module.js';
 import { ChatController } from './chat.controller.js';
 import { SessionMessagesController } from './session-messages.controller.js';
 import { TurnService } from './turn.service.js';
 
 /** Turns: where sessions, messages, Gemini, pricing and limits meet. */
 @Module({
-  imports: [SessionsModule, MessagesModule, GeminiModule, PricingModule, IdempotencyModule, LimitsModule],
+  imports: [SessionsModule, MessagesModule, UsersModule, GeminiModule, PricingModule, IdempotencyModule, LimitsModule],
   controllers: [SessionMessagesController, ChatController],
   providers: [TurnService],
   exports: [TurnService],

@@ -27,19 +27,21 @@ export interface StoredTurn {
 /**
  * Everything a successful turn writes, in the caller's unit of work: its line in the spend
  * ledger first, then the session (created, or its totals, `updated_at` and first title), then
- * both messages. Null when the session was deleted while Gemini answered: the spend is kept
- * all the same, the content is not.
+ * both messages. Null when the session — or a new session's owner — was deleted while Gemini
+ * answered: the spend is kept all the same, the content is not.
  */
 export async function storeTurn(
   repositories: Repositories,
   session: Session,
   turn: NewTurn,
-  { turnId, isNew, title }: { turnId: string; isNew: boolean; title: string | null },
+  { turnId, isNew, ownerExisted, title }: { turnId: string; isNew: boolean; ownerExisted: boolean; title: string | null },
 ): Promise<StoredTurn | null> {
   await repositories.usage.record(spendOf(turnId, session, turn));
   const added: SessionTotals = { messageCount: 2, totalTokens: turn.usage?.totalTokens ?? 0, totalCostNanoUsd: turn.costNanoUsd ?? 0 };
   let sessionTotals: SessionTotals | null = added;
   if (isNew) {
+    // An owner deleted while Gemini answered stays deleted: the turn does not bring them back.
+    if (ownerExisted && !(await repositories.users.exists(session.userId))) return null;
     await repositories.users.ensureExists(session.userId, session.createdAt);
     await repositories.sessions.insert({ ...session, title: session.title ?? title, updatedAt: turn.answeredAt, totals: added });
   } else {

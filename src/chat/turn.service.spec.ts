@@ -60,6 +60,7 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
     world.budget,
     world.unitOfWork,
     new InProcessSessionTurns(),
+    world.repositories.users,
   );
   return { world, llm, rateLimiter, turns };
 }

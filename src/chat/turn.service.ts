@@ -5,7 +5,7 @@ import { callerScope } from '../auth/caller.js';
 import type { Releasable } from '../cluster/releasable.js';
 import { SessionTurns } from '../cluster/session-turns.js';
 import type { Caller } from '../auth/caller.js';
-import { NotReady, SessionNotFound, ValidationFailed } from '../common/errors.js';
+import { NotReady, SessionNotFound, UserNotFound, ValidationFailed } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { now } from '../database/columns.js';
@@ -21,6 +21,7 @@ import { MessagesRepository } from '../messages/messages.repository.js';
 import { normaliseModel, PricingService } from '../pricing/pricing.service.js';
 import type { Session, SessionTotals } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { UsersRepository } from '../users/users.repository.js';
 import { spendOf, storeTurn } from './store-turn.js';
 
 /**
@@ -52,6 +53,8 @@ export interface TurnResult {
 interface Exchange {
   session: Session;
   isNew: boolean;
+  /** A new session's owner was a user already when the turn arrived (if deleted meanwhile, it stays deleted). */
+  ownerExisted: boolean;
   message: string;
   /** The session's turn lease, released with what the turn stores. */
   lease: Releasable;
@@ -93,6 +96,7 @@ export class TurnService {
     private readonly budget: BudgetService,
     private readonly unitOfWork: UnitOfWork,
     private readonly sessionTurns: SessionTurns,
+    private readonly users: UsersRepository,
   ) {}
 
   send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
@@ -110,12 +114,13 @@ export class TurnService {
     const place = this.sessionTurns.enter(draft?.id ?? target.sessionId!);
     try {
       const session = draft ?? (await this.sessions.getFor(caller, target.sessionId!, target.ownerId));
+      const ownerExisted = draft ? await this.users.exists(draft.userId) : true;
       const scope = callerScope(caller, session.userId);
       let upstreamMs: number | null = null;
       const reply = await this.idempotency.run<TurnResult>(scope, options.idempotencyKey, { turn: target, message }, async (claim) => {
         await this.rateLimiter.take(scope);
         return place.run(async (lease) => {
-          const exchanged = await this.exchange({ session, isNew, message, lease, claim }, options.onDelta);
+          const exchanged = await this.exchange({ session, isNew, ownerExisted, message, lease, claim }, options.onDelta);
           upstreamMs = exchanged.upstreamMs;
           return exchanged.result;
         });
@@ -150,9 +155,10 @@ export class TurnService {
 
   /** One exchange with Gemini and what it stores; runs when the session's earlier turns are done. */
   private async exchange(
-    { session, isNew, message, lease, claim }: Exchange,
+    exchange: Exchange,
     onDelta?: (text: string) => void,
   ): Promise<{ result: TurnResult; upstreamMs: number }> {
+    const { session, isNew, message } = exchange;
     const receivedAt = now();
     const history = isNew ? [] : await this.messages.contextFor(session.id);
     const request: LlmRequest = {
@@ -190,8 +196,8 @@ export class TurnService {
         finishReason: answer.finishReason,
         latencyMs: Math.round(upstreamMs),
       };
-      const result = await this.store({ session, isNew, message, lease, claim }, reservation, turn, title);
-      if (!result) throw new SessionNotFound(session.id);
+      const result = await this.store(exchange, reservation, turn, title);
+      if (!result) throw isNew ? new UserNotFound(session.userId) : new SessionNotFound(session.id);
       return { result, upstreamMs };
     } finally {
       // A failure here must not fail a turn that is stored (and paid): the reservation expires.
@@ -205,7 +211,7 @@ export class TurnService {
    * If it fails, the paid turn's spend is recorded on its own all the same.
    */
   private async store(
-    { session, isNew, lease, claim }: Exchange,
+    { session, isNew, ownerExisted, lease, claim }: Exchange,
     reservation: Releasable,
     turn: NewTurn,
     title: string | null,
@@ -216,11 +222,12 @@ export class TurnService {
         // The next turn of the session, and the next budget check, see this one stored.
         await lease.releaseWith(repositories);
         await reservation.releaseWith(repositories);
-        const stored = await storeTurn(repositories, session, turn, { turnId, isNew, title });
-        // Deleted while Gemini answered: what was spent is recorded, the conversation is gone.
+        const stored = await storeTurn(repositories, session, turn, { turnId, isNew, ownerExisted, title });
+        // Deleted while Gemini answered (the session, or a new session's owner): a delete wins;
+        // what was spent is recorded, nothing of the conversation comes back.
         if (!stored) return null;
         const result: TurnResult = { sessionId: session.id, ...stored };
-        await claim.completeWith(repositories, result);
+        await claim.completeWith(repositories, result, { userId: session.userId, sessionId: session.id });
         return result;
       });
     } catch (error) {

@@ -31,6 +31,13 @@ export class IdempotencyRecordEntity {
   @Column({ type: 'varchar', length: 36, nullable: true })
   holder: string | null;
 
+  /** Whose content the remembered result holds (it goes with them). */
+  @Column({ name: 'user_id', type: 'varchar', length: 128, nullable: true })
+  userId: string | null;
+
+  @Column({ name: 'session_id', type: 'varchar', length: 36, nullable: true })
+  sessionId: string | null;
+
   /** While `running`: when the claim is abandoned unless its instance renews it (epoch ms, database clock). */
   @Column(integerColumn('expires_at'))
   expiresAt: number | null;

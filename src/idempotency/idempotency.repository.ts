@@ -16,6 +16,12 @@ export interface IdempotencyRecord {
   expiresAt: number | null;
 }
 
+/** Whose content a result holds. */
+export interface RecordOwner {
+  userId: string;
+  sessionId?: string;
+}
+
 export interface RecordKey {
   scope: string;
   idempotencyKey: string;
@@ -41,8 +47,21 @@ export class IdempotencyRepository {
   }
 
   /** Settles `holder`'s running claim; a claim taken over since is left alone. */
-  async complete(key: RecordKey, holder: string, responseStatus: number | null, responseBody: string): Promise<void> {
-    await this.records.update({ ...key, holder, state: 'running' }, { state: 'done', responseStatus, responseBody });
+  async complete(key: RecordKey, holder: string, responseStatus: number | null, responseBody: string, owner?: RecordOwner): Promise<void> {
+    await this.records.update(
+      { ...key, holder, state: 'running' },
+      { state: 'done', responseStatus, responseBody, userId: owner?.userId ?? null, sessionId: owner?.sessionId ?? null },
+    );
+  }
+
+  /** Remembered results holding a deleted session's content go with it. */
+  async deleteForSession(sessionId: string): Promise<void> {
+    await this.records.delete({ sessionId });
+  }
+
+  /** Remembered results holding a deleted user's content go with them. */
+  async deleteForUser(userId: string): Promise<void> {
+    await this.records.delete({ userId });
   }
 
   /** Deletes the record (expired or abandoned) to claim the key anew. */

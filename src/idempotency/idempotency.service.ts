@@ -7,7 +7,7 @@ import { ClusterInstance } from '../cluster/cluster-instance.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import type { Repositories } from '../database/unit-of-work.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
-import type { IdempotencyRecord, RecordKey } from './idempotency.repository.js';
+import type { IdempotencyRecord, RecordKey, RecordOwner } from './idempotency.repository.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -18,7 +18,8 @@ const RETENTION_MS = 24 * 60 * 60 * 1000;
  * the two cannot make a retry run (and pay for) the request again.
  */
 export interface Claim<T> {
-  completeWith(repositories: Repositories, value: T): Promise<void>;
+  /** `owner`: whose content the result holds, so that it goes when they are deleted. */
+  completeWith(repositories: Repositories, value: T, owner?: RecordOwner): Promise<void>;
 }
 
 const NO_CLAIM: Claim<never> = Object.freeze({ completeWith: async () => undefined });
@@ -77,8 +78,8 @@ export class IdempotencyService {
     }
     let completed = false;
     const claim: Claim<T> = {
-      completeWith: async ({ idempotency }, value) => {
-        await idempotency.complete(key, holder, null, JSON.stringify(value));
+      completeWith: async ({ idempotency }, value, owner) => {
+        await idempotency.complete(key, holder, null, JSON.stringify(value), owner);
         completed = true; // counts once that unit of work commits: if it does not, the work throws
       },
     };

@@ -66,7 +66,7 @@ export class SessionsService {
       const session = this.draft(input);
       await this.unitOfWork.run(async (repositories) => {
         await this.insert(repositories, session);
-        await claim.completeWith(repositories, session);
+        await claim.completeWith(repositories, session, { userId: session.userId, sessionId: session.id });
       });
       return session;
     });
@@ -108,10 +108,13 @@ export class SessionsService {
     return updated;
   }
 
-  /** Removes the session and every message of it. */
+  /** Removes the session, every message of it and the remembered results that hold them. */
   async delete(caller: Caller, sessionId: string): Promise<void> {
     await this.getFor(caller, sessionId);
-    await this.unitOfWork.run(({ sessions }) => sessions.delete(sessionId));
+    await this.unitOfWork.run(async ({ sessions, idempotency }) => {
+      await sessions.delete(sessionId);
+      await idempotency.deleteForSession(sessionId);
+    });
   }
 
   /** The whole conversation in order. */

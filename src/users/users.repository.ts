@@ -9,6 +9,10 @@ export class UsersRepository {
     return this.manager.getRepository(UserEntity);
   }
 
+  exists(userId: string): Promise<boolean> {
+    return this.users.existsBy({ userId });
+  }
+
   findById(userId: string): Promise<User | null> {
     return this.users.findOneBy({ userId });
   }

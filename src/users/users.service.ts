@@ -50,9 +50,12 @@ export class UsersService {
     return { ...user, dailyBudgetNanoUsd };
   }
 
-  /** Removes a user with every session, message and API key of theirs. */
+  /** Removes a user with every session, message and API key of theirs, and the remembered results that hold them. */
   async delete(userId: string): Promise<void> {
     await this.get(userId);
-    await this.unitOfWork.run(({ users }) => users.delete(userId));
+    await this.unitOfWork.run(async ({ users, idempotency }) => {
+      await users.delete(userId);
+      await idempotency.deleteForUser(userId);
+    });
   }
 }

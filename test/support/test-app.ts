@@ -55,13 +55,21 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...(emulator ? { GEMINI_BASE_URL: emulator.baseUrl, GEMINI_API_KEY: 'test-key' } : {}),
     ...options.env,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-    .overrideProvider(appConfig.KEY)
-    .useValue(settings)
-    .compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ ...APP_OPTIONS, logger: ['error', 'warn'] });
-  configureApp(app);
-  await listenAndMigrate(app, 0, '127.0.0.1');
+  let app: NestExpressApplication;
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .overrideProvider(appConfig.KEY)
+      .useValue(settings)
+      .compile();
+    app = moduleRef.createNestApplication<NestExpressApplication>({ ...APP_OPTIONS, logger: ['error', 'warn'] });
+    configureApp(app);
+    await listenAndMigrate(app, 0, '127.0.0.1');
+  } catch (error) {
+    // A start that fails leaves nothing running: jest would wait for the emulator for ever.
+    if (emulator && !options.emulator) await emulator.stop();
+    if (!options.database) await database.drop();
+    throw error;
+  }
   const { port } = app.getHttpServer().address() as AddressInfo;
   const sql = rawSql(database, app.get<DataSource>(getDataSourceToken()));
   return {

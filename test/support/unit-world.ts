@@ -146,7 +146,7 @@ export async function storeTurn(world: World, sessionId: string, input: StoredTu
       finishReason: 'STOP',
       latencyMs: 5,
     };
-    const stored = await writeTurn(repositories, session, turn, { turnId: randomUUID(), isNew: false, title: null });
+    const stored = await writeTurn(repositories, session, turn, { turnId: randomUUID(), isNew: false, ownerExisted: true, title: null });
     return [stored!.userMessage, stored!.modelMessage];
   });
 }
