@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { ApiKeysService } from './auth/api-keys.service.js';
+import { allowedMethods } from './common/allowed-methods.js';
 import { bodyGate } from './common/request-bodies.js';
 import { requestId } from './common/request-id.middleware.js';
 import { NotReady } from './common/errors.js';
@@ -27,22 +28,6 @@ const PUBLIC_DIR = fileURLToPath(new URL('./web/public', import.meta.url));
 
 /** What main.ts and the e2e tests both apply to the app, so tests see what users see. */
 export function configureApp(app: NestExpressApplication): void {
-  const config = app.get<AppConfig>(appConfig.KEY);
-  app.disable('x-powered-by');
-  app.use(securityHeaders());
-  app.use(requestId);
-  app.use(servingGate(app.get(Readiness)));
-  if (config.corsOrigins.length > 0) {
-    app.enableCors({
-      origin: config.corsOrigins,
-      allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'Idempotency-Key', 'X-Request-Id'],
-      exposedHeaders: ['X-Request-Id', 'Retry-After', 'Server-Timing', 'Idempotent-Replayed'],
-    });
-  }
-  const keys = app.get(ApiKeysService);
-  app.use(bodyGate({ limitBytes: BODY_LIMIT_BYTES, timeoutMs: config.requestBodyTimeoutMs, callerFor: (header) => keys.callerFor(header) }));
-  app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
-  app.useStaticAssets(PUBLIC_DIR, { index: 'index.html', fallthrough: true });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -57,6 +42,23 @@ export function configureApp(app: NestExpressApplication): void {
       .addSecurityRequirements('bearer')
       .build(),
   );
+  const config = app.get<AppConfig>(appConfig.KEY);
+  app.disable('x-powered-by');
+  app.use(securityHeaders());
+  app.use(requestId);
+  app.use(servingGate(app.get(Readiness)));
+  app.use(allowedMethods(document));
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: config.corsOrigins,
+      allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'Idempotency-Key', 'X-Request-Id'],
+      exposedHeaders: ['X-Request-Id', 'Retry-After', 'Server-Timing', 'Idempotent-Replayed'],
+    });
+  }
+  const keys = app.get(ApiKeysService);
+  app.use(bodyGate({ limitBytes: BODY_LIMIT_BYTES, timeoutMs: config.requestBodyTimeoutMs, callerFor: (header) => keys.callerFor(header) }));
+  app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
+  app.useStaticAssets(PUBLIC_DIR, { index: 'index.html', fallthrough: true });
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
 

@@ -479,6 +479,24 @@ describe('Edges an outside probe found (issue 11)', () => {
     expect(markdown).not.toMatch(/^# Injected/m);
   });
 
+  it.each([
+    ['put', '/sessions', 'GET, HEAD, POST'],
+    ['delete', '/chat', 'POST'],
+    ['post', '/sessions/00000000-0000-4000-8000-000000000000', 'GET, HEAD, PATCH, DELETE'],
+    ['get', '/users/someone/api-keys', 'POST'],
+  ])('answers %s %s, a known route with another method, 405 with Allow: %s', async (method, path, allow) => {
+    const response = await (request(t.baseUrl) as unknown as Record<string, (path: string) => request.Test>)[method](path).expect(405);
+    expect(response.body).toEqual(errorBody(405, 'METHOD_NOT_ALLOWED'));
+    expect(response.headers.allow.split(', ').sort()).toEqual(allow.split(', ').sort());
+  });
+
+  it('still answers an unknown route 404 and the page, docs and health as before', async () => {
+    await request(t.baseUrl).put('/nowhere').expect(404);
+    await request(t.baseUrl).get('/').expect(200);
+    await request(t.baseUrl).head('/health').expect(200);
+    await request(t.baseUrl).get('/docs-json').expect(200);
+  });
+
   it('sends a CSP without upgrade-insecure-requests (the page works over plain HTTP behind any name)', async () => {
     const response = await request(t.baseUrl).get('/').expect(200);
     expect(response.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');

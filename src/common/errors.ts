@@ -10,6 +10,7 @@ export enum ErrorCode {
   SESSION_NOT_FOUND = 'SESSION_NOT_FOUND',
   CHAT_NOT_FOUND = 'CHAT_NOT_FOUND',
   ROUTE_NOT_FOUND = 'ROUTE_NOT_FOUND',
+  METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED',
   USER_EXISTS = 'USER_EXISTS',
   IDEMPOTENCY_IN_PROGRESS = 'IDEMPOTENCY_IN_PROGRESS',
   IDEMPOTENCY_KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED',
@@ -41,6 +42,8 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case ErrorCode.CHAT_NOT_FOUND:
     case ErrorCode.ROUTE_NOT_FOUND:
       return HttpStatus.NOT_FOUND;
+    case ErrorCode.METHOD_NOT_ALLOWED:
+      return HttpStatus.METHOD_NOT_ALLOWED;
     case ErrorCode.USER_EXISTS:
     case ErrorCode.IDEMPOTENCY_IN_PROGRESS:
       return HttpStatus.CONFLICT;
@@ -239,5 +242,11 @@ export class PayloadTooLarge extends DomainError {
 export class RequestTimeout extends DomainError {
   constructor(seconds: number) {
     super(ErrorCode.REQUEST_TIMEOUT, `The request body did not arrive within ${seconds} s.`);
+  }
+}
+
+export class MethodNotAllowed extends DomainError {
+  constructor(method: string, allowed: string[]) {
+    super(ErrorCode.METHOD_NOT_ALLOWED, `${method.slice(0, 20)} is not a method of this route; it takes ${allowed.join(', ')}.`);
   }
 }
