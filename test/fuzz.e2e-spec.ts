@@ -196,6 +196,13 @@ function checkOracles(ctx: Ctx, spec: RequestSpec, request: FuzzRequest, respons
   const body = spec.body;
   const bytes = request.body?.length ?? 0;
 
+  // A path that names a known route, asked with another method (a suffix can make one), is
+  // 405 before anything else, with the methods it takes.
+  if (status === 405) {
+    const allow = String(response.headers.allow ?? '');
+    if (allow === '' || allow.split(', ').includes(request.method)) throw new FuzzFailure(`405 with Allow "${allow}" for ${request.method}`);
+    return;
+  }
   // Without a valid key (when keys are required) a body is refused 401 before it is read.
   const keyless = ctx.admin && authState(ctx, request) === 'none';
   if (body.kind === 'text' && body.contentType !== null && /^application\/json\s*(;|$)/i.test(body.contentType) &&
