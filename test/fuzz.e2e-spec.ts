@@ -210,6 +210,8 @@ function checkOracles(ctx: Ctx, spec: RequestSpec, request: FuzzRequest, respons
     throw new FuzzFailure(`malformed JSON answered ${status}, not ${keyless ? 401 : 400}`);
   }
   if (bytes > BODY_LIMIT && status !== 413) throw new FuzzFailure(`a ${bytes}-byte body answered ${status}, not 413`);
+  // An error says what is wrong in a few lines, whatever the request held.
+  if (status >= 400 && response.text.length > 2_000) throw new FuzzFailure(`a ${status} answer of ${response.text.length} bytes`);
   if (bytes <= BODY_LIMIT && status === 413) throw new FuzzFailure(`a ${bytes}-byte body (under 1 MiB) answered 413`);
 
   if (status < 300 && DTO_ROUTES.has(spec.route) && body.kind === 'json' && isPlainObject(body.value)) {

@@ -77,6 +77,12 @@ export function statusFor(code: ErrorCode): HttpStatus {
   }
 }
 
+/** A client's value inside a message: quoted, and cut short (an error is a few lines, whatever was sent). */
+export function quoted(value: string): string {
+  const chars = [...value];
+  return `"${chars.length > 80 ? `${chars.slice(0, 80).join('')}…` : value}"`;
+}
+
 /**
  * An error the service means to report. The message is written for people: it is sent to the
  * client as is, so it never carries upstream bodies, SQL, stack traces or keys.
@@ -105,25 +111,25 @@ export class ValidationFailed extends DomainError {
 
 export class UserNotFound extends DomainError {
   constructor(userId: string) {
-    super(ErrorCode.USER_NOT_FOUND, `User "${userId}" was not found.`);
+    super(ErrorCode.USER_NOT_FOUND, `User ${quoted(userId)} was not found.`);
   }
 }
 
 export class SessionNotFound extends DomainError {
   constructor(sessionId: string) {
-    super(ErrorCode.SESSION_NOT_FOUND, `Session "${sessionId}" was not found.`);
+    super(ErrorCode.SESSION_NOT_FOUND, `Session ${quoted(sessionId)} was not found.`);
   }
 }
 
 export class ChatNotFound extends DomainError {
   constructor(chatId: string) {
-    super(ErrorCode.CHAT_NOT_FOUND, `Chat "${chatId}" was not found for this user.`);
+    super(ErrorCode.CHAT_NOT_FOUND, `Chat ${quoted(chatId)} was not found for this user.`);
   }
 }
 
 export class UserExists extends DomainError {
   constructor(userId: string) {
-    super(ErrorCode.USER_EXISTS, `User "${userId}" already exists.`);
+    super(ErrorCode.USER_EXISTS, `User ${quoted(userId)} already exists.`);
   }
 }
 
@@ -170,7 +176,7 @@ export class Forbidden extends DomainError {
 
 export class KeyNotFound extends DomainError {
   constructor(keyId: string) {
-    super(ErrorCode.KEY_NOT_FOUND, `API key "${keyId}" was not found for this user.`);
+    super(ErrorCode.KEY_NOT_FOUND, `API key ${quoted(keyId)} was not found for this user.`);
   }
 }
 
@@ -228,7 +234,7 @@ export class ModelUnpriced extends DomainError {
   constructor(model: string) {
     super(
       ErrorCode.MODEL_UNPRICED,
-      `The model "${model.slice(0, 100)}" has no price, and this user has a daily spending limit: what cannot be priced cannot be budgeted. Use a priced model (GET /models).`,
+      `The model ${quoted(model)} has no price, and this user has a daily spending limit: what cannot be priced cannot be budgeted. Use a priced model (GET /models).`,
     );
   }
 }

@@ -312,6 +312,12 @@ export function bodyArb(route: RouteName): fc.Arbitrary<BodySpec> {
       .map(([known, unknown]) => objectOf([...known, ...unknown])),
   );
   const anyJson = json(fc.jsonValue({ maxDepth: 4 }));
+  // Thousands of unknown fields: refusing them must cost their size, not its square.
+  const manyFields = json(
+    fc
+      .tuple(validEntries, fc.constantFrom(50, 2_000, 20_000))
+      .map(([entries, count]) => objectOf([...entries, ...Array.from({ length: count }, (_, i): [string, unknown] => [`extra${i}`, i])])),
+  );
   const malformed: fc.Arbitrary<BodySpec> = fc.record({
     kind: fc.constant('text' as const),
     contentType: jsonType,
@@ -370,6 +376,7 @@ export function bodyArb(route: RouteName): fc.Arbitrary<BodySpec> {
     { weight: 12, arbitrary: valid },
     { weight: 16, arbitrary: fuzzed },
     { weight: 3, arbitrary: anyJson },
+    { weight: 1, arbitrary: manyFields },
     { weight: 4, arbitrary: malformed },
     { weight: 3, arbitrary: otherType },
     { weight: 2, arbitrary: deep },
