@@ -6,8 +6,10 @@ import {
   requestArb,
   ROUTES,
   ROUTE_NAMES,
+  upstreamUsageArb,
 } from './support/fuzz-arbitraries.js';
 import type { RequestSpec, RouteName } from './support/fuzz-arbitraries.js';
+import type { EmulatorUsage } from '../src/gemini/emulator/gemini-emulator.js';
 import {
   describeExchange,
   expectErrorBody,
@@ -263,7 +265,7 @@ async function replenish(ctx: Ctx, authorization?: string): Promise<void> {
 }
 
 /** Each property runs on its own seed (SEED + offset), so that they do not replay one another's requests. */
-async function runProperty(property: fc.IAsyncPropertyWithHooks<[RequestSpec]>, numRuns: number, seed: number): Promise<void> {
+async function runProperty<Ts extends [RequestSpec, ...unknown[]]>(property: fc.IAsyncPropertyWithHooks<Ts>, numRuns: number, seed: number): Promise<void> {
   try {
     await fc.assert(property, { seed, numRuns, verbose: 0 });
   } catch (error) {
@@ -291,8 +293,10 @@ describe(`fuzz: every mutating route (fast-check seed ${SEED})`, () => {
     });
 
     it(`survives ${RUNS.open} arbitrary requests: never 5xx, contract error bodies, nothing stored on 4xx (seed ${SEED})`, async () => {
-      const property = fc.asyncProperty(requestArb(), async (spec) => {
+      // Gemini's usage numbers too: the app's close recomputes every stored cost from its counts.
+      const property = fc.asyncProperty(requestArb(), upstreamUsageArb, async (spec, usage) => {
         ctx.t.emulator.reset();
+        if (usage) ctx.t.emulator.setDefaultReply({ usage: usage as EmulatorUsage });
         await replenish(ctx);
         await exchange(ctx, spec);
       });

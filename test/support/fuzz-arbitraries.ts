@@ -387,6 +387,26 @@ export function bodyArb(route: RouteName): fc.Arbitrary<BodySpec> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What Gemini answers: its usage numbers are input too
+
+const upstreamCount: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: fc.nat(100_000) },
+  { weight: 1, arbitrary: fc.constantFrom(1e308, -1, -0, 1.5, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER, '7', '', null, true, [], {}) },
+);
+
+/** Usage metadata for the emulator to send: mostly its own, sometimes numbers no bill should hold. */
+export const upstreamUsageArb: fc.Arbitrary<Record<string, unknown> | undefined> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(undefined) },
+  {
+    weight: 1,
+    arbitrary: fc.record(
+      { promptTokenCount: upstreamCount, candidatesTokenCount: upstreamCount, thoughtsTokenCount: upstreamCount, totalTokenCount: upstreamCount },
+      { requiredKeys: [] },
+    ),
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
 // Path ids
 
 const HEX16 = /^[0-9a-f]{16}$/;
