@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import http from 'node:http';
+import request from 'supertest';
 import {
   garbageAuthorization,
   PoolRef,
@@ -7,6 +8,7 @@ import {
   ROUTES,
   ROUTE_NAMES,
   upstreamUsageArb,
+  weirdString,
 } from './support/fuzz-arbitraries.js';
 import type { RequestSpec, RouteName } from './support/fuzz-arbitraries.js';
 import type { EmulatorUsage } from '../src/gemini/emulator/gemini-emulator.js';
@@ -381,4 +383,50 @@ describe(`fuzz: every mutating route (fast-check seed ${SEED})`, () => {
     expect(stats.collected.size).toBe(0);
     expect(stats.requests).toBeGreaterThanOrEqual(MIN_REQUESTS * Math.min(1, SCALE));
   });
+});
+
+/** Real calendar dates, impossible ones that look right, and strings that only look like dates. */
+const dateArb: fc.Arbitrary<{ text: string; real: boolean | null }> = fc.oneof(
+  fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((date) => ({
+    text: date.toISOString().slice(0, 10),
+    real: true,
+  })),
+  fc.tuple(fc.integer({ min: 1970, max: 2100 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 29, max: 31 })).map(([year, month, day]) => {
+    const text = `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+    const probe = new Date(`${text}T00:00:00Z`);
+    return { text, real: !Number.isNaN(probe.getTime()) && probe.getUTCDate() === day };
+  }),
+  fc.constantFrom('2026-02-30', '2025-02-29', '2026-13-01', '2026-00-10', '2026-04-31', '2026-11-22T24:00:00Z', '2026-11-22T23:60:00Z').map((text) => ({ text, real: false })),
+  // Not dates at all, or not in the accepted shapes: a 400 too, whatever they are.
+  fc.oneof(weirdString(20), fc.constantFrom('yesterday', '1e3', '0x10', '2026-1-1', '+2026-01-01', '2026/01/01', '')).map((text) => ({ text, real: null })),
+);
+
+/** Query numbers as people and probes write them. */
+const limitArb: fc.Arbitrary<string> = fc.oneof(
+  fc.integer({ min: -5, max: 120 }).map(String),
+  fc.constantFrom('0x10', '1e2', '+5', ' 5', '5.0', '05', '1_0', 'Infinity', 'NaN', '', '١٢'),
+);
+
+describe(`fuzz: what read queries take (fast-check seed ${SEED + 3})`, () => {
+  const RUNS_QUERIES = 150;
+
+  it(`survives ${RUNS_QUERIES} usage ranges and page sizes: real dates and plain decimal numbers pass, the rest is 400, never a 5xx`, async () => {
+    const t = await startTestApp();
+    try {
+      await request(t.baseUrl).post('/users').send({ user_id: 'reader' }).expect(201);
+      const property = fc.asyncProperty(fc.option(dateArb, { nil: undefined }), dateArb, limitArb, async (from, to, limit) => {
+        const usage = await request(t.baseUrl).get('/users/reader/usage').query({ ...(from ? { from: from.text } : {}), to: to.text });
+        expect(usage.status).toBeLessThan(500);
+        if (to.real === false || from?.real === false) expect(usage.status).toBe(400);
+        if (to.real && (from === undefined || (from.real && from.text < to.text))) expect(usage.status).toBe(200);
+
+        const page = await request(t.baseUrl).get('/sessions').query({ user_id: 'reader', limit });
+        const plain = /^\d+$/.test(limit) && Number(limit) >= 1 && Number(limit) <= 100;
+        expect(page.status).toBe(plain ? 200 : 400);
+      });
+      await fc.assert(property, { seed: SEED + 3, numRuns: RUNS_QUERIES, verbose: 0 });
+    } finally {
+      await t.close();
+    }
+  }, 120_000);
 });
