@@ -47,7 +47,6 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(securityHeaders());
   app.use(requestId);
   app.use(servingGate(app.get(Readiness)));
-  app.use(allowedMethods(document));
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins,
@@ -55,6 +54,8 @@ export function configureApp(app: NestExpressApplication): void {
       exposedHeaders: ['X-Request-Id', 'Retry-After', 'Server-Timing', 'Idempotent-Replayed'],
     });
   }
+  // After CORS, so a cross-origin client sees the 405 rather than a CORS failure.
+  app.use(allowedMethods(document));
   const keys = app.get(ApiKeysService);
   app.use(bodyGate({ limitBytes: BODY_LIMIT_BYTES, timeoutMs: config.requestBodyTimeoutMs, callerFor: (header) => keys.callerFor(header) }));
   app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });

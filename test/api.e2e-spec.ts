@@ -458,6 +458,24 @@ describe('Edges an outside probe found (issue 11)', () => {
     expect(report).toMatchObject({ from: '2024-02-29T00:00:00.000Z', to: null, turns: 1 });
   });
 
+  it.each([
+    ['2026-11-01T00:00:00.123456Z', '2026-11-01T00:00:00.123Z'],
+    ['2026-11-01T05:30:00+0530', '2026-11-01T00:00:00.000Z'],
+    ['2026-11-01t05:30:00+05', '2026-11-01T00:30:00.000Z'],
+    ['2026-11-01T00:00:00z', '2026-11-01T00:00:00.000Z'],
+    ['2026-10-31T19:00:00-05:00', '2026-11-01T00:00:00.000Z'],
+  ])('reads the ISO-8601 timestamp %s as %s', async (from, expected) => {
+    await createSession(t, { user_id: 'iso' });
+    const report = (await request(t.baseUrl).get('/users/iso/usage').query({ from }).expect(200)).body;
+    expect(report.from).toBe(expected);
+  });
+
+  it('refuses a start past the end of the calendar instead of counting everything', async () => {
+    await createSession(t, { user_id: 'late' });
+    const response = await request(t.baseUrl).get('/users/late/usage').query({ from: '9999-12-31T23:00:00-05:00' }).expect(400);
+    expect(response.body.message).toContain('past the end of the calendar');
+  });
+
   it('says a budget that is not a number is not a number', async () => {
     await request(t.baseUrl).post('/users').send({ user_id: 'typed' }).expect(201);
     const response = await request(t.baseUrl).patch('/users/typed').send({ daily_budget_usd: '5' }).expect(400);

@@ -23,13 +23,13 @@ export function bodyGate({ limitBytes, timeoutMs, callerFor }: BodyGateOptions) 
     const chunked = request.headers['transfer-encoding'] !== undefined;
     if (!chunked && (length === undefined || Number(length) === 0)) return next();
     if (length !== undefined && Number(length) > limitBytes) return refuse(response, new PayloadTooLarge());
-    const timer = setTimeout(() => refuse(response, new RequestTimeout(Math.round(timeoutMs / 1000))), timeoutMs);
+    const timer = setTimeout(() => refuse(response, new RequestTimeout(timeoutMs / 1000)), timeoutMs);
     const stop = () => clearTimeout(timer);
     request.once('end', stop);
     request.once('close', stop);
     response.once('finish', stop);
     callerFor(request.headers.authorization).then(
-      () => next(),
+      () => response.headersSent || next(), // the 408 may have gone out while the key was looked up
       (error: unknown) => (error instanceof DomainError ? refuse(response, error) : next(error)),
     );
   };

@@ -28,7 +28,8 @@ export class UsageService {
 /** Past every timestamp the service writes (ISO-8601 has four-digit years): an end there is no end. */
 const END_OF_TIME = Date.UTC(10_000, 0, 1);
 
-const BOUND = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-](\d{2}):(\d{2})))?$/;
+// ISO-8601 as clients write it: any fraction (milliseconds count), offsets with or without a colon.
+const BOUND = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:[Zz]|([+-])(\d{2})(?::?(\d{2}))?))?$/;
 
 /**
  * A date-only bound is a UTC day: `from` its start, `to` its end (so the day counts whole).
@@ -38,9 +39,10 @@ const BOUND = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3
 function usageBound(name: 'from' | 'to', value: string | undefined, end: boolean): number | null {
   if (value === undefined) return null;
   const parts = BOUND.exec(value);
-  const [year, month, day, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] = (parts?.slice(1) ?? []).map((part) =>
-    part === undefined ? undefined : Number(part),
-  ) as number[];
+  const [year, month, day, hour = 0, minute = 0, second = 0] = (parts?.slice(1, 7) ?? []).map((part) => (part === undefined ? undefined : Number(part))) as number[];
+  const milliseconds = Number((parts?.[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const offsetSign = parts?.[8] === '-' ? -1 : 1;
+  const [offsetHours = 0, offsetMinutes = 0] = (parts?.slice(9, 11) ?? []).map((part) => (part === undefined ? undefined : Number(part))) as number[];
   const date = parts ? new Date(0) : null;
   date?.setUTCFullYear(year, month - 1, day); // not Date.UTC: it reads years 0–99 as 1900–1999
   const real =
@@ -55,6 +57,11 @@ function usageBound(name: 'from' | 'to', value: string | undefined, end: boolean
     offsetMinutes < 60;
   if (!real) throw new ValidationFailed(`${name}: ${JSON.stringify(value.slice(0, 40))} is not a real date or time`);
   const dateOnly = value.length === 10;
-  const time = dateOnly ? date.getTime() + (end ? DAY_MS : 0) : Date.parse(value);
-  return end && time >= END_OF_TIME ? null : time;
+  const time = dateOnly
+    ? date.getTime() + (end ? DAY_MS : 0)
+    : date.getTime() + ((hour * 60 + minute - offsetSign * (offsetHours * 60 + offsetMinutes)) * 60 + second) * 1000 + milliseconds;
+  if (time < END_OF_TIME) return time;
+  // Past the calendar ISO-8601 text can hold: an end there is no end; a start there leaves nothing.
+  if (end) return null;
+  throw new ValidationFailed(`from: ${JSON.stringify(value.slice(0, 40))} is past the end of the calendar`);
 }

@@ -5,7 +5,7 @@ import { nanoToUsd } from '../../pricing/money.js';
 import { usageToCounts } from '../../pricing/token-usage.js';
 import type { TimeRange, UsageReport, UsageTotals } from '../usage.repository.js';
 
-const DATE_OR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+const DATE_OR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}([Tt]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?))?$/;
 
 export class UsageQuery {
   @ApiPropertyOptional({ example: '2026-11-01', description: 'Inclusive: a UTC date (from its start) or an ISO-8601 timestamp.' })
