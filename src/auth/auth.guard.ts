@@ -23,7 +23,8 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<RequestWithCaller>();
     const declared = <T>(key: string) => this.reflector.getAllAndOverride<T | undefined>(key, [context.getHandler(), context.getClass()]);
     if (declared<boolean>(PUBLIC_ROUTE)) return true;
-    const caller = await this.authenticate(request);
+    // A request with a body was authenticated before its body was read (common/request-bodies.ts).
+    const caller = request.caller ?? (await this.authenticate(request));
     request.caller = caller;
     const actsForRule = declared<ActsForRule>(ACTS_FOR);
     if (actsForRule) checkActsFor(caller, actsForRule, request);

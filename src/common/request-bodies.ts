@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import type { RequestWithCaller } from '../auth/access.js';
 import type { Caller } from '../auth/caller.js';
 import { DomainError, PayloadTooLarge, RequestTimeout } from './errors.js';
 import { toErrorBody } from './http-exception.filter.js';
@@ -29,7 +30,11 @@ export function bodyGate({ limitBytes, timeoutMs, callerFor }: BodyGateOptions) 
     request.once('close', stop);
     response.once('finish', stop);
     callerFor(request.headers.authorization).then(
-      () => response.headersSent || next(), // the 408 may have gone out while the key was looked up
+      (caller) => {
+        if (response.headersSent) return; // the 408 went out while the key was looked up
+        (request as RequestWithCaller).caller = caller; // the AuthGuard need not look it up again
+        next();
+      },
       (error: unknown) => (error instanceof DomainError ? refuse(response, error) : next(error)),
     );
   };
