@@ -52,6 +52,8 @@ export interface TurnResult {
 /** What one exchange with Gemini works on. */
 interface Exchange {
   session: Session;
+  /** The owner's own daily limit (null: the configured default), read with the session. */
+  ownerDailyBudgetNanoUsd: number | null;
   isNew: boolean;
   /** A new session's owner was a user already when the turn arrived (if deleted meanwhile, it stays deleted). */
   ownerExisted: boolean;
@@ -113,14 +115,15 @@ export class TurnService {
     // come back in any order): turns run in the order they came.
     const place = this.sessionTurns.enter(draft?.id ?? target.sessionId!);
     try {
-      const session = draft ?? (await this.sessions.getFor(caller, target.sessionId!, target.ownerId));
-      const ownerExisted = draft ? await this.users.exists(draft.userId) : true;
+      const { session, ownerDailyBudgetNanoUsd, ownerExisted } = draft
+        ? await this.draftWithOwner(draft)
+        : { ...(await this.sessions.getWithOwnerFor(caller, target.sessionId!, target.ownerId)), ownerExisted: true };
       const scope = callerScope(caller, session.userId);
       let upstreamMs: number | null = null;
       const reply = await this.idempotency.run<TurnResult>(scope, options.idempotencyKey, { turn: target, message }, async (claim) => {
         await this.rateLimiter.take(scope);
         return place.run(async (lease) => {
-          const exchanged = await this.exchange({ session, isNew, ownerExisted, message, lease, claim }, options.onDelta);
+          const exchanged = await this.exchange({ session, ownerDailyBudgetNanoUsd, isNew, ownerExisted, message, lease, claim }, options.onDelta);
           upstreamMs = exchanged.upstreamMs;
           return exchanged.result;
         });
@@ -129,6 +132,12 @@ export class TurnService {
     } finally {
       place.leave();
     }
+  }
+
+  /** A new chat's owner may be a user already, with a limit of their own. */
+  private async draftWithOwner(session: Session): Promise<Omit<Exchange, 'isNew' | 'message' | 'lease' | 'claim'>> {
+    const owner = await this.users.findById(session.userId);
+    return { session, ownerDailyBudgetNanoUsd: owner?.dailyBudgetNanoUsd ?? null, ownerExisted: owner !== null };
   }
 
   /**
@@ -158,7 +167,7 @@ export class TurnService {
     exchange: Exchange,
     onDelta?: (text: string) => void,
   ): Promise<{ result: TurnResult; upstreamMs: number }> {
-    const { session, isNew, message } = exchange;
+    const { session, ownerDailyBudgetNanoUsd, isNew, message } = exchange;
     const receivedAt = now();
     const history = isNew ? [] : await this.messages.contextFor(session.id);
     const request: LlmRequest = {
@@ -168,7 +177,7 @@ export class TurnService {
     };
     if (this.draining) throw new NotReady('draining'); // nothing started yet: a retry goes elsewhere
     // Refused (429) before any upstream call when the owner's daily limit is spent.
-    const reservation = await this.budget.admit(session.userId, session.model, promptChars(request));
+    const reservation = await this.budget.admit(session.userId, ownerDailyBudgetNanoUsd, session.model, promptChars(request));
     try {
       const started = performance.now();
       const answer = onDelta ? await this.llm.stream(request, onDelta) : await this.llm.generate(request);

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { KeyedSerializer } from '../common/keyed-serializer.js';
 import { ClusterInstance, DATABASE_NOW_MS } from './cluster-instance.js';
-import { NOTHING_HELD } from './releasable.js';
+import { hold, NOTHING_HELD } from './releasable.js';
 import type { Releasable } from './releasable.js';
 
 /** A turn's place in its session's line, taken on arrival. */
@@ -63,27 +63,25 @@ export class LeasedSessionTurns extends SessionTurns {
   private async underLease<T>(sessionId: string, turn: (lease: Releasable) => Promise<T>): Promise<T> {
     const holder = randomUUID();
     const unhold = this.instance.hold('session_leases', holder);
-    const lease: Releasable = {
-      releaseWith: async ({ coordination }) => {
+    const lease = hold({
+      inTransaction: async ({ coordination }) => {
         if (!(await coordination.releaseLease(sessionId, holder))) {
           // It expired (no heartbeat for LEASE_TTL_MS) and may be another's: the turn is stored anyway, it was paid for.
           this.logger.warn(`the lease on session ${sessionId} had expired before its turn was stored`);
         }
       },
-      release: async () => {
+      alone: async () => {
         await this.dataSource.query('DELETE FROM session_leases WHERE session_id = $1 AND holder = $2', [sessionId, holder]);
       },
-    };
+      gone: unhold,
+    });
     try {
       await this.acquire(sessionId, holder);
       return await turn(lease);
     } finally {
-      try {
-        await lease.release();
-      } catch (error) {
+      await lease.release().catch((error: unknown) => {
         this.logger.warn(`could not release the lease on session ${sessionId} (it expires): ${String(error)}`);
-      }
-      unhold();
+      });
     }
   }
 

@@ -19,10 +19,13 @@ export interface Repositories {
   idempotency: IdempotencyRepository;
   usage: UsageRepository;
   coordination: CoordinationRepository;
+  /** Runs `callback` once the transaction has committed (never if it rolls back). */
+  afterCommit(callback: () => void): void;
 }
 
-function repositoriesOf(manager: EntityManager): Repositories {
+function repositoriesOf(manager: EntityManager, afterCommit: (callback: () => void) => void): Repositories {
   return {
+    afterCommit,
     users: new UsersRepository(manager),
     sessions: new SessionsRepository(manager),
     messages: new MessagesRepository(manager),
@@ -51,7 +54,12 @@ export class UnitOfWork {
   }
 
   run<T>(work: (repositories: Repositories) => Promise<T>): Promise<T> {
-    const transaction = () => this.dataSource.transaction((manager) => work(repositoriesOf(manager)));
+    const transaction = async () => {
+      const committed: (() => void)[] = [];
+      const result = await this.dataSource.transaction((manager) => work(repositoriesOf(manager, (callback) => committed.push(callback))));
+      for (const callback of committed) callback();
+      return result;
+    };
     return this.serialise ? this.queue.run('write', transaction) : transaction();
   }
 }

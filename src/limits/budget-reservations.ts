@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { ClusterInstance, DATABASE_NOW_MS } from '../cluster/cluster-instance.js';
+import { hold } from '../cluster/releasable.js';
 import type { Releasable } from '../cluster/releasable.js';
 import { KeyedSerializer } from '../common/keyed-serializer.js';
 import { UsageRepository } from '../usage/usage.repository.js';
@@ -49,17 +50,12 @@ export class InMemoryBudgetReservations extends BudgetReservations {
       if (spent >= limitNanoUsd) return 'spent';
       if (spent + inFlight >= limitNanoUsd) return 'in-flight';
       this.reserved.set(userId, inFlight + worstCaseNanoUsd);
-      let released = false;
-      return {
-        releaseWith: async () => undefined,
-        release: async () => {
-          if (released) return;
-          released = true;
-          const left = (this.reserved.get(userId) ?? 0) - worstCaseNanoUsd;
-          if (left > 0) this.reserved.set(userId, left);
-          else this.reserved.delete(userId);
-        },
+      const gone = () => {
+        const left = (this.reserved.get(userId) ?? 0) - worstCaseNanoUsd;
+        if (left > 0) this.reserved.set(userId, left);
+        else this.reserved.delete(userId);
       };
+      return hold({ inTransaction: async () => undefined, alone: async () => undefined, gone });
     });
   }
 
@@ -112,16 +108,13 @@ export class DatabaseBudgetReservations extends BudgetReservations {
       unhold();
       return admitted;
     }
-    return {
-      releaseWith: ({ coordination }) => coordination.releaseReservation(id),
-      release: async () => {
-        try {
-          await this.dataSource.query('DELETE FROM budget_reservations WHERE id = $1', [id]);
-        } finally {
-          unhold();
-        }
+    return hold({
+      inTransaction: ({ coordination }) => coordination.releaseReservation(id),
+      alone: async () => {
+        await this.dataSource.query('DELETE FROM budget_reservations WHERE id = $1', [id]);
       },
-    };
+      gone: unhold,
+    });
   }
 
   async reservedFor(userId: string): Promise<number> {

@@ -40,7 +40,7 @@ describe(BudgetService.name, () => {
       const w = await setUp();
       await aliceSpent(w, 1_000_000_000_000);
 
-      const release = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
+      const release = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
 
       expect(release).toBe(NOTHING_HELD);
       expect(await w.budget.reservedFor('alice')).toBe(0);
@@ -50,7 +50,7 @@ describe(BudgetService.name, () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
       expect(worstCase(w)).toBeGreaterThan(0);
 
-      const release = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
+      const release = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
 
       expect(await w.budget.reservedFor('alice')).toBe(worstCase(w));
       await release.release();
@@ -59,8 +59,8 @@ describe(BudgetService.name, () => {
 
     it('frees a reservation once, however often release is called', async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
-      const first = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
-      await w.budget.admit('alice', MODEL, PROMPT_CHARS);
+      const first = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
+      await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
 
       await first.release();
       await first.release();
@@ -71,7 +71,7 @@ describe(BudgetService.name, () => {
     it('keeps reservations per user', async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
 
-      await w.budget.admit('alice', MODEL, PROMPT_CHARS);
+      await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
 
       expect(await w.budget.reservedFor('bob')).toBe(0);
     });
@@ -83,7 +83,7 @@ describe(BudgetService.name, () => {
       const spent = 7_654_321;
       await aliceSpent(w, spent);
 
-      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => w.budget.admit('alice', MODEL, PROMPT_CHARS)));
+      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => w.budget.admit('alice', null, MODEL, PROMPT_CHARS)));
 
       const admitted = outcomes.filter((o): o is PromiseFulfilledResult<Releasable> => o.status === 'fulfilled');
       const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -98,10 +98,10 @@ describe(BudgetService.name, () => {
 
     it('admits again once the turns in flight released their reservations', async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '0.02' });
-      const release = await w.budget.admit('alice', MODEL, PROMPT_CHARS);
+      const release = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
       expect(worstCase(w)).toBeGreaterThanOrEqual(usdToNano('0.02')!);
       // Refused for what is in flight, not for what is spent: worth a retry in seconds, not tomorrow.
-      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).rejects.toMatchObject({
+      await expect(w.budget.admit('alice', null, MODEL, PROMPT_CHARS)).rejects.toMatchObject({
         code: ErrorCode.BUDGET_EXCEEDED,
         retryAfterSeconds: 2,
         message: expect.stringContaining('turns still running'),
@@ -109,7 +109,7 @@ describe(BudgetService.name, () => {
 
       await release.release();
 
-      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
+      await expect(w.budget.admit('alice', null, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
     });
 
     it.each([
@@ -121,7 +121,7 @@ describe(BudgetService.name, () => {
       await aliceSpent(w, 1_000_000, at);
       jest.spyOn(Date, 'now').mockReturnValue(Date.parse(at));
 
-      const refusal = w.budget.admit('alice', MODEL, PROMPT_CHARS);
+      const refusal = w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
 
       await expect(refusal).rejects.toBeInstanceOf(DomainError);
       await expect(refusal).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED, retryAfterSeconds: seconds });
@@ -133,44 +133,41 @@ describe(BudgetService.name, () => {
       await aliceSpent(w, 1_000_000, '2026-11-21T23:59:59.999Z');
       jest.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-11-22T00:00:00.000Z'));
 
-      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
+      await expect(w.budget.admit('alice', null, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
     });
 
     it("lets a user's own limit win over a larger default", async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '100' });
       await aliceSpent(w, 5_000);
-      await w.users.setDailyBudget('alice', 5_000);
 
-      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
+      await expect(w.budget.admit('alice', 5_000, MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
     });
 
     it("lets a user's own limit win over a smaller default", async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '0.000005' });
       await aliceSpent(w, 5_000);
-      await w.users.setDailyBudget('alice', usdToNano(100)!);
 
-      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
+      await expect(w.budget.admit('alice', usdToNano(100)!, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
       expect(await w.budget.reservedFor('alice')).toBe(worstCase(w));
     });
 
     it("enforces a user's own limit when there is no default", async () => {
       const w = await setUp();
       await aliceSpent(w, 5_000);
-      await w.users.setDailyBudget('alice', 5_000);
 
-      await expect(w.budget.admit('alice', MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
+      await expect(w.budget.admit('alice', 5_000, MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
     });
 
     it('refuses an unpriced model under a budget with MODEL_UNPRICED (what cannot be priced cannot be budgeted)', async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
 
-      await expect(w.budget.admit('alice', 'gemini-unknown-model', PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.MODEL_UNPRICED });
+      await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.MODEL_UNPRICED });
       expect(await w.budget.reservedFor('alice')).toBe(0);
     });
 
     it('lets an unpriced model run for a user without a budget', async () => {
       const w = await setUp();
-      await expect(w.budget.admit('alice', 'gemini-unknown-model', PROMPT_CHARS)).resolves.toBe(NOTHING_HELD);
+      await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT_CHARS)).resolves.toBe(NOTHING_HELD);
     });
   });
 

@@ -6,7 +6,6 @@ import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { PricingService } from '../pricing/pricing.service.js';
 import { utcDay } from '../usage/usage.repository.js';
-import { UsersRepository } from '../users/users.repository.js';
 import { BudgetReservations } from './budget-reservations.js';
 
 const DAY_MS = 86_400_000;
@@ -22,15 +21,17 @@ const IN_FLIGHT_RETRY_SECONDS = 2;
 export class BudgetService {
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
-    private readonly users: UsersRepository,
     private readonly pricing: PricingService,
     private readonly reservations: BudgetReservations,
   ) {}
 
-  /** Reserves the worst case of a call, or refuses it (429 BUDGET_EXCEEDED) before it is made. */
-  async admit(userId: string, model: string, promptChars: number): Promise<Releasable> {
-    const user = await this.users.findById(userId);
-    const limitNanoUsd = user?.dailyBudgetNanoUsd ?? this.config.userDailyBudgetNanoUsd;
+  /**
+   * Reserves the worst case of a call, or refuses it (429 BUDGET_EXCEEDED) before it is made.
+   * `ownDailyBudgetNanoUsd` is the user's own limit, read with the session (null: the default).
+   * Today's spend is read here, at admission, not before: a turn of the user's stored meanwhile counts.
+   */
+  async admit(userId: string, ownDailyBudgetNanoUsd: number | null, model: string, promptChars: number): Promise<Releasable> {
+    const limitNanoUsd = ownDailyBudgetNanoUsd ?? this.config.userDailyBudgetNanoUsd;
     if (limitNanoUsd === null) return NOTHING_HELD;
     if (!this.pricing.find(model)) throw new ModelUnpriced(model);
     const now = Date.now();

@@ -19,13 +19,17 @@ export abstract class RateLimiter {
   }
 }
 
-/** One process (SQLite): the starts of the last minute, in memory. */
+/** One process (SQLite): the starts of the last minute, in memory, oldest first. */
 export class InMemoryRateLimiter extends RateLimiter {
   private readonly starts = new Map<string, number[]>();
 
   async take(scope: string, now = Date.now()): Promise<void> {
-    const recent = (this.starts.get(scope) ?? []).filter((at) => at > now - WINDOW_MS);
-    this.starts.set(scope, recent);
+    let recent = this.starts.get(scope);
+    if (!recent) this.starts.set(scope, (recent = []));
+    // Starts leave from the front as they age out: a turn costs the few that left, not the whole window.
+    let aged = 0;
+    while (aged < recent.length && recent[aged] <= now - WINDOW_MS) aged += 1;
+    if (aged > 0) recent.splice(0, aged);
     if (recent.length >= this.limit) this.refuse(recent[0], now);
     recent.push(now);
     if (this.starts.size > 10_000) this.forgetIdle(now);

@@ -10,6 +10,13 @@ export interface Session {
   totals: SessionTotals;
 }
 
+/** A session and what its owner's limits need, read together. */
+export interface SessionWithOwner {
+  session: Session;
+  /** The owner's own daily limit (null: the configured default applies). */
+  ownerDailyBudgetNanoUsd: number | null;
+}
+
 /** What a session holds and has cost so far. */
 export interface SessionTotals {
   messageCount: number;

@@ -1,7 +1,47 @@
 import type { EntityManager } from 'typeorm';
+import { Sql } from '../database/sql.js';
 import { ChatSessionEntity } from './chat-session.entity.js';
 import type { SessionCursor } from './session-cursor.js';
-import type { Session, SessionChanges, SessionTotals } from './session.js';
+import type { Session, SessionChanges, SessionTotals, SessionWithOwner } from './session.js';
+
+interface TotalsRow {
+  message_count: number | string;
+  total_tokens: number | string;
+  total_cost_nano_usd: number | string;
+}
+
+interface SessionRow extends TotalsRow {
+  chat_id: string;
+  user_id: string;
+  title: string | null;
+  model: string;
+  system_instruction: string | null;
+  created_at: string;
+  updated_at: string;
+  owner_daily_budget_nano_usd: number | string | null;
+}
+
+/** The session and its owner's daily budget, in one read: all a turn needs before its history. */
+const FIND_WITH_OWNER = new Sql<SessionRow>(
+  `SELECT s.chat_id, s.user_id, s.title, s.model, s.system_instruction, s.created_at, s.updated_at,
+          s.message_count, s.total_tokens, s.total_cost_nano_usd, u.daily_budget_nano_usd AS owner_daily_budget_nano_usd
+     FROM chat_sessions s LEFT JOIN users u ON u.user_id = s.user_id
+    WHERE s.chat_id = :id`,
+);
+
+const INSERT = new Sql(
+  `INSERT INTO chat_sessions (chat_id, user_id, title, model, system_instruction, created_at, updated_at, message_count, total_tokens, total_cost_nano_usd)
+   VALUES (:id, :userId, :title, :model, :systemInstruction, :createdAt, :updatedAt, :messageCount, :totalTokens, :totalCostNanoUsd)`,
+);
+
+const RECORD_TURN = new Sql<TotalsRow>(
+  `UPDATE chat_sessions
+      SET updated_at = :updatedAt, title = COALESCE(title, :title),
+          message_count = message_count + :messages, total_tokens = total_tokens + :tokens,
+          total_cost_nano_usd = total_cost_nano_usd + :cost
+    WHERE chat_id = :id
+    RETURNING message_count, total_tokens, total_cost_nano_usd`,
+);
 
 export class SessionsRepository {
   constructor(private readonly manager: EntityManager) {}
@@ -10,13 +50,19 @@ export class SessionsRepository {
     return this.manager.getRepository(ChatSessionEntity);
   }
 
-  findById(id: string): Promise<Session | null> {
-    return this.sessions.findOneBy({ id });
+  async findById(id: string): Promise<Session | null> {
+    return (await this.findWithOwner(id))?.session ?? null;
   }
 
-  async insert(session: Session): Promise<void> {
-    // TypeORM writes generated values back into what it inserts: give it a copy.
-    await this.sessions.insert({ ...session, totals: { ...session.totals } });
+  async findWithOwner(id: string): Promise<SessionWithOwner | null> {
+    const [row] = await FIND_WITH_OWNER.rows(this.manager, { id });
+    if (!row) return null;
+    const budget = row.owner_daily_budget_nano_usd;
+    return { session: toSession(row), ownerDailyBudgetNanoUsd: budget === null ? null : Number(budget) };
+  }
+
+  async insert({ totals, ...session }: Session): Promise<void> {
+    await INSERT.run(this.manager, { ...session, ...totals });
   }
 
   /** Fields left undefined stay as they are. */
@@ -30,24 +76,16 @@ export class SessionsRepository {
    * it was deleted while Gemini answered.
    */
   async recordTurn(id: string, turn: { updatedAt: string; title: string | null; added: SessionTotals }): Promise<SessionTotals | null> {
-    const result = await this.sessions
-      .createQueryBuilder()
-      .update()
-      .set({
-        updatedAt: turn.updatedAt,
-        title: () => 'COALESCE(title, :title)',
-        totals: {
-          messageCount: () => 'message_count + :messages',
-          totalTokens: () => 'total_tokens + :tokens',
-          totalCostNanoUsd: () => 'total_cost_nano_usd + :cost',
-        },
-      })
-      .setParameters({ title: turn.title, messages: turn.added.messageCount, tokens: turn.added.totalTokens, cost: turn.added.totalCostNanoUsd })
-      .where({ id })
-      .execute();
-    if ((result.affected ?? 0) === 0) return null;
-    const row = await this.sessions.findOne({ select: { id: true, totals: { messageCount: true, totalTokens: true, totalCostNanoUsd: true } }, where: { id } });
-    return row && { ...row.totals };
+    const { added } = turn;
+    const [row] = await RECORD_TURN.rows(this.manager, {
+      id,
+      updatedAt: turn.updatedAt,
+      title: turn.title,
+      messages: added.messageCount,
+      tokens: added.totalTokens,
+      cost: added.totalCostNanoUsd,
+    });
+    return row ? toTotals(row) : null;
   }
 
   /**
@@ -77,4 +115,21 @@ export class SessionsRepository {
   async delete(id: string): Promise<void> {
     await this.sessions.delete({ id });
   }
+}
+
+function toTotals(row: TotalsRow): SessionTotals {
+  return { messageCount: Number(row.message_count), totalTokens: Number(row.total_tokens), totalCostNanoUsd: Number(row.total_cost_nano_usd) };
+}
+
+function toSession(row: SessionRow): Session {
+  return {
+    id: row.chat_id,
+    userId: row.user_id,
+    title: row.title,
+    model: row.model,
+    systemInstruction: row.system_instruction,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    totals: toTotals(row),
+  };
 }

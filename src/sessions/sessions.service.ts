@@ -17,7 +17,7 @@ import { MessagesRepository } from '../messages/messages.repository.js';
 import { ANONYMOUS_USER_ID } from '../users/user.js';
 import { decodeSessionCursor, encodeSessionCursor } from './session-cursor.js';
 import { EMPTY_TOTALS } from './session.js';
-import type { Session, SessionChanges } from './session.js';
+import type { Session, SessionChanges, SessionWithOwner } from './session.js';
 import { SessionsRepository } from './sessions.repository.js';
 
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -78,15 +78,21 @@ export class SessionsService {
    * 404 as a session that does not exist, whatever the id looks like.
    */
   async getFor(caller: Caller, sessionId: string, ownerId?: string): Promise<Session> {
+    return (await this.getWithOwnerFor(caller, sessionId, ownerId)).session;
+  }
+
+  /** As `getFor`, with what the owner's limits need (the same one read): a turn's lookup. */
+  async getWithOwnerFor(caller: Caller, sessionId: string, ownerId?: string): Promise<SessionWithOwner> {
     // Session ids are UUIDs the service made: anything else cannot exist, and is not sent to the
     // database (PostgreSQL refuses some strings, a NUL for one, with an error instead of no row).
-    const session = SESSION_ID.test(sessionId) ? await this.sessions.findById(sessionId) : null;
+    const found = SESSION_ID.test(sessionId) ? await this.sessions.findWithOwner(sessionId) : null;
+    const owner = found?.session.userId;
     if (ownerId !== undefined) {
-      if (!session || session.userId !== ownerId || !actsFor(caller, ownerId)) throw new ChatNotFound(sessionId);
-    } else if (!session || !actsFor(caller, session.userId)) {
+      if (!found || owner !== ownerId || !actsFor(caller, ownerId)) throw new ChatNotFound(sessionId);
+    } else if (!found || !actsFor(caller, owner!)) {
       throw new SessionNotFound(sessionId);
     }
-    return session;
+    return found;
   }
 
   /** A user's sessions, newest first, a page at a time. */

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
-import { runSql } from '../database/sql.js';
+import { Sql } from '../database/sql.js';
 import type { CostStatus } from '../pricing/pricing.service.js';
-import { countsToUsage, TOKEN_CLASSES } from '../pricing/token-usage.js';
+import { countsToUsage, TOKEN_CLASSES, usageToCounts } from '../pricing/token-usage.js';
 import type { TokenUsage } from '../pricing/token-usage.js';
 import { DailySpendEntity, SpendEntryEntity } from './spend-entry.entity.js';
 
@@ -39,6 +39,16 @@ export interface TimeRange {
   to: string | null;
 }
 
+const LEDGER_COLUMNS = ['turn_id', 'user_id', 'session_id', 'model', 'cost_nano_usd', 'cost_status', 'created_at', ...TOKEN_CLASSES.map(({ name }) => name)];
+
+const RECORD_LINE = new Sql(`INSERT INTO spend_ledger (${LEDGER_COLUMNS.join(', ')}) VALUES (${LEDGER_COLUMNS.map((column) => `:${column}`).join(', ')})`);
+
+const ADD_TO_DAY = new Sql(
+  `INSERT INTO spend_daily (user_id, day, turns, cost_nano_usd) VALUES (:userId, :day, 1, :cost)
+   ON CONFLICT (user_id, day) DO UPDATE
+     SET turns = spend_daily.turns + 1, cost_nano_usd = spend_daily.cost_nano_usd + EXCLUDED.cost_nano_usd`,
+);
+
 /**
  * The one owner of spend: the ledger every turn is written to (nothing deletes from it) and the
  * running daily totals budgets read.
@@ -48,15 +58,17 @@ export class UsageRepository {
 
   /** Writes the turn's line and adds it to the user's total of that UTC day (same transaction as the turn). */
   async record(entry: SpendEntry): Promise<void> {
-    const { usage, ...line } = entry;
-    await this.manager.insert(SpendEntryEntity, { ...line, ...usage });
-    await runSql(
-      this.manager,
-      `INSERT INTO spend_daily (user_id, day, turns, cost_nano_usd) VALUES (:userId, :day, 1, :cost)
-       ON CONFLICT (user_id, day) DO UPDATE
-         SET turns = spend_daily.turns + 1, cost_nano_usd = spend_daily.cost_nano_usd + EXCLUDED.cost_nano_usd`,
-      { userId: entry.userId, day: utcDay(entry.createdAt), cost: entry.costNanoUsd ?? 0 },
-    );
+    await RECORD_LINE.run(this.manager, {
+      turn_id: entry.turnId,
+      user_id: entry.userId,
+      session_id: entry.sessionId,
+      model: entry.model,
+      cost_nano_usd: entry.costNanoUsd,
+      cost_status: entry.costStatus,
+      created_at: entry.createdAt,
+      ...usageToCounts(entry.usage),
+    });
+    await ADD_TO_DAY.run(this.manager, { userId: entry.userId, day: utcDay(entry.createdAt), cost: entry.costNanoUsd ?? 0 });
   }
 
   /** As `record`, unless the turn's line is there already (a retry of a write that may have committed). */

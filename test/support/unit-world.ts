@@ -80,7 +80,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
   const sessions = new SessionsService(repositories.sessions, repositories.messages, idempotency, unitOfWork, config);
   const users = new UsersService(repositories.users, unitOfWork);
   const usage = new UsageService(repositories.usage, users);
-  const budget = new BudgetService(config, repositories.users, pricing, new InMemoryBudgetReservations(dataSource));
+  const budget = new BudgetService(config, pricing, new InMemoryBudgetReservations(dataSource));
   return {
     config,
     dataSource,

@@ -1,0 +1,88 @@
+import request from 'supertest';
+import { createSession, send } from './support/http.js';
+import { recordStatements, shapeOf } from './support/statements.js';
+import { useTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+
+/** The statements the database runs while `act` does, as `VERB table`. */
+async function statementsOf(t: TestApp, act: () => Promise<unknown>): Promise<string[]> {
+  const recorder = recordStatements(t.dataSource);
+  try {
+    await act();
+  } finally {
+    recorder.stop();
+  }
+  return recorder.ran.map(({ sql }) => shapeOf(sql));
+}
+
+const onPostgres = process.env.TEST_DATABASE === 'postgres';
+
+/** The ledger line, the day's running total, the session's running totals, both messages: what every turn writes. */
+const TURN_WRITES = ['INSERT spend_ledger', 'INSERT spend_daily', 'UPDATE chat_sessions', 'INSERT chat_history'];
+
+/**
+ * What a turn asks of each database besides its reads and writes. On PostgreSQL the instances
+ * coordinate through it: the caller's rate-limit window is a short transaction of its own, the
+ * session's lease is taken (one upsert) before the history is read and released in the turn's
+ * transaction.
+ */
+const EXPECTED = onPostgres
+  ? {
+      beforeHistory: ['START', 'SELECT', 'SELECT clock_timestamp', 'DELETE rate_limit_hits', 'INSERT rate_limit_hits', 'COMMIT', 'INSERT session_leases'],
+      store: (writes: string[]) => ['START', 'DELETE session_leases', ...writes, 'COMMIT'],
+    }
+  : { beforeHistory: [], store: (writes: string[]) => ['BEGIN', ...writes, 'COMMIT'] };
+
+describe('What a turn asks of the database', () => {
+  const t = useTestApp();
+
+  it('a continuing turn reads twice and writes once, however long the session', async () => {
+    const sessionId = await createSession(t, { user_id: 'ann' });
+    await send(t, sessionId, 'first').expect(201);
+
+    const second = await statementsOf(t, () => send(t, sessionId, 'second').expect(201));
+    for (let turn = 0; turn < 30; turn++) await send(t, sessionId, `turn ${turn}`).expect(201);
+    const longer = await statementsOf(t, () => send(t, sessionId, 'after 64 messages').expect(201));
+
+    // Two reads: the session with its owner's limit, then the history columns the context needs.
+    const continuing = ['SELECT chat_sessions', ...EXPECTED.beforeHistory, 'SELECT chat_history', ...EXPECTED.store(TURN_WRITES)];
+    expect(second).toEqual(continuing);
+    expect(longer).toEqual(continuing);
+  });
+
+  it("with a daily budget, reads the day's spend once more, when the turn is admitted", async () => {
+    const sessionId = await createSession(t, { user_id: 'bea' });
+    await request(t.baseUrl).patch('/users/bea').send({ daily_budget_usd: 5 }).expect(200);
+    await send(t, sessionId, 'first').expect(201);
+
+    const statements = await statementsOf(t, () => send(t, sessionId, 'second').expect(201));
+
+    const admission = onPostgres
+      ? // under the user's advisory lock: expired reservations go, spend and reservations are read, one is added
+        ['START', 'SELECT', 'DELETE budget_reservations', 'SELECT spend_daily', 'INSERT budget_reservations', 'COMMIT']
+      : ['SELECT spend_daily'];
+    const store = onPostgres ? ['START', 'DELETE session_leases', 'DELETE budget_reservations', ...TURN_WRITES, 'COMMIT'] : EXPECTED.store(TURN_WRITES);
+    expect(statements).toEqual(['SELECT chat_sessions', ...EXPECTED.beforeHistory, 'SELECT chat_history', ...admission, ...store]);
+  });
+
+  it('a new chat looks its owner up once, and writes the session with its first turn', async () => {
+    const newChat = (userId: string) => statementsOf(t, () => request(t.baseUrl).post('/chat').send({ user_id: userId, message: 'hello' }).expect(200));
+    const newUser = await newChat('cid');
+    const knownUser = await newChat('cid');
+
+    const ledger = TURN_WRITES.slice(0, 2);
+    const created = ['INSERT users', 'INSERT chat_sessions', 'INSERT chat_history'];
+    expect(newUser).toEqual(['SELECT users', ...EXPECTED.beforeHistory, ...EXPECTED.store([...ledger, ...created])]);
+    // An owner who existed is looked for again in the transaction: deleted meanwhile, they stay deleted.
+    expect(knownUser).toEqual(['SELECT users', ...EXPECTED.beforeHistory, ...EXPECTED.store([...ledger, 'SELECT users', ...created])]);
+  });
+
+  it('the history of a session is two reads, whatever its length', async () => {
+    const sessionId = await createSession(t, { user_id: 'dan' });
+    for (let turn = 0; turn < 5; turn++) await send(t, sessionId, `turn ${turn}`).expect(201);
+
+    const statements = await statementsOf(t, () => request(t.baseUrl).get(`/sessions/${sessionId}/history`).expect(200));
+
+    expect(statements).toEqual(['SELECT chat_sessions', 'SELECT chat_history']);
+  });
+});
