@@ -1,54 +1,168 @@
 // npm run bench: figures, not assertions. Starts the built service against the Gemini
-// emulator (both on loopback) and measures what a client sees:
+// emulator (each in a process of its own, on loopback) and measures what a client sees:
 //   - time to first delta, streaming through the service vs straight from the emulator;
 //   - a whole non-streaming turn, through the service vs one generateContent call;
 //   - turns per second with many sessions at once.
-// On SQLite (the default), or with --postgres on a throw-away PostgreSQL server (fsync on).
+// Then the service against its "lean arm" (scripts/lean-turn.mjs: node:http + better-sqlite3 +
+// fetch, the floor this platform sets for a turn), same client, same emulator, both preloaded
+// with scripts/bench-probe.mjs (peak RSS, event-loop delay, read over an IPC channel):
+//   a. saturated turns/s, 64 clients on continuing sessions;  b. one turn at a time, p50;
+//   c. 1,000 turns at once with Gemini taking 2 s each (fresh server processes per burst, the
+//      1,000 client connections open beforehand);
+//   d. (service) a turn on a 1,000-message session vs a 10-message one;
+//   e. (service) GET /sessions/:id/history of 1,100 messages.
+// Warm-up is excluded; a, b and c run BENCH_ROUNDS rounds (default 3), the arms alternating,
+// and report the median of the rounds. On SQLite (the default), or with --postgres on a
+// throw-away PostgreSQL server (fsync on) for the service — the lean arm stays on SQLite.
+// BENCH_RUNS (default 100) sets the samples of the first section, of b per round and of e.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { GeminiEmulator } from '../dist/gemini/emulator/gemini-emulator.js';
 import { startPostgres } from './postgres.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 100);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENT_SESSIONS = 20;
 const TURNS_PER_SESSION = 10;
+const SATURATING_CLIENTS = 64;
+const SATURATED_TURNS_EACH = 20;
+const HISTORY_TURNS = 3; // "continuing" sessions have this many turns before they are measured
+const BURST = 1000;
+const BURST_DELAY_MS = 2000;
+const BIG_SESSION_TURNS = 500; // 1,000 messages
+const BIG_SESSION_SAMPLES = 50; // and 1,100 once measured: the history figure reads that
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-const emulator = new GeminiEmulator();
-const geminiUrl = await emulator.start(0, '127.0.0.1');
+// The emulator (GeminiEmulator) in a process of its own, so the client's work never delays
+// its answers: answering at once, but for the bursts (setDefaultReply, asked over IPC).
+const EMULATOR = `
+  const { GeminiEmulator } = await import(process.argv[1]);
+  const emulator = new GeminiEmulator();
+  process.send({ url: await emulator.start(0, '127.0.0.1') });
+  process.on('message', (reply) => { emulator.setDefaultReply(reply); process.send({ url: emulator.baseUrl }); });
+  process.on('disconnect', () => process.exit(0));`;
+const emulatorProcess = spawn(
+  process.execPath,
+  ['--input-type=module', '-e', EMULATOR, new URL('../dist/gemini/emulator/gemini-emulator.js', import.meta.url).href],
+  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+);
+const emulatorSays = () => new Promise((resolve) => emulatorProcess.once('message', resolve));
+const emulator = {
+  setDefaultReply: (reply) => {
+    const said = emulatorSays();
+    emulatorProcess.send(reply);
+    return said;
+  },
+  stop: () => {
+    const exited = new Promise((resolve) => emulatorProcess.once('exit', resolve));
+    emulatorProcess.kill('SIGTERM');
+    return exited;
+  },
+};
+const { url: geminiUrl } = await emulatorSays();
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-'));
 const postgres = process.argv.includes('--postgres') ? await startPostgres({ durable: true }) : null;
-const server = spawn(process.execPath, ['dist/main.js'], {
-  env: {
-    PATH: process.env.PATH,
-    PORT: '0',
-    DATABASE_URL: postgres ? postgres.url : `sqlite:${join(dataDir, 'chat.db')}`,
-    GEMINI_BASE_URL: geminiUrl,
-    GEMINI_API_KEY: 'bench',
+const servers = new Set();
+let databases = 0;
+
+/** The service or the lean arm as a child process with the probe preloaded; `probe()` asks it. */
+async function startServer(arm) {
+  const n = ++databases;
+  const env = { PATH: process.env.PATH, PORT: '0', GEMINI_BASE_URL: geminiUrl, GEMINI_API_KEY: 'bench' };
+  const script = arm === 'service' ? 'dist/main.js' : 'scripts/lean-turn.mjs';
+  if (arm === 'service') {
+    env.DATABASE_URL = postgres ? postgres.url : `sqlite:${join(dataDir, `chat-${n}.db`)}`;
     // The bench is one user sending hundreds of turns a minute.
-    RATE_LIMIT_PER_MINUTE: '1000000',
-  },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const serviceUrl = await new Promise((resolve, reject) => {
-  let out = '';
-  server.stdout.on('data', (chunk) => {
-    out += chunk;
-    const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
-    if (match) resolve(match[1]);
+    env.RATE_LIMIT_PER_MINUTE = '1000000';
+  } else {
+    env.LEAN_DB = join(dataDir, `lean-${n}.db`);
+  }
+  const child = spawn(process.execPath, ['--import', './scripts/bench-probe.mjs', script], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
-  server.on('exit', (code) => reject(new Error(`service exited with ${code}`)));
-});
-server.stdout.resume();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (chunk) => {
+      out += chunk;
+      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (match) {
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    exited.then((code) => reject(new Error(`${arm} exited with ${code}`)));
+  });
+  const server = {
+    arm,
+    url,
+    probe(what) {
+      const answer = what === 'read' ? 'stats' : 'reset';
+      return new Promise((resolve) => {
+        const on = (message) => {
+          if (message?.probe !== answer) return;
+          child.off('message', on);
+          resolve(message);
+        };
+        child.on('message', on);
+        child.send({ probe: what });
+      });
+    },
+    async stop() {
+      servers.delete(server);
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  servers.add(server);
+  return server;
+}
 
 const json = (body) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const geminiBody = { contents: [{ role: 'user', parts: [{ text: 'How far is the Moon?' }] }] };
+const range = (n) => Array.from({ length: n }, (_, i) => i);
 
-async function newSession() {
-  const response = await fetch(`${serviceUrl}/sessions`, json({ user_id: 'bench' }));
+async function newSession(base, userId = 'bench') {
+  const response = await fetch(`${base}/sessions`, json({ user_id: userId }));
+  if (response.status !== 201) throw new Error(`POST /sessions answered ${response.status}: ${await response.text()}`);
   return (await response.json()).session_id;
+}
+
+/** One non-streaming turn, its answer read whole. */
+async function turn(base, sessionId, message = 'How far is the Moon?') {
+  const response = await fetch(`${base}/sessions/${sessionId}/messages`, json({ message }));
+  if (response.status !== 201) throw new Error(`turn answered ${response.status}: ${await response.text()}`);
+  await response.arrayBuffer();
+}
+
+/** Sessions that already hold `turns` turns, `parallel` built at a time; one user per session. */
+async function continuingSessions(base, count, turns, tag, parallel = 64) {
+  const ids = [];
+  for (let from = 0; from < count; from += parallel) {
+    const batch = await Promise.all(
+      range(Math.min(parallel, count - from)).map(async (i) => {
+        const id = await newSession(base, `bench-${tag}-${from + i}`);
+        for (let t = 0; t < turns; t++) await turn(base, id, `warm-up ${t}`);
+        return id;
+      }),
+    );
+    ids.push(...batch);
+  }
+  return ids;
+}
+
+/** JIT and caches warm before anything is timed: many sessions at once, then one at a time. */
+async function warmUp(base, tag) {
+  await continuingSessions(base, 64, 10, `${tag}-warm`);
+  const [id] = await continuingSessions(base, 1, 0, `${tag}-warm-seq`);
+  for (let i = 0; i < 100; i++) await turn(base, id, `warm-up ${i}`);
 }
 
 /** Milliseconds from sending the request until `marker` first appears in the body. */
@@ -74,30 +188,27 @@ async function timed(fn) {
   return performance.now() - started;
 }
 
-function summary(label, samples) {
+function quantile(samples, q) {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return `${label.padEnd(46)} median ${at(0.5).toFixed(2).padStart(7)} ms   p95 ${at(0.95).toFixed(2).padStart(7)} ms   (n=${sorted.length})`;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+const median = (samples) => quantile(samples, 0.5);
+
+function summary(label, samples) {
+  return `${label.padEnd(46)} median ${quantile(samples, 0.5).toFixed(2).padStart(7)} ms   p95 ${quantile(samples, 0.95).toFixed(2).padStart(7)} ms   (n=${samples.length})`;
 }
 
-async function shutDown() {
-  server.kill('SIGTERM');
-  await new Promise((resolve) => server.on('exit', resolve));
-  await emulator.stop();
-  postgres?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-}
-
-/** The measurements; the service and the emulator are stopped whatever happens. */
-async function measure() {
+/** The first section, as it always was: the service alone against the emulator. */
+async function firstFigures(service) {
+  const serviceUrl = service.url;
   const direct = { ttfd: [], turn: [] };
-  const service = { ttfd: [], turn: [] };
+  const through = { ttfd: [], turn: [] };
   for (let i = 0; i < RUNS; i++) {
     direct.ttfd.push(
       await timeToFirst(`${geminiUrl}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, { ...json(geminiBody), headers: { 'content-type': 'application/json', 'x-goog-api-key': 'bench' } }, 'data: '),
     );
-    const sse = await newSession();
-    service.ttfd.push(
+    const sse = await newSession(serviceUrl);
+    through.ttfd.push(
       await timeToFirst(`${serviceUrl}/sessions/${sse}/messages`, { ...json({ message: 'How far is the Moon?' }), headers: { 'content-type': 'application/json', accept: 'text/event-stream' } }, 'event: delta'),
     );
     direct.turn.push(
@@ -106,25 +217,15 @@ async function measure() {
         await r.json();
       }),
     );
-    const plain = await newSession();
-    service.turn.push(
-      await timed(async () => {
-        const r = await fetch(`${serviceUrl}/sessions/${plain}/messages`, json({ message: 'How far is the Moon?' }));
-        if (r.status !== 201) throw new Error(`turn answered ${r.status}`);
-        await r.json();
-      }),
-    );
+    const plain = await newSession(serviceUrl);
+    through.turn.push(await timed(() => turn(serviceUrl, plain)));
   }
 
-  const sessions = await Promise.all(Array.from({ length: CONCURRENT_SESSIONS }, newSession));
+  const sessions = await Promise.all(range(CONCURRENT_SESSIONS).map(() => newSession(serviceUrl)));
   const started = performance.now();
   await Promise.all(
     sessions.map(async (id) => {
-      for (let turn = 0; turn < TURNS_PER_SESSION; turn++) {
-        const r = await fetch(`${serviceUrl}/sessions/${id}/messages`, json({ message: `turn ${turn}` }));
-        if (r.status !== 201) throw new Error(`turn answered ${r.status}`);
-        await r.json();
-      }
+      for (let t = 0; t < TURNS_PER_SESSION; t++) await turn(serviceUrl, id, `turn ${t}`);
     }),
   );
   const seconds = (performance.now() - started) / 1000;
@@ -132,11 +233,203 @@ async function measure() {
   const database = postgres ? 'PostgreSQL 15, fsync on' : 'SQLite WAL synchronous=FULL';
   console.log(`gemini-chat-api bench (node ${process.version}, emulator on loopback, ${database})`);
   console.log(summary('time to first delta, straight from emulator', direct.ttfd));
-  console.log(summary('time to first delta, through the service', service.ttfd));
+  console.log(summary('time to first delta, through the service', through.ttfd));
   console.log(summary('one turn, generateContent straight', direct.turn));
-  console.log(summary('one turn, POST /sessions/:id/messages', service.turn));
+  console.log(summary('one turn, POST /sessions/:id/messages', through.turn));
   const total = CONCURRENT_SESSIONS * TURNS_PER_SESSION;
   console.log(`${`${total} turns over ${CONCURRENT_SESSIONS} sessions at once`.padEnd(46)} ${(total / seconds).toFixed(0)} turns/s (${seconds.toFixed(2)} s)`);
+}
+
+/** a. 64 clients, each on its own continuing session, turns back to back: turns/s. */
+async function saturated(server, round) {
+  const sessions = await continuingSessions(server.url, SATURATING_CLIENTS, HISTORY_TURNS, `sat${round}`);
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(
+    sessions.map(async (id) => {
+      for (let t = 0; t < SATURATED_TURNS_EACH; t++) await turn(server.url, id, `turn ${t}`);
+    }),
+  );
+  const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { turnsPerSecond: (SATURATING_CLIENTS * SATURATED_TURNS_EACH * 1000) / ms, benchCpu: (used.user + used.system) / 1000 / ms };
+}
+
+/** b. One client, one turn at a time, rotating over 10 continuing sessions: p50 ms. */
+async function oneAtATime(server, round) {
+  const sessions = await continuingSessions(server.url, 10, HISTORY_TURNS, `seq${round}`);
+  const samples = [];
+  for (let i = 0; i < RUNS; i++) samples.push(await timed(() => turn(server.url, sessions[i % sessions.length], `turn ${i}`)));
+  return median(samples);
+}
+
+/**
+ * c. A fresh server, warmed up, with 1,000 empty sessions (one user each); then the emulator
+ * takes 2 s per answer and one turn per session is sent, all at once.
+ */
+async function burst(arm, round) {
+  const server = await startServer(arm);
+  try {
+    await warmUp(server.url, `burst${round}`);
+    const sessions = [];
+    for (let from = 0; from < BURST; from += 50) {
+      sessions.push(...(await Promise.all(range(50).map((i) => newSession(server.url, `burst${round}-${from + i}`)))));
+    }
+    // The 1,000 clients are connected already (keep-alive), as behind a proxy: 1,000 new TCP
+    // connections at once would overflow the listen backlog (511) of either server, and the
+    // kernel's 1 s SYN retry would then be most of what is measured.
+    await Promise.all(sessions.map(async () => (await fetch(`${server.url}/health`)).arrayBuffer()));
+    await server.probe('reset');
+    await emulator.setDefaultReply({ delayMs: BURST_DELAY_MS });
+    const overflowsBefore = listenOverflows();
+    const started = performance.now();
+    const outcomes = await Promise.all(
+      sessions.map(async (id) => {
+        try {
+          const response = await fetch(`${server.url}/sessions/${id}/messages`, json({ message: 'How far is the Moon?' }));
+          const body = await response.text();
+          return { ok: response.status === 201, what: response.status === 201 ? null : `${response.status} ${body.slice(0, 160)}`, at: performance.now() };
+        } catch (error) {
+          return { ok: false, what: `fetch failed: ${error.cause?.code ?? error.cause?.message ?? error.message}`, at: performance.now() };
+        }
+      }),
+    );
+    const seconds = (Math.max(...outcomes.map((o) => o.at)) - started) / 1000;
+    const stats = await server.probe('read');
+    const overflows = overflowsBefore === null ? null : listenOverflows() - overflowsBefore;
+    const failures = outcomes.filter((o) => !o.ok).map((o) => o.what);
+    return { seconds, rssMb: stats.rssPeakBytes / 2 ** 20, maxRssMb: stats.maxRssBytes / 2 ** 20, eld: stats.eld, failures, overflows };
+  } finally {
+    await emulator.setDefaultReply({});
+    await server.stop();
+  }
+}
+
+/** Linux: connections refused a place in a full accept queue, machine-wide (null elsewhere). */
+function listenOverflows() {
+  try {
+    const [names, values] = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    return Number(values.split(' ')[names.split(' ').indexOf('ListenOverflows')]);
+  } catch {
+    return null;
+  }
+}
+
+/** d and e, the service alone. */
+async function longSessions(service) {
+  const big = await newSession(service.url, 'bench-long');
+  for (let t = 0; t < BIG_SESSION_TURNS; t++) await turn(service.url, big, `turn ${t}`);
+  const small = await continuingSessions(service.url, BIG_SESSION_SAMPLES, 5, 'short'); // 10 messages each
+  const onSmall = [];
+  const onBig = [];
+  for (let i = 0; i < BIG_SESSION_SAMPLES; i++) {
+    onSmall.push(await timed(() => turn(service.url, small[i], 'How far is the Moon?')));
+    onBig.push(await timed(() => turn(service.url, big, 'How far is the Moon?')));
+  }
+  const historyUrl = `${service.url}/sessions/${big}/history`;
+  const fetchHistory = async () => {
+    const response = await fetch(historyUrl);
+    if (response.status !== 200) throw new Error(`history answered ${response.status}`);
+    return response.json();
+  };
+  const { messages } = await fetchHistory();
+  for (let i = 0; i < 10; i++) await fetchHistory(); // warm-up
+  const history = [];
+  for (let i = 0; i < RUNS; i++) history.push(await timed(fetchHistory));
+  return { small: median(onSmall), big: median(onBig), bigMessages: `${BIG_SESSION_TURNS * 2}→${BIG_SESSION_TURNS * 2 + BIG_SESSION_SAMPLES * 2}`, historyMessages: messages.length, history: median(history) };
+}
+
+const fmt = (x, digits = 2) => (x === null || x === undefined ? '—' : typeof x === 'string' ? x : x.toFixed(digits));
+const arms = (round) => (round % 2 === 0 ? ['service', 'lean'] : ['lean', 'service']);
+
+async function measure() {
+  const started = performance.now();
+  const fast = { service: await startServer('service'), lean: await startServer('lean') };
+  await firstFigures(fast.service);
+
+  for (const arm of ['service', 'lean']) await warmUp(fast[arm].url, 'fast');
+  const rounds = { service: { sat: [], cpu: [], p50: [] }, lean: { sat: [], cpu: [], p50: [] } };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const arm of arms(round)) {
+      const { turnsPerSecond, benchCpu } = await saturated(fast[arm], round);
+      rounds[arm].sat.push(turnsPerSecond);
+      rounds[arm].cpu.push(benchCpu);
+    }
+    for (const arm of arms(round)) rounds[arm].p50.push(await oneAtATime(fast[arm], round));
+  }
+  await fast.lean.stop();
+  const long = await longSessions(fast.service);
+  await fast.service.stop();
+
+  const bursts = { service: [], lean: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const arm of arms(round)) bursts[arm].push(await burst(arm, round));
+  }
+  const seconds = (performance.now() - started) / 1000;
+
+  // Details, per round.
+  const list = (xs, digits) => xs.map((x) => fmt(x, digits)).join(', ');
+  console.log();
+  console.log(`service vs lean arm (scripts/lean-turn.mjs), ${ROUNDS} rounds, arms alternating, medians of the rounds`);
+  console.log(`service on ${postgres ? 'PostgreSQL (fsync on); the lean arm stays on SQLite WAL synchronous=FULL' : 'SQLite WAL synchronous=FULL, as the lean arm'}`);
+  for (const arm of ['service', 'lean']) {
+    const r = rounds[arm];
+    console.log(`  a. ${arm.padEnd(7)} turns/s, ${SATURATING_CLIENTS} clients × ${SATURATED_TURNS_EACH} turns: ${list(r.sat, 0)}  (bench client process CPU: ${list(r.cpu.map((c) => c * 100), 0)} % of a core)`);
+  }
+  for (const arm of ['service', 'lean']) console.log(`  b. ${arm.padEnd(7)} one turn p50 ms (${RUNS} turns a round): ${list(rounds[arm].p50)}`);
+  for (const arm of ['service', 'lean']) {
+    const b = bursts[arm];
+    console.log(
+      `  c. ${arm.padEnd(7)} burst of ${BURST}, ${BURST_DELAY_MS} ms each: all answered in ${list(b.map((x) => x.seconds))} s; peak RSS ${list(b.map((x) => x.rssMb), 0)} MB ` +
+        `(maxRSS ${list(b.map((x) => x.maxRssMb), 0)}); loop delay p50/p99/max ${b.map((x) => `${fmt(x.eld.p50Ms, 1)}/${fmt(x.eld.p99Ms, 1)}/${fmt(x.eld.maxMs, 1)}`).join(', ')} ms; non-2xx ${b.map((x) => x.failures.length).join(', ')}; accept-queue overflows ${b.map((x) => x.overflows ?? '?').join(', ')}`,
+    );
+  }
+  console.log(`  d. service one turn p50: ${fmt(long.small)} ms on 10-message sessions, ${fmt(long.big)} ms on the ${long.bigMessages}-message session (${BIG_SESSION_SAMPLES} turns each, interleaved)`);
+  console.log(`  e. service GET /sessions/:id/history, ${long.historyMessages} messages in one answer (the route does not page): p50 ${fmt(long.history)} ms (n=${RUNS})`);
+
+  const med = (arm, key) => median(rounds[arm][key]);
+  const burstMed = (arm, key) => median(bursts[arm].map(key));
+  const rows = [];
+  const row = (figure, service, lean, ratio, goal, met) => rows.push([figure, fmt(service), fmt(lean), fmt(ratio), goal, met === null ? '—' : met ? 'yes' : 'NO']);
+  const sat = { s: med('service', 'sat'), l: med('lean', 'sat') };
+  row('a. saturated turns/s (64 clients)', fmt(sat.s, 0), fmt(sat.l, 0), sat.s / sat.l, 'ratio ≥ 0.70', sat.s / sat.l >= 0.7);
+  const p50 = { s: med('service', 'p50'), l: med('lean', 'p50') };
+  row('b. one turn p50 ms (added over lean)', p50.s, p50.l, `+${fmt(p50.s - p50.l)} ms`, 'added ≤ 0.6 ms', p50.s - p50.l <= 0.6);
+  const all = { s: burstMed('service', (x) => x.seconds), l: burstMed('lean', (x) => x.seconds) };
+  row(`c. burst ${BURST}: all answered, s`, all.s, all.l, all.s / all.l, 'ratio ≤ 1.25', all.s / all.l <= 1.25);
+  const rss = { s: burstMed('service', (x) => x.rssMb), l: burstMed('lean', (x) => x.rssMb) };
+  row('c. burst: peak RSS, MB', fmt(rss.s, 0), fmt(rss.l, 0), rss.s / rss.l, 'ratio ≤ 1.5', rss.s / rss.l <= 1.5);
+  row('c. burst: event-loop delay p99, ms', burstMed('service', (x) => x.eld.p99Ms), burstMed('lean', (x) => x.eld.p99Ms), null, '(figure)', null);
+  const failed = { s: bursts.service.flatMap((x) => x.failures), l: bursts.lean.flatMap((x) => x.failures) };
+  row('c. burst: non-2xx answers, all rounds', String(failed.s.length), String(failed.l.length), null, '0', failed.s.length + failed.l.length === 0);
+  row('d. turn p50, 1,000 vs 10 messages', `${fmt(long.big)} / ${fmt(long.small)}`, null, long.big / long.small, 'ratio ≤ 1.6', long.big / long.small <= 1.6);
+  row(`e. GET history (${long.historyMessages} msgs) p50 ms`, long.history, null, null, '≤ 3 ms', long.history <= 3);
+
+  const header = ['figure', 'service', 'lean', 'ratio', 'goal', 'met?'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
+  console.log();
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const r of rows) console.log(line(r));
+  console.log(`(${seconds.toFixed(0)} s for the service-vs-lean part)`);
+
+  if (failed.s.length + failed.l.length > 0) {
+    const counts = (xs) => {
+      const by = new Map();
+      for (const what of xs) by.set(what, (by.get(what) ?? 0) + 1);
+      return [...by].map(([what, n]) => `${n} × ${what}`).join('; ');
+    };
+    console.error(`\nBURST FAILURES — service: ${counts(failed.s) || 'none'}; lean: ${counts(failed.l) || 'none'}`);
+    process.exitCode = 1;
+  }
+}
+
+async function shutDown() {
+  await Promise.all([...servers].map((server) => server.stop()));
+  await emulator.stop();
+  postgres?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 try {
