@@ -3,7 +3,6 @@ import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { ApiKeysRepository } from '../auth/api-keys.repository.js';
 import { CoordinationRepository } from '../cluster/coordination.repository.js';
-import { KeyedSerializer } from '../common/keyed-serializer.js';
 import { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
@@ -36,30 +35,93 @@ function repositoriesOf(manager: EntityManager, afterCommit: (callback: () => vo
   };
 }
 
+type Work<T> = (repositories: Repositories) => Promise<T>;
+
+/** A unit of work waiting for its turn on SQLite's one connection. */
+interface Waiting {
+  work: Work<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Units stored by one commit at most (a bound on one transaction's size). */
+const LARGEST_GROUP = 256;
+
 /**
  * Every write goes through here: one short transaction, its repositories handed to `work`.
  * Never hold one across a call to Gemini.
  *
- * TypeORM's SQLite driver shares one connection, so two overlapping transactions would nest as
- * savepoints of each other (and a write outside a transaction would land inside another's):
- * on SQLite units of work are queued (they take microseconds). PostgreSQL runs them side by side.
+ * PostgreSQL runs units of work side by side, each its own transaction. TypeORM's SQLite driver
+ * shares one connection, so there they queue (they take microseconds) — and those that queue up
+ * together are committed together: each in a savepoint of one transaction (one failing undoes
+ * only its own writes), one COMMIT, so one fsync stores them all. None of them is answered
+ * before that commit. A unit alone is a plain transaction.
  */
 @Injectable()
 export class UnitOfWork {
-  private readonly queue = new KeyedSerializer();
   private readonly serialise: boolean;
+  private readonly waiting: Waiting[] = [];
+  private committing = false;
 
   constructor(private readonly dataSource: DataSource) {
     this.serialise = dataSource.options.type !== 'postgres';
   }
 
-  run<T>(work: (repositories: Repositories) => Promise<T>): Promise<T> {
-    const transaction = async () => {
-      const committed: (() => void)[] = [];
-      const result = await this.dataSource.transaction((manager) => work(repositoriesOf(manager, (callback) => committed.push(callback))));
-      for (const callback of committed) callback();
-      return result;
-    };
-    return this.serialise ? this.queue.run('write', transaction) : transaction();
+  run<T>(work: Work<T>): Promise<T> {
+    if (!this.serialise) return this.transaction(work);
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.committing) return;
+      this.committing = true;
+      // Units that become ready in this turn of the event loop join the first group.
+      setImmediate(() => void this.commitWaiting());
+    });
+  }
+
+  private async transaction<T>(work: Work<T>): Promise<T> {
+    const committed: (() => void)[] = [];
+    const result = await this.dataSource.transaction((manager) => work(repositoriesOf(manager, (callback) => committed.push(callback))));
+    for (const callback of committed) callback();
+    return result;
+  }
+
+  private async commitWaiting(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const group = this.waiting.splice(0, LARGEST_GROUP);
+      if (group.length === 1) await this.transaction(group[0].work).then(group[0].resolve, group[0].reject);
+      else await this.commitGroup(group);
+    }
+    this.committing = false;
+  }
+
+  private async commitGroup(group: Waiting[]): Promise<void> {
+    const outcomes: ({ stored: true; value: unknown; committed: (() => void)[] } | { stored: false; error: unknown })[] = [];
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        for (const { work } of group) {
+          const committed: (() => void)[] = [];
+          await manager.query('SAVEPOINT unit_of_work');
+          try {
+            const value = await work(repositoriesOf(manager, (callback) => committed.push(callback)));
+            await manager.query('RELEASE unit_of_work');
+            outcomes.push({ stored: true, value, committed });
+          } catch (error) {
+            await manager.query('ROLLBACK TO unit_of_work');
+            await manager.query('RELEASE unit_of_work');
+            outcomes.push({ stored: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      // The commit itself failed: nothing of the group is stored.
+      for (const unit of group) unit.reject(error);
+      return;
+    }
+    group.forEach((unit, i) => {
+      const outcome = outcomes[i];
+      if (!outcome.stored) return unit.reject(outcome.error);
+      for (const callback of outcome.committed) callback();
+      unit.resolve(outcome.value);
+    });
   }
 }
