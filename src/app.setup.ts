@@ -44,6 +44,9 @@ export function configureApp(app: NestExpressApplication): void {
   );
   const config = app.get<AppConfig>(appConfig.KEY);
   app.disable('x-powered-by');
+  // Express would hash every JSON body for an ETag (a 1,000-message history is hundreds of KB)
+  // that no client of this API sends back; the static page keeps its own.
+  app.set('etag', false);
   app.use(securityHeaders());
   app.use(requestId);
   app.use(servingGate(app.get(Readiness)));

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
-import { TOKEN_CLASSES } from '../pricing/token-usage.js';
-import type { TokenName, TokenUsage } from '../pricing/token-usage.js';
+import { countsToUsage, TOKEN_CLASSES } from '../pricing/token-usage.js';
+import type { TokenName } from '../pricing/token-usage.js';
 import type { CostStatus } from '../pricing/pricing.service.js';
 import type { ContextMessage, Message, MessageRole, NewTurn } from './message.js';
 
@@ -97,7 +97,7 @@ function toMessage(row: MessageRow): Message {
     createdAt: row.timestamp,
     model: row.model,
     finishReason: row.finish_reason,
-    usage: isModel ? (Object.fromEntries(TOKEN_CLASSES.map(({ key, name }) => [key, Number(row[name] ?? 0)])) as TokenUsage) : null,
+    usage: isModel ? countsToUsage(row) : null,
     costNanoUsd: row.cost_nano_usd === null ? null : Number(row.cost_nano_usd),
     costStatus: isModel ? (row.cost_status ?? 'unpriced') : null,
     latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),

@@ -30,13 +30,20 @@ export const ZERO_USAGE: TokenUsage = Object.freeze(
   Object.fromEntries(TOKEN_CLASSES.map(({ key }) => [key, 0])) as TokenUsage,
 );
 
+// These run for every message of a history read: plain loops, not Object.fromEntries (whose
+// dictionary-mode objects are slower to build and to serialise).
+
 export function usageToCounts(usage: TokenUsage): TokenCounts {
-  return Object.fromEntries(TOKEN_CLASSES.map(({ key, name }) => [name, usage[key]])) as TokenCounts;
+  const counts = {} as TokenCounts;
+  for (const { key, name } of TOKEN_CLASSES) counts[name] = usage[key];
+  return counts;
 }
 
 /** Reads counts from a row or JSON object keyed by name; missing or null counts are 0. */
 export function countsToUsage(counts: Partial<Record<TokenName, number | string | null>>): TokenUsage {
-  return Object.fromEntries(TOKEN_CLASSES.map(({ key, name }) => [key, Number(counts[name] ?? 0)])) as TokenUsage;
+  const usage = {} as TokenUsage;
+  for (const { key, name } of TOKEN_CLASSES) usage[key] = Number(counts[name] ?? 0);
+  return usage;
 }
 
 export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {

@@ -46,10 +46,15 @@ export class MessageDto {
   cost_status?: CostStatus;
 
   static from(message: Message): MessageDto {
-    const base = { id: message.id, role: message.role, content: message.content, created_at: message.createdAt };
-    if (message.role === 'user' || message.usage === null) return base;
+    if (message.role === 'user' || message.usage === null) {
+      return { id: message.id, role: message.role, content: message.content, created_at: message.createdAt };
+    }
+    // One object literal, no spread: a history maps every message through here.
     return {
-      ...base,
+      id: message.id,
+      role: message.role,
+      content: message.content,
+      created_at: message.createdAt,
       model: message.model,
       finish_reason: message.finishReason,
       usage: usageToCounts(message.usage),
