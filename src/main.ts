@@ -28,7 +28,9 @@ async function bootstrap(): Promise<void> {
     logger: false,
     abortOnError: false,
   });
-  app.useLogger(new ConsoleLogger({ json: settings.logFormat === 'json' }));
+  // Colour codes only for a person at a terminal: a pipe or a file gets plain lines.
+  const colors = settings.logFormat === 'text' && process.stdout.isTTY === true && !process.env.NO_COLOR;
+  app.useLogger(new ConsoleLogger({ json: settings.logFormat === 'json', colors }));
   configureApp(app);
   stopGracefully(app);
   const logger = new Logger('Bootstrap');

@@ -24,6 +24,28 @@ describe('The server process', () => {
 
   beforeEach(() => emulator.reset());
 
+  it.each(['text', 'json'])('logs one line per request (LOG_FORMAT=%s), with no colour codes on a pipe', async (format) => {
+    const server = runServer({
+      DATABASE_URL: `sqlite:${join(dir, `log-${format}`, 'chat.db')}`,
+      GEMINI_API_KEY: 'k',
+      GEMINI_BASE_URL: geminiUrl,
+      LOG_FORMAT: format,
+    });
+    try {
+      const url = await server.ready;
+      for (let i = 0; i < 3; i++) await request(url).get('/health').expect(200);
+      await request(url).get('/nope').expect(404);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    const lines = server.output().split('\n').filter(Boolean);
+    expect(server.output()).not.toContain('\x1b[');
+    if (format === 'json') for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    const requestLines = lines.filter((line) => /\b(?:GET|POST) \//.test(line));
+    expect(requestLines.map((line) => /(GET \/\S+ \d{3})/.exec(line)?.[1])).toEqual(['GET /health 200', 'GET /health 200', 'GET /health 200', 'GET /nope 404']);
+  });
+
   it('never shows the Gemini API key: not in a log line, a response body or the database file', async () => {
     const canary = `AIza-canary-${process.pid}-${Date.now()}`;
     const dataDir = join(dir, 'canary');
