@@ -241,6 +241,17 @@ describe('Daily budget', () => {
     await request(t.baseUrl).patch('/users/generous').send({ daily_budget_usd: -1 }).expect(400);
   });
 
+  it("holds a new /chat to its existing owner's own limit, read with the owner", async () => {
+    await request(t.baseUrl).post('/users').send({ user_id: 'frugal' }).expect(201);
+    await request(t.baseUrl).patch('/users/frugal').send({ daily_budget_usd: 1e-9 }).expect(200);
+    await request(t.baseUrl).post('/chat').send({ user_id: 'frugal', message: 'first is admitted' }).expect(200);
+
+    const refused = await request(t.baseUrl).post('/chat').send({ user_id: 'frugal', message: 'a new chat, over' }).expect(429);
+
+    expect(refused.body.code).toBe('BUDGET_EXCEEDED');
+    expect(t.emulator.generateRequests()).toHaveLength(1);
+  });
+
   it('lets 20 concurrent turns overshoot a nearly spent budget by less than one turn', async () => {
     // A small output cap makes the worst case of a turn close to its real cost:
     // worst = 5 prompt chars × 300 n$ + 100 output × 2500 n$ = 251,500 n$; real = 2 × 300 + 100 × 2500 = 250,600 n$.

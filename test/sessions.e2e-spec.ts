@@ -109,6 +109,9 @@ describe('Sessions: paging, management, usage, export', () => {
       expect(page.data).toHaveLength(50);
       expect(page.next_cursor).toBe(String(page.data[49].id));
       await request(t.baseUrl).get(`/sessions/${sessionId}/messages?after=-1`).expect(400);
+      // Past the id column's range (32-bit on PostgreSQL): no such message, a 400 rather than a database error.
+      await request(t.baseUrl).get(`/sessions/${sessionId}/messages?after=2147483648`).expect(400);
+      await request(t.baseUrl).get(`/sessions/${sessionId}/messages?after=2147483647`).expect(200);
       await request(t.baseUrl).get(`/sessions/${sessionId}/messages?limit=500`).expect(400);
       await request(t.baseUrl).get('/sessions/4b0e5c3e-8a7d-4c1e-9f57-1f2d3c4b5a69/messages').expect(404);
     });

@@ -10,7 +10,7 @@ export function runSql<T = unknown>(manager: EntityManager, sql: string, paramet
   return manager.query(text, values);
 }
 
-/** What a statement returned: its rows (a SELECT, or RETURNING) and how many rows it changed. */
+/** What a statement returned: its rows (a SELECT, or RETURNING) and, without RETURNING, how many rows it changed. */
 export interface SqlResult<Row> {
   rows: Row[];
   affected: number;
@@ -20,8 +20,8 @@ const NAMED = /(?<!:):([A-Za-z_]\w*)/g;
 
 /**
  * A fixed statement written once with `:name` parameters: its text for each kind of database
- * (`$1` numbered on PostgreSQL, `?` in order on SQLite) is made
- * the first time it runs there and kept, and the driver keeps it prepared. The hot path of a
+ * (`$1` numbered on PostgreSQL, `?` in order on SQLite) is made the first time it runs there and
+ * kept; on SQLite the statement also stays prepared (TypeORM's statement cache). The hot path of a
  * turn is made of these: no query building, no entity hydration, rows as the database returns
  * them (PostgreSQL gives BIGINT as text: read counts with `Number`).
  */

@@ -59,6 +59,21 @@ describe('UnitOfWork on SQLite', () => {
     expect(committed).toEqual([]);
   });
 
+  it('answers a committed unit as stored even when its after-commit work throws, and keeps taking writes', async () => {
+    const unit = (userId: string) =>
+      world.unitOfWork.run(async (repositories) => {
+        await repositories.users.ensureExists(userId, CREATED_AT);
+        repositories.afterCommit(() => {
+          throw new Error('bookkeeping failed');
+        });
+        return userId;
+      });
+
+    await expect(Promise.all([unit('ann'), unit('bob')])).resolves.toEqual(['ann', 'bob']);
+    await expect(unit('cid')).resolves.toBe('cid');
+    expect(await userIds()).toEqual(['ann', 'bob', 'cid']);
+  });
+
   it('runs a unit alone as a plain transaction', async () => {
     const recorder = recordStatements(world.dataSource);
     await world.unitOfWork.run((repositories) => repositories.users.ensureExists('ann', CREATED_AT));

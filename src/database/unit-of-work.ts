@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { ApiKeysRepository } from '../auth/api-keys.repository.js';
@@ -56,9 +56,14 @@ const LARGEST_GROUP = 256;
  * together are committed together: each in a savepoint of one transaction (one failing undoes
  * only its own writes), one COMMIT, so one fsync stores them all. None of them is answered
  * before that commit. A unit alone is a plain transaction.
+ *
+ * A unit's work awaits nothing but its statements (better-sqlite3 runs them at once), so a whole
+ * group runs within one turn of the event loop: nothing else reads the shared connection while
+ * a group is open, and no unit waits on another's slowness.
  */
 @Injectable()
 export class UnitOfWork {
+  private readonly logger = new Logger(UnitOfWork.name);
   private readonly serialise: boolean;
   private readonly waiting: Waiting[] = [];
   private committing = false;
@@ -81,17 +86,31 @@ export class UnitOfWork {
   private async transaction<T>(work: Work<T>): Promise<T> {
     const committed: (() => void)[] = [];
     const result = await this.dataSource.transaction((manager) => work(repositoriesOf(manager, (callback) => committed.push(callback))));
-    for (const callback of committed) callback();
+    this.afterCommit(committed);
     return result;
   }
 
-  private async commitWaiting(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const group = this.waiting.splice(0, LARGEST_GROUP);
-      if (group.length === 1) await this.transaction(group[0].work).then(group[0].resolve, group[0].reject);
-      else await this.commitGroup(group);
+  /** What was committed is stored whatever these do: a callback failing is logged, never the unit's outcome. */
+  private afterCommit(callbacks: (() => void)[]): void {
+    for (const callback of callbacks) {
+      try {
+        callback();
+      } catch (error) {
+        this.logger.error(`after a commit: ${String(error)}`);
+      }
     }
-    this.committing = false;
+  }
+
+  private async commitWaiting(): Promise<void> {
+    try {
+      while (this.waiting.length > 0) {
+        const group = this.waiting.splice(0, LARGEST_GROUP);
+        if (group.length === 1) await this.transaction(group[0].work).then(group[0].resolve, group[0].reject);
+        else await this.commitGroup(group);
+      }
+    } finally {
+      this.committing = false;
+    }
   }
 
   private async commitGroup(group: Waiting[]): Promise<void> {
@@ -106,8 +125,14 @@ export class UnitOfWork {
             await manager.query('RELEASE unit_of_work');
             outcomes.push({ stored: true, value, committed });
           } catch (error) {
-            await manager.query('ROLLBACK TO unit_of_work');
-            await manager.query('RELEASE unit_of_work');
+            try {
+              await manager.query('ROLLBACK TO unit_of_work');
+              await manager.query('RELEASE unit_of_work');
+            } catch {
+              // SQLite rolled the whole transaction back (disk full, I/O error): the group fails
+              // with the error that did it.
+              throw error;
+            }
             outcomes.push({ stored: false, error });
           }
         }
@@ -120,7 +145,7 @@ export class UnitOfWork {
     group.forEach((unit, i) => {
       const outcome = outcomes[i];
       if (!outcome.stored) return unit.reject(outcome.error);
-      for (const callback of outcome.committed) callback();
+      this.afterCommit(outcome.committed);
       unit.resolve(outcome.value);
     });
   }

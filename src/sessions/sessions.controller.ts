@@ -126,7 +126,10 @@ export class SessionsController {
   }
 }
 
+/** Message ids are 32-bit integers (the column's type on PostgreSQL): anything larger names no message. */
+const LARGEST_MESSAGE_ID = 2_147_483_647;
+
 function messageId(after: string): number {
-  if (!/^\d{1,15}$/.test(after)) throw new ValidationFailed('after: must be a message id');
+  if (!/^\d{1,10}$/.test(after) || Number(after) > LARGEST_MESSAGE_ID) throw new ValidationFailed('after: must be a message id');
   return Number(after);
 }
