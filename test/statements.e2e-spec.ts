@@ -1,21 +1,32 @@
 import request from 'supertest';
 import { createSession, send } from './support/http.js';
 import { recordStatements, shapeOf } from './support/statements.js';
+import type { RanStatement } from './support/statements.js';
 import { useTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 
-/** The statements the database runs while `act` does, as `VERB table`. */
-async function statementsOf(t: TestApp, act: () => Promise<unknown>): Promise<string[]> {
+/** The statements the database runs while `act` does. */
+async function recorded(t: TestApp, act: () => Promise<unknown>): Promise<RanStatement[]> {
   const recorder = recordStatements(t.dataSource);
   try {
     await act();
   } finally {
     recorder.stop();
   }
-  return recorder.ran.map(({ sql }) => shapeOf(sql));
+  return recorder.ran;
+}
+
+/** The same, as `VERB table+joined`. */
+async function statementsOf(t: TestApp, act: () => Promise<unknown>): Promise<string[]> {
+  return (await recorded(t, act)).map(({ sql }) => shapeOf(sql));
 }
 
 const onPostgres = process.env.TEST_DATABASE === 'postgres';
+
+/** The session with its owner's daily limit. */
+const SESSION_READ = 'SELECT chat_sessions+users';
+/** The messages stored since the ones this instance holds, with the session's message count. */
+const HISTORY_READ = 'SELECT chat_sessions+chat_history';
 
 /** The ledger line, the day's running total, the session's running totals, both messages: what every turn writes. */
 const TURN_WRITES = ['INSERT spend_ledger', 'INSERT spend_daily', 'UPDATE chat_sessions', 'INSERT chat_history'];
@@ -44,10 +55,24 @@ describe('What a turn asks of the database', () => {
     for (let turn = 0; turn < 30; turn++) await send(t, sessionId, `turn ${turn}`).expect(201);
     const longer = await statementsOf(t, () => send(t, sessionId, 'after 64 messages').expect(201));
 
-    // Two reads: the session with its owner's limit, then the history columns the context needs.
-    const continuing = ['SELECT chat_sessions', ...EXPECTED.beforeHistory, 'SELECT chat_history', ...EXPECTED.store(TURN_WRITES)];
+    const continuing = [SESSION_READ, ...EXPECTED.beforeHistory, HISTORY_READ, ...EXPECTED.store(TURN_WRITES)];
     expect(second).toEqual(continuing);
     expect(longer).toEqual(continuing);
+  });
+
+  it('reads only the messages stored since the ones it holds: a long session costs what a short one does', async () => {
+    const sessionId = await createSession(t, { user_id: 'eve' });
+    for (let turn = 0; turn < 20; turn++) await send(t, sessionId, `turn ${turn}`).expect(201);
+    // The last turn read the conversation before its own two messages were stored.
+    const [lastRead] = await t.query<{ id: number }>('SELECT id FROM chat_history WHERE chat_id = ? ORDER BY id DESC LIMIT 1 OFFSET 2', [sessionId]);
+
+    const ran = await recorded(t, () => send(t, sessionId, 'one more').expect(201));
+
+    // Asked for: the rows after those — the last turn's two — not the 40 before them.
+    const historyRead = ran.find(({ sql }) => shapeOf(sql) === HISTORY_READ)!;
+    expect(historyRead.values).toEqual([Number(lastRead.id), sessionId]);
+    // And what was sent upstream is still the whole conversation.
+    expect((t.emulator.generateRequests().at(-1)!.body as { contents: unknown[] }).contents).toHaveLength(41);
   });
 
   it("with a daily budget, reads the day's spend once more, when the turn is admitted", async () => {
@@ -62,7 +87,7 @@ describe('What a turn asks of the database', () => {
         ['START', 'SELECT', 'DELETE budget_reservations', 'SELECT spend_daily', 'INSERT budget_reservations', 'COMMIT']
       : ['SELECT spend_daily'];
     const store = onPostgres ? ['START', 'DELETE session_leases', 'DELETE budget_reservations', ...TURN_WRITES, 'COMMIT'] : EXPECTED.store(TURN_WRITES);
-    expect(statements).toEqual(['SELECT chat_sessions', ...EXPECTED.beforeHistory, 'SELECT chat_history', ...admission, ...store]);
+    expect(statements).toEqual([SESSION_READ, ...EXPECTED.beforeHistory, HISTORY_READ, ...admission, ...store]);
   });
 
   it('a new chat looks its owner up once, and writes the session with its first turn', async () => {
@@ -83,6 +108,6 @@ describe('What a turn asks of the database', () => {
 
     const statements = await statementsOf(t, () => request(t.baseUrl).get(`/sessions/${sessionId}/history`).expect(200));
 
-    expect(statements).toEqual(['SELECT chat_sessions', 'SELECT chat_history']);
+    expect(statements).toEqual([SESSION_READ, HISTORY_READ]);
   });
 });

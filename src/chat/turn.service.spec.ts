@@ -52,7 +52,7 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
   const turns = new TurnService(
     world.config,
     world.sessions,
-    world.repositories.messages,
+    world.sessionMessages,
     llm,
     world.pricing,
     world.idempotency,

@@ -17,7 +17,7 @@ import type { Claim, Replayable } from '../idempotency/idempotency.service.js';
 import { BudgetService } from '../limits/budget.service.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import type { Message, NewTurn } from '../messages/message.js';
-import { MessagesRepository } from '../messages/messages.repository.js';
+import { SessionMessages } from '../messages/session-messages.js';
 import { normaliseModel, PricingService } from '../pricing/pricing.service.js';
 import type { Session, SessionTotals } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -90,7 +90,7 @@ export class TurnService {
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
     private readonly sessions: SessionsService,
-    private readonly messages: MessagesRepository,
+    private readonly conversations: SessionMessages,
     private readonly llm: LlmClient,
     private readonly pricing: PricingService,
     private readonly idempotency: IdempotencyService,
@@ -169,7 +169,9 @@ export class TurnService {
   ): Promise<{ result: TurnResult; upstreamMs: number }> {
     const { session, ownerDailyBudgetNanoUsd, isNew, message } = exchange;
     const receivedAt = now();
-    const history = isNew ? [] : await this.messages.contextFor(session.id);
+    const history = isNew ? [] : await this.conversations.of(session.id);
+    // Deleted since it was looked up: nothing is sent, nothing is spent.
+    if (!history) throw new SessionNotFound(session.id);
     const request: LlmRequest = {
       model: session.model,
       contents: [...history.map(({ role, content }) => ({ role, text: content })), { role: 'user', text: message }],

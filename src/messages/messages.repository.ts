@@ -3,7 +3,7 @@ import { Sql } from '../database/sql.js';
 import { countsToUsage, TOKEN_CLASSES } from '../pricing/token-usage.js';
 import type { TokenName } from '../pricing/token-usage.js';
 import type { CostStatus } from '../pricing/pricing.service.js';
-import type { ContextMessage, Message, MessageRole, NewTurn } from './message.js';
+import type { Message, MessageRole, NewTurn } from './message.js';
 
 type MessageRow = {
   id: number | string;
@@ -25,10 +25,17 @@ const MODEL_ONLY = VALUE_COLUMNS.slice(VALUE_COLUMNS.indexOf('model'));
 const quoted = (column: string) => (column === 'timestamp' ? '"timestamp"' : column);
 const MESSAGE_COLUMNS = ['id', ...VALUE_COLUMNS].map(quoted).join(', ');
 
-/** Only what the next turn's context needs, in history order (`id`). */
-const CONTEXT = new Sql<ContextMessage>('SELECT role, content FROM chat_history WHERE chat_id = :sessionId ORDER BY id');
-
-const ALL = new Sql<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM chat_history WHERE chat_id = :sessionId ORDER BY id`);
+/**
+ * A session's messages after a given id, in history order, and how many it holds in all, read
+ * in one statement (one snapshot). One row with no message when nothing is new; no row when
+ * there is no such session.
+ */
+const SINCE = new Sql<{ message_count: number | string } & { [column in keyof MessageRow]: MessageRow[column] | null }>(
+  `SELECT s.message_count, ${['id', ...VALUE_COLUMNS].map((column) => `h.${quoted(column)}`).join(', ')}
+     FROM chat_sessions s LEFT JOIN chat_history h ON h.chat_id = s.chat_id AND h.id > :afterId
+    WHERE s.chat_id = :sessionId
+    ORDER BY h.id`,
+);
 
 const PAGE = new Sql<MessageRow>(
   `SELECT ${MESSAGE_COLUMNS} FROM chat_history WHERE chat_id = :sessionId AND id > :afterId ORDER BY id LIMIT :limit`,
@@ -46,13 +53,17 @@ const APPEND_TURN = new Sql<{ id: number | string; role: MessageRole }>(
 export class MessagesRepository {
   constructor(private readonly manager: EntityManager) {}
 
-  /** The stored conversation in `id` order, as the next turn's context needs it. */
-  contextFor(sessionId: string): Promise<ContextMessage[]> {
-    return CONTEXT.rows(this.manager, { sessionId });
+  /** The messages after `afterId` (0: all of them) and the session's count of messages; null: no such session. */
+  async since(sessionId: string, afterId: number): Promise<{ messageCount: number; messages: Message[] } | null> {
+    const rows = await SINCE.rows(this.manager, { sessionId, afterId });
+    if (rows.length === 0) return null;
+    const messages = rows[0].id === null ? [] : rows.map((row) => toMessage(row as MessageRow));
+    return { messageCount: Number(rows[0].message_count), messages };
   }
 
+  /** The whole stored conversation, in `id` order (empty when there is no such session). */
   async listForSession(sessionId: string): Promise<Message[]> {
-    return (await ALL.rows(this.manager, { sessionId })).map(toMessage);
+    return (await this.since(sessionId, 0))?.messages ?? [];
   }
 
   /** Messages after `afterId`, in order; keyset paging on `id`. */

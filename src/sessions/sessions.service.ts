@@ -14,6 +14,7 @@ import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import type { Replayable } from '../idempotency/idempotency.service.js';
 import type { Message } from '../messages/message.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
+import { SessionMessages } from '../messages/session-messages.js';
 import { ANONYMOUS_USER_ID } from '../users/user.js';
 import { decodeSessionCursor, encodeSessionCursor } from './session-cursor.js';
 import { EMPTY_TOTALS } from './session.js';
@@ -34,6 +35,7 @@ export class SessionsService {
   constructor(
     private readonly sessions: SessionsRepository,
     private readonly messages: MessagesRepository,
+    private readonly conversations: SessionMessages,
     private readonly idempotency: IdempotencyService,
     private readonly unitOfWork: UnitOfWork,
     @Inject(appConfig.KEY) private readonly config: AppConfig,
@@ -121,12 +123,16 @@ export class SessionsService {
       await sessions.delete(sessionId);
       await idempotency.deleteForSession(sessionId);
     });
+    this.conversations.forget(sessionId);
   }
 
   /** The whole conversation in order. */
-  async conversation(caller: Caller, sessionId: string, ownerId?: string): Promise<{ session: Session; messages: Message[] }> {
+  async conversation(caller: Caller, sessionId: string, ownerId?: string): Promise<{ session: Session; messages: readonly Message[] }> {
     const session = await this.getFor(caller, sessionId, ownerId);
-    return { session, messages: await this.messages.listForSession(session.id) };
+    // Deleted in between: the same 404 as if it had never been.
+    const messages = await this.conversations.of(session.id);
+    if (!messages) throw ownerId === undefined ? new SessionNotFound(sessionId) : new ChatNotFound(sessionId);
+    return { session, messages };
   }
 
   /** Messages after the message id `afterId`, in order. */

@@ -3,6 +3,8 @@ import type { DataSource } from 'typeorm';
 /** A statement the database driver ran, as sent. */
 export interface RanStatement {
   sql: string;
+  /** The values bound, in placeholder order. */
+  values: unknown[];
 }
 
 /**
@@ -13,10 +15,10 @@ export interface RanStatement {
 export function recordStatements(dataSource: DataSource): { ran: RanStatement[]; stop(): void } {
   const ran: RanStatement[] = [];
   const restore: (() => void)[] = [];
-  const wrap = (prototype: Record<string, unknown>, method: string, sqlOf: (self: any, args: unknown[]) => string) => {
+  const wrap = (prototype: Record<string, unknown>, method: string, read: (self: any, args: unknown[]) => RanStatement) => {
     const original = prototype[method] as (...args: unknown[]) => unknown;
     prototype[method] = function (this: unknown, ...args: unknown[]) {
-      ran.push({ sql: sqlOf(this, args) });
+      ran.push(read(this, args));
       return original.apply(this, args);
     };
     restore.push(() => (prototype[method] = original));
@@ -24,18 +26,21 @@ export function recordStatements(dataSource: DataSource): { ran: RanStatement[];
   const driver = dataSource.driver as any;
   if (dataSource.options.type === 'postgres') {
     const client = driver.postgres.Client.prototype;
-    wrap(client, 'query', (_self, [query]) => (typeof query === 'string' ? query : (query as { text: string }).text));
+    wrap(client, 'query', (_self, [query, values]) =>
+      typeof query === 'string' ? { sql: query, values: (values as unknown[]) ?? [] } : { sql: (query as { text: string }).text, values: (query as { values?: unknown[] }).values ?? [] },
+    );
   } else {
     const statement = Object.getPrototypeOf(driver.databaseConnection.prepare('SELECT 1'));
-    for (const method of ['run', 'all', 'get', 'iterate']) wrap(statement, method, (self) => self.source);
+    for (const method of ['run', 'all', 'get', 'iterate']) wrap(statement, method, (self, values) => ({ sql: self.source, values }));
   }
   return { ran, stop: () => restore.forEach((undo) => undo()) };
 }
 
-/** What a statement does, in a word and a table: `SELECT chat_sessions`, `BEGIN`, `INSERT spend_ledger`. */
+/** What a statement does, in a word and its tables: `SELECT chat_sessions+users`, `BEGIN`, `INSERT spend_ledger`. */
 export function shapeOf(sql: string): string {
   const text = sql.replace(/\s+/g, ' ').trim();
   const verb = text.split(' ')[0].toUpperCase();
   const table = /\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?/i.exec(text)?.[1];
-  return table && ['SELECT', 'INSERT', 'UPDATE', 'DELETE'].includes(verb) ? `${verb} ${table}` : verb;
+  const joined = [...text.matchAll(/\bJOIN\s+"?(\w+)"?/gi)].map((match) => match[1]);
+  return table && ['SELECT', 'INSERT', 'UPDATE', 'DELETE'].includes(verb) ? `${verb} ${[table, ...joined].join('+')}` : verb;
 }

@@ -15,6 +15,7 @@ import { InMemoryBudgetReservations } from '../../src/limits/budget-reservations
 import { BudgetService } from '../../src/limits/budget.service.js';
 import { InMemoryRateLimiter } from '../../src/limits/rate-limiter.js';
 import type { Message } from '../../src/messages/message.js';
+import { SessionMessages } from '../../src/messages/session-messages.js';
 import { MessagesRepository } from '../../src/messages/messages.repository.js';
 import { PricingService } from '../../src/pricing/pricing.service.js';
 import { ZERO_USAGE } from '../../src/pricing/token-usage.js';
@@ -54,6 +55,8 @@ export interface World {
   };
   idempotency: IdempotencyService;
   sessions: SessionsService;
+  /** The conversations cache the services read through. */
+  sessionMessages: SessionMessages;
   users: UsersService;
   usage: UsageService;
   budget: BudgetService;
@@ -77,7 +80,9 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
   };
   const instance = new ClusterInstance(unitOfWork, config);
   const idempotency = new IdempotencyService(repositories.idempotency, unitOfWork, instance);
-  const sessions = new SessionsService(repositories.sessions, repositories.messages, idempotency, unitOfWork, config);
+  // Every conversation kept, however short: what the cache does shows in few messages.
+  const sessionMessages = new SessionMessages(repositories.messages, 0);
+  const sessions = new SessionsService(repositories.sessions, repositories.messages, sessionMessages, idempotency, unitOfWork, config);
   const users = new UsersService(repositories.users, unitOfWork);
   const usage = new UsageService(repositories.usage, users);
   const budget = new BudgetService(config, pricing, new InMemoryBudgetReservations(dataSource));
@@ -90,6 +95,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
     repositories,
     idempotency,
     sessions,
+    sessionMessages,
     users,
     usage,
     budget,

@@ -1,0 +1,55 @@
+import { jest } from '@jest/globals';
+import { createWorld, storeSession, storeTurn } from '../../test/support/unit-world.js';
+import type { World } from '../../test/support/unit-world.js';
+import { MessagesRepository } from './messages.repository.js';
+
+describe('SessionMessages', () => {
+  let world: World;
+
+  beforeEach(async () => {
+    world = await createWorld();
+  });
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await world.close();
+  });
+
+  const contents = (messages: readonly { content: string }[] | null) => messages?.map(({ content }) => content);
+
+  it('reads a session whole once, then only what was stored since', async () => {
+    const session = await storeSession(world);
+    const [, lastHeld] = await storeTurn(world, session.id, { userMessage: 'q1', reply: 'a1' });
+    const since = jest.spyOn(MessagesRepository.prototype, 'since');
+
+    expect(contents(await world.sessionMessages.of(session.id))).toEqual(['q1', 'a1']);
+    await storeTurn(world, session.id, { userMessage: 'q2', reply: 'a2' });
+    expect(contents(await world.sessionMessages.of(session.id))).toEqual(['q1', 'a1', 'q2', 'a2']);
+
+    expect(since.mock.calls).toEqual([
+      [session.id, 0],
+      [session.id, lastHeld.id],
+    ]);
+  });
+
+  it('reads the session whole again when the count says messages it holds are not all there are', async () => {
+    const session = await storeSession(world);
+    await storeTurn(world, session.id, { userMessage: 'q1', reply: 'a1' });
+    await world.sessionMessages.of(session.id);
+    // As if another instance's turn had been counted while its rows were not yet visible.
+    await world.dataSource.query('UPDATE chat_sessions SET message_count = message_count + 2 WHERE chat_id = ?', [session.id]);
+    const since = jest.spyOn(MessagesRepository.prototype, 'since');
+
+    expect(contents(await world.sessionMessages.of(session.id))).toEqual(['q1', 'a1']);
+    expect(since.mock.calls.map(([, afterId]) => afterId)).toEqual([expect.any(Number), 0]);
+  });
+
+  it('answers null for a session that is gone, and holds nothing of it', async () => {
+    const session = await storeSession(world);
+    await storeTurn(world, session.id);
+    await world.sessionMessages.of(session.id);
+    await world.dataSource.query('DELETE FROM chat_sessions WHERE chat_id = ?', [session.id]);
+
+    await expect(world.sessionMessages.of(session.id)).resolves.toBeNull();
+  });
+});
