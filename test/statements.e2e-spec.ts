@@ -33,13 +33,13 @@ const TURN_WRITES = ['INSERT spend_ledger', 'INSERT spend_daily', 'UPDATE chat_s
 
 /**
  * What a turn asks of each database besides its reads and writes. On PostgreSQL the instances
- * coordinate through it: the caller's rate-limit window is a short transaction of its own, the
+ * coordinate through it: the caller's rate-limit window is one call (`take_rate_limit`), the
  * session's lease is taken (one upsert) before the history is read and released in the turn's
  * transaction.
  */
 const EXPECTED = onPostgres
   ? {
-      beforeHistory: ['START', 'SELECT', 'SELECT clock_timestamp', 'DELETE rate_limit_hits', 'INSERT rate_limit_hits', 'COMMIT', 'INSERT session_leases'],
+      beforeHistory: ['SELECT take_rate_limit', 'INSERT session_leases'],
       store: (writes: string[]) => ['START', 'DELETE session_leases', ...writes, 'COMMIT'],
     }
   : { beforeHistory: [], store: (writes: string[]) => ['BEGIN', ...writes, 'COMMIT'] };

@@ -1,5 +1,4 @@
 import { DataSource } from 'typeorm';
-import { DATABASE_NOW_MS } from '../cluster/cluster-instance.js';
 import { RateLimited } from '../common/errors.js';
 
 const WINDOW_MS = 60_000;
@@ -44,8 +43,9 @@ export class InMemoryRateLimiter extends RateLimiter {
 
 /**
  * Instances sharing PostgreSQL: the starts of the last minute are rows of `rate_limit_hits`,
- * counted and added under a transaction-scoped advisory lock on the caller, on the database's
- * clock. One limit for the whole cluster, and it survives restarts.
+ * counted and added under an advisory lock on the caller, on the database's clock, in one round
+ * trip (the `take_rate_limit` function, see its migration). One limit for the whole cluster,
+ * and it survives restarts.
  */
 export class DatabaseRateLimiter extends RateLimiter {
   constructor(
@@ -56,17 +56,11 @@ export class DatabaseRateLimiter extends RateLimiter {
   }
 
   async take(scope: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`rate:${scope}`]);
-      const [window] = (await manager.query(
-        `SELECT ${DATABASE_NOW_MS} AS now, COUNT(*) AS starts, MIN(at) AS oldest
-           FROM rate_limit_hits WHERE scope = $1 AND at > ${DATABASE_NOW_MS} - ${WINDOW_MS}`,
-        [scope],
-      )) as { now: string; starts: string; oldest: string | null }[];
-      const now = Number(window.now);
-      if (Number(window.starts) >= this.limit) this.refuse(Number(window.oldest), now);
-      await manager.query('DELETE FROM rate_limit_hits WHERE scope = $1 AND at <= $2', [scope, now - WINDOW_MS]);
-      await manager.query('INSERT INTO rate_limit_hits (scope, at) VALUES ($1, $2)', [scope, now]);
-    });
+    const [window] = (await this.dataSource.query('SELECT admitted, oldest, now_ms FROM take_rate_limit($1, $2, $3)', [scope, this.limit, WINDOW_MS])) as {
+      admitted: boolean;
+      oldest: string | null;
+      now_ms: string;
+    }[];
+    if (!window.admitted) this.refuse(Number(window.oldest), Number(window.now_ms));
   }
 }
