@@ -169,7 +169,7 @@ export class TurnService {
   ): Promise<{ result: TurnResult; upstreamMs: number }> {
     const { session, ownerDailyBudgetNanoUsd, isNew, message } = exchange;
     const receivedAt = now();
-    const history = isNew ? [] : await this.conversations.of(session.id);
+    const history = isNew ? [] : await this.conversations.contextOf(session.id, session.totals.messageCount);
     // Deleted since it was looked up: nothing is sent, nothing is spent.
     if (!history) throw new SessionNotFound(session.id);
     const request: LlmRequest = {

@@ -35,3 +35,9 @@ export interface NewTurn {
   finishReason: string | null;
   latencyMs: number;
 }
+
+/** One earlier message as the next turn's context needs it. */
+export interface ContextMessage {
+  role: MessageRole;
+  content: string;
+}

@@ -3,7 +3,7 @@ import { Sql } from '../database/sql.js';
 import { countsToUsage, TOKEN_CLASSES } from '../pricing/token-usage.js';
 import type { TokenName } from '../pricing/token-usage.js';
 import type { CostStatus } from '../pricing/pricing.service.js';
-import type { Message, MessageRole, NewTurn } from './message.js';
+import type { ContextMessage, Message, MessageRole, NewTurn } from './message.js';
 
 type MessageRow = {
   id: number | string;
@@ -24,6 +24,12 @@ const MODEL_ONLY = VALUE_COLUMNS.slice(VALUE_COLUMNS.indexOf('model'));
 // "timestamp" is a type name in PostgreSQL: quoted, as a column.
 const quoted = (column: string) => (column === 'timestamp' ? '"timestamp"' : column);
 const MESSAGE_COLUMNS = ['id', ...VALUE_COLUMNS].map(quoted).join(', ');
+
+/** Only what a turn's context needs, in history order; as SINCE below, no row when there is no such session. */
+const CONTEXT = new Sql<{ role: ContextMessage['role'] | null; content: string | null }>(
+  `SELECT h.role, h.content FROM chat_sessions s LEFT JOIN chat_history h ON h.chat_id = s.chat_id
+    WHERE s.chat_id = :sessionId ORDER BY h.id`,
+);
 
 /**
  * A session's messages after a given id, in history order, and how many it holds in all, read
@@ -59,6 +65,13 @@ export class MessagesRepository {
     if (rows.length === 0) return null;
     const messages = rows[0].id === null ? [] : rows.map((row) => toMessage(row as MessageRow));
     return { messageCount: Number(rows[0].message_count), messages };
+  }
+
+  /** The stored conversation as a turn's context needs it, in `id` order; null: no such session. */
+  async contextFor(sessionId: string): Promise<ContextMessage[] | null> {
+    const rows = await CONTEXT.rows(this.manager, { sessionId });
+    if (rows.length === 0) return null;
+    return rows[0].role === null ? [] : (rows as ContextMessage[]);
   }
 
   /** The whole stored conversation, in `id` order (empty when there is no such session). */

@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import { createWorld, storeSession, storeTurn } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
 import { MessagesRepository } from './messages.repository.js';
+import { SessionMessages } from './session-messages.js';
 
 describe('SessionMessages', () => {
   let world: World;
@@ -51,5 +52,34 @@ describe('SessionMessages', () => {
     await world.dataSource.query('DELETE FROM chat_sessions WHERE chat_id = ?', [session.id]);
 
     await expect(world.sessionMessages.of(session.id)).resolves.toBeNull();
+  });
+
+  it("reads a short conversation's context as two columns, and keeps only long ones", async () => {
+    const keepFromFour = new SessionMessages(world.repositories.messages, 4);
+    const session = await storeSession(world);
+    await storeTurn(world, session.id, { userMessage: 'q1', reply: 'a1' });
+    const contextFor = jest.spyOn(MessagesRepository.prototype, 'contextFor');
+    const since = jest.spyOn(MessagesRepository.prototype, 'since');
+
+    expect(await keepFromFour.contextOf(session.id, 2)).toEqual([
+      { role: 'user', content: 'q1' },
+      { role: 'model', content: 'a1' },
+    ]);
+    await storeTurn(world, session.id, { userMessage: 'q2', reply: 'a2' });
+    expect(contents(await keepFromFour.contextOf(session.id, 4))).toEqual(['q1', 'a1', 'q2', 'a2']);
+    await storeTurn(world, session.id, { userMessage: 'q3', reply: 'a3' });
+    expect(contents(await keepFromFour.contextOf(session.id, 6))).toEqual(['q1', 'a1', 'q2', 'a2', 'q3', 'a3']);
+
+    expect(contextFor).toHaveBeenCalledTimes(1);
+    expect(since.mock.calls.map(([, afterId]) => afterId)).toEqual([0, expect.any(Number)]);
+    expect(since.mock.calls[1][1]).toBeGreaterThan(0);
+  });
+
+  it('answers null for the context of a session that is gone, short or long', async () => {
+    const session = await storeSession(world);
+    await world.dataSource.query('DELETE FROM chat_sessions WHERE chat_id = ?', [session.id]);
+
+    await expect(new SessionMessages(world.repositories.messages, 4).contextOf(session.id, 0)).resolves.toBeNull();
+    await expect(world.sessionMessages.contextOf(session.id, 40)).resolves.toBeNull();
   });
 });

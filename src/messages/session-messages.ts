@@ -1,4 +1,4 @@
-import type { Message } from './message.js';
+import type { ContextMessage, Message } from './message.js';
 import { MessagesRepository } from './messages.repository.js';
 
 /** Memory the cached conversations may take, roughly (UTF-16 text plus a per-message allowance). */
@@ -50,6 +50,15 @@ export class SessionMessages {
     }
     this.remember(sessionId, all, cached && all.length >= cached.messages.length ? cached.bytes + sizeOf(all.slice(cached.messages.length)) : sizeOf(all));
     return all;
+  }
+
+  /**
+   * What a turn's context needs. A conversation too short to be kept is read as two columns
+   * (`messageCount` is the session's, read with it); a long one goes through the cache.
+   */
+  async contextOf(sessionId: string, messageCount: number): Promise<readonly ContextMessage[] | null> {
+    if (messageCount < this.keepFrom && !this.cache.has(sessionId)) return this.messages.contextFor(sessionId);
+    return this.of(sessionId);
   }
 
   /** Drops a session's conversation (it was deleted). */
