@@ -1,6 +1,14 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
 import { createWorld } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
 import { recordStatements } from '../../test/support/statements.js';
+import { dataSourceOptions } from './data-source-options.js';
+import { migrate } from './migrate.js';
+import { UnitOfWork } from './unit-of-work.js';
 
 const CREATED_AT = '2026-11-23T10:00:00.000Z';
 
@@ -80,5 +88,46 @@ describe('UnitOfWork on SQLite', () => {
     recorder.stop();
 
     expect(recorder.ran.map(({ sql }) => sql.split(' ')[0])).toEqual(['BEGIN', 'INSERT', 'COMMIT']);
+  });
+
+  it('stays in step with SQLite after SQLite rolled a whole transaction back itself (disk full, I/O error)', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'unit-of-work-'));
+    const file = new DataSource(dataSourceOptions({ kind: 'sqlite', path: join(directory, 'chat.db') }));
+    await file.initialize();
+    try {
+      await migrate(file);
+      // RAISE(ROLLBACK) ends the whole transaction, as SQLITE_FULL or SQLITE_IOERR do.
+      await file.query("CREATE TRIGGER roll_back BEFORE INSERT ON users WHEN NEW.user_id = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'rolled back'); END");
+      const unitOfWork = new UnitOfWork(file);
+      const insert = (userId: string) => unitOfWork.run((repositories) => repositories.users.ensureExists(userId, CREATED_AT));
+
+      await expect(insert('boom')).rejects.toThrow('rolled back');
+      // In a group, it ends the group's transaction: none of it is stored, all fail with that error.
+      const group = await Promise.allSettled([insert('eve'), insert('boom'), insert('fay')]);
+      expect(group.map((outcome) => (outcome.status === 'rejected' ? String(outcome.reason) : outcome.status))).toEqual([
+        expect.stringContaining('rolled back'),
+        expect.stringContaining('rolled back'),
+        expect.stringContaining('rolled back'),
+      ]);
+      // Then an ordinary failure, undone by the database's ROLLBACK as usual.
+      const failing = unitOfWork.run(async (repositories) => {
+        await repositories.users.ensureExists('dan', CREATED_AT);
+        throw new Error('refused after writing');
+      });
+      await expect(failing).rejects.toThrow('refused after writing');
+      await insert('ann');
+      await Promise.all([insert('bob'), insert('cid')]);
+
+      // Another connection sees them: they were committed, not left in a transaction still open.
+      const reader = new Database(join(directory, 'chat.db'), { readonly: true });
+      try {
+        expect(reader.prepare('SELECT user_id FROM users ORDER BY user_id').pluck().all()).toEqual(['ann', 'bob', 'cid']);
+      } finally {
+        reader.close();
+      }
+    } finally {
+      await file.destroy();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

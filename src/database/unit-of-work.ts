@@ -105,11 +105,37 @@ export class UnitOfWork {
     try {
       while (this.waiting.length > 0) {
         const group = this.waiting.splice(0, LARGEST_GROUP);
-        if (group.length === 1) await this.transaction(group[0].work).then(group[0].resolve, group[0].reject);
-        else await this.commitGroup(group);
+        if (group.length === 1) {
+          await this.transaction(group[0].work).then(group[0].resolve, (error: unknown) => {
+            this.resynchronise();
+            group[0].reject(error);
+          });
+        } else {
+          await this.commitGroup(group);
+        }
       }
     } finally {
       this.committing = false;
+    }
+  }
+
+  /**
+   * SQLite ends a transaction on its own on some errors (disk full, I/O error, a trigger's
+   * RAISE(ROLLBACK)). TypeORM's ROLLBACK then fails, quietly, and its one query runner goes on
+   * believing a transaction is open: its next transaction would be a savepoint, which an ordinary
+   * failure's ROLLBACK TO leaves open — and every unit after it would be answered as stored
+   * without ever being committed. After a failure (units run one group at a time, so none is
+   * open), the connection and the runner are put back in step: no transaction.
+   */
+  private resynchronise(): void {
+    const driver = this.dataSource.driver as unknown as {
+      databaseConnection: { inTransaction: boolean; exec(sql: string): void };
+      queryRunner?: { isTransactionActive: boolean; transactionDepth: number };
+    };
+    if (driver.databaseConnection.inTransaction) driver.databaseConnection.exec('ROLLBACK');
+    if (driver.queryRunner) {
+      driver.queryRunner.isTransactionActive = false;
+      driver.queryRunner.transactionDepth = 0;
     }
   }
 
@@ -138,7 +164,8 @@ export class UnitOfWork {
         }
       });
     } catch (error) {
-      // The commit itself failed: nothing of the group is stored.
+      // The commit itself failed, or SQLite ended the transaction: nothing of the group is stored.
+      this.resynchronise();
       for (const unit of group) unit.reject(error);
       return;
     }
