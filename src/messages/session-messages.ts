@@ -41,14 +41,15 @@ export class SessionMessages {
       return null;
     }
     let all: readonly Message[];
-    if (!cached) {
-      all = read.messages;
-    } else if (cached.messages.length + read.messages.length === read.messageCount) {
+    let bytes: number;
+    if (cached && cached.messages.length + read.messages.length === read.messageCount) {
       all = read.messages.length === 0 ? cached.messages : cached.messages.concat(read.messages);
+      bytes = cached.bytes + sizeOf(read.messages);
     } else {
-      all = (await this.messages.since(sessionId, 0))?.messages ?? [];
+      all = cached ? ((await this.messages.since(sessionId, 0))?.messages ?? []) : read.messages;
+      bytes = sizeOf(all);
     }
-    this.remember(sessionId, all, cached && all.length >= cached.messages.length ? cached.bytes + sizeOf(all.slice(cached.messages.length)) : sizeOf(all));
+    this.remember(sessionId, all, bytes);
     return all;
   }
 
