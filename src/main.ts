@@ -5,7 +5,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
 import { APP_OPTIONS, configureApp, listenAndMigrate } from './app.setup.js';
+import { ModelNotices } from './health/model-notices.js';
 import { Readiness } from './health/readiness.js';
+import { describeNotice } from './pricing/model-catalog.js';
 import { TurnService } from './chat/turn.service.js';
 import { LlmClient } from './gemini/llm-client.js';
 import { ConfigValidationError, loadDotEnv, readSettings } from './config/environment.js';
@@ -45,6 +47,10 @@ async function bootstrap(): Promise<void> {
   }
   if (settings.adminApiKey === null) {
     logger.warn('OPEN MODE: ADMIN_API_KEY is not set, so no API key is asked for and anyone can read and write any chat.');
+  }
+  for (const notice of await app.get(ModelNotices).current()) {
+    const where = notice.usedBy === 'GEMINI_MODEL' ? 'GEMINI_MODEL' : 'some sessions';
+    logger.warn(`MODEL NOTICE: ${describeNotice(notice)}; ${where} use${where === 'GEMINI_MODEL' ? 's' : ''} it (it is not refused: a proxy may still serve it).`);
   }
   logger.log(`gemini-chat-api listening on http://${settings.host}:${port} (docs at /docs)`);
 }

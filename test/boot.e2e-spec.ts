@@ -30,7 +30,7 @@ describe('Starting the server', () => {
     try {
       const baseUrl = await server.ready;
       expect(server.output()).toMatch(/OFFLINE MODE/);
-      await request(baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'emulator', auth: 'off' });
+      await request(baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'emulator', auth: 'off', model_notices: [] });
       const chat = await request(baseUrl).post('/chat').send({ user_id: 'u', message: 'hello offline' }).expect(200);
       expect(chat.body.response).toContain('hello offline');
     } finally {

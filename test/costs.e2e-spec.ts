@@ -3,6 +3,7 @@ import { PricingService } from '../src/pricing/pricing.service.js';
 import { createSession, historyRows, send } from './support/http.js';
 import { storedCostMismatches } from './support/stored-costs.js';
 import { useTestApp } from './support/test-app.js';
+import { DEFAULTS } from '../src/config/environment.js';
 
 // Every app a spec starts checks its stored costs when it closes (test/support/test-app.ts);
 // this spec drives every token class and pricing path through real turns, then checks that the
@@ -44,7 +45,8 @@ describe('Stored costs', () => {
   });
 
   it('stores audio token counts, so their cost is reproducible', async () => {
-    const sessionId = await createSession(t);
+    // A model whose audio rates differ from its text rates.
+    const sessionId = await createSession(t, { model: 'gemini-2.5-flash' });
     t.emulator.enqueue(turns[2][2]);
     const response = await send(t, sessionId, 'audio').expect(201);
     expect(response.body.model_message.usage).toMatchObject({ prompt_tokens: 3000, cached_tokens: 1000, audio_prompt_tokens: 1200, audio_cached_tokens: 600 });
@@ -63,7 +65,7 @@ describe('Stored costs', () => {
     const [, model] = await historyRows(t, sessionId);
     await t.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd + 1 WHERE id = ?', [model.id]);
     const { mismatches } = await storedCostMismatches(t.dataSource, t.app.get(PricingService));
-    expect(mismatches).toEqual([{ id: model.id, model: 'gemini-2.5-flash', stored: Number(model.cost_nano_usd) + 1, recomputed: Number(model.cost_nano_usd) }]);
+    expect(mismatches).toEqual([{ id: model.id, model: DEFAULTS.GEMINI_MODEL, stored: Number(model.cost_nano_usd) + 1, recomputed: Number(model.cost_nano_usd) }]);
     // Put it back: the app checks every stored cost when it closes.
     await t.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd - 1 WHERE id = ?', [model.id]);
     await request(t.baseUrl).get(`/sessions/${sessionId}`).expect(200);

@@ -1,10 +1,11 @@
 import request from 'supertest';
+import { DEFAULTS } from '../src/config/environment.js';
 import { createSession, errorBody, send } from './support/http.js';
 import { useTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait.js';
 
-// gemini-2.5-flash: 10 prompt tokens × 300 + 4 output tokens × 2,500 nano-dollars = 13,000 nano-dollars a turn.
+// The default model (gemini-3.5-flash-lite): 10 prompt tokens × 300 + 4 output tokens × 2,500 nano-dollars = 13,000 nano-dollars a turn.
 const TURN_USAGE = { promptTokenCount: 10, candidatesTokenCount: 4, thoughtsTokenCount: 0 };
 const TURN_NANO = 13_000;
 // 50 micro-dollars: four turns fit (the fourth starts at 39,000), the fifth is refused.
@@ -86,8 +87,8 @@ describe('Money is never erased', () => {
     const lines = await ledger(t, userId);
     expect(lines.map((line) => line.session_id)).toEqual([sessionId, chatId]);
     expect(lines.map((line) => [line.model, Number(line.total_tokens), Number(line.cost_nano_usd), line.cost_status])).toEqual([
-      ['gemini-2.5-flash', 14, TURN_NANO, 'priced'],
-      ['gemini-2.5-flash', 14, TURN_NANO, 'priced'],
+      [DEFAULTS.GEMINI_MODEL, 14, TURN_NANO, 'priced'],
+      [DEFAULTS.GEMINI_MODEL, 14, TURN_NANO, 'priced'],
     ]);
   });
 

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { parseDatabaseUrl } from '../src/config/environment.js';
 import { dataSourceOptions, MIGRATIONS } from '../src/database/data-source-options.js';
 import { migrate } from '../src/database/migrate.js';
+import { LongConversations1764400000000 } from '../src/database/migrations/1764400000000-long-conversations.js';
 import { SpendLedger1764100000000 } from '../src/database/migrations/1764100000000-spend-ledger.js';
 import { createTestDatabase, rawSql } from './support/test-database.js';
 import type { TestDatabase } from './support/test-database.js';
@@ -72,6 +73,64 @@ describe('Migrating a database with turns in it', () => {
     } finally {
       await sql.close();
       await after.destroy();
+    }
+  });
+
+  it('gives every stored turn what it was priced as and what it was sent with, and every session the weight of its last turn', async () => {
+    const upgraded = await createTestDatabase();
+    const openOn = async (migrations: typeof MIGRATIONS) => {
+      const dataSource = new DataSource({ ...dataSourceOptions(parseDatabaseUrl(upgraded.url)), migrations });
+      await dataSource.initialize();
+      await migrate(dataSource);
+      return dataSource;
+    };
+    try {
+      const before = await openOn(MIGRATIONS.slice(0, MIGRATIONS.indexOf(LongConversations1764400000000)));
+      const old = rawSql(upgraded, before);
+      const A = '00000000-0000-4000-8000-0000000000aa';
+      const B = '00000000-0000-4000-8000-0000000000bb';
+      await old.query("INSERT INTO users (user_id, created_at) VALUES ('carol', '2026-11-01T00:00:00.000Z')");
+      for (const id of [A, B]) {
+        await old.query("INSERT INTO chat_sessions (chat_id, user_id, model, created_at, updated_at) VALUES (?, 'carol', 'gemini-2.5-flash', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z')", [id]);
+      }
+      const turn = async (chat: string, prompt: number, output: number, status: 'priced' | 'unpriced') => {
+        await old.query("INSERT INTO chat_history (chat_id, timestamp, role, content) VALUES (?, '2026-11-20T10:00:00.000Z', 'user', 'q')", [chat]);
+        await old.query(
+          `INSERT INTO chat_history (chat_id, timestamp, role, content, model, prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status)
+           VALUES (?, '2026-11-20T10:00:00.000Z', 'model', 'a', 'gemini-2.5-flash', ?, ?, ?, ?, ?)`,
+          [chat, prompt, output, prompt + output, status === 'priced' ? 1_000 : null, status],
+        );
+        await old.query(
+          "INSERT INTO spend_ledger (user_id, session_id, model, prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status, created_at) VALUES ('carol', ?, 'gemini-2.5-flash', ?, ?, ?, ?, ?, '2026-11-20T10:00:00.000Z')",
+          [chat, prompt, output, prompt + output, status === 'priced' ? 1_000 : null, status],
+        );
+      };
+      await turn(A, 10, 5, 'priced');
+      await turn(A, 30, 7, 'priced');
+      await turn(A, 50, 9, 'unpriced');
+      await before.destroy();
+
+      const after = await openOn(MIGRATIONS);
+      const sql = rawSql(upgraded, after);
+      try {
+        const models = await sql.query("SELECT id, priced_as, context_messages, context_first_message_id, context_truncated FROM chat_history WHERE role = 'model' ORDER BY id");
+        const [first] = await sql.query('SELECT MIN(id) AS id FROM chat_history');
+        expect(models.map(({ priced_as, context_messages, context_first_message_id, context_truncated }) => [priced_as, context_messages, context_first_message_id, Boolean(context_truncated)])).toEqual([
+          ['gemini-2.5-flash', 0, null, false],
+          ['gemini-2.5-flash', 2, Number(first.id), false],
+          [null, 4, Number(first.id), false],
+        ]);
+        expect(await sql.query('SELECT priced_as FROM spend_ledger ORDER BY id')).toEqual([{ priced_as: 'gemini-2.5-flash' }, { priced_as: 'gemini-2.5-flash' }, { priced_as: null }]);
+        expect(await sql.query('SELECT chat_id, context_tokens, truncation, max_context_tokens FROM chat_sessions ORDER BY chat_id')).toEqual([
+          { chat_id: A, context_tokens: 59, truncation: 'auto', max_context_tokens: null },
+          { chat_id: B, context_tokens: null, truncation: 'auto', max_context_tokens: null },
+        ]);
+      } finally {
+        await sql.close();
+        await after.destroy();
+      }
+    } finally {
+      await upgraded.drop();
     }
   });
 });

@@ -46,6 +46,24 @@ describe('The server process', () => {
     expect(requestLines.map((line) => /(GET \/\S+ \d{3})/.exec(line)?.[1])).toEqual(['GET /health 200', 'GET /health 200', 'GET /health 200', 'GET /nope 404']);
   });
 
+  it('names a retired GEMINI_MODEL at start, with its replacement, and still serves it', async () => {
+    const server = runServer({
+      DATABASE_URL: `sqlite:${join(dir, 'retired', 'chat.db')}`,
+      GEMINI_API_KEY: 'k',
+      GEMINI_BASE_URL: geminiUrl,
+      GEMINI_MODEL: 'gemini-2.5-flash',
+    });
+    try {
+      const url = await server.ready;
+      await request(url).post('/chat').send({ user_id: 'old-model', message: 'still there?' }).expect(200);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    const notice = server.output().split('\n').find((line) => line.includes('MODEL NOTICE'));
+    expect(notice).toContain('gemini-2.5-flash is retired (shut down 2026-12-01); Google names gemini-3.5-flash-lite in its place; GEMINI_MODEL uses it');
+  });
+
   it('never shows the Gemini API key: not in a log line, a response body or the database file', async () => {
     const canary = `AIza-canary-${process.pid}-${Date.now()}`;
     const dataDir = join(dir, 'canary');
@@ -125,7 +143,8 @@ describe('The server process', () => {
       again.child.kill('SIGTERM');
       await again.exited;
     }
-  });
+    // Two server starts and a one-second reply: more than jest's default 5 s on a loaded 2-core machine.
+  }, 15_000);
 
   it('sends security headers, a CSP the page works under, and no X-Powered-By', async () => {
     const server = runServer({

@@ -3,6 +3,7 @@ import type { ScriptedReply } from '../src/gemini/emulator/gemini-emulator.js';
 import { count, createSession, errorBody, historyRows, send } from './support/http.js';
 import { startTestApp, useTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
+import { DEFAULTS } from '../src/config/environment.js';
 
 type SentContent = { role: string; parts: { text: string }[] };
 
@@ -31,7 +32,7 @@ describe('A turn', () => {
       { role: 'user', text: 'turn three' },
     ]);
     const third = t.emulator.generateRequests()[2];
-    expect(third.model).toBe('gemini-2.5-flash');
+    expect(third.model).toBe(DEFAULTS.GEMINI_MODEL);
     expect(third.action).toBe('generateContent');
     expect(third.headers['x-goog-api-key']).toBe('test-key');
     expect(third.body.systemInstruction).toEqual({ parts: [{ text: 'Answer in French.' }], role: 'user' });
@@ -52,7 +53,7 @@ describe('A turn', () => {
     expect(rows[1]).toMatchObject({
       role: 'model',
       content: 'cached answer',
-      model: 'gemini-2.5-flash',
+      model: DEFAULTS.GEMINI_MODEL,
       prompt_tokens: 10_000,
       cached_tokens: 8_000,
       output_tokens: 100,
@@ -219,7 +220,7 @@ describe('Offline mode', () => {
   it('starts its own emulator without Gemini variables and answers /chat', async () => {
     const t = await startTestApp({ offline: true });
     try {
-      await request(t.baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'emulator', auth: 'off' });
+      await request(t.baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'emulator', auth: 'off', model_notices: [] });
       const response = await request(t.baseUrl).post('/chat').send({ user_id: 'offline', message: 'ping' }).expect(200);
       expect(response.body.response).toContain('ping');
       expect(response.body.cost_usd).toBeGreaterThan(0);

@@ -1,11 +1,13 @@
-import { Body, Controller, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentCaller } from '../auth/access.js';
 import type { Caller } from '../auth/caller.js';
 import { ApiErrorResponses, ApiIdempotencyKey, TURN_ERRORS } from '../common/api-errors.decorator.js';
 import { SessionIdParams } from '../common/params.js';
+import { EstimateDto } from './dto/estimate.dto.js';
 import { SendMessageDto } from './dto/send-message.dto.js';
+import { EstimateService } from './estimate.service.js';
 import { TurnResponseDto } from './dto/turn-response.dto.js';
 import { answerTurn } from './turn-http.js';
 import { TurnService } from './turn.service.js';
@@ -13,13 +15,18 @@ import { TurnService } from './turn.service.js';
 @ApiTags('sessions')
 @Controller('sessions')
 export class SessionMessagesController {
-  constructor(private readonly turns: TurnService) {}
+  constructor(
+    private readonly turns: TurnService,
+    private readonly estimates: EstimateService,
+  ) {}
 
   @Post(':session_id/messages')
   @ApiOperation({
     summary: 'Send a message and get the reply (JSON, or streamed as Server-Sent Events)',
     description:
-      'The whole stored history of the session, plus its system instruction, is the context sent to Gemini. ' +
+      'The stored history of the session, plus its system instruction, is the context sent to Gemini: all of it, or — past the ' +
+      'context limit, with truncation "auto" — the most recent whole turns that fit (stored history is never deleted); with ' +
+      'truncation "disabled" a prompt over the limit is 422 CONTEXT_TOO_LONG. The model message\'s `context` says what was sent. ' +
       'Both messages are stored only if Gemini answers; on any error nothing is stored.\n\n' +
       'With `Accept: text/event-stream` the answer is a 200 SSE stream: `event: delta` `data: {"text": "…"}` as text ' +
       'arrives, then `event: done` with the same JSON as the 201 body, or `event: error` with an error body. ' +
@@ -43,5 +50,20 @@ export class SessionMessagesController {
     await answerTurn(request, response, 201, TurnResponseDto.from, (onDelta) =>
       this.turns.send(caller, { sessionId: params.session_id }, body.message, { idempotencyKey, onDelta }),
     );
+  }
+
+  @Post(':session_id/estimate')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'What the next turn would send and cost, before sending it',
+    description:
+      'The prompt the message would make (system instruction, the stored turns that fit the context limit, the message), counted ' +
+      'with Gemini\'s countTokens (free) and priced at the session model\'s input rate; max_cost_usd adds the whole output cap at the ' +
+      'output rate. Nothing is generated, stored or charged to a budget. With truncation "disabled", a prompt over the limit is 422 CONTEXT_TOO_LONG, as the turn would be.',
+  })
+  @ApiOkResponse({ type: EstimateDto })
+  @ApiErrorResponses(400, 401, 404, 413, 415, 422, 502, 503, 504)
+  async estimate(@Param() params: SessionIdParams, @Body() body: SendMessageDto, @CurrentCaller() caller: Caller): Promise<EstimateDto> {
+    return EstimateDto.from(await this.estimates.estimate(caller, params.session_id, body.message));
   }
 }

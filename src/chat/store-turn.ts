@@ -14,6 +14,7 @@ export function spendOf(turnId: string, session: Session, turn: NewTurn): SpendE
     usage: turn.usage ?? ZERO_USAGE,
     costNanoUsd: turn.costNanoUsd,
     costStatus: turn.costStatus,
+    pricedAs: turn.pricedAs,
     createdAt: turn.answeredAt,
   };
 }
@@ -38,14 +39,16 @@ export async function storeTurn(
 ): Promise<StoredTurn | null> {
   await repositories.usage.record(spendOf(turnId, session, turn));
   const added: SessionTotals = { messageCount: 2, totalTokens: turn.usage?.totalTokens ?? 0, totalCostNanoUsd: turn.costNanoUsd ?? 0 };
+  // What the next turn starts from: this prompt and its reply, as Gemini counted them.
+  const contextTokens = turn.usage ? turn.usage.promptTokens + turn.usage.outputTokens : null;
   let sessionTotals: SessionTotals | null = added;
   if (isNew) {
     // An owner deleted while Gemini answered stays deleted: the turn does not bring them back.
     if (ownerExisted && !(await repositories.users.exists(session.userId))) return null;
     await repositories.users.ensureExists(session.userId, session.createdAt);
-    await repositories.sessions.insert({ ...session, title: session.title ?? title, updatedAt: turn.answeredAt, totals: added });
+    await repositories.sessions.insert({ ...session, title: session.title ?? title, updatedAt: turn.answeredAt, contextTokens, totals: added });
   } else {
-    sessionTotals = await repositories.sessions.recordTurn(session.id, { updatedAt: turn.answeredAt, title, added });
+    sessionTotals = await repositories.sessions.recordTurn(session.id, { updatedAt: turn.answeredAt, title, added, contextTokens });
     if (!sessionTotals) return null;
   }
   const [userMessage, modelMessage] = await repositories.messages.appendTurn(turn);

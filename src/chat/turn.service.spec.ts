@@ -17,6 +17,7 @@ import {
   storeTurn,
 } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
+import { TurnContexts } from './turn-context.js';
 import { TurnService, titleFrom } from './turn.service.js';
 
 describe('titleFrom', () => {
@@ -50,7 +51,6 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
   const llm = new ScriptedLlm();
   const rateLimiter = new ObservedRateLimiter(world.config.rateLimitPerMinute);
   const turns = new TurnService(
-    world.config,
     world.sessions,
     world.sessionMessages,
     llm,
@@ -61,6 +61,7 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
     world.unitOfWork,
     new InProcessSessionTurns(),
     world.repositories.users,
+    new TurnContexts(world.config, world.models, llm),
   );
   return { world, llm, rateLimiter, turns };
 }
@@ -369,7 +370,7 @@ describe(TurnService.name, () => {
       const session = await storeSession(world, { userId: 'alice', model: 'gemini-2.5-flash' });
       const usage = aUsage({ promptTokens: 12_345, cachedTokens: 2_000, outputTokens: 678, thoughtsTokens: 910, totalTokens: 13_933 });
       const expected = world.pricing.cost('models/gemini-2.5-pro-001', 'gemini-2.5-flash', usage);
-      expect(expected).toMatchObject({ costStatus: 'priced', costNanoUsd: expect.any(Number), pricedModel: 'gemini-2.5-pro' });
+      expect(expected).toMatchObject({ costStatus: 'priced', costNanoUsd: expect.any(Number), pricedAs: 'gemini-2.5-pro' });
       llm.answer(anLlmResult({ usage, modelVersion: 'models/gemini-2.5-pro-001' }));
 
       const reply = await turns.send(OPEN, { sessionId: session.id }, 'How much?');

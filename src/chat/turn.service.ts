@@ -1,28 +1,28 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { callerScope } from '../auth/caller.js';
 import type { Releasable } from '../cluster/releasable.js';
 import { SessionTurns } from '../cluster/session-turns.js';
 import type { Caller } from '../auth/caller.js';
-import { NotReady, SessionNotFound, UserNotFound, ValidationFailed } from '../common/errors.js';
-import { appConfig } from '../config/app.config.js';
-import type { AppConfig } from '../config/app.config.js';
+import { ContextTooLong, NotReady, SessionNotFound, UserNotFound } from '../common/errors.js';
 import { now } from '../database/columns.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { LlmClient } from '../gemini/llm-client.js';
-import type { LlmRequest } from '../gemini/llm-client.js';
+import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import type { Claim, Replayable } from '../idempotency/idempotency.service.js';
 import { BudgetService } from '../limits/budget.service.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import type { Message, NewTurn } from '../messages/message.js';
 import { SessionMessages } from '../messages/session-messages.js';
-import { normaliseModel, PricingService } from '../pricing/pricing.service.js';
+import { normaliseModel } from '../pricing/model-catalog.js';
+import { PricingService } from '../pricing/pricing.service.js';
 import type { Session, SessionTotals } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { spendOf, storeTurn } from './store-turn.js';
+import { NO_HISTORY, TurnContexts } from './turn-context.js';
 
 /**
  * Where a turn goes. `sessionId` null starts a new session for `ownerId` (the /chat API without
@@ -75,8 +75,10 @@ export interface TurnReply extends Replayable<TurnResult> {
  * 1. the message is checked, the session found (404 if it is not the caller's) or drafted;
  * 2. under the Idempotency-Key, if any, the caller's rate limit is taken and the turn waits for
  *    the session's earlier turns (one at a time per session, in arrival order);
- * 3. the context is rebuilt from the stored history, the owner's daily budget reserves the
- *    turn's worst case, and Gemini is called with no transaction open;
+ * 3. the context is rebuilt from the stored history, as much of it as fits the context limit
+ *    (turn-context.ts), the owner's daily budget reserves the turn's worst case, and Gemini is
+ *    called with no transaction open — once more, with a context counted to fit, if Gemini
+ *    refuses the prompt as over the model's limit;
  * 4. both messages (and a new session) are stored in one unit of work with usage and cost —
  *    or nothing at all when anything failed.
  */
@@ -88,7 +90,6 @@ export class TurnService {
   private draining = false;
 
   constructor(
-    @Inject(appConfig.KEY) private readonly config: AppConfig,
     private readonly sessions: SessionsService,
     private readonly conversations: SessionMessages,
     private readonly llm: LlmClient,
@@ -99,6 +100,7 @@ export class TurnService {
     private readonly unitOfWork: UnitOfWork,
     private readonly sessionTurns: SessionTurns,
     private readonly users: UsersRepository,
+    private readonly contexts: TurnContexts,
   ) {}
 
   send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
@@ -108,7 +110,7 @@ export class TurnService {
   }
 
   private async handle(caller: Caller, target: TurnTarget, message: string, options: TurnOptions): Promise<TurnReply> {
-    this.checkLength(message);
+    this.contexts.checkLength(message);
     const isNew = target.sessionId === null;
     const draft = isNew ? this.sessions.draft({ userId: target.ownerId }) : null;
     // The place in the session's line is taken on arrival, before any lookup (whose answers may
@@ -169,31 +171,38 @@ export class TurnService {
   ): Promise<{ result: TurnResult; upstreamMs: number }> {
     const { session, ownerDailyBudgetNanoUsd, isNew, message } = exchange;
     const receivedAt = now();
-    const history = isNew ? [] : await this.conversations.contextOf(session.id, session.totals.messageCount);
+    const history = isNew ? NO_HISTORY : await this.conversations.contextOf(session.id, session.totals.messageCount);
     // Deleted since it was looked up: nothing is sent, nothing is spent.
     if (!history) throw new SessionNotFound(session.id);
-    const request: LlmRequest = {
-      model: session.model,
-      contents: [...history.map(({ role, content }) => ({ role, text: content })), { role: 'user', text: message }],
-      systemInstruction: session.systemInstruction,
-    };
+    // Over the limit with truncation disabled: refused (422) before anything is reserved or sent.
+    let planned = await this.contexts.plan(session, history, message);
     if (this.draining) throw new NotReady('draining'); // nothing started yet: a retry goes elsewhere
     // Refused (429) before any upstream call when the owner's daily limit is spent.
-    const reservation = await this.budget.admit(session.userId, ownerDailyBudgetNanoUsd, session.model, promptChars(request));
+    const reservation = await this.budget.admit(session.userId, ownerDailyBudgetNanoUsd, session.model, promptChars(planned.request));
     try {
       const started = performance.now();
-      const answer = onDelta ? await this.llm.stream(request, onDelta) : await this.llm.generate(request);
+      let answer: LlmResult;
+      try {
+        answer = await this.call(planned.request, onDelta);
+      } catch (error) {
+        // Gemini's own limit (it refuses before generating anything): one more call, counted to fit it.
+        if (!(error instanceof ContextTooLong)) throw error;
+        planned = await this.contexts.refit(session, history, message, planned, error);
+        answer = await this.call(planned.request, onDelta);
+      }
       const upstreamMs = performance.now() - started;
       const cost = this.pricing.cost(answer.modelVersion, session.model, answer.usage);
-      if (cost.costStatus === 'unpriced') {
+      if (cost.costStatus !== 'priced') {
         this.logger.warn(
-          answer.usage
-            ? `no price for model ${answer.modelVersion ?? session.model}: turn stored as unpriced`
-            : 'Gemini reported usage that is not valid token counts: turn stored as unpriced, without counts',
+          !answer.usage
+            ? 'Gemini reported usage that is not valid token counts: turn stored as unpriced, without counts'
+            : cost.costStatus === 'estimated'
+              ? `no price for model ${answer.modelVersion}, which answered for ${session.model}: turn priced at ${cost.pricedAs}'s rates (estimated)`
+              : `no price for model ${answer.modelVersion ?? session.model}: turn stored as unpriced`,
         );
       }
       // Untitled sessions are named after their first message, with no extra model call.
-      const title = history.length === 0 ? titleFrom(message) : null;
+      const title = history.messages.length === 0 ? titleFrom(message) : null;
       const turn: NewTurn = {
         sessionId: session.id,
         userMessage: message,
@@ -204,6 +213,8 @@ export class TurnService {
         usage: answer.usage,
         costNanoUsd: cost.costNanoUsd,
         costStatus: cost.costStatus,
+        pricedAs: cost.pricedAs,
+        context: planned.plan.context,
         finishReason: answer.finishReason,
         latencyMs: Math.round(upstreamMs),
       };
@@ -249,13 +260,8 @@ export class TurnService {
     }
   }
 
-  /** MAX_MESSAGE_CHARS is configuration, so this part of validation cannot live in the DTO. */
-  private checkLength(message: string): void {
-    let length = 0;
-    for (const _ of message) length += 1; // code points, as a person counts characters
-    if (length > this.config.maxMessageChars) {
-      throw new ValidationFailed(`message: must be at most ${this.config.maxMessageChars} characters, got ${length}`);
-    }
+  private call(request: LlmRequest, onDelta?: (text: string) => void): Promise<LlmResult> {
+    return onDelta ? this.llm.stream(request, onDelta) : this.llm.generate(request);
   }
 }
 

@@ -21,6 +21,7 @@ export enum ErrorCode {
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   CONTENT_BLOCKED = 'CONTENT_BLOCKED',
   MODEL_UNPRICED = 'MODEL_UNPRICED',
+  CONTEXT_TOO_LONG = 'CONTEXT_TOO_LONG',
   UPSTREAM_RATE_LIMITED = 'UPSTREAM_RATE_LIMITED',
   UPSTREAM_ERROR = 'UPSTREAM_ERROR',
   UPSTREAM_TIMEOUT = 'UPSTREAM_TIMEOUT',
@@ -60,6 +61,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
       return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case ErrorCode.CONTENT_BLOCKED:
     case ErrorCode.MODEL_UNPRICED:
+    case ErrorCode.CONTEXT_TOO_LONG:
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case ErrorCode.UPSTREAM_RATE_LIMITED:
     case ErrorCode.NOT_READY:
@@ -235,6 +237,29 @@ export class ModelUnpriced extends DomainError {
     super(
       ErrorCode.MODEL_UNPRICED,
       `The model ${quoted(model)} has no price, and this user has a daily spending limit: what cannot be priced cannot be budgeted. Use a priced model (GET /models).`,
+    );
+  }
+}
+
+/**
+ * A prompt over its context limit: ours (the session's or the model's, from the table), or the
+ * one Gemini named when it refused the call.
+ */
+export class ContextTooLong extends DomainError {
+  constructor(
+    /** Null when Gemini named only the limit. */
+    readonly promptTokens: number | null,
+    readonly limit: number,
+    readonly reason: 'disabled' | 'newest-alone' | 'gemini',
+  ) {
+    super(
+      ErrorCode.CONTEXT_TOO_LONG,
+      `The prompt is ${promptTokens === null ? 'over' : `${promptTokens} tokens, over`} the context limit of ${limit} tokens. ` +
+        (reason === 'disabled'
+          ? 'Truncation is disabled for this session: set "truncation": "auto" to leave out its oldest turns, raise max_context_tokens, or start a new session.'
+          : reason === 'newest-alone'
+            ? 'That is the system instruction and the new message alone, with no earlier turn: shorten them.'
+            : 'Gemini refused it as over the model\'s limit, even with older turns left out to fit the limit it named.'),
     );
   }
 }

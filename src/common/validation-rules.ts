@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { IsString, Length, Matches, MaxLength, ValidateBy } from 'class-validator';
+import { IsInt, IsString, Length, Matches, Max, MaxLength, Min, ValidateBy } from 'class-validator';
 import { usdToNano } from '../pricing/money.js';
 
 /** User ids are chosen by clients (the original API took any string) but travel in paths. */
@@ -20,7 +20,7 @@ export function IsModelId(): PropertyDecorator {
   return applyDecorators(
     IsString(),
     MaxLength(100),
-    Matches(MODEL_ID_PATTERN, { message: '$property must be a Gemini model id such as gemini-2.5-flash' }),
+    Matches(MODEL_ID_PATTERN, { message: '$property must be a Gemini model id such as gemini-3.5-flash-lite' }),
   );
 }
 
@@ -33,4 +33,12 @@ export function IsUsdAmount(): PropertyDecorator {
       defaultMessage: () => '$property must be an amount of US dollars, not negative, with at most 9 decimals',
     },
   });
+}
+
+/** Token counts a client may set: whole numbers from 1 (a session's context limit). */
+export const LARGEST_TOKEN_LIMIT = 2_147_483_647;
+
+export function IsTokenLimit(): PropertyDecorator {
+  const message = `$property must be a whole number of tokens from 1 to ${LARGEST_TOKEN_LIMIT}, or null`;
+  return applyDecorators(IsInt({ message }), Min(1, { message }), Max(LARGEST_TOKEN_LIMIT, { message }));
 }

@@ -7,7 +7,7 @@ describe('parseEnvironment', () => {
       port: 3000,
       host: '127.0.0.1',
       database: { kind: 'sqlite', path: '/srv/app/data/chat.db' },
-      gemini: { apiKey: null, baseUrl: null, model: 'gemini-2.5-flash', timeoutMs: 60_000, maxOutputTokens: 8192, retries: 2 },
+      gemini: { apiKey: null, baseUrl: null, model: 'gemini-3.5-flash-lite', timeoutMs: 60_000, maxOutputTokens: 8192, retries: 2 },
       offline: true,
       maxMessageChars: 32_000,
       pricingFile: null,

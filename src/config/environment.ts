@@ -64,7 +64,7 @@ export const DEFAULTS = {
   PORT: '3000',
   HOST: '127.0.0.1',
   DATABASE_URL: 'sqlite:data/chat.db',
-  GEMINI_MODEL: 'gemini-2.5-flash',
+  GEMINI_MODEL: 'gemini-3.5-flash-lite',
   GEMINI_TIMEOUT_MS: '60000',
   GEMINI_MAX_OUTPUT_TOKENS: '8192',
   GEMINI_RETRIES: '2',

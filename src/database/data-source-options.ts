@@ -14,9 +14,10 @@ import { DailySpendEntity, SpendEntryEntity } from '../usage/spend-entry.entity.
 import { SpendLedger1764100000000 } from './migrations/1764100000000-spend-ledger.js';
 import { ClusterCoordination1764200000000 } from './migrations/1764200000000-cluster-coordination.js';
 import { RateLimitFunction1764300000000 } from './migrations/1764300000000-rate-limit-function.js';
+import { LongConversations1764400000000 } from './migrations/1764400000000-long-conversations.js';
 
 export const ENTITIES = [UserEntity, ChatSessionEntity, ChatMessageEntity, ApiKeyEntity, IdempotencyRecordEntity, SpendEntryEntity, DailySpendEntity];
-export const MIGRATIONS = [InitialSchema1763800000000, AccessAndIdempotency1763900000000, AudioTokens1764000000000, SpendLedger1764100000000, ClusterCoordination1764200000000, RateLimitFunction1764300000000];
+export const MIGRATIONS = [InitialSchema1763800000000, AccessAndIdempotency1763900000000, AudioTokens1764000000000, SpendLedger1764100000000, ClusterCoordination1764200000000, RateLimitFunction1764300000000, LongConversations1764400000000];
 
 /** Options for the app and for the TypeORM CLI alike. Migrations run at start (see migrate.ts), never synchronize. */
 export function dataSourceOptions(database: DatabaseSettings, poolSize = 10): DataSourceOptions {

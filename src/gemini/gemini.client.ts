@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiError, GoogleGenAI } from '@google/genai';
-import type { GenerateContentParameters, GenerateContentResponse } from '@google/genai';
+import type { Content, GenerateContentParameters, GenerateContentResponse } from '@google/genai';
+import { UpstreamError } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { LlmClient } from './llm-client.js';
@@ -30,17 +31,17 @@ export class GeminiClient extends LlmClient {
   }
 
   generate(request: LlmRequest): Promise<LlmResult> {
-    return this.withDeadline(request, 'generateContent', async (params) => {
-      const response = await this.sdk.models.generateContent(params);
+    return this.withDeadline(request, 'generateContent', async (abortSignal) => {
+      const response = await this.sdk.models.generateContent(this.paramsFor(request, abortSignal));
       return resultOf([response]);
     });
   }
 
   stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult> {
-    return this.withDeadline(request, 'streamGenerateContent', async (params, attempt) => {
+    return this.withDeadline(request, 'streamGenerateContent', async (abortSignal, attempt) => {
       // An HTTP error rejects this await; a failure mid-stream throws from the loop.
       const chunks: GenerateContentResponse[] = [];
-      for await (const chunk of await this.sdk.models.generateContentStream(params)) {
+      for await (const chunk of await this.sdk.models.generateContentStream(this.paramsFor(request, abortSignal))) {
         // Once a chunk arrived the model ran (thinking is billed too), and once text reached the
         // client a retry would show it twice: no more retries either way.
         attempt.retryable = false;
@@ -53,6 +54,37 @@ export class GeminiClient extends LlmClient {
   }
 
   /**
+   * countTokens of the contents generateContent would get. SDK 2.32 refuses a system instruction
+   * in countTokens on the Developer API ("only supported in … Agent Platform mode",
+   * countTokensConfigToMldev), so it is counted as a leading user content: the same text, counted
+   * by the same tokenizer.
+   */
+  countTokens(request: LlmRequest): Promise<number> {
+    return this.withDeadline(request, 'countTokens', async (abortSignal) => {
+      const system: Content[] = request.systemInstruction ? [{ role: 'user', parts: [{ text: request.systemInstruction }] }] : [];
+      const response = await this.sdk.models.countTokens({
+        model: request.model,
+        contents: [...system, ...contentsOf(request)],
+        config: { abortSignal },
+      });
+      // Gemini's answer is input too: a count is a non-negative safe integer, or there is none.
+      const total = response.totalTokens;
+      if (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 0) {
+        throw new UpstreamError('Gemini answered countTokens without a valid token count.');
+      }
+      return total;
+    });
+  }
+
+  private paramsFor(request: LlmRequest, abortSignal: AbortSignal): GenerateContentParameters {
+    return {
+      model: request.model,
+      contents: contentsOf(request),
+      config: { systemInstruction: request.systemInstruction ?? undefined, maxOutputTokens: this.config.gemini.maxOutputTokens, abortSignal },
+    };
+  }
+
+  /**
    * One upstream call under GEMINI_TIMEOUT_MS (every attempt and the whole stream included),
    * with every failure mapped to a domain error. A 429 or 503 is retried (GEMINI_RETRIES) with
    * backoff, only while the deadline leaves the retry a fair chance (a quarter of it after the
@@ -60,12 +92,12 @@ export class GeminiClient extends LlmClient {
    * caller gets the 429's Retry-After rather than a timeout. models.generateContent*, never
    * `chats`: the conversation is rebuilt from the database on every turn.
    */
-  private async withDeadline(
+  private async withDeadline<T>(
     request: LlmRequest,
     method: string,
-    call: (params: GenerateContentParameters, attempt: { retryable: boolean }) => Promise<LlmResult>,
-  ): Promise<LlmResult> {
-    const { timeoutMs, maxOutputTokens, retries } = this.config.gemini;
+    call: (abortSignal: AbortSignal, attempt: { retryable: boolean }) => Promise<T>,
+  ): Promise<T> {
+    const { timeoutMs, retries } = this.config.gemini;
     const deadline = new AbortController();
     const deadlineAt = Date.now() + timeoutMs;
     let timedOut = false;
@@ -73,11 +105,6 @@ export class GeminiClient extends LlmClient {
       timedOut = true;
       deadline.abort();
     }, timeoutMs);
-    const paramsFor = (abortSignal: AbortSignal): GenerateContentParameters => ({
-      model: request.model,
-      contents: request.contents.map((turn) => ({ role: turn.role, parts: [{ text: turn.text }] })),
-      config: { systemInstruction: request.systemInstruction ?? undefined, maxOutputTokens, abortSignal },
-    });
     try {
       for (let attemptNo = 0; ; attemptNo++) {
         // The deadline may have fired while we waited to retry: a listener added now would never fire.
@@ -89,7 +116,7 @@ export class GeminiClient extends LlmClient {
         const abortAttempt = () => attemptAbort.abort();
         deadline.signal.addEventListener('abort', abortAttempt, { once: true });
         try {
-          return await call(paramsFor(attemptAbort.signal), attempt);
+          return await call(attemptAbort.signal, attempt);
         } catch (error) {
           const mapped = toDomainError(error, { model: request.model, timeoutMs, timedOut });
           const delayMs = retryDelayMs(error, attemptNo);
@@ -113,6 +140,10 @@ export class GeminiClient extends LlmClient {
       clearTimeout(timer);
     }
   }
+}
+
+function contentsOf(request: LlmRequest): Content[] {
+  return request.contents.map((turn) => ({ role: turn.role, parts: [{ text: turn.text }] }));
 }
 
 const BACKOFF_BASE_MS = 250;

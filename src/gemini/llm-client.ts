@@ -25,7 +25,8 @@ export type LlmMode = 'emulator' | 'configured';
 
 /**
  * The port feature code talks to. Implementations throw only DomainErrors:
- * UpstreamRateLimited, UpstreamTimeout, UpstreamError, ContentBlocked.
+ * UpstreamRateLimited, UpstreamTimeout, UpstreamError, ContentBlocked, and ContextTooLong
+ * (`reason: 'gemini'`) when Gemini refused a prompt over the model's input limit.
  */
 export abstract class LlmClient {
   abstract readonly mode: LlmMode;
@@ -35,4 +36,6 @@ export abstract class LlmClient {
    * the whole reply with the usage of the last chunk that carried usage.
    */
   abstract stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult>;
+  /** The prompt tokens of the request, as Gemini counts them (countTokens: free, nothing generated). */
+  abstract countTokens(request: LlmRequest): Promise<number>;
 }

@@ -1,7 +1,7 @@
 import { ApiError } from '@google/genai';
 import type { GenerateContentResponse } from '@google/genai';
 import { DomainError, ErrorCode, statusFor } from '../common/errors.js';
-import { answerText, assertAnswered, retryAfterFrom, toDomainError, toTokenUsage } from './upstream-errors.js';
+import { answerText, assertAnswered, retryAfterFrom, tokenLimitOf, toDomainError, toTokenUsage } from './upstream-errors.js';
 
 const context = { model: 'gemini-2.5-flash', timeoutMs: 1500, timedOut: false };
 const SECRET = 'upstream-secret-detail-4711';
@@ -74,6 +74,25 @@ describe('toDomainError', () => {
   it('passes domain errors through unchanged', () => {
     const error = new DomainError(ErrorCode.CONTENT_BLOCKED, 'blocked');
     expect(mapped(error)).toBe(error);
+  });
+});
+
+describe('tokenLimitOf', () => {
+  it.each([
+    ['the count and the limit', '{"error":{"message":"The input token count (1200) exceeds the maximum number of tokens allowed (1000)."}}', { promptTokens: 1200, limit: 1000 }],
+    ['a double-encoded stream error', JSON.stringify('{"message": "The input token count (5) exceeds the maximum number of tokens allowed (4)."}'), { promptTokens: 5, limit: 4 }],
+    ['the limit alone', 'The input token count exceeds the maximum number of tokens allowed 1048576.', { promptTokens: null, limit: 1_048_576 }],
+    ['another 400', '{"error":{"message":"Request contains an invalid argument."}}', null],
+  ])('reads %s', (_name, message, expected) => {
+    expect(tokenLimitOf(message)).toEqual(expected);
+  });
+
+  it('makes a 400 over the limit CONTEXT_TOO_LONG (422), with no upstream text', () => {
+    const error = new ApiError({ status: 400, message: '{"error":{"code":400,"message":"The input token count (9) exceeds the maximum number of tokens allowed (8).","status":"INVALID_ARGUMENT"}}' });
+    const result = mapped(error);
+    expect(result.code).toBe(ErrorCode.CONTEXT_TOO_LONG);
+    expect(statusFor(result.code)).toBe(422);
+    expect(result.message).toBe('The prompt is 9 tokens, over the context limit of 8 tokens. Gemini refused it as over the model\'s limit, even with older turns left out to fit the limit it named.');
   });
 });
 

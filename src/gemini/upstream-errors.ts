@@ -1,6 +1,6 @@
 import { ApiError } from '@google/genai';
 import type { GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
-import { ContentBlocked, DomainError, UpstreamError, UpstreamRateLimited, UpstreamTimeout } from '../common/errors.js';
+import { ContentBlocked, ContextTooLong, DomainError, UpstreamError, UpstreamRateLimited, UpstreamTimeout } from '../common/errors.js';
 import type { TokenUsage } from '../pricing/token-usage.js';
 
 const DEFAULT_RETRY_AFTER_SECONDS = 30;
@@ -17,6 +17,17 @@ export function retryInfoSeconds(message: string): number | null {
 export function retryAfterFrom(message: string): number {
   const seconds = retryInfoSeconds(message);
   return seconds === null ? DEFAULT_RETRY_AFTER_SECONDS : Math.max(1, Math.ceil(seconds));
+}
+
+/**
+ * Gemini's refusal of a prompt over the model's input limit: 400 INVALID_ARGUMENT, "The input
+ * token count (N) exceeds the maximum number of tokens allowed (M)." Only the two numbers are
+ * taken from the body; its text never reaches a client.
+ */
+export function tokenLimitOf(message: string): { promptTokens: number | null; limit: number } | null {
+  const match = /input token count\s*\(?(\d+)?\)?\s*exceeds the maximum number of tokens allowed\s*\(?(\d+)\)?/i.exec(message);
+  if (!match) return null;
+  return { promptTokens: match[1] === undefined ? null : Number(match[1]), limit: Number(match[2]) };
 }
 
 export interface UpstreamCallContext {
@@ -46,6 +57,8 @@ export function toDomainError(error: unknown, context: UpstreamCallContext): Dom
       return new UpstreamError('Gemini refused the credentials of this service (check GEMINI_API_KEY).');
     }
     if (status === 504) return new UpstreamTimeout('Gemini timed out while answering.');
+    const overLimit = status === 400 ? tokenLimitOf(error.message) : null;
+    if (overLimit) return new ContextTooLong(overLimit.promptTokens, overLimit.limit, 'gemini');
     if (status >= 500) return new UpstreamError(`Gemini failed to answer (HTTP ${status}).`);
     return new UpstreamError(`Gemini rejected the request (HTTP ${status}).`);
   }

@@ -6,6 +6,7 @@ import { Public } from '../auth/access.js';
 import { DatabaseHealth } from '../database/database-health.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmMode } from '../gemini/llm-client.js';
+import { ModelNotices } from './model-notices.js';
 import { Readiness } from './readiness.js';
 import type { Phase } from './readiness.js';
 
@@ -15,6 +16,16 @@ class ReadinessDto {
   @ApiProperty({ enum: ['up', 'down'] }) database: 'up' | 'down';
 }
 
+class ModelNoticeDto {
+  @ApiProperty({ example: 'gemini-2.5-flash' }) model: string;
+  @ApiProperty({ enum: ['deprecated', 'retired'], description: '`deprecated`: shuts down within 30 days; `retired`: no longer served by Google.' })
+  status: 'deprecated' | 'retired';
+  @ApiProperty({ type: String, nullable: true, example: '2026-12-01' }) shutdown_date: string | null;
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'The model Google names in its place.' }) replacement: string | null;
+  @ApiProperty({ enum: ['GEMINI_MODEL', 'sessions'], description: '`GEMINI_MODEL`: new sessions get it; `sessions`: stored sessions are set to it.' })
+  used_by: 'GEMINI_MODEL' | 'sessions';
+}
+
 class HealthDto {
   @ApiProperty({ enum: ['ok', 'degraded'] }) status: 'ok' | 'degraded';
   @ApiProperty({ enum: ['up', 'down'] }) database: 'up' | 'down';
@@ -22,6 +33,8 @@ class HealthDto {
   gemini: LlmMode;
   @ApiProperty({ enum: ['on', 'off'], description: '"off": open mode, ADMIN_API_KEY is not set and no key is asked for.' })
   auth: 'on' | 'off';
+  @ApiProperty({ type: [ModelNoticeDto], description: 'Models in use that Google is retiring (within 30 days) or has retired; empty when none.' })
+  model_notices: ModelNoticeDto[];
 }
 
 @ApiTags('service')
@@ -33,6 +46,7 @@ export class HealthController {
     @Inject(LlmClient) private readonly llm: LlmClient,
     private readonly keys: ApiKeysService,
     private readonly readiness: Readiness,
+    private readonly modelNotices: ModelNotices,
   ) {}
 
   @Get('ready')
@@ -56,11 +70,20 @@ export class HealthController {
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
     const database: HealthDto['database'] = (await this.database.ping()) ? 'up' : 'down';
     if (database === 'down') response.status(HttpStatus.SERVICE_UNAVAILABLE);
+    // Liveness must not depend on the sessions' models being readable (migrating, database down).
+    const notices = await this.modelNotices.current().catch(() => []);
     return {
       status: database === 'up' ? 'ok' : 'degraded',
       database,
       gemini: this.llm.mode,
       auth: this.keys.enabled ? 'on' : 'off',
+      model_notices: notices.map((notice) => ({
+        model: notice.model,
+        status: notice.status,
+        shutdown_date: notice.shutdownDate,
+        replacement: notice.replacement,
+        used_by: notice.usedBy,
+      })),
     };
   }
 }

@@ -1,8 +1,16 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { GeminiModule } from '../gemini/gemini.module.js';
+import { PricingModule } from '../pricing/pricing.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { HealthController } from './health.controller.js';
+import { ModelNotices } from './model-notices.js';
 import { Readiness } from './readiness.js';
 
-@Module({ imports: [GeminiModule, AuthModule], controllers: [HealthController], providers: [Readiness], exports: [Readiness] })
+@Module({
+  imports: [GeminiModule, AuthModule, PricingModule, SessionsModule],
+  controllers: [HealthController],
+  providers: [Readiness, ModelNotices],
+  exports: [Readiness, ModelNotices],
+})
 export class HealthModule {}

@@ -33,7 +33,7 @@ export class BudgetService {
   async admit(userId: string, ownDailyBudgetNanoUsd: number | null, model: string, promptChars: number): Promise<Releasable> {
     const limitNanoUsd = ownDailyBudgetNanoUsd ?? this.config.userDailyBudgetNanoUsd;
     if (limitNanoUsd === null) return NOTHING_HELD;
-    if (!this.pricing.find(model)) throw new ModelUnpriced(model);
+    if (!this.pricing.isPriced(model)) throw new ModelUnpriced(model);
     const now = Date.now();
     const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
     // A token is rarely shorter than a character: the prompt's length bounds its tokens.

@@ -33,6 +33,22 @@ export class ChatMessageEntity {
   @Column({ name: 'cost_status', type: 'varchar', length: 10, nullable: true })
   costStatus: CostStatus | null;
 
+  /** The table entry whose rates priced the turn (null when unpriced). */
+  @Column({ name: 'priced_as', type: 'varchar', length: 100, nullable: true })
+  pricedAs: string | null;
+
+  /** What the model saw: how many earlier messages were sent with the turn's message… */
+  @Column({ name: 'context_messages', type: 'integer', nullable: true })
+  contextMessages: number | null;
+
+  /** …from which one (null: none)… */
+  @Column({ name: 'context_first_message_id', type: 'integer', nullable: true })
+  contextFirstMessageId: number | null;
+
+  /** …and whether older ones were left out to fit the context limit. */
+  @Column({ name: 'context_truncated', type: 'boolean', nullable: true })
+  contextTruncated: boolean | null;
+
   @Column({ name: 'finish_reason', type: 'varchar', length: 40, nullable: true })
   finishReason: string | null;
 

@@ -3,7 +3,7 @@ import { Sql } from '../database/sql.js';
 import { countsToUsage, TOKEN_CLASSES } from '../pricing/token-usage.js';
 import type { TokenName } from '../pricing/token-usage.js';
 import type { CostStatus } from '../pricing/pricing.service.js';
-import type { ContextMessage, Message, MessageRole, NewTurn } from './message.js';
+import type { ContextMessage, Message, MessageContext, MessageRole, NewTurn, TurnHistory } from './message.js';
 
 type MessageRow = {
   id: number | string;
@@ -15,19 +15,31 @@ type MessageRow = {
   finish_reason: string | null;
   cost_nano_usd: number | string | null;
   cost_status: CostStatus | null;
+  priced_as: string | null;
+  context_messages: number | string | null;
+  context_first_message_id: number | string | null;
+  /** A boolean on PostgreSQL, 0 or 1 on SQLite (and bound as 0 or 1 on both). */
+  context_truncated: boolean | number | null;
   latency_ms: number | string | null;
 } & Record<TokenName, number | string | null>;
 
 /** What a turn writes, user row and model row alike; the columns from `model` on are the model row's. */
-const VALUE_COLUMNS = ['chat_id', 'timestamp', 'role', 'content', 'model', 'cost_nano_usd', 'cost_status', 'finish_reason', 'latency_ms', ...TOKEN_CLASSES.map(({ name }) => name)];
+const VALUE_COLUMNS = ['chat_id', 'timestamp', 'role', 'content', 'model', 'priced_as', 'context_messages', 'context_first_message_id', 'context_truncated', 'cost_nano_usd', 'cost_status', 'finish_reason', 'latency_ms', ...TOKEN_CLASSES.map(({ name }) => name)];
 const MODEL_ONLY = VALUE_COLUMNS.slice(VALUE_COLUMNS.indexOf('model'));
 // "timestamp" is a type name in PostgreSQL: quoted, as a column.
 const quoted = (column: string) => (column === 'timestamp' ? '"timestamp"' : column);
 const MESSAGE_COLUMNS = ['id', ...VALUE_COLUMNS].map(quoted).join(', ');
 
-/** Only what a turn's context needs, in history order; as SINCE below, no row when there is no such session. */
-const CONTEXT = new Sql<{ role: ContextMessage['role'] | null; content: string | null }>(
-  `SELECT h.role, h.content FROM chat_sessions s LEFT JOIN chat_history h ON h.chat_id = s.chat_id
+type ContextRow = ContextMessage &
+  Pick<MessageRow, 'prompt_tokens' | 'output_tokens' | 'context_messages' | 'context_first_message_id' | 'context_truncated'>;
+
+/**
+ * Only what a turn's context needs, in history order, and what the newest turn weighed (on model
+ * rows); as SINCE below, no row when there is no such session.
+ */
+const CONTEXT = new Sql<{ [column in keyof ContextRow]: ContextRow[column] | null }>(
+  `SELECT h.id, h.role, h.content, h.prompt_tokens, h.output_tokens, h.context_messages, h.context_first_message_id, h.context_truncated
+     FROM chat_sessions s LEFT JOIN chat_history h ON h.chat_id = s.chat_id
     WHERE s.chat_id = :sessionId ORDER BY h.id`,
 );
 
@@ -68,10 +80,19 @@ export class MessagesRepository {
   }
 
   /** The stored conversation as a turn's context needs it, in `id` order; null: no such session. */
-  async contextFor(sessionId: string): Promise<ContextMessage[] | null> {
+  async contextFor(sessionId: string): Promise<TurnHistory | null> {
     const rows = await CONTEXT.rows(this.manager, { sessionId });
     if (rows.length === 0) return null;
-    return rows[0].role === null ? [] : (rows as ContextMessage[]);
+    if (rows[0].role === null) return { messages: [], lastTurn: null };
+    const last = rows.at(-1) as ContextRow;
+    const counted = last.prompt_tokens !== null && last.output_tokens !== null;
+    return {
+      messages: rows as ContextRow[],
+      lastTurn: {
+        tokens: counted ? Number(last.prompt_tokens) + Number(last.output_tokens) : null,
+        context: last.context_messages === null ? null : contextOf(last),
+      },
+    };
   }
 
   /** The whole stored conversation, in `id` order (empty when there is no such session). */
@@ -92,6 +113,10 @@ export class MessagesRepository {
       role: 'model',
       content: turn.reply,
       model: turn.model,
+      priced_as: turn.pricedAs,
+      context_messages: turn.context.messages,
+      context_first_message_id: turn.context.firstMessageId,
+      context_truncated: turn.context.truncated ? 1 : 0,
       cost_nano_usd: turn.costNanoUsd,
       cost_status: turn.costStatus,
       finish_reason: turn.finishReason,
@@ -124,6 +149,16 @@ function toMessage(row: MessageRow): Message {
     usage: isModel ? countsToUsage(row) : null,
     costNanoUsd: row.cost_nano_usd === null ? null : Number(row.cost_nano_usd),
     costStatus: isModel ? (row.cost_status ?? 'unpriced') : null,
+    pricedAs: row.priced_as,
+    context: isModel && row.context_messages !== null ? contextOf(row) : null,
     latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
+  };
+}
+
+function contextOf(row: Pick<MessageRow, 'context_messages' | 'context_first_message_id' | 'context_truncated'>): MessageContext {
+  return {
+    messages: Number(row.context_messages),
+    firstMessageId: row.context_first_message_id === null ? null : Number(row.context_first_message_id),
+    truncated: Boolean(row.context_truncated),
   };
 }

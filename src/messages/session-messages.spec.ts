@@ -61,14 +61,19 @@ describe('SessionMessages', () => {
     const contextFor = jest.spyOn(MessagesRepository.prototype, 'contextFor');
     const since = jest.spyOn(MessagesRepository.prototype, 'since');
 
-    expect(await keepFromFour.contextOf(session.id, 2)).toEqual([
+    const short = await keepFromFour.contextOf(session.id, 2);
+    expect(short?.messages.map(({ role, content }) => ({ role, content }))).toEqual([
       { role: 'user', content: 'q1' },
       { role: 'model', content: 'a1' },
     ]);
+    // What the last turn weighed (12 prompt + 34 reply tokens) and what it sent, read in the same statement.
+    expect(short?.lastTurn).toEqual({ tokens: 46, context: { messages: 0, firstMessageId: null, truncated: false } });
     await storeTurn(world, session.id, { userMessage: 'q2', reply: 'a2' });
-    expect(contents(await keepFromFour.contextOf(session.id, 4))).toEqual(['q1', 'a1', 'q2', 'a2']);
+    expect(contents((await keepFromFour.contextOf(session.id, 4))?.messages ?? null)).toEqual(['q1', 'a1', 'q2', 'a2']);
     await storeTurn(world, session.id, { userMessage: 'q3', reply: 'a3' });
-    expect(contents(await keepFromFour.contextOf(session.id, 6))).toEqual(['q1', 'a1', 'q2', 'a2', 'q3', 'a3']);
+    const long = await keepFromFour.contextOf(session.id, 6);
+    expect(contents(long?.messages ?? null)).toEqual(['q1', 'a1', 'q2', 'a2', 'q3', 'a3']);
+    expect(long?.lastTurn).toEqual({ tokens: 46, context: { messages: 4, firstMessageId: long?.messages[0].id, truncated: false } });
 
     expect(contextFor).toHaveBeenCalledTimes(1);
     expect(since.mock.calls.map(([, afterId]) => afterId)).toEqual([0, expect.any(Number)]);

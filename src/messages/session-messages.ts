@@ -1,4 +1,5 @@
-import type { ContextMessage, Message } from './message.js';
+import { weightOf } from './message.js';
+import type { Message, TurnHistory } from './message.js';
 import { MessagesRepository } from './messages.repository.js';
 
 /** Memory the cached conversations may take, roughly (UTF-16 text plus a per-message allowance). */
@@ -57,9 +58,12 @@ export class SessionMessages {
    * What a turn's context needs. A conversation too short to be kept is read as two columns
    * (`messageCount` is the session's, read with it); a long one goes through the cache.
    */
-  async contextOf(sessionId: string, messageCount: number): Promise<readonly ContextMessage[] | null> {
+  async contextOf(sessionId: string, messageCount: number): Promise<TurnHistory | null> {
     if (messageCount < this.keepFrom && !this.cache.has(sessionId)) return this.messages.contextFor(sessionId);
-    return this.of(sessionId);
+    const messages = await this.of(sessionId);
+    if (!messages) return null;
+    const last = messages.at(-1);
+    return { messages, lastTurn: last ? weightOf(last) : null };
   }
 
   /** Drops a session's conversation (it was deleted). */

@@ -1,16 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AppConfig } from '../config/app.config.js';
 import { ConfigValidationError } from '../config/environment.js';
 import { toTokenUsage } from '../gemini/upstream-errors.js';
+import { ModelCatalog } from './model-catalog.js';
 import { nanoToUsd } from './money.js';
 import { PricingService } from './pricing.service.js';
 import { ZERO_USAGE } from './token-usage.js';
 import type { TokenUsage } from './token-usage.js';
 
 function pricing(pricingFile: string | null = null): PricingService {
-  return new PricingService({ pricingFile } as AppConfig);
+  return new PricingService(new ModelCatalog({ pricingFile }));
 }
 
 function usage(overrides: Partial<TokenUsage>): TokenUsage {
@@ -82,7 +82,7 @@ describe(PricingService.name, () => {
       ],
     ])('%s', (_name, model, tokens, expectedNano) => {
       const cost = service.cost(model, model, usage(tokens));
-      expect(cost).toEqual({ costNanoUsd: expectedNano, costStatus: 'priced', pricedModel: model });
+      expect(cost).toEqual({ costNanoUsd: expectedNano, costStatus: 'priced', pricedAs: model });
       expect(Number.isInteger(cost.costNanoUsd)).toBe(true);
     });
 
@@ -117,24 +117,56 @@ describe(PricingService.name, () => {
       expect(service.cost('gemini-9-ultra', 'gemini-9-ultra', usage({ promptTokens: 10, outputTokens: 10 }))).toEqual({
         costNanoUsd: null,
         costStatus: 'unpriced',
-        pricedModel: null,
+        pricedAs: null,
       });
     });
 
     it('prices the model that answered before the one requested', () => {
       const cost = service.cost('models/gemini-2.5-pro', 'gemini-2.5-flash', usage({ promptTokens: 1_000 }));
-      expect(cost).toEqual({ costNanoUsd: 1_000 * 1250, costStatus: 'priced', pricedModel: 'gemini-2.5-pro' });
+      expect(cost).toEqual({ costNanoUsd: 1_000 * 1250, costStatus: 'priced', pricedAs: 'gemini-2.5-pro' });
     });
 
     it('prices a versioned model id like its family', () => {
-      expect(service.cost('gemini-2.0-flash-001', 'gemini-2.0-flash-001', usage({ promptTokens: 1_000 })).pricedModel).toBe(
+      expect(service.cost('gemini-2.0-flash-001', 'gemini-2.0-flash-001', usage({ promptTokens: 1_000 })).pricedAs).toBe(
         'gemini-2.0-flash',
       );
     });
 
-    it('falls back to the requested model when the answering one is unknown', () => {
-      const cost = service.cost('gemini-2.5-flash-preview-09-2025', 'gemini-2.5-flash', usage({ outputTokens: 4 }));
-      expect(cost).toEqual({ costNanoUsd: 4 * 2500, costStatus: 'priced', pricedModel: 'gemini-2.5-flash' });
+    describe('says what the price rests on', () => {
+      it.each<[string, string | null, string, { costNanoUsd: number | null; costStatus: string; pricedAs: string | null }]>([
+        ['priced: the answering model has rates of its own', 'gemini-2.5-pro', 'gemini-2.5-flash', { costNanoUsd: 4 * 10_000, costStatus: 'priced', pricedAs: 'gemini-2.5-pro' }],
+        ['priced: Gemini did not name the answering model, so it is the requested one', null, 'gemini-2.5-flash', { costNanoUsd: 4 * 2500, costStatus: 'priced', pricedAs: 'gemini-2.5-flash' }],
+        [
+          'estimated: rerouted to a model without a price, priced at the requested one\'s rates',
+          'gemini-9-rerouted',
+          'gemini-2.5-flash',
+          { costNanoUsd: 4 * 2500, costStatus: 'estimated', pricedAs: 'gemini-2.5-flash' },
+        ],
+        ['unpriced: neither model has a price', 'gemini-9-rerouted', 'gemini-9-requested', { costNanoUsd: null, costStatus: 'unpriced', pricedAs: null }],
+      ])('%s', (_name, answering, requested, expected) => {
+        expect(service.cost(answering, requested, usage({ outputTokens: 4 }))).toEqual(expected);
+      });
+
+      it('unpriced: usage that was not valid counts has no price, whatever the model', () => {
+        expect(service.cost('gemini-2.5-flash', 'gemini-2.5-flash', null)).toEqual({ costNanoUsd: null, costStatus: 'unpriced', pricedAs: null });
+      });
+    });
+
+    it('prices a call at the rates in force when it was made (a dated price change)', () => {
+      // gemini-3.8-flash: $0.75 in / $3.75 out through 2026-12-31, $1.50 / $7.50 from 2027-01-01.
+      const tokens = usage({ promptTokens: 1_000, outputTokens: 100 });
+      expect(service.cost('gemini-3.8-flash', 'gemini-3.8-flash', tokens, new Date('2026-12-31T23:59:59Z')).costNanoUsd).toBe(1_000 * 750 + 100 * 3750);
+      expect(service.cost('gemini-3.8-flash', 'gemini-3.8-flash', tokens, new Date('2027-01-01T00:00:00Z')).costNanoUsd).toBe(1_000 * 1500 + 100 * 7500);
+    });
+
+    it('calls a turn unpriced when tokens of some class have no known rate, never $0 for them', () => {
+      // gemini-3.6-flash: no cached rate is published.
+      expect(service.cost('gemini-3.6-flash', 'gemini-3.6-flash', usage({ promptTokens: 1_000, outputTokens: 10 }))).toMatchObject({ costStatus: 'priced', costNanoUsd: 1_000 * 750 + 10 * 3750 });
+      expect(service.cost('gemini-3.6-flash', 'gemini-3.6-flash', usage({ promptTokens: 1_000, cachedTokens: 500, outputTokens: 10 }))).toEqual({
+        costNanoUsd: null,
+        costStatus: 'unpriced',
+        pricedAs: null,
+      });
     });
 
     it('keeps totals exact: integer nano-dollars sum without float drift', () => {
@@ -145,16 +177,6 @@ describe(PricingService.name, () => {
       // Summing the same ten costs in dollars drifts: this is why nothing is summed in dollars.
       const floatTotal = Array.from({ length: 10 }, () => nanoToUsd(turn.costNanoUsd)!).reduce((sum, usd) => sum + usd, 0);
       expect(floatTotal).not.toBe(0.012885);
-    });
-  });
-
-  describe('prices', () => {
-    it('lists every model of the bundled table with its rates', () => {
-      const models = service.prices().map((entry) => entry.model);
-      expect(models).toEqual(
-        expect.arrayContaining(['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.0-flash']),
-      );
-      expect(service.find('gemini-2.5-flash')).toMatchObject({ input_per_million_usd: 0.3, output_per_million_usd: 2.5 });
     });
   });
 

@@ -1,96 +1,119 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { appConfig } from '../config/app.config.js';
-import type { AppConfig } from '../config/app.config.js';
-import { loadPriceTable } from './price-table.js';
-import type { ModelPrice, PriceTable, Rates } from './price-table.js';
+import { Injectable } from '@nestjs/common';
+import { ModelCatalog } from './model-catalog.js';
+import { pricesAt } from './model-table.js';
+import type { LongContextRates, Rates } from './model-table.js';
 import { picoToNano, ratePicoPerToken } from './money.js';
 import { ZERO_USAGE } from './token-usage.js';
 import type { TokenUsage } from './token-usage.js';
 
-export type CostStatus = 'priced' | 'unpriced';
+/**
+ * `priced`: at the answering model's own rates. `estimated`: the answering model has no price
+ * and the requested one has (Google reroutes retired models to their replacements, billed at
+ * theirs): priced at the requested model's rates, and said so. `unpriced`: no rates at all.
+ */
+export const COST_STATUSES = ['priced', 'estimated', 'unpriced'] as const;
+export type CostStatus = (typeof COST_STATUSES)[number];
 
 export interface Cost {
   /** Integer nano-dollars (1e-9 USD), or null when no price is known: never a made-up 0. */
   costNanoUsd: number | null;
   costStatus: CostStatus;
-  /** The table entry that priced the call. */
-  pricedModel: string | null;
+  /** The table entry whose rates were used; null when unpriced. */
+  pricedAs: string | null;
 }
+
+const UNPRICED: Cost = Object.freeze({ costNanoUsd: null, costStatus: 'unpriced', pricedAs: null });
 
 /** Rates as whole pico-dollars per token, so the arithmetic is integer (the table is checked at load). */
 function picoPerToken(usdPerMillion: number): number {
   return ratePicoPerToken(usdPerMillion)!;
 }
 
-export function normaliseModel(model: string): string {
-  return model.trim().replace(/^models\//, '');
-}
-
 /**
- * Prices one Gemini call. Pure: the table is loaded once, nothing else is read.
+ * Prices Gemini calls from the model table. Pure: nothing is read but the table, loaded once.
  * Formula and pitfalls: README "How cost is computed".
  */
 @Injectable()
 export class PricingService {
-  private readonly table: PriceTable;
-  private readonly byModel: Map<string, ModelPrice>;
+  constructor(private readonly models: ModelCatalog) {}
 
-  constructor(@Inject(appConfig.KEY) config: AppConfig) {
-    this.table = loadPriceTable(config.pricingFile);
-    this.byModel = new Map(this.table.models.map((entry) => [entry.model, entry]));
-  }
-
-  prices(): ModelPrice[] {
-    return this.table.models;
-  }
-
-  /** The table entry for a model id: exact, then without a `-001`-style version suffix. */
-  find(model: string | null | undefined): ModelPrice | undefined {
-    if (!model) return undefined;
-    const id = normaliseModel(model);
-    return this.byModel.get(id) ?? this.byModel.get(id.replace(/-\d{3}$/, ''));
+  /** Whether turns on the model can be priced (and so budgeted). */
+  isPriced(model: string): boolean {
+    return this.models.find(model) !== undefined;
   }
 
   /**
    * The most a call can cost: every prompt character a token, and the whole output cap used
    * (thinking counts against it). An unpriced model reserves nothing: it cannot be budgeted.
    */
-  worstCaseNanoUsd(model: string, promptChars: number, maxOutputTokens: number): number {
-    const entry = this.find(model);
+  worstCaseNanoUsd(model: string, promptChars: number, maxOutputTokens: number, at = new Date()): number {
+    const entry = this.models.find(model);
     if (!entry) return 0;
-    return computeNanoUsd(entry, { ...ZERO_USAGE, promptTokens: promptChars, outputTokens: maxOutputTokens });
+    return computeNanoUsd(pricesAt(entry, at), { ...ZERO_USAGE, promptTokens: promptChars, outputTokens: maxOutputTokens }) ?? 0;
   }
 
   /**
-   * Prices the model that answered (`modelVersion`) and falls back to the one requested,
-   * so a new alias of a priced model still costs what it costs. Usage that Gemini did not
-   * report as valid counts (null) has no price either.
+   * What a prompt of `promptTokens` costs on `model` as input, and at most once the whole output
+   * cap is spent too (at the tier the prompt puts the call on). Null when the model has no price.
    */
-  cost(answeringModel: string | null | undefined, requestedModel: string, usage: TokenUsage | null): Cost {
-    const entry = usage && (this.find(answeringModel) ?? this.find(requestedModel));
-    if (!entry) return { costNanoUsd: null, costStatus: 'unpriced', pricedModel: null };
-    return { costNanoUsd: computeNanoUsd(entry, usage), costStatus: 'priced', pricedModel: entry.model };
+  promptCost(model: string, promptTokens: number, maxOutputTokens: number, at = new Date()): { inputNanoUsd: number; maxNanoUsd: number } | null {
+    const entry = this.models.find(model);
+    if (!entry) return null;
+    const prices = pricesAt(entry, at);
+    // Input and output rates are always known (the table requires them).
+    return {
+      inputNanoUsd: computeNanoUsd(prices, { ...ZERO_USAGE, promptTokens })!,
+      maxNanoUsd: computeNanoUsd(prices, { ...ZERO_USAGE, promptTokens, outputTokens: maxOutputTokens })!,
+    };
+  }
+
+  /**
+   * Prices the model that answered (`modelVersion`; the requested one when Gemini does not say),
+   * at the rates in force `at` the call. When that one has no price and the requested one has,
+   * the call is `estimated` at the requested model's rates. Usage that Gemini did not report as
+   * valid counts (null), or with tokens of a class the table has no rate for, has no price.
+   */
+  cost(answeringModel: string | null | undefined, requestedModel: string, usage: TokenUsage | null, at = new Date()): Cost {
+    if (!usage) return UNPRICED;
+    const answering = this.models.find(answeringModel || requestedModel);
+    const requested = answering ? undefined : this.models.find(requestedModel);
+    const entry = answering ?? requested;
+    const costNanoUsd = entry ? computeNanoUsd(pricesAt(entry, at), usage) : null;
+    if (!entry || costNanoUsd === null) return UNPRICED;
+    return { costNanoUsd, costStatus: answering ? 'priced' : 'estimated', pricedAs: entry.model };
+  }
+
+  /** A stored turn's cost again, from its counts, the entry it was priced as (null: unpriced) and when. */
+  recompute(pricedAs: string | null, usage: TokenUsage, at: Date): number | null {
+    const entry = pricedAs === null ? undefined : this.models.find(pricedAs);
+    return entry ? computeNanoUsd(pricesAt(entry, at), usage) : null;
   }
 }
 
-export function computeNanoUsd(entry: ModelPrice, usage: TokenUsage): number {
+export function computeNanoUsd(prices: Rates & { long_context: LongContextRates | null }, usage: TokenUsage): number | null {
   // Above the threshold every class of the call is billed at the long-context rate;
   // the threshold counts the whole prompt, cached tokens included.
-  const rates: Rates =
-    entry.long_context && usage.promptTokens > entry.long_context.above_prompt_tokens ? entry.long_context : entry;
+  const rates: Rates = prices.long_context && usage.promptTokens > prices.long_context.above_prompt_tokens ? prices.long_context : prices;
   const nonNegative = (n: number) => Math.max(0, n);
   const cached = Math.min(usage.cachedTokens, usage.promptTokens);
   const cachedAudio = Math.min(usage.audioCachedTokens, cached);
   const freshAudio = nonNegative(usage.audioPromptTokens - cachedAudio);
   // promptTokenCount already includes the cached tokens: bill them once, at the cached rate.
   const freshText = nonNegative(usage.promptTokens - cached - freshAudio);
-  const pico =
-    freshText * picoPerToken(rates.input_per_million_usd) +
-    freshAudio * picoPerToken(rates.input_audio_per_million_usd) +
-    (cached - cachedAudio) * picoPerToken(rates.cached_input_per_million_usd) +
-    cachedAudio * picoPerToken(rates.cached_input_audio_per_million_usd) +
-    usage.toolPromptTokens * picoPerToken(rates.input_per_million_usd) +
+  let pico = 0;
+  const bill = (tokens: number, usdPerMillion: number | null): boolean => {
+    if (tokens === 0) return true;
+    if (usdPerMillion === null) return false;
+    pico += tokens * picoPerToken(usdPerMillion);
+    return true;
+  };
+  const priced =
+    bill(freshText, rates.input_per_million_usd) &&
+    bill(freshAudio, rates.input_audio_per_million_usd) &&
+    bill(cached - cachedAudio, rates.cached_input_per_million_usd) &&
+    bill(cachedAudio, rates.cached_input_audio_per_million_usd) &&
+    bill(usage.toolPromptTokens, rates.input_per_million_usd) &&
     // Thinking is billed as output; candidatesTokenCount excludes it.
-    (usage.outputTokens + usage.thoughtsTokens) * picoPerToken(rates.output_per_million_usd);
-  return picoToNano(pico);
+    bill(usage.outputTokens + usage.thoughtsTokens, rates.output_per_million_usd);
+  return priced ? picoToNano(pico) : null;
 }

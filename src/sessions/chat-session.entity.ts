@@ -1,6 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { integerColumn, timestampColumn } from '../database/columns.js';
-import type { Session, SessionTotals } from './session.js';
+import type { Session, SessionTotals, Truncation } from './session.js';
 
 /** A session's running totals: columns of `chat_sessions`, kept by each turn (never a SUM). */
 export class SessionTotalsColumns implements SessionTotals {
@@ -38,6 +38,17 @@ export class ChatSessionEntity implements Session {
 
   @Column(timestampColumn('updated_at'))
   updatedAt: string;
+
+  /** The session's own context limit; null: the model's input token limit. */
+  @Column(integerColumn('max_context_tokens'))
+  maxContextTokens: number | null;
+
+  @Column({ type: 'varchar', length: 10, default: 'auto' })
+  truncation: Truncation;
+
+  /** The last turn's prompt plus its reply, as Gemini counted them: what the next turn starts from. */
+  @Column(integerColumn('context_tokens'))
+  contextTokens: number | null;
 
   @Column(() => SessionTotalsColumns, { prefix: false })
   totals: SessionTotalsColumns;

@@ -37,7 +37,9 @@ export function sessionToMarkdown(session: SessionDto, messages: MessageDto[]): 
     lines.push('', `## ${message.role === 'user' ? 'User' : 'Model'} · ${message.created_at}`, '', message.content);
     if (message.role === 'model' && message.usage) {
       const usage = message.usage;
-      lines.push('', `_${oneLine(message.model ?? '')} · ${usage.total_tokens} tokens (${tokenBreakdown(usage)}) · ${usd(message.cost_usd)}_`);
+      const estimated = message.cost_status === 'estimated' ? ` (estimated at ${oneLine(message.priced_as ?? '')} rates)` : '';
+      const leftOut = message.context?.truncated ? ` · older messages left out of its context` : '';
+      lines.push('', `_${oneLine(message.model ?? '')} · ${usage.total_tokens} tokens (${tokenBreakdown(usage)}) · ${usd(message.cost_usd)}${estimated}${leftOut}_`);
     }
   }
   return `${lines.join('\n')}\n`;

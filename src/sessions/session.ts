@@ -1,11 +1,23 @@
+export const TRUNCATIONS = ['auto', 'disabled'] as const;
+/** `auto`: a turn that would not fit leaves out the oldest whole turns. `disabled`: it is refused. */
+export type Truncation = (typeof TRUNCATIONS)[number];
+
 export interface Session {
   id: string;
   userId: string;
   title: string | null;
   model: string;
   systemInstruction: string | null;
+  /** The session's own limit on a prompt's tokens; null: the model's input token limit. */
+  maxContextTokens: number | null;
+  truncation: Truncation;
   createdAt: string;
   updatedAt: string;
+  /**
+   * The last turn's prompt tokens plus its reply's, as Gemini counted them: what the next turn
+   * starts from. Null before the first turn, or when Gemini's counts were not valid.
+   */
+  contextTokens: number | null;
   /** Running totals, added to by each turn in its transaction. */
   totals: SessionTotals;
 }
@@ -31,4 +43,6 @@ export interface SessionChanges {
   title?: string | null;
   model?: string;
   systemInstruction?: string | null;
+  maxContextTokens?: number | null;
+  truncation?: Truncation;
 }

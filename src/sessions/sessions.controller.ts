@@ -10,9 +10,11 @@ import { mapPage, PageQuery } from '../common/paging.js';
 import type { Page } from '../common/paging.js';
 import { SessionIdParams } from '../common/params.js';
 import { MessageDto } from '../messages/dto/message.dto.js';
+import { ModelCatalog } from '../pricing/model-catalog.js';
 import { CreateSessionDto } from './dto/create-session.dto.js';
 import { ExportQuery, ListSessionsQuery, UpdateSessionDto } from './dto/session-queries.js';
 import { MessagesPageDto, SessionDto, SessionExportDto, SessionHistoryDto, SessionsPageDto, SessionTotalsDto } from './dto/session.dto.js';
+import type { Session } from './session.js';
 import { sessionToMarkdown } from './session-export.js';
 import { SessionsService } from './sessions.service.js';
 
@@ -22,7 +24,13 @@ const DEFAULT_MESSAGES_PAGE = 50;
 @ApiTags('sessions')
 @Controller('sessions')
 export class SessionsController {
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly models: ModelCatalog,
+  ) {}
+
+  private readonly toDto = (session: Session): SessionDto =>
+    SessionDto.fromSession(session, this.models.contextLimit(session.model, session.maxContextTokens));
 
   @Post()
   @ActsFor('user_id', { whenAbsent: 'own' })
@@ -41,10 +49,17 @@ export class SessionsController {
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<SessionDto> {
-    const input = { userId: body.user_id, title: body.title, model: body.model, systemInstruction: body.system_instruction };
+    const input = {
+      userId: body.user_id,
+      title: body.title,
+      model: body.model,
+      systemInstruction: body.system_instruction,
+      maxContextTokens: body.max_context_tokens,
+      truncation: body.truncation,
+    };
     const created = await this.sessions.create(caller, input, request.header('idempotency-key'));
     if (created.replayed) response.setHeader(REPLAYED_HEADER, 'true');
-    return SessionDto.fromSession(created.value);
+    return this.toDto(created.value);
   }
 
   @Get()
@@ -53,7 +68,7 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionsPageDto })
   @ApiErrorResponses(400, 401, 404)
   async list(@Query() query: ListSessionsQuery): Promise<Page<SessionDto>> {
-    return mapPage(await this.sessions.list(query.user_id, query.limit ?? DEFAULT_SESSIONS_PAGE, query.after), SessionDto.fromSession);
+    return mapPage(await this.sessions.list(query.user_id, query.limit ?? DEFAULT_SESSIONS_PAGE, query.after), this.toDto);
   }
 
   @Get(':session_id')
@@ -61,16 +76,25 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionDto })
   @ApiErrorResponses(400, 401, 404)
   async get(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<SessionDto> {
-    return SessionDto.fromSession(await this.sessions.getFor(caller, params.session_id));
+    return this.toDto(await this.sessions.getFor(caller, params.session_id));
   }
 
   @Patch(':session_id')
-  @ApiOperation({ summary: 'Rename a session or change its system instruction or model', description: 'Turns sent after it use the new values.' })
+  @ApiOperation({
+    summary: 'Rename a session, or change its system instruction, model, context limit or truncation',
+    description: 'Turns sent after it use the new values.',
+  })
   @ApiOkResponse({ type: SessionDto })
   @ApiErrorResponses(400, 401, 404)
   async update(@Param() params: SessionIdParams, @Body() body: UpdateSessionDto, @CurrentCaller() caller: Caller): Promise<SessionDto> {
-    const changes = { title: body.title, systemInstruction: body.system_instruction, model: body.model };
-    return SessionDto.fromSession(await this.sessions.update(caller, params.session_id, changes));
+    const changes = {
+      title: body.title,
+      systemInstruction: body.system_instruction,
+      model: body.model,
+      maxContextTokens: body.max_context_tokens,
+      truncation: body.truncation,
+    };
+    return this.toDto(await this.sessions.update(caller, params.session_id, changes));
   }
 
   @Delete(':session_id')
@@ -113,7 +137,7 @@ export class SessionsController {
     @Res() response: Response,
   ): Promise<void> {
     const conversation = await this.sessions.conversation(caller, params.session_id);
-    const session = SessionDto.fromSession(conversation.session);
+    const session = this.toDto(conversation.session);
     const messages = conversation.messages.map(MessageDto.from);
     const format = query.format ?? 'json';
     response.attachment(`session-${session.session_id}.${format === 'json' ? 'json' : 'md'}`);

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
 import { ChatSessionEntity } from './chat-session.entity.js';
 import type { SessionCursor } from './session-cursor.js';
-import type { Session, SessionChanges, SessionTotals, SessionWithOwner } from './session.js';
+import type { Session, SessionChanges, SessionTotals, SessionWithOwner, Truncation } from './session.js';
 
 interface TotalsRow {
   message_count: number | string;
@@ -16,6 +16,9 @@ interface SessionRow extends TotalsRow {
   title: string | null;
   model: string;
   system_instruction: string | null;
+  max_context_tokens: number | string | null;
+  truncation: Truncation;
+  context_tokens: number | string | null;
   created_at: string;
   updated_at: string;
   owner_daily_budget_nano_usd: number | string | null;
@@ -23,22 +26,25 @@ interface SessionRow extends TotalsRow {
 
 /** The session and its owner's daily budget, in one read: all a turn needs before its history. */
 const FIND_WITH_OWNER = new Sql<SessionRow>(
-  `SELECT s.chat_id, s.user_id, s.title, s.model, s.system_instruction, s.created_at, s.updated_at,
-          s.message_count, s.total_tokens, s.total_cost_nano_usd, u.daily_budget_nano_usd AS owner_daily_budget_nano_usd
+  `SELECT s.chat_id, s.user_id, s.title, s.model, s.system_instruction, s.max_context_tokens, s.truncation, s.created_at, s.updated_at,
+          s.context_tokens, s.message_count, s.total_tokens, s.total_cost_nano_usd, u.daily_budget_nano_usd AS owner_daily_budget_nano_usd
      FROM chat_sessions s LEFT JOIN users u ON u.user_id = s.user_id
     WHERE s.chat_id = :id`,
 );
 
 const INSERT = new Sql(
-  `INSERT INTO chat_sessions (chat_id, user_id, title, model, system_instruction, created_at, updated_at, message_count, total_tokens, total_cost_nano_usd)
-   VALUES (:id, :userId, :title, :model, :systemInstruction, :createdAt, :updatedAt, :messageCount, :totalTokens, :totalCostNanoUsd)`,
+  `INSERT INTO chat_sessions (chat_id, user_id, title, model, system_instruction, max_context_tokens, truncation, created_at, updated_at,
+                              context_tokens, message_count, total_tokens, total_cost_nano_usd)
+   VALUES (:id, :userId, :title, :model, :systemInstruction, :maxContextTokens, :truncation, :createdAt, :updatedAt,
+           :contextTokens, :messageCount, :totalTokens, :totalCostNanoUsd)`,
 );
 
 const RECORD_TURN = new Sql<TotalsRow>(
   `UPDATE chat_sessions
       SET updated_at = :updatedAt, title = COALESCE(title, :title),
           message_count = message_count + :messages, total_tokens = total_tokens + :tokens,
-          total_cost_nano_usd = total_cost_nano_usd + :cost
+          total_cost_nano_usd = total_cost_nano_usd + :cost,
+          context_tokens = :contextTokens
     WHERE chat_id = :id
     RETURNING message_count, total_tokens, total_cost_nano_usd`,
 );
@@ -71,11 +77,14 @@ export class SessionsRepository {
   }
 
   /**
-   * Marks a turn: `updated_at`, the running totals, and `title` when the session has none yet
-   * (a title set meanwhile wins). Returns the totals now, or null when the session is gone:
-   * it was deleted while Gemini answered.
+   * Marks a turn: `updated_at`, the running totals, what its context weighed, and `title` when
+   * the session has none yet (a title set meanwhile wins). Returns the totals now, or null when
+   * the session is gone: it was deleted while Gemini answered.
    */
-  async recordTurn(id: string, turn: { updatedAt: string; title: string | null; added: SessionTotals }): Promise<SessionTotals | null> {
+  async recordTurn(
+    id: string,
+    turn: { updatedAt: string; title: string | null; added: SessionTotals; contextTokens: number | null },
+  ): Promise<SessionTotals | null> {
     const { added } = turn;
     const [row] = await RECORD_TURN.rows(this.manager, {
       id,
@@ -84,6 +93,7 @@ export class SessionsRepository {
       messages: added.messageCount,
       tokens: added.totalTokens,
       cost: added.totalCostNanoUsd,
+      contextTokens: turn.contextTokens,
     });
     return row ? toTotals(row) : null;
   }
@@ -111,6 +121,12 @@ export class SessionsRepository {
     return rows.map((row) => row.id);
   }
 
+  /** Every model some session is set to. */
+  async modelsInUse(): Promise<string[]> {
+    const rows: { model: string }[] = await this.sessions.createQueryBuilder('s').select('DISTINCT s.model', 'model').getRawMany();
+    return rows.map((row) => row.model);
+  }
+
   /** Its messages go with it (the foreign key cascades). */
   async delete(id: string): Promise<void> {
     await this.sessions.delete({ id });
@@ -128,8 +144,15 @@ function toSession(row: SessionRow): Session {
     title: row.title,
     model: row.model,
     systemInstruction: row.system_instruction,
+    maxContextTokens: nullableNumber(row.max_context_tokens),
+    truncation: row.truncation,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    contextTokens: nullableNumber(row.context_tokens),
     totals: toTotals(row),
   };
+}
+
+function nullableNumber(value: number | string | null): number | null {
+  return value === null ? null : Number(value);
 }

@@ -18,7 +18,7 @@ import { SessionMessages } from '../messages/session-messages.js';
 import { ANONYMOUS_USER_ID } from '../users/user.js';
 import { decodeSessionCursor, encodeSessionCursor } from './session-cursor.js';
 import { EMPTY_TOTALS } from './session.js';
-import type { Session, SessionChanges, SessionWithOwner } from './session.js';
+import type { Session, SessionChanges, SessionWithOwner, Truncation } from './session.js';
 import { SessionsRepository } from './sessions.repository.js';
 
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -28,6 +28,8 @@ export interface NewSession {
   title?: string | null;
   model?: string;
   systemInstruction?: string | null;
+  maxContextTokens?: number | null;
+  truncation?: Truncation;
 }
 
 @Injectable()
@@ -50,8 +52,11 @@ export class SessionsService {
       title: input.title ?? null,
       model: input.model ?? this.config.gemini.model,
       systemInstruction: input.systemInstruction ?? null,
+      maxContextTokens: input.maxContextTokens ?? null,
+      truncation: input.truncation ?? 'auto',
       createdAt,
       updatedAt: createdAt,
+      contextTokens: null,
       totals: EMPTY_TOTALS,
     };
   }
@@ -100,6 +105,11 @@ export class SessionsService {
   /** A user's sessions, newest first, a page at a time. */
   async list(userId: string, limit: number, after: string | undefined): Promise<Page<Session>> {
     return pageOf(await this.sessions.pageForUser(userId, limit + 1, decodeSessionCursor(after)), limit, encodeSessionCursor);
+  }
+
+  /** Every model some session is set to. */
+  modelsInUse(): Promise<string[]> {
+    return this.sessions.modelsInUse();
   }
 
   /** The user's session ids, oldest first (the original /history API). */

@@ -33,6 +33,10 @@ export class SpendEntryEntity {
   @Column({ name: 'cost_status', type: 'varchar', length: 10 })
   costStatus: CostStatus;
 
+  /** The table entry whose rates priced the turn (null when unpriced). */
+  @Column({ name: 'priced_as', type: 'varchar', length: 100, nullable: true })
+  pricedAs: string | null;
+
   @Column(timestampColumn('created_at'))
   createdAt: string;
 }

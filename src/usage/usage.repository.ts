@@ -15,6 +15,8 @@ export interface SpendEntry {
   /** Integer nano-dollars; null when unpriced. */
   costNanoUsd: number | null;
   costStatus: CostStatus;
+  /** The table entry whose rates priced the turn (null when unpriced). */
+  pricedAs: string | null;
   createdAt: string;
 }
 
@@ -22,6 +24,8 @@ export interface UsageTotals {
   /** Turns spent: one per model reply. */
   turns: number;
   unpricedTurns: number;
+  /** Turns priced at the requested model's rates: the model that answered had none. */
+  estimatedTurns: number;
   usage: TokenUsage;
   /** Sum of the priced turns, integer nano-dollars. */
   costNanoUsd: number;
@@ -39,7 +43,7 @@ export interface TimeRange {
   to: string | null;
 }
 
-const LEDGER_COLUMNS = ['turn_id', 'user_id', 'session_id', 'model', 'cost_nano_usd', 'cost_status', 'created_at', ...TOKEN_CLASSES.map(({ name }) => name)];
+const LEDGER_COLUMNS = ['turn_id', 'user_id', 'session_id', 'model', 'cost_nano_usd', 'cost_status', 'priced_as', 'created_at', ...TOKEN_CLASSES.map(({ name }) => name)];
 
 const RECORD_LINE = new Sql(`INSERT INTO spend_ledger (${LEDGER_COLUMNS.join(', ')}) VALUES (${LEDGER_COLUMNS.map((column) => `:${column}`).join(', ')})`);
 
@@ -65,6 +69,7 @@ export class UsageRepository {
       model: entry.model,
       cost_nano_usd: entry.costNanoUsd,
       cost_status: entry.costStatus,
+      priced_as: entry.pricedAs,
       created_at: entry.createdAt,
       ...usageToCounts(entry.usage),
     });
@@ -95,7 +100,7 @@ export class UsageRepository {
       this.totals(userId, range, 'SUBSTR(e.createdAt, 1, 10)'),
     ]);
     return {
-      total: total?.totals ?? { turns: 0, unpricedTurns: 0, usage: countsToUsage({}), costNanoUsd: 0 },
+      total: total?.totals ?? { turns: 0, unpricedTurns: 0, estimatedTurns: 0, usage: countsToUsage({}), costNanoUsd: 0 },
       byModel: byModel.map(({ key, totals }) => ({ model: key, ...totals })),
       byDay: byDay.map(({ key, totals }) => ({ day: key, ...totals })),
     };
@@ -107,6 +112,7 @@ export class UsageRepository {
       .where('e.userId = :userId', { userId })
       .select('COUNT(*)', 'turns')
       .addSelect("SUM(CASE WHEN e.costStatus = 'unpriced' THEN 1 ELSE 0 END)", 'unpriced_turns')
+      .addSelect("SUM(CASE WHEN e.costStatus = 'estimated' THEN 1 ELSE 0 END)", 'estimated_turns')
       .addSelect('COALESCE(SUM(e.costNanoUsd), 0)', 'cost_nano_usd');
     if (range.from) query.andWhere('e.createdAt >= :from', { from: range.from });
     if (range.to) query.andWhere('e.createdAt < :to', { to: range.to });
@@ -118,6 +124,7 @@ export class UsageRepository {
       totals: {
         turns: Number(row.turns),
         unpricedTurns: Number(row.unpriced_turns ?? 0),
+        estimatedTurns: Number(row.estimated_turns ?? 0),
         usage: countsToUsage(row),
         costNanoUsd: Number(row.cost_nano_usd),
       },

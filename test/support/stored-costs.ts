@@ -12,20 +12,22 @@ export interface CostMismatch {
 /**
  * Recomputes the cost of every model row the service stored (rows a spec inserted by hand carry
  * no cost status, rows whose usage Gemini did not report as valid counts carry no counts: both
- * are skipped) from its stored token counts and the price table in force.
- * A row whose model has no price was priced as its session's model (Google reroutes retired
- * models), so that is the fallback, as when the turn was priced.
+ * are skipped) from its stored token counts, the table entry it says it was priced as
+ * (`priced_as`), and the rates in force when it was answered. A row priced as another model than
+ * the one that answered must say `estimated`; an unpriced one has no `priced_as`.
  */
 export async function storedCostMismatches(dataSource: DataSource, pricing: PricingService): Promise<{ checked: number; mismatches: CostMismatch[] }> {
   const rows: Record<string, unknown>[] = await dataSource.query(
-    `SELECT m.*, s.model AS session_model FROM chat_history m JOIN chat_sessions s ON s.chat_id = m.chat_id
-      WHERE m.role = 'model' AND m.cost_status IS NOT NULL AND m.total_tokens IS NOT NULL ORDER BY m.id`,
+    `SELECT m.* FROM chat_history m WHERE m.role = 'model' AND m.cost_status IS NOT NULL AND m.total_tokens IS NOT NULL ORDER BY m.id`,
   );
   const mismatches = rows.flatMap((row): CostMismatch[] => {
     const usage = countsToUsage(row as Parameters<typeof countsToUsage>[0]);
-    const recomputed = pricing.cost(row.model as string, row.session_model as string, usage).costNanoUsd;
+    const pricedAs = (row.priced_as as string | null) ?? null;
+    const recomputed = pricing.recompute(pricedAs, usage, new Date(String(row.timestamp)));
     const stored = row.cost_nano_usd === null ? null : Number(row.cost_nano_usd);
-    return stored === recomputed ? [] : [{ id: Number(row.id), model: String(row.model), stored, recomputed }];
+    // Priced at the answering model's own rates whenever it has some (a -001 version: its family's).
+    const expectedStatus = pricedAs === null ? 'unpriced' : pricing.isPriced(String(row.model)) ? 'priced' : 'estimated';
+    return stored === recomputed && row.cost_status === expectedStatus ? [] : [{ id: Number(row.id), model: String(row.model), stored, recomputed }];
   });
   return { checked: rows.length, mismatches };
 }

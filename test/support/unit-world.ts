@@ -17,6 +17,7 @@ import { InMemoryRateLimiter } from '../../src/limits/rate-limiter.js';
 import type { Message } from '../../src/messages/message.js';
 import { SessionMessages } from '../../src/messages/session-messages.js';
 import { MessagesRepository } from '../../src/messages/messages.repository.js';
+import { ModelCatalog } from '../../src/pricing/model-catalog.js';
 import { PricingService } from '../../src/pricing/pricing.service.js';
 import { ZERO_USAGE } from '../../src/pricing/token-usage.js';
 import type { TokenUsage } from '../../src/pricing/token-usage.js';
@@ -45,6 +46,7 @@ export interface World {
   unitOfWork: UnitOfWork;
   /** This process as the heartbeat of its claims knows it. */
   instance: ClusterInstance;
+  models: ModelCatalog;
   pricing: PricingService;
   repositories: {
     users: UsersRepository;
@@ -70,7 +72,8 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
   await migrate(dataSource);
   const manager = dataSource.manager;
   const unitOfWork = new UnitOfWork(dataSource);
-  const pricing = new PricingService(config);
+  const models = new ModelCatalog(config);
+  const pricing = new PricingService(models);
   const repositories = {
     users: new UsersRepository(manager),
     sessions: new SessionsRepository(manager),
@@ -91,6 +94,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
     dataSource,
     unitOfWork,
     instance,
+    models,
     pricing,
     repositories,
     idempotency,
@@ -139,6 +143,8 @@ export async function storeTurn(world: World, sessionId: string, input: StoredTu
   return world.unitOfWork.run(async (repositories) => {
     const session = await repositories.sessions.findById(sessionId);
     if (!session) throw new Error(`no session ${sessionId}`);
+    // Sent with the whole history, as every turn that fits.
+    const [first] = await repositories.messages.page(sessionId, 1, null);
     const turn = {
       sessionId,
       userMessage: input.userMessage ?? 'Hello',
@@ -149,6 +155,8 @@ export async function storeTurn(world: World, sessionId: string, input: StoredTu
       usage: input.usage ?? aUsage(),
       costNanoUsd,
       costStatus: costNanoUsd === null ? ('unpriced' as const) : ('priced' as const),
+      pricedAs: costNanoUsd === null ? null : 'gemini-2.5-flash',
+      context: { messages: session.totals.messageCount, firstMessageId: first?.id ?? null, truncated: false },
       finishReason: 'STOP',
       latencyMs: 5,
     };
@@ -192,6 +200,12 @@ export class ScriptedLlm extends LlmClient {
 
   generate(request: LlmRequest): Promise<LlmResult> {
     return this.next('generate', request);
+  }
+
+  /** Counting is not scripted: a spec whose prompts stay under every limit never counts. */
+  countTokens(request: LlmRequest): Promise<number> {
+    this.unexpected.push(`countTokens(${JSON.stringify(request.contents.at(-1))})`);
+    return Promise.reject(new Error('ScriptedLlm: unexpected countTokens call'));
   }
 
   stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult> {

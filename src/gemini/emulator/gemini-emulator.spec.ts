@@ -326,6 +326,60 @@ describe('GeminiEmulator', () => {
     expect(response.totalTokens).toBe(6);
   });
 
+  it('counts with countTokens what generateContent then reports as its prompt, system instruction included', async () => {
+    const contents = [
+      { role: 'user', parts: [{ text: 'x'.repeat(401) }] },
+      { role: 'model', parts: [{ text: 'an answer' }] },
+      { role: 'user', parts: [{ text: 'and then?' }] },
+    ];
+    const counted = await rawPost(
+      `/v1beta/models/${THINKING_MODEL}:countTokens`,
+      JSON.stringify({ generateContentRequest: { model: `models/${THINKING_MODEL}`, contents, systemInstruction: { parts: [{ text: SYSTEM }] } } }),
+    );
+    const answered = await ai.models.generateContent({ model: THINKING_MODEL, contents, config: { systemInstruction: SYSTEM } });
+    expect((await counted.json()).totalTokens).toBe(answered.usageMetadata?.promptTokenCount);
+    // The instruction counted as a leading content (what the service does: the SDK will not send it to countTokens) weighs the same.
+    const asContent = await ai.models.countTokens({ model: THINKING_MODEL, contents: [{ role: 'user', parts: [{ text: SYSTEM }] }, ...contents] });
+    expect(asContent.totalTokens).toBe(answered.usageMetadata?.promptTokenCount);
+  });
+
+  describe("each model's input limit", () => {
+    const limited = new GeminiEmulator({ recordRequests: true, inputTokenLimits: { 'gemini-tiny': 10 } });
+    let tiny: GoogleGenAI;
+    beforeAll(async () => {
+      tiny = new GoogleGenAI({ apiKey: 'k', httpOptions: { baseUrl: await limited.start(0, '127.0.0.1') } });
+    });
+    afterAll(() => limited.stop());
+
+    it("is the bundled table's unless given", () => {
+      expect(limited.inputTokenLimit('gemini-2.0-flash')).toBe(1_048_576);
+      expect(limited.inputTokenLimit('gemini-2.0-flash-001')).toBe(1_048_576);
+      expect(limited.inputTokenLimit('gemini-tiny')).toBe(10);
+      expect(limited.inputTokenLimit('gemini-unknown')).toBeNull();
+    });
+
+    it("refuses a prompt over it with Gemini's 400 and its wording, generate and stream alike; countTokens still counts", async () => {
+      const contents = 'y'.repeat(44); // 11 tokens
+      const calls: (() => Promise<unknown>)[] = [
+        () => tiny.models.generateContent({ model: 'gemini-tiny', contents }),
+        async () => {
+          for await (const _ of await tiny.models.generateContentStream({ model: 'gemini-tiny', contents })) void _;
+        },
+      ];
+      for (const call of calls) {
+        const error = (await call().catch((e: unknown) => e)) as ApiError;
+        expect(error).toBeInstanceOf(ApiError);
+        expect(error.status).toBe(400);
+        expect(JSON.parse(error.message).error).toMatchObject({
+          status: 'INVALID_ARGUMENT',
+          message: 'The input token count (11) exceeds the maximum number of tokens allowed (10).',
+        });
+      }
+      await expect(tiny.models.countTokens({ model: 'gemini-tiny', contents })).resolves.toMatchObject({ totalTokens: 11 });
+      await expect(tiny.models.generateContent({ model: 'gemini-tiny', contents: 'y'.repeat(40) })).resolves.toMatchObject({ usageMetadata: { promptTokenCount: 10 } });
+    });
+  });
+
   it('rejects requests without a key, with a bad body, without contents, or to unknown routes', async () => {
     const generate = `/v1beta/models/${THINKING_MODEL}:generateContent`;
     const noKey = await rawPost(generate, userBody, {});

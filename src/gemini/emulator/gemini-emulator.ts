@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadModelTable } from '../../pricing/model-table.js';
 
 /**
  * A stand-in for the Gemini Developer API (REST, `v1beta`), good enough for the real
@@ -77,6 +78,20 @@ export interface GeminiEmulatorOptions {
   recordRequests?: boolean;
   /** Longest request body read; a longer one is refused as Google does. Default 20 MiB, Gemini's request limit. */
   maxBodyBytes?: number;
+  /**
+   * Each model's input token limit, enforced on generate calls as Gemini does (400 INVALID_ARGUMENT).
+   * Default: the bundled model table's `input_token_limit`; entries given here replace those.
+   */
+  inputTokenLimits?: Record<string, number>;
+}
+
+/** The bundled model table's input limits, read once. */
+let bundledLimits: Map<string, number> | undefined;
+function bundledInputLimits(): Map<string, number> {
+  bundledLimits ??= new Map(
+    loadModelTable(null).models.flatMap((entry) => (entry.input_token_limit === null ? [] : [[entry.model, entry.input_token_limit] as const])),
+  );
+  return bundledLimits;
 }
 
 /** Gemini's documented limit for one request (inline data included). */
@@ -260,6 +275,7 @@ export class GeminiEmulator {
   readonly requests: RecordedRequest[] = [];
   private readonly recordRequests: boolean;
   private readonly maxBodyBytes: number;
+  private readonly inputTokenLimits: Map<string, number>;
 
   private server: Server | undefined;
   private url: string | undefined;
@@ -273,6 +289,12 @@ export class GeminiEmulator {
     this.defaultReply = { ...this.initialDefaultReply };
     this.recordRequests = options.recordRequests ?? false;
     this.maxBodyBytes = options.maxBodyBytes ?? GEMINI_REQUEST_LIMIT_BYTES;
+    this.inputTokenLimits = new Map([...bundledInputLimits(), ...Object.entries(options.inputTokenLimits ?? {})]);
+  }
+
+  /** The input token limit enforced for a model (null: none). */
+  inputTokenLimit(model: string): number | null {
+    return this.inputTokenLimits.get(model) ?? this.inputTokenLimits.get(model.replace(/-\d{3}$/, '')) ?? null;
   }
 
   get baseUrl(): string {
@@ -383,9 +405,14 @@ export class GeminiEmulator {
     const invalid = validateContents(request.contents);
     if (invalid) return sendError(res, 400, invalid);
 
+    // countTokens and usageMetadata count alike (promptTokenCount): an estimate is what the turn then reports.
+    const promptTokens = promptTokenCount(request);
     if (action === 'countTokens') {
-      const totalTokens = promptTokenCount(request);
-      return sendJson(res, 200, { totalTokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: totalTokens }] });
+      return sendJson(res, 200, { totalTokens: promptTokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: promptTokens }] });
+    }
+    const limit = this.inputTokenLimit(model);
+    if (limit !== null && promptTokens > limit) {
+      return sendError(res, 400, `The input token count (${promptTokens}) exceeds the maximum number of tokens allowed (${limit}).`);
     }
 
     const reply = this.queue.shift() ?? this.defaultReply;

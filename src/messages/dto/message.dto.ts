@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { nanoToUsd } from '../../pricing/money.js';
+import { COST_STATUSES } from '../../pricing/pricing.service.js';
 import type { CostStatus } from '../../pricing/pricing.service.js';
 import { TOKEN_CLASSES, usageToCounts } from '../../pricing/token-usage.js';
 import type { TokenCounts } from '../../pricing/token-usage.js';
@@ -10,6 +11,18 @@ export class UsageDto {}
 export interface UsageDto extends TokenCounts {}
 for (const { name, description } of TOKEN_CLASSES) {
   ApiProperty({ type: Number, example: 0, description })(UsageDto.prototype, name);
+}
+
+/** What the model saw besides the turn's own message. */
+export class MessageContextDto {
+  @ApiProperty({ example: 14, description: 'Earlier stored messages sent with the turn\'s message (it not counted).' })
+  messages: number;
+
+  @ApiProperty({ type: Number, nullable: true, example: 37, description: 'The first of them; null when none was sent.' })
+  first_message_id: number | null;
+
+  @ApiProperty({ example: false, description: 'Whether older messages were left out to fit the context limit (they stay stored).' })
+  truncated: boolean;
 }
 
 export class MessageDto {
@@ -25,7 +38,7 @@ export class MessageDto {
   @ApiProperty({ example: '2026-11-22T10:00:00.123Z' })
   created_at: string;
 
-  @ApiPropertyOptional({ example: 'gemini-2.5-flash', description: 'Model rows only: the model that answered.' })
+  @ApiPropertyOptional({ example: 'gemini-3.5-flash-lite', description: 'Model rows only: the model that answered.' })
   model?: string | null;
 
   @ApiPropertyOptional({ example: 'STOP', type: String, nullable: true, description: 'Model rows only.' })
@@ -42,8 +55,19 @@ export class MessageDto {
   })
   cost_usd?: number | null;
 
-  @ApiPropertyOptional({ enum: ['priced', 'unpriced'], description: 'Model rows only.' })
+  @ApiPropertyOptional({
+    enum: COST_STATUSES,
+    description:
+      'Model rows only. `priced`: at the answering model\'s rates; `estimated`: the answering model has no price, so at the requested one\'s ' +
+      '(Google reroutes retired models); `unpriced`: no price known, cost_usd is null.',
+  })
   cost_status?: CostStatus;
+
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'gemini-3.5-flash-lite', description: 'Model rows only: the model whose rates priced the reply; null when unpriced.' })
+  priced_as?: string | null;
+
+  @ApiPropertyOptional({ type: MessageContextDto, nullable: true, description: 'Model rows only: what the model saw.' })
+  context?: MessageContextDto | null;
 
   static from(message: Message): MessageDto {
     if (message.role === 'user' || message.usage === null) {
@@ -60,6 +84,9 @@ export class MessageDto {
       usage: usageToCounts(message.usage),
       cost_usd: nanoToUsd(message.costNanoUsd),
       cost_status: message.costStatus ?? 'unpriced',
+      // `?? null`: replays remembered before these fields existed lack them.
+      priced_as: message.pricedAs ?? null,
+      context: message.context ? { messages: message.context.messages, first_message_id: message.context.firstMessageId, truncated: message.context.truncated } : null,
     };
   }
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Length, MaxLength, ValidateIf } from 'class-validator';
 import { IsModelId, IsUserId } from '../../common/validation-rules.js';
+import { ContextSettingsDto } from './create-session.dto.js';
 import { PageQuery } from '../../common/paging.js';
 
 export class ListSessionsQuery extends PageQuery {
@@ -9,7 +10,7 @@ export class ListSessionsQuery extends PageQuery {
   user_id: string;
 }
 
-export class UpdateSessionDto {
+export class UpdateSessionDto extends ContextSettingsDto {
   @ApiPropertyOptional({ type: String, nullable: true, example: 'Trip planning', description: 'null clears it.' })
   @IsOptional()
   @ValidateIf((_dto, value) => value !== null)
@@ -24,7 +25,7 @@ export class UpdateSessionDto {
   @IsString()
   system_instruction?: string | null;
 
-  @ApiPropertyOptional({ example: 'gemini-2.5-pro', description: 'Used from the next turn on; cannot be null.' })
+  @ApiPropertyOptional({ example: 'gemini-3.8-flash', description: 'Used from the next turn on; cannot be null.' })
   @ValidateIf((_dto, value) => value !== undefined)
   @IsModelId()
   model?: string;

@@ -2,7 +2,8 @@ import { ApiProperty } from '@nestjs/swagger';
 import { pageDto } from '../../common/paging.js';
 import { MessageDto } from '../../messages/dto/message.dto.js';
 import { nanoToUsd } from '../../pricing/money.js';
-import type { Session, SessionTotals } from '../session.js';
+import { TRUNCATIONS } from '../session.js';
+import type { Session, SessionTotals, Truncation } from '../session.js';
 
 /** A session's totals as the API shows them. */
 export class SessionTotalsDto {
@@ -34,11 +35,37 @@ export class SessionDto extends SessionTotalsDto {
   @ApiProperty({ type: String, nullable: true, example: null })
   title: string | null;
 
-  @ApiProperty({ example: 'gemini-2.5-flash' })
+  @ApiProperty({ example: 'gemini-3.5-flash-lite' })
   model: string;
 
   @ApiProperty({ type: String, nullable: true, example: null })
   system_instruction: string | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: null, description: 'The session\'s own limit on a prompt\'s tokens; null: the model\'s input token limit.' })
+  max_context_tokens: number | null;
+
+  @ApiProperty({
+    enum: TRUNCATIONS,
+    description: '`auto`: a turn over the limit leaves out the oldest whole turns (stored history stays); `disabled`: it is refused, 422 CONTEXT_TOO_LONG.',
+  })
+  truncation: Truncation;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 1048576,
+    description: 'The limit in force: max_context_tokens within the model\'s input token limit (GET /models); null when neither is known.',
+  })
+  context_limit: number | null;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 1066,
+    description:
+      'What the next turn starts from: the last turn\'s prompt tokens plus its reply\'s, as Gemini counted them (the next turn adds its message). Null before the first turn.',
+  })
+  context_tokens: number | null;
 
   @ApiProperty({ example: '2026-11-22T10:00:00.123Z' })
   created_at: string;
@@ -46,13 +73,18 @@ export class SessionDto extends SessionTotalsDto {
   @ApiProperty({ example: '2026-11-22T10:05:00.456Z' })
   updated_at: string;
 
-  static fromSession(session: Session): SessionDto {
+  /** `contextLimit`: the session's limit in force (ModelCatalog.contextLimit). */
+  static fromSession(session: Session, contextLimit: number | null): SessionDto {
     return {
       session_id: session.id,
       user_id: session.userId,
       title: session.title,
       model: session.model,
       system_instruction: session.systemInstruction,
+      max_context_tokens: session.maxContextTokens,
+      truncation: session.truncation,
+      context_limit: contextLimit,
+      context_tokens: session.contextTokens,
       created_at: session.createdAt,
       updated_at: session.updatedAt,
       ...SessionTotalsDto.from(session.totals),

@@ -23,11 +23,13 @@ export class UsageQuery {
 class UsageTotalsDto extends UsageDto {
   @ApiProperty({ example: 12, description: 'Model replies stored.' }) turns: number;
   @ApiProperty({ example: 0, description: 'Turns whose model had no price (not in total_cost_usd).' }) unpriced_turns: number;
+  @ApiProperty({ example: 0, description: 'Turns priced at the requested model\'s rates because the model that answered had no price (in total_cost_usd).' })
+  estimated_turns: number;
   @ApiProperty({ example: 0.00597 }) total_cost_usd: number;
 }
 
 class ModelUsageDto extends UsageTotalsDto {
-  @ApiProperty({ example: 'gemini-2.5-flash' }) model: string;
+  @ApiProperty({ example: 'gemini-3.5-flash-lite' }) model: string;
 }
 
 class DayUsageDto extends UsageTotalsDto {
@@ -57,6 +59,7 @@ function totals(entry: UsageTotals): UsageTotalsDto {
   return {
     turns: entry.turns,
     unpriced_turns: entry.unpricedTurns,
+    estimated_turns: entry.estimatedTurns,
     ...usageToCounts(entry.usage),
     total_cost_usd: nanoToUsd(entry.costNanoUsd),
   };

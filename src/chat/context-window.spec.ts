@@ -1,0 +1,188 @@
+import { ContextTooLong } from '../common/errors.js';
+import type { LlmTurn } from '../gemini/llm-client.js';
+import type { ContextMessage, TurnHistory } from '../messages/message.js';
+import { byteBound, fewestThatFit, planContext, reportedBound } from './context-window.js';
+import type { ContextInput } from './context-window.js';
+
+/** A tokenizer as the emulator's: a token per four characters, at least one per content. */
+function tokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}
+
+/** countTokens, counted by `tokens` and recorded, so a spec sees how often it was asked. */
+function counter() {
+  const calls: number[] = [];
+  const count = async (systemInstruction: string | null, contents: LlmTurn[]) => {
+    calls.push(contents.length);
+    return (systemInstruction === null ? 0 : tokens(systemInstruction)) + contents.reduce((sum, turn) => sum + tokens(turn.text), 0);
+  };
+  return { count, calls };
+}
+
+/** `turns` stored turns of `chars` characters per message, ids from 1, as each turn that fit stored them. */
+function historyOf(turns: number, chars = 400): TurnHistory {
+  const messages: ContextMessage[] = [];
+  for (let i = 0; i < turns; i++) {
+    messages.push({ id: 2 * i + 1, role: 'user', content: `${i}`.padEnd(chars, 'q') });
+    messages.push({ id: 2 * i + 2, role: 'model', content: `${i}`.padEnd(chars, 'a') });
+  }
+  if (turns === 0) return { messages, lastTurn: null };
+  // The last turn's prompt (everything before its reply) and its reply, as Gemini counted them.
+  const prompt = messages.slice(0, -1).reduce((sum, message) => sum + tokens(message.content), 0);
+  return {
+    messages,
+    lastTurn: { tokens: prompt + tokens(messages.at(-1)!.content), context: { messages: messages.length - 2, firstMessageId: turns > 1 ? 1 : null, truncated: false } },
+  };
+}
+
+function input(overrides: Partial<ContextInput>): ContextInput {
+  return { history: historyOf(10), systemInstruction: null, message: 'next question', limit: 1_000_000, truncation: 'auto', ...overrides };
+}
+
+describe('planContext', () => {
+  it('sends the whole history, uncounted, when a bound shows it fits', async () => {
+    const { count, calls } = counter();
+    const plan = await planContext(input({ limit: 10_000 }), count);
+    expect(plan.contents).toHaveLength(21);
+    expect(plan.contents.at(-1)).toEqual({ role: 'user', text: 'next question' });
+    expect(plan.context).toEqual({ messages: 20, firstMessageId: 1, truncated: false });
+    expect(plan.promptTokens).toBeNull();
+    expect(calls).toEqual([]);
+  });
+
+  it('counts when the bound does not settle it, and sends everything that fits', async () => {
+    const { count, calls } = counter();
+    // 20 messages of 100 tokens + 4: 2,004 tokens, but 8,000+ bytes.
+    const plan = await planContext(input({ limit: 2_004 }), count);
+    expect(plan.context).toEqual({ messages: 20, firstMessageId: 1, truncated: false });
+    expect(plan.promptTokens).toBe(2_004);
+    expect(calls).toEqual([21]);
+  });
+
+  it('leaves out the fewest oldest whole turns that make it fit, newest last', async () => {
+    const { count } = counter();
+    // 2,004 tokens; a limit of 1,700 needs 2 turns (400 tokens) left out, 1 (200) is not enough.
+    const plan = await planContext(input({ limit: 1_700 }), count);
+    expect(plan.context).toEqual({ messages: 16, firstMessageId: 5, truncated: true });
+    expect(plan.contents[0]).toEqual({ role: 'user', text: '2'.padEnd(400, 'q') });
+    expect(plan.contents.at(-1)).toEqual({ role: 'user', text: 'next question' });
+    expect(plan.promptTokens).toBe(1_604);
+  });
+
+  it('keeps the system instruction and counts it', async () => {
+    const { count } = counter();
+    const plan = await planContext(input({ limit: 1_700, systemInstruction: 'x'.repeat(400) }), count);
+    // 100 more tokens: one more turn goes.
+    expect(plan.context).toEqual({ messages: 14, firstMessageId: 7, truncated: true });
+    expect(plan.promptTokens).toBe(1_504);
+  });
+
+  it('refuses a prompt counted over the limit when truncation is disabled', async () => {
+    const { count } = counter();
+    const refusal = planContext(input({ limit: 1_700, truncation: 'disabled' }), count);
+    await expect(refusal).rejects.toBeInstanceOf(ContextTooLong);
+    await expect(refusal).rejects.toMatchObject({ promptTokens: 2_004, limit: 1_700, reason: 'disabled' });
+  });
+
+  it('never refuses a prompt that fits, however big its bytes', async () => {
+    const { count } = counter();
+    const plan = await planContext(input({ limit: 2_004, truncation: 'disabled' }), count);
+    expect(plan.context.truncated).toBe(false);
+  });
+
+  it('refuses, even with truncation, when the system instruction and the message alone are over the limit', async () => {
+    const { count } = counter();
+    const refusal = planContext(input({ limit: 50, systemInstruction: 'x'.repeat(400) }), count);
+    await expect(refusal).rejects.toMatchObject({ promptTokens: 104, limit: 50, reason: 'newest-alone' });
+  });
+
+  it('counts exactly when asked, even when a bound would do', async () => {
+    const { count, calls } = counter();
+    const plan = await planContext(input({ exact: true }), count);
+    expect(plan.promptTokens).toBe(2_004);
+    expect(calls).toEqual([21]);
+  });
+
+  it('sends everything, uncounted, when no limit is known', async () => {
+    const { count, calls } = counter();
+    const plan = await planContext(input({ limit: null }), count);
+    expect(plan.context.truncated).toBe(false);
+    expect(calls).toEqual([]);
+  });
+
+  it('sends only the new message for a session without history', async () => {
+    const { count } = counter();
+    const plan = await planContext(input({ history: historyOf(0), limit: 10 }), count);
+    expect(plan.contents).toEqual([{ role: 'user', text: 'next question' }]);
+    expect(plan.context).toEqual({ messages: 0, firstMessageId: null, truncated: false });
+  });
+
+  it('stays close to the limit turn after turn: each counted prompt fits, and one more turn would not', async () => {
+    const { count } = counter();
+    for (let turns = 1; turns <= 30; turns++) {
+      const plan = await planContext(input({ history: historyOf(turns, 300), limit: 2_000 }), count);
+      const sent = await count(null, plan.contents);
+      expect(sent).toBeLessThanOrEqual(2_000);
+      if (plan.context.truncated) {
+        const firstSent = turns - plan.context.messages / 2;
+        const oneMore = await count(null, [...historyOf(turns, 300).messages.slice(2 * (firstSent - 1)).map(({ role, content }) => ({ role, text: content })), { role: 'user' as const, text: 'next question' }]);
+        expect(oneMore).toBeGreaterThan(2_000);
+      }
+    }
+  });
+});
+
+describe('reportedBound', () => {
+  it('is the last turn as Gemini counted it plus the bytes of what is new', () => {
+    const history = historyOf(10);
+    // 2,000 tokens counted for the last turn and its reply; the new message's 13 bytes and 4 of room.
+    expect(reportedBound({ history, systemInstruction: null, message: 'next question' })).toBe(2_000 + 13 + 4);
+  });
+
+  it('adds the bytes of the messages the last turn left out', () => {
+    const history = historyOf(10);
+    const truncated: TurnHistory = { ...history, lastTurn: { tokens: 1_000, context: { messages: 8, firstMessageId: 11, truncated: true } } };
+    // Messages 1–10 (400 bytes + 4 each) were left out.
+    expect(reportedBound({ history: truncated, systemInstruction: null, message: 'next question' })).toBe(1_000 + 10 * 404 + 17);
+  });
+
+  it('is null when Gemini did not count the last turn', () => {
+    const history: TurnHistory = { ...historyOf(2), lastTurn: { tokens: null, context: null } };
+    expect(reportedBound({ history, systemInstruction: 'be brief', message: 'hi' })).toBeNull();
+  });
+});
+
+describe('byteBound', () => {
+  it('is the bytes of everything, with room for what a tokenizer adds per content', () => {
+    expect(byteBound({ history: historyOf(2), systemInstruction: 'be brief', message: 'hi' })).toBe(4 * 404 + (8 + 4) + (2 + 4));
+    expect(byteBound({ history: historyOf(0), systemInstruction: null, message: 'é' })).toBe(2 + 4);
+  });
+});
+
+describe('fewestThatFit', () => {
+  it.each([
+    [10, 3, 3],
+    [10, 7, 3],
+    [10, 1, 3],
+    [10, 10, 3],
+    [1, 1, 1],
+  ])('finds the fewest of %i turns from a guess of %i (answer %i)', async (turns, guess, answer) => {
+    const probed: number[] = [];
+    const found = await fewestThatFit(turns, guess, async (n) => {
+      probed.push(n);
+      return n >= answer;
+    });
+    expect(found).toBe(answer);
+    expect(probed.length).toBeLessThanOrEqual(2 + Math.ceil(Math.log2(turns + 1)));
+  });
+
+  it('costs two probes when the guess is right', async () => {
+    const probed: number[] = [];
+    await fewestThatFit(100, 40, async (n) => (probed.push(n), n >= 40));
+    expect(probed).toEqual([40, 39]);
+  });
+
+  it('answers null when leaving out every turn is not enough', async () => {
+    await expect(fewestThatFit(5, 2, async () => false)).resolves.toBeNull();
+  });
+});

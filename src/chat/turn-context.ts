@@ -1,0 +1,67 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ContextTooLong, ValidationFailed } from '../common/errors.js';
+import { appConfig } from '../config/app.config.js';
+import type { AppConfig } from '../config/app.config.js';
+import { LlmClient } from '../gemini/llm-client.js';
+import type { LlmRequest } from '../gemini/llm-client.js';
+import type { TurnHistory } from '../messages/message.js';
+import { ModelCatalog } from '../pricing/model-catalog.js';
+import type { Session } from '../sessions/session.js';
+import { planContext } from './context-window.js';
+import type { ContextPlan } from './context-window.js';
+
+export const NO_HISTORY: TurnHistory = Object.freeze({ messages: [], lastTurn: null });
+
+/** A planned prompt and the request that carries it. */
+export interface PlannedRequest {
+  plan: ContextPlan;
+  request: LlmRequest;
+  /** The limit the plan was made for; null: none known. */
+  limit: number | null;
+}
+
+/**
+ * What a turn on a session sends to Gemini: the context limit in force, the stored turns that
+ * fit it (context-window.ts), counted with Gemini's countTokens when a bound does not settle it.
+ * The turn and the estimate of the next turn plan alike.
+ */
+@Injectable()
+export class TurnContexts {
+  constructor(
+    @Inject(appConfig.KEY) private readonly config: AppConfig,
+    private readonly models: ModelCatalog,
+    private readonly llm: LlmClient,
+  ) {}
+
+  /** MAX_MESSAGE_CHARS is configuration, so this part of validation cannot live in the DTO. */
+  checkLength(message: string): void {
+    let length = 0;
+    for (const _ of message) length += 1; // code points, as a person counts characters
+    if (length > this.config.maxMessageChars) {
+      throw new ValidationFailed(`message: must be at most ${this.config.maxMessageChars} characters, got ${length}`);
+    }
+  }
+
+  /** The next turn's request. `exact`: counted even when a bound shows it fits. `limit`: a tighter limit than the session's. */
+  async plan(session: Session, history: TurnHistory, message: string, options: { exact?: boolean; limit?: number } = {}): Promise<PlannedRequest> {
+    const own = this.models.contextLimit(session.model, session.maxContextTokens);
+    const limit = options.limit === undefined ? own : Math.min(options.limit, own ?? options.limit);
+    const plan = await planContext(
+      { history, systemInstruction: session.systemInstruction, message, limit, truncation: session.truncation, exact: options.exact },
+      (systemInstruction, contents) => this.llm.countTokens({ model: session.model, systemInstruction, contents }),
+    );
+    return { plan, request: { model: session.model, contents: plan.contents, systemInstruction: session.systemInstruction }, limit };
+  }
+
+  /**
+   * After Gemini refused `sent` as over the limit it names: the same turn planned again, counted,
+   * to fit that limit — less what Gemini counted beyond our own count of the prompt, if it did.
+   * A session that does not truncate gets the refusal (422).
+   */
+  async refit(session: Session, history: TurnHistory, message: string, sent: PlannedRequest, refusal: ContextTooLong): Promise<PlannedRequest> {
+    if (session.truncation === 'disabled') throw new ContextTooLong(refusal.promptTokens, refusal.limit, 'disabled');
+    const counted = sent.plan.promptTokens;
+    const uncounted = counted !== null && refusal.promptTokens !== null ? Math.max(0, refusal.promptTokens - counted) : 0;
+    return this.plan(session, history, message, { exact: true, limit: Math.max(1, refusal.limit - uncounted) });
+  }
+}
