@@ -4,7 +4,10 @@ import helmet from 'helmet';
 import { appConfig } from './config/app.config.js';
 import type { AppConfig } from './config/app.config.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiKeysService } from './auth/api-keys.service.js';
 import { allowedMethods } from './common/allowed-methods.js';
@@ -62,8 +65,34 @@ export function configureApp(app: NestExpressApplication): void {
   const keys = app.get(ApiKeysService);
   app.use(bodyGate({ limitBytes: BODY_LIMIT_BYTES, timeoutMs: config.requestBodyTimeoutMs, callerFor: (header) => keys.callerFor(header) }));
   app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
+  app.use(vendorFiles());
   app.useStaticAssets(PUBLIC_DIR, { index: 'index.html', fallthrough: true });
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+/**
+ * The browser builds the page imports (web/public/markdown.js), served from node_modules as
+ * installed: nothing to copy or keep in step, no CDN, so the page's CSP stays `script-src 'self'`.
+ * Each is its package's own self-contained ESM build, found beside the entry `require` resolves
+ * from this file, so src (jest) and dist (npm start) serve the same installed packages.
+ */
+const VENDOR_FILES: Record<string, [pkg: string, file: string]> = {
+  '/vendor/marked.esm.js': ['marked', 'marked.esm.js'],
+  // dompurify's `require` entry is its CommonJS build; the ESM one sits in the same folder.
+  '/vendor/purify.es.mjs': ['dompurify', 'purify.es.mjs'],
+};
+
+function vendorFiles() {
+  const require = createRequire(import.meta.url);
+  const files = new Map(Object.entries(VENDOR_FILES).map(([url, [pkg, file]]) => [url, join(dirname(require.resolve(pkg)), file)]));
+  // A page that cannot load its modules is broken: say so at start, not as a 404 in a browser.
+  for (const path of files.values()) if (!existsSync(path)) throw new Error(`${path} is missing: the chat page needs it (npm ci)`);
+  return (request: Request, response: Response, next: NextFunction) => {
+    const path = files.get(request.path);
+    if (!path || (request.method !== 'GET' && request.method !== 'HEAD')) return next();
+    response.type('text/javascript');
+    response.sendFile(path, (error) => error && next(error));
+  };
 }
 
 /**

@@ -1,4 +1,7 @@
 import { jest } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { freshUser, models, NAMED_HOST, send, useUser, usePageHarness } from '../support/browser.js';
 import { startTestApp } from '../support/test-app.js';
@@ -101,7 +104,7 @@ describe('the built-in chat page', () => {
     expect(await models(page).last().textContent()).toContain('hello from a named host');
   });
 
-  it('shows model output as text, never as HTML', async () => {
+  it("shows the model's raw HTML as text, never as markup", async () => {
     const page = await openPage();
     const dialogs: string[] = [];
     page.on('dialog', (dialog) => {
@@ -213,6 +216,178 @@ describe('the built-in chat page', () => {
     expect(await page.locator('#messages > *').count()).toBe(0);
     expect(await page.locator('#error').isHidden()).toBe(true);
     expect(await page.textContent('#session-total')).toBe('No session');
+  });
+});
+
+describe('replies as Markdown', () => {
+  /** Elements and attributes no reply may bring onto the page, in the messages or anywhere else. */
+  async function foreignMarkup(page: Page): Promise<string[]> {
+    return page.evaluate(() => {
+      const found: string[] = [];
+      for (const element of document.querySelectorAll('#messages script, #messages img, #messages iframe, #messages svg, ' +
+        '#messages object, #messages embed, #messages form, #messages input, #messages style, #messages link, #messages meta')) {
+        found.push(element.outerHTML);
+      }
+      for (const element of document.querySelectorAll('#messages *')) {
+        for (const { name } of element.attributes) {
+          if (/^on/i.test(name) || name === 'style' || name === 'srcdoc') found.push(`${element.tagName} ${name}`);
+        }
+      }
+      return found;
+    });
+  }
+
+  it('loads marked and DOMPurify from the app itself, as installed in node_modules, and nothing else under /vendor', async () => {
+    const require = createRequire(import.meta.url);
+    const installed = {
+      '/vendor/marked.esm.js': join(dirname(require.resolve('marked')), 'marked.esm.js'),
+      '/vendor/purify.es.mjs': join(dirname(require.resolve('dompurify')), 'purify.es.mjs'),
+    };
+    for (const [path, file] of Object.entries(installed)) {
+      const response = await fetch(`${t.baseUrl}${path}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/javascript/);
+      expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(await response.text()).toBe(readFileSync(file, 'utf8'));
+    }
+    for (const path of ['/vendor/', '/vendor/marked.umd.js', '/vendor/../package.json', '/vendor/purify.cjs.js']) {
+      expect((await fetch(`${t.baseUrl}${path}`)).status).toBe(404);
+    }
+    expect((await fetch(`${t.baseUrl}/vendor/marked.esm.js`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('renders headings, lists, tables, code blocks, emphasis and links, and leaves the person\'s own text as typed', async () => {
+    const page = await openPage();
+    const markdown = [
+      '## Packing list',
+      '',
+      'Bring *light* layers and **good** boots; see [the forecast](https://weather.example/alps "Forecast").',
+      '',
+      '- socks',
+      '- a hat',
+      '',
+      '1. pack',
+      '2. go',
+      '',
+      '| Item | Grams |',
+      '|:-----|------:|',
+      '| tent | 1200 |',
+      '| stove | 300 |',
+      '',
+      '```js',
+      'const total = 1200 + 300; // <b>not bold</b>',
+      '```',
+    ].join('\n');
+    const question = 'What should I pack? **Just** a list, <i>please</i>.';
+    t.emulator.enqueue({ text: markdown });
+    await send(page, question);
+
+    const expectRendered = async () => {
+      const reply = models(page).first().locator('.reply-text');
+      expect(await reply.locator('h2').textContent()).toBe('Packing list');
+      expect(await reply.locator('em').allTextContents()).toEqual(['light']);
+      expect(await reply.locator('strong').allTextContents()).toEqual(['good']);
+      expect(await reply.locator('ul > li').allTextContents()).toEqual(['socks', 'a hat']);
+      expect(await reply.locator('ol > li').allTextContents()).toEqual(['pack', 'go']);
+      expect(
+        await reply.locator('table tr').evaluateAll((rows) => rows.map((row) => [...row.children].map((cell) => `${cell.tagName} ${cell.textContent}`))),
+      ).toEqual([['TH Item', 'TH Grams'], ['TD tent', 'TD 1200'], ['TD stove', 'TD 300']]);
+      expect(await reply.locator('th').nth(1).getAttribute('align')).toBe('right');
+      expect(await reply.locator('pre > code').textContent()).toBe('const total = 1200 + 300; // <b>not bold</b>\n');
+      expect(await reply.locator('b').count()).toBe(0);
+      expect(
+        await reply.locator('a').evaluateAll((links) =>
+          links.map((a) => ({ href: a.getAttribute('href'), target: a.getAttribute('target'), rel: a.getAttribute('rel'), title: a.getAttribute('title'), text: a.textContent })),
+        ),
+      ).toEqual([{ href: 'https://weather.example/alps', target: '_blank', rel: 'noopener noreferrer', title: 'Forecast', text: 'the forecast' }]);
+      // The person's message is text, Markdown and HTML alike.
+      const own = page.locator('#messages [data-role="user"]').first();
+      expect(await own.textContent()).toBe(question);
+      expect(await own.locator('strong, i').count()).toBe(0);
+    };
+    await expectRendered();
+    expect(await foreignMarkup(page)).toEqual([]);
+
+    // The same from the stored history.
+    await page.reload();
+    await page.waitForSelector('body[data-ready]');
+    await models(page).first().waitFor();
+    await expectRendered();
+  });
+
+  it('keeps Markdown payloads inert: script and data links, raw HTML, images and their handlers', async () => {
+    const page = await openPage();
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    const hostile = [
+      '[a javascript link](javascript:window.__xss=1)',
+      '[a mixed-case one](JaVaScRiPt:window.__xss=2)',
+      '[an encoded one](jav&#x09;ascript:window.__xss=3)',
+      '[a data link](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',
+      '[a reference link][evil]',
+      '<javascript:window.__xss=4>',
+      '<script>window.__xss=5</script>',
+      '<img src=x onerror="window.__xss=6">',
+      '<iframe src="javascript:window.__xss=7"></iframe>',
+      '<svg onload="window.__xss=8"><circle r="1"/></svg>',
+      '<a href="javascript:window.__xss=9">a raw link</a>',
+      '![an image with a handler](https://images.example/cat.png "x\\" onerror=\\"window.__xss=10")',
+      '![a data image](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9ImFsZXJ0KDEpIi8+)',
+      '![broken](x" onerror="window.__xss=11)',
+      '[evil]: javascript:window.__xss=12',
+    ].join('\n\n');
+    t.emulator.enqueue({ text: hostile });
+    await send(page, 'Show me some tricks');
+
+    const expectInert = async () => {
+      const reply = models(page).first().locator('.reply-text');
+      expect(await foreignMarkup(page)).toEqual([]);
+      // The one link left goes where the image was, over https, away from the page.
+      expect(
+        await page.locator('#messages a').evaluateAll((links) =>
+          links.map((a) => [a.getAttribute('href'), a.getAttribute('target'), a.getAttribute('rel'), a.textContent]),
+        ),
+      ).toEqual([['https://images.example/cat.png', '_blank', 'noopener noreferrer', 'an image with a handler']]);
+      // The rest is there as text: links without their address, the HTML as written.
+      const text = await reply.innerText();
+      for (const shown of ['a javascript link', 'a mixed-case one', 'a data link', 'a reference link', '<script>window.__xss=5</script>',
+        '<img src=x onerror="window.__xss=6">', '<iframe src="javascript:window.__xss=7"></iframe>', '<a href="javascript:window.__xss=9">a raw link</a>']) {
+        expect(text).toContain(shown);
+      }
+      await reply.getByText('a javascript link').click();
+      await reply.getByText('a reference link').click();
+      await page.waitForTimeout(200); // an injected handler (an image failing to load) would have run by now
+      expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+      expect(dialogs).toEqual([]);
+    };
+    await expectInert();
+
+    await page.reload();
+    await page.waitForSelector('body[data-ready]');
+    await models(page).first().waitFor();
+    await expectInert();
+  });
+
+  it('shows a reply as text while it streams, and as Markdown once it is done', async () => {
+    const page = await openPage();
+    t.emulator.enqueue({ text: '# Weather\n\nSunny with **strong** winds in the afternoon, and calm by the evening.', chunkDelayMs: 300 });
+    await page.fill('#message', 'Weather?');
+    await page.press('#message', 'Enter');
+
+    await page.waitForFunction(() => {
+      const reply = document.querySelector<HTMLElement>('#messages [data-role="model"][data-streaming="true"] .reply-text');
+      return reply?.textContent?.startsWith('# Weather') ?? false;
+    });
+    expect(await page.locator('#messages [data-streaming="true"] .reply-text').evaluate((el) => el.children.length)).toBe(0);
+
+    const reply = models(page).first().locator('.reply-text');
+    await reply.waitFor();
+    expect(await reply.locator('h1').textContent()).toBe('Weather');
+    expect(await reply.locator('strong').textContent()).toBe('strong');
+    expect(await reply.locator('p').textContent()).toBe('Sunny with strong winds in the afternoon, and calm by the evening.');
   });
 });
 

@@ -182,6 +182,15 @@ export const getHistory = (id) => call('GET', `${sessionPath(id)}/history`);
 export const renameSession = (id, title) => call('PATCH', sessionPath(id), { title: title === '' ? null : title });
 export const deleteSession = (id) => call('DELETE', sessionPath(id));
 export const getUsage = (userId) => call('GET', `users/${encodeURIComponent(userId)}/usage`);
+/** The model table in force: each model's limits and lifecycle (status, shutdown_date, replacement). */
+export const listModels = () => call('GET', 'models');
+
+/**
+ * What sending `message` to the session would take: {prompt_tokens, context_limit, truncated,
+ * messages_in_context, input_cost_usd, max_cost_usd}. Nothing is sent to the model as a turn and
+ * nothing is stored; 422 CONTEXT_TOO_LONG when the message would be refused.
+ */
+export const estimateTurn = (id, message) => call('POST', `${sessionPath(id)}/estimate`, { message });
 
 export function listSessions(userId, limit, after) {
   const query = new URLSearchParams({ user_id: userId, limit: String(limit) });

@@ -52,3 +52,11 @@ export function formatWait(seconds) {
 }
 
 export const titleOf = (session) => (session?.title ? session.title : 'Untitled');
+
+/** A model going away (GET /health, GET /models): "gemini-2.5-flash is deprecated: shutdown 2026-12-01, use gemini-3-flash" */
+export function formatModelNotice({ model, status, shutdown_date: shutdown, replacement }) {
+  const details = [];
+  if (shutdown) details.push(status === 'retired' ? `shut down ${shutdown}` : `shutdown ${shutdown}`);
+  if (replacement) details.push(`use ${replacement}`);
+  return `${model} is ${status}${details.length ? `: ${details.join(', ')}` : ''}`;
+}

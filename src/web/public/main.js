@@ -1,9 +1,12 @@
 // The built-in chat page: wires the views to each other and starts. Plain ES modules, no build
-// step, no dependencies. What each part does is in its module:
+// step; its two dependencies (marked, DOMPurify) are served from node_modules as /vendor/… files.
+// What each part does is in its module:
 //   api.js      the HTTP API, the tab's API key, errors, streamed turns (sse.js parses the stream)
 //   state.js    what the page knows, how it changes, and which answers are stale
 //   sessions.js which session is shown;  turn.js  sending a message
-//   views/      the key area, banners, session bar, session list, open session, conversation, usage
+//   markdown.js replies as sanitized Markdown;  context.js  what a turn's context was
+//   views/      the key area, banners, session bar, session list, open session, its context and
+//               model, conversation, the estimate of the message being typed, usage
 
 import { networkError, needsKey, readHealth, restoreKey } from './api.js';
 import { currentSessionId, on } from './state.js';
@@ -11,14 +14,17 @@ import { closeSession, lastSessionId, newSession, openSession } from './sessions
 import { editedTo, send } from './turn.js';
 import { clearError, showError, showHealth } from './views/banners.js';
 import { initConversation, renderRetry } from './views/conversation.js';
+import { initEstimate, scheduleEstimate } from './views/estimate.js';
 import { focusKeyInput, initKeyArea, renderKeyArea } from './views/key-area.js';
 import { cancelDeleteOnEscape, initOpenSession } from './views/open-session.js';
+import { initSessionContext, refreshModels } from './views/session-context.js';
 import { initSessionForm } from './views/session-form.js';
 import { clearSessions, closeDrawerOnEscape, initSessionList, refreshSessions } from './views/session-list.js';
 import { clearUsage, initUsage, refreshUsage } from './views/usage.js';
 
-/** Loads what the page shows from the API: the session list, the last session, the usage. */
+/** Loads what the page shows from the API: the session list, the last session, the usage, the models. */
 async function loadData() {
+  refreshModels();
   const listed = refreshSessions();
   const last = lastSessionId();
   // A key entered while a session is shown keeps it; otherwise the last one comes back.
@@ -52,7 +58,15 @@ function wire() {
   });
   initSessionList();
   initOpenSession();
-  initConversation({ send, onEdit: editedTo });
+  initSessionContext();
+  initConversation({
+    send,
+    onEdit: (text) => {
+      editedTo(text);
+      scheduleEstimate();
+    },
+  });
+  initEstimate();
   initUsage();
   // Whatever changed on the server (a session made, renamed or deleted, a turn stored) changes
   // the list and the usage report: both are read again.

@@ -1,6 +1,7 @@
 // Which session the page shows: making one, opening one with its history, letting it go.
 
 import * as api from './api.js';
+import { lastTurnIn } from './context.js';
 import { fresh, isStale, notifyStored, showSession, supersede, trackSwitch } from './state.js';
 import { clearError, showError } from './views/banners.js';
 import { focusComposer, showMessages } from './views/conversation.js';
@@ -12,7 +13,7 @@ const SESSION_STORAGE = 'gemini-chat.session-id';
 export const lastSessionId = () => localStorage.getItem(SESSION_STORAGE);
 
 function show(session, messages) {
-  showSession(session);
+  showSession(session, lastTurnIn(messages));
   showMessages(messages);
   localStorage.setItem(SESSION_STORAGE, session.session_id);
 }

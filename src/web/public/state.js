@@ -4,7 +4,8 @@
 //
 // Stale answers are recognised here and nowhere else. The page shows a few *views* that are
 // loaded over the network: the open session, the session being opened, the session list, the
-// usage report. Each has a generation number and a key (which session, which user).
+// usage report, the estimate of the message being typed. Each has a generation number and a
+// key (which session, which user, which text).
 // A request takes a ticket of its view when it starts; its answer is used only while
 // `isCurrent(ticket)`: the view still shows the same key and nothing replaced it since.
 // `fresh(ticket, promise)` applies that rule to an answer (or an error) in one step.
@@ -20,7 +21,8 @@ const listeners = new Map();
  * - 'busy': a message started or stopped being sent;
  * - 'retry': the send offered for retry changed;
  * - 'stored': something changed on the server (a session made, renamed or deleted, a turn stored):
- *   lists and reports built from the API are out of date.
+ *   lists and reports built from the API are out of date;
+ * - 'models': the model table (limits, lifecycle) was read.
  */
 export function on(topic, listener) {
   if (!listeners.has(topic)) listeners.set(topic, new Set());
@@ -45,6 +47,11 @@ const views = {
   list: { generation: 0, key: null },
   /** The usage report; key: the user id. Each reload replaces the one before. */
   usage: { generation: 0, key: null },
+  /**
+   * The estimate of the message being typed; key: what it depends on (the session, its size, the
+   * text). Another key replaces it: an answer about text since changed is never shown.
+   */
+  estimate: { generation: 0, key: null },
 };
 
 /** A ticket for `view` as it is now: a request whose answer belongs to this view takes one. */
@@ -90,6 +97,12 @@ export async function fresh(ticketOf, promise) {
 
 /** The open session as the API last described it (a Session resource, totals included), or null. */
 let session = null;
+/**
+ * The context of the open session's last turn, or null before its first: {messages, truncated,
+ * storedBefore} — the stored messages sent with that turn's message (its model message's
+ * `context`), and how many were stored before that message (null when not known).
+ */
+let lastTurn = null;
 /** Aborts the turn being sent, when another session is shown. */
 let turnController = null;
 /** A session being opened or made (a promise that never rejects), or null. */
@@ -105,15 +118,18 @@ let retry = null;
 
 export const currentSession = () => session;
 export const currentSessionId = () => session?.session_id ?? null;
+export const lastTurnContext = () => lastTurn;
 
 /**
- * Shows `next` (a Session from the API) or no session (null). Everything of the session shown
- * before goes: its turn in flight is stopped, its retry offer dropped, its answers become stale.
+ * Shows `next` (a Session from the API) or no session (null), with the context of its last turn
+ * (see lastTurn). Everything of the session shown before goes: its turn in flight is stopped, its
+ * retry offer dropped, its answers become stale.
  */
-export function showSession(next) {
+export function showSession(next, turnContext = null) {
   turnController?.abort();
   turnController = null;
   session = next;
+  lastTurn = next ? turnContext : null;
   supersede('session', next?.session_id ?? null);
   dropRetry();
   emit('session', { switched: true });
@@ -128,6 +144,13 @@ export function describeSession(description) {
   if (!session || description?.session_id !== session.session_id) return;
   if (olderThan(description, session)) return;
   session = description;
+  emit('session', { switched: false });
+}
+
+/** The context of a turn just stored in the open session (see lastTurn). */
+export function describeLastTurn(sessionId, turnContext) {
+  if (!session || sessionId !== session.session_id) return;
+  lastTurn = turnContext;
   emit('session', { switched: false });
 }
 
@@ -226,4 +249,16 @@ export function endListLoad(started) {
 export function clearList() {
   supersede('list', null);
   Object.assign(list, { userId: null, items: [], nextCursor: null, hasMore: false, loading: false });
+}
+
+// ---- The model table -------------------------------------------------------------------------
+
+/** GET /models as last read (each model's limits and lifecycle), or null before it was. */
+let models = null;
+
+export const modelTable = () => models;
+
+export function takeModels(list) {
+  models = Array.isArray(list) ? list : null;
+  emit('models');
 }

@@ -2,10 +2,12 @@
 // the session's totals as the API states them once the turn is stored.
 
 import * as api from './api.js';
+import { turnContext } from './context.js';
 import {
   beginTurn,
   currentSession,
   currentSessionId,
+  describeLastTurn,
   describeSession,
   dropRetry,
   endTurn,
@@ -83,6 +85,9 @@ export async function send({ retry = false } = {}) {
     const session = await fresh(turn.ticket, sessionAfter(sessionId, answer.turn));
     finishTurn(pending, reply, answer.turn, { replayed: answer.replayed });
     pending = reply = null;
+    // The turn's user message came after all but the two messages the turn stored.
+    const storedBefore = typeof session.message_count === 'number' ? session.message_count - 2 : null;
+    describeLastTurn(sessionId, turnContext(answer.turn.model_message, storedBefore));
     describeSession(session);
     clearComposerIf(text);
     if (answer.replayed) showNotice('The server had already finished this reply: it is shown now, not asked for or paid for again.');
@@ -107,17 +112,23 @@ export async function send({ retry = false } = {}) {
 }
 
 /**
- * The session as GET /sessions/:id describes it after a turn: its title (the first turn names it)
- * and its totals (message_count, total_tokens, total_cost_usd). Should that read fail, the
- * turn's own answer still says what the session has cost (session_total_cost_usd); the other
- * totals are then unknown rather than guessed.
+ * The session as GET /sessions/:id describes it after a turn: its title (the first turn names it),
+ * its totals (message_count, total_tokens, total_cost_usd) and what its context weighs
+ * (context_tokens). Should that read fail, the turn's own answer still says what the session has
+ * cost (session_total_cost_usd); the other figures are then unknown rather than guessed.
  */
 async function sessionAfter(sessionId, turn) {
   try {
     return await api.getSession(sessionId);
   } catch {
     const shown = currentSession();
-    return { ...shown, total_cost_usd: turn.session_total_cost_usd ?? shown?.total_cost_usd, total_tokens: null, message_count: null };
+    return {
+      ...shown,
+      total_cost_usd: turn.session_total_cost_usd ?? shown?.total_cost_usd,
+      total_tokens: null,
+      message_count: null,
+      context_tokens: null,
+    };
   }
 }
 

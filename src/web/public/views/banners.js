@@ -1,11 +1,12 @@
-// The page's messages to the person: the error line, the short-lived notice, the offline banner.
+// The page's messages to the person: the error line, the short-lived notice, the offline banner,
+// the models going away (from /health).
 
 import { $ } from '../dom.js';
 import { authMode, needsKey } from '../api.js';
-import { formatWait } from '../format.js';
+import { formatModelNotice, formatWait } from '../format.js';
 import { askForKey } from './key-area.js';
 
-const ui = { error: $('error'), notice: $('notice'), offline: $('offline-banner') };
+const ui = { error: $('error'), notice: $('notice'), offline: $('offline-banner'), models: $('model-notices') };
 const NOTICE_MS = 4000;
 let noticeTimer = 0;
 
@@ -40,8 +41,23 @@ export function showNotice(text) {
   }, NOTICE_MS);
 }
 
-/** From /health: the banner says when replies come from the bundled emulator, not from Google. */
+/** Where the model of a notice is in use. */
+const USED_BY = { GEMINI_MODEL: ' (set as GEMINI_MODEL, the model of new sessions)', sessions: ' (used by sessions)' };
+
+/**
+ * From /health: the banner says when replies come from the bundled emulator, not from Google, and
+ * one line says so for each model in use that is deprecated or retired.
+ */
 export function showHealth(health) {
   ui.offline.hidden = health.gemini !== 'emulator';
   document.body.dataset.gemini = String(health.gemini);
+  const notices = Array.isArray(health.model_notices) ? health.model_notices : [];
+  ui.models.replaceChildren(
+    ...notices.map((notice) => {
+      const item = document.createElement('li');
+      item.textContent = `${formatModelNotice(notice)}${USED_BY[notice.used_by] ?? ''}`;
+      return item;
+    }),
+  );
+  ui.models.hidden = notices.length === 0;
 }

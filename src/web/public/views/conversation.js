@@ -1,10 +1,12 @@
 // The conversation: the messages of the open session, the thinking line, and the composer with
 // its Send and Retry buttons. Every piece of API data is put on the page as text (textContent),
-// never parsed as HTML.
+// never parsed as HTML, but for a finished model reply: that is Markdown, rendered by markdown.js
+// into sanitized elements. A reply still streaming is shown as text (its Markdown is incomplete).
 
 import { $ } from '../dom.js';
 import { formatMeta } from '../format.js';
 import { needsKey, onKeyChange } from '../api.js';
+import { renderMarkdown } from '../markdown.js';
 import { isBusy, on, retryOffer } from '../state.js';
 
 const THINKING = 'Gemini is thinking…';
@@ -45,11 +47,13 @@ function appendMessage(message) {
 }
 
 /**
- * (Re)draws a message element from a Message: the text, and for model replies the usage line once
- * usage is known.
+ * (Re)draws a message element from a Message: the text (a model reply's as Markdown), and for
+ * model replies the usage line once usage is known.
  */
 function renderMessage(item, message) {
-  item.querySelector('.reply-text, .message-text').textContent = message.content ?? '';
+  const body = item.querySelector('.reply-text, .message-text');
+  if (message.role === 'model') body.replaceChildren(renderMarkdown(message.content));
+  else body.textContent = message.content ?? '';
   const meta = item.querySelector('.reply-meta');
   if (meta) {
     meta.textContent = message.usage ? formatMeta(message) : '';

@@ -1,0 +1,93 @@
+// The open session's model and context window: how much of the limit its conversation takes,
+// how many older messages its last turn left out, and whether its model is going away. Every
+// figure is the API's: the Session resource (context_tokens, context_limit), the model messages'
+// `context`, and the model table (GET /models).
+
+import { $ } from '../dom.js';
+import * as api from '../api.js';
+import { leftOut } from '../context.js';
+import { count, formatModelNotice, plural } from '../format.js';
+import { currentSession, lastTurnContext, modelTable, on, takeModels } from '../state.js';
+
+const ui = {
+  model: $('session-model'),
+  gauge: $('context-gauge'),
+  meter: $('context-meter'),
+  leftOut: $('context-left-out'),
+  warning: $('model-warning'),
+};
+
+const TRUNCATION = {
+  auto: 'A turn that would not fit leaves out the oldest turns it sends (the history keeps them).',
+  disabled: 'Truncation is off: a message that would not fit is refused.',
+};
+
+/** Reads the model table (limits, lifecycle); without it no model warning is shown, nothing else is missing. */
+export async function refreshModels() {
+  if (api.needsKey()) return;
+  try {
+    takeModels(await api.listModels());
+  } catch {
+    // The warning is a courtesy: a failed read leaves it out and says nothing.
+  }
+}
+
+function render() {
+  const session = currentSession();
+  if (!session) {
+    ui.warning.hidden = true;
+    return;
+  }
+  ui.model.textContent = session.model ?? '';
+  ui.gauge.textContent = gaugeText(session);
+  ui.gauge.title = TRUNCATION[session.truncation] ?? '';
+  renderMeter(session);
+  renderLeftOut();
+  renderWarning(session);
+}
+
+/** "Context: 12,340 of 1,048,576 tokens" */
+function gaugeText({ context_tokens: tokens, context_limit: limit, message_count: messages }) {
+  const known = typeof limit === 'number';
+  if (typeof tokens === 'number') return known ? `Context: ${count(tokens)} of ${count(limit)} tokens` : `Context: ${plural(tokens, 'token')}`;
+  // Null before the first turn; also when the API could not be read after a turn.
+  const what = messages === 0 ? 'no turns yet' : 'known after the next turn';
+  return `Context: ${what}${known ? ` · limit ${count(limit)} tokens` : ''}`;
+}
+
+function renderMeter({ context_tokens: tokens, context_limit: limit }) {
+  const shown = typeof tokens === 'number' && typeof limit === 'number' && limit > 0;
+  ui.meter.hidden = !shown;
+  if (!shown) return;
+  ui.meter.max = limit;
+  ui.meter.value = Math.min(tokens, limit);
+  ui.meter.low = limit * 0.75;
+  ui.meter.high = limit * 0.9;
+  ui.meter.optimum = 0;
+}
+
+/** "6 older messages left out", after a turn that had to leave some out. */
+function renderLeftOut() {
+  const turn = lastTurnContext();
+  ui.leftOut.hidden = !turn?.truncated;
+  if (!turn?.truncated) return;
+  const n = leftOut(turn);
+  ui.leftOut.textContent = n === null ? 'Older messages left out' : `${plural(n, 'older message')} left out`;
+  ui.leftOut.title = `The last turn sent the newest ${plural(turn.messages, 'message')} with its own; the history keeps every message.`;
+}
+
+/** The session's model, when the model table says it is deprecated or retired. */
+function renderWarning(session) {
+  const entry = modelTable()?.find((model) => model.model === session.model);
+  const going = entry?.status === 'deprecated' || entry?.status === 'retired';
+  ui.warning.hidden = !going;
+  if (!going) return;
+  const consequence = entry.status === 'retired' ? ' Google no longer serves it under this name: its turns may fail, or be answered (and billed) by its replacement.' : '';
+  ui.warning.textContent = `This session's model ${formatModelNotice(entry)}.${consequence}`;
+}
+
+export function initSessionContext() {
+  on('session', render);
+  on('models', render);
+  render();
+}
