@@ -72,6 +72,7 @@ describe('HTTP contract', () => {
         truncation: 'auto',
         context_limit: 1_048_576,
         context_tokens: null,
+        model_notice: null,
         created_at: expect.stringMatching(ISO_MS),
         updated_at: expect.stringMatching(ISO_MS),
         message_count: 0,

@@ -1,5 +1,4 @@
 import request from 'supertest';
-import { PricingService } from '../src/pricing/pricing.service.js';
 import { createSession, historyRows, send } from './support/http.js';
 import { storedCostMismatches } from './support/stored-costs.js';
 import { useTestApp } from './support/test-app.js';
@@ -39,7 +38,7 @@ describe('Stored costs', () => {
     const sessionId = await createSession(t, session);
     t.emulator.enqueue(reply);
     await send(t, sessionId, 'price me').expect(201);
-    const { checked, mismatches } = await storedCostMismatches(t.dataSource, t.app.get(PricingService));
+    const { checked, mismatches } = await storedCostMismatches(t.app);
     expect(mismatches).toEqual([]);
     expect(checked).toBeGreaterThan(0);
   });
@@ -64,7 +63,7 @@ describe('Stored costs', () => {
     await send(t, sessionId, 'tamper with me').expect(201);
     const [, model] = await historyRows(t, sessionId);
     await t.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd + 1 WHERE id = ?', [model.id]);
-    const { mismatches } = await storedCostMismatches(t.dataSource, t.app.get(PricingService));
+    const { mismatches } = await storedCostMismatches(t.app);
     expect(mismatches).toEqual([{ id: model.id, model: DEFAULTS.GEMINI_MODEL, stored: Number(model.cost_nano_usd) + 1, recomputed: Number(model.cost_nano_usd) }]);
     // Put it back: the app checks every stored cost when it closes.
     await t.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd - 1 WHERE id = ?', [model.id]);

@@ -82,6 +82,29 @@ describe('Long conversations', () => {
     });
   });
 
+  describe('after a turn whose counts Gemini did not report validly', () => {
+    it.each([
+      ['a short session (read whole)', 2],
+      ['a long session (read through the cache)', 17],
+    ])('still refuses what does not fit, in %s', async (_name, turns) => {
+      const sessionId = await createSession(t);
+      for (let turn = 1; turn < turns; turn++) await send(t, sessionId, messageOf(turn)).expect(201);
+      // The last turn's usage is not counts: stored unpriced, with no counts to size the context from.
+      t.emulator.enqueue({ text: REPLY, usage: { promptTokenCount: 12, candidatesTokenCount: '7' as unknown as number } });
+      await send(t, sessionId, messageOf(turns)).expect(201);
+      expect((await session(t, sessionId)).context_tokens).toBeNull();
+
+      // Room for the new message and a reply's worth: what a count of 0 for the last turn would have let through.
+      await request(t.baseUrl).patch(`/sessions/${sessionId}`).send({ max_context_tokens: 220, truncation: 'disabled' }).expect(200);
+      const refused = await send(t, sessionId, messageOf(turns + 1)).expect(422);
+      expect(refused.body.code).toBe('CONTEXT_TOO_LONG');
+      await request(t.baseUrl).patch(`/sessions/${sessionId}`).send({ truncation: 'auto' }).expect(200);
+      const reply = (await send(t, sessionId, messageOf(turns + 1)).expect(201)).body.model_message;
+      expect(reply.usage.prompt_tokens).toBe(150);
+      expect(reply.context).toMatchObject({ messages: 2, truncated: true });
+    });
+  });
+
   describe('truncation "disabled"', () => {
     it('refuses the first turn that would not fit with 422 CONTEXT_TOO_LONG, naming the count and the limit; nothing sent or stored', async () => {
       const sessionId = await createSession(t, { user_id: 'strict', max_context_tokens: 300, truncation: 'disabled' });
@@ -273,6 +296,26 @@ describe('What a price rests on', () => {
     expect(history.messages[1]).toMatchObject({ cost_status: status, priced_as: pricedAs });
     const usage = (await request(t.baseUrl).get(`/users/${userId}/usage`).expect(200)).body;
     expect(usage).toMatchObject({ turns: 1, estimated_turns: status === 'estimated' ? 1 : 0, unpriced_turns: status === 'unpriced' ? 1 : 0 });
+  });
+});
+
+describe('A model whose table entry lacks a rate', () => {
+  const t = useTestApp({ env: { USER_DAILY_BUDGET_USD: '1' } });
+
+  it('cannot be used under a daily budget (422 MODEL_UNPRICED): its turns could not always be priced', async () => {
+    // gemini-3.6-flash publishes no cached rate.
+    const sessionId = await createSession(t, { model: 'gemini-3.6-flash' });
+    const refused = await send(t, sessionId, 'hello').expect(422);
+    expect(refused.body.code).toBe('MODEL_UNPRICED');
+    expect(t.emulator.generateRequests()).toHaveLength(0);
+  });
+
+  it("is priced at the requested model's rates when a rerouted turn needs the rate it lacks", async () => {
+    const sessionId = await createSession(t, { model: 'gemini-3.5-flash' });
+    t.emulator.enqueue({ text: 'ok', modelVersion: 'gemini-3.6-flash', usage: { promptTokenCount: 1_000, cachedContentTokenCount: 500, candidatesTokenCount: 10, thoughtsTokenCount: 0 } });
+    const reply = (await send(t, sessionId, 'hello').expect(201)).body.model_message;
+    // gemini-3.5-flash: $1.50 input, $0.15 cached, $9.00 output per 1M tokens.
+    expect(reply).toMatchObject({ model: 'gemini-3.6-flash', cost_status: 'estimated', priced_as: 'gemini-3.5-flash', cost_usd: (500 * 1_500 + 500 * 150 + 10 * 9_000) / 1e9 });
   });
 });
 

@@ -93,21 +93,24 @@ describe('Migrating a database with turns in it', () => {
       for (const id of [A, B]) {
         await old.query("INSERT INTO chat_sessions (chat_id, user_id, model, created_at, updated_at) VALUES (?, 'carol', 'gemini-2.5-flash', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z')", [id]);
       }
-      const turn = async (chat: string, prompt: number, output: number, status: 'priced' | 'unpriced') => {
+      const turn = async (chat: string, prompt: number, output: number, status: 'priced' | 'unpriced', model = 'gemini-2.5-flash') => {
         await old.query("INSERT INTO chat_history (chat_id, timestamp, role, content) VALUES (?, '2026-11-20T10:00:00.000Z', 'user', 'q')", [chat]);
         await old.query(
           `INSERT INTO chat_history (chat_id, timestamp, role, content, model, prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status)
-           VALUES (?, '2026-11-20T10:00:00.000Z', 'model', 'a', 'gemini-2.5-flash', ?, ?, ?, ?, ?)`,
-          [chat, prompt, output, prompt + output, status === 'priced' ? 1_000 : null, status],
+           VALUES (?, '2026-11-20T10:00:00.000Z', 'model', 'a', ?, ?, ?, ?, ?, ?)`,
+          [chat, model, prompt, output, prompt + output, status === 'priced' ? 1_000 : null, status],
         );
         await old.query(
-          "INSERT INTO spend_ledger (user_id, session_id, model, prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status, created_at) VALUES ('carol', ?, 'gemini-2.5-flash', ?, ?, ?, ?, ?, '2026-11-20T10:00:00.000Z')",
-          [chat, prompt, output, prompt + output, status === 'priced' ? 1_000 : null, status],
+          "INSERT INTO spend_ledger (user_id, session_id, model, prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status, created_at) VALUES ('carol', ?, ?, ?, ?, ?, ?, ?, '2026-11-20T10:00:00.000Z')",
+          [chat, model, prompt, output, prompt + output, status === 'priced' ? 1_000 : null, status],
         );
       };
       await turn(A, 10, 5, 'priced');
       await turn(A, 30, 7, 'priced');
       await turn(A, 50, 9, 'unpriced');
+      // Answered by a version of a priced model, and by a model the table of the day did not have.
+      await turn(B, 10, 1, 'priced', 'gemini-2.5-pro-001');
+      await turn(B, 12, 1, 'priced', 'gemini-3.8-flash');
       await before.destroy();
 
       const after = await openOn(MIGRATIONS);
@@ -115,15 +118,27 @@ describe('Migrating a database with turns in it', () => {
       try {
         const models = await sql.query("SELECT id, priced_as, context_messages, context_first_message_id, context_truncated FROM chat_history WHERE role = 'model' ORDER BY id");
         const [first] = await sql.query('SELECT MIN(id) AS id FROM chat_history');
+        const [firstOfB] = await sql.query('SELECT MIN(id) AS id FROM chat_history WHERE chat_id = ?', [B]);
         expect(models.map(({ priced_as, context_messages, context_first_message_id, context_truncated }) => [priced_as, context_messages, context_first_message_id, Boolean(context_truncated)])).toEqual([
           ['gemini-2.5-flash', 0, null, false],
           ['gemini-2.5-flash', 2, Number(first.id), false],
           [null, 4, Number(first.id), false],
+          ['gemini-2.5-pro', 0, null, false],
+          ['gemini-2.5-flash', 2, Number(firstOfB.id), false],
         ]);
-        expect(await sql.query('SELECT priced_as FROM spend_ledger ORDER BY id')).toEqual([{ priced_as: 'gemini-2.5-flash' }, { priced_as: 'gemini-2.5-flash' }, { priced_as: null }]);
+        // The turn answered by a model without a price of the day was priced at its session's model's rates: estimated.
+        const statuses = await sql.query("SELECT cost_status FROM chat_history WHERE role = 'model' ORDER BY id");
+        expect(statuses.map((row) => row.cost_status)).toEqual(['priced', 'priced', 'unpriced', 'priced', 'estimated']);
+        expect(await sql.query('SELECT priced_as, cost_status FROM spend_ledger ORDER BY id')).toEqual([
+          { priced_as: 'gemini-2.5-flash', cost_status: 'priced' },
+          { priced_as: 'gemini-2.5-flash', cost_status: 'priced' },
+          { priced_as: null, cost_status: 'unpriced' },
+          { priced_as: 'gemini-2.5-pro', cost_status: 'priced' },
+          { priced_as: 'gemini-2.5-flash', cost_status: 'estimated' },
+        ]);
         expect(await sql.query('SELECT chat_id, context_tokens, truncation, max_context_tokens FROM chat_sessions ORDER BY chat_id')).toEqual([
           { chat_id: A, context_tokens: 59, truncation: 'auto', max_context_tokens: null },
-          { chat_id: B, context_tokens: null, truncation: 'auto', max_context_tokens: null },
+          { chat_id: B, context_tokens: 13, truncation: 'auto', max_context_tokens: null },
         ]);
       } finally {
         await sql.close();

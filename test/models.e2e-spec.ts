@@ -46,6 +46,12 @@ describe('Model notices in /health', () => {
       await createSession(t, { model: 'gemini-2.0-flash' });
       await createSession(t, { model: DEFAULTS.GEMINI_MODEL });
       const health = (await request(t.baseUrl).get('/health').expect(200)).body;
+      // The session says so too.
+      const sessions = (await request(t.baseUrl).get('/sessions?user_id=anonymous').expect(200)).body.data;
+      expect(sessions.map((session: any) => [session.model, session.model_notice])).toEqual([
+        [DEFAULTS.GEMINI_MODEL, null],
+        ['gemini-2.0-flash', { status: 'retired', shutdown_date: '2026-06-01', replacement: 'gemini-3.5-flash' }],
+      ]);
       expect(health.model_notices).toEqual([
         { model: 'gemini-2.5-flash', status: 'retired', shutdown_date: '2026-12-01', replacement: 'gemini-3.5-flash-lite', used_by: 'GEMINI_MODEL' },
         { model: 'gemini-2.0-flash', status: 'retired', shutdown_date: '2026-06-01', replacement: 'gemini-3.5-flash', used_by: 'sessions' },

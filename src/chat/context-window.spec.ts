@@ -90,6 +90,40 @@ describe('planContext', () => {
     expect(plan.context.truncated).toBe(false);
   });
 
+  it('says that the instruction and the message alone are too long, when truncation is disabled too', async () => {
+    const { count } = counter();
+    const refusal = planContext(input({ limit: 50, truncation: 'disabled', systemInstruction: 'x'.repeat(400) }), count);
+    await expect(refusal).rejects.toMatchObject({ promptTokens: 104, limit: 50, reason: 'newest-alone' });
+  });
+
+  describe('in a conversation already past its limit', () => {
+    /** As historyOf, the last turn having left out its `leftOut` oldest turns. */
+    function truncatedHistory(turns: number, leftOut: number): TurnHistory {
+      const history = historyOf(turns);
+      const sent = history.messages.slice(2 * leftOut, -2);
+      const tokensSent = sent.reduce((sum, message) => sum + tokens(message.content), 0) + 100 + 100;
+      return { ...history, lastTurn: { tokens: tokensSent, context: { messages: sent.length, firstMessageId: sent[0]?.id ?? null, truncated: true } } };
+    }
+
+    it('counts from where the last turn started, never the whole conversation, and still leaves out the fewest', async () => {
+      const { count, calls } = counter();
+      // 30 turns of 200 tokens; 1,000 tokens hold 4 earlier turns (804): 26 left out, 25 last time.
+      const plan = await planContext(input({ history: truncatedHistory(30, 25), limit: 1_000 }), count);
+      expect(plan.context).toMatchObject({ messages: 8, truncated: true });
+      expect(plan.promptTokens).toBe(804);
+      expect(Math.max(...calls)).toBeLessThan(61);
+      // One turn more than last time (24 left out), as many as last time (25), one fewer turn (26).
+      expect(calls).toEqual([13, 11, 9]);
+    });
+
+    it('counts the whole conversation after all when one turn more than last time fits (the limit was raised)', async () => {
+      const { count, calls } = counter();
+      const plan = await planContext(input({ history: truncatedHistory(30, 25), limit: 6_004 }), count);
+      expect(plan.context).toEqual({ messages: 60, firstMessageId: 1, truncated: false });
+      expect(calls).toContain(61);
+    });
+  });
+
   it('refuses, even with truncation, when the system instruction and the message alone are over the limit', async () => {
     const { count } = counter();
     const refusal = planContext(input({ limit: 50, systemInstruction: 'x'.repeat(400) }), count);
@@ -135,15 +169,15 @@ describe('planContext', () => {
 describe('reportedBound', () => {
   it('is the last turn as Gemini counted it plus the bytes of what is new', () => {
     const history = historyOf(10);
-    // 2,000 tokens counted for the last turn and its reply; the new message's 13 bytes and 4 of room.
-    expect(reportedBound({ history, systemInstruction: null, message: 'next question' })).toBe(2_000 + 13 + 4);
+    // 2,000 tokens counted for the last turn and its reply, 4 of room for resending the reply, the new message's 13 bytes and 4 of room.
+    expect(reportedBound({ history, systemInstruction: null, message: 'next question' })).toBe(2_000 + 4 + 13 + 4);
   });
 
   it('adds the bytes of the messages the last turn left out', () => {
     const history = historyOf(10);
     const truncated: TurnHistory = { ...history, lastTurn: { tokens: 1_000, context: { messages: 8, firstMessageId: 11, truncated: true } } };
     // Messages 1–10 (400 bytes + 4 each) were left out.
-    expect(reportedBound({ history: truncated, systemInstruction: null, message: 'next question' })).toBe(1_000 + 10 * 404 + 17);
+    expect(reportedBound({ history: truncated, systemInstruction: null, message: 'next question' })).toBe(1_000 + 4 + 10 * 404 + 17);
   });
 
   it('is null when Gemini did not count the last turn', () => {
@@ -184,5 +218,11 @@ describe('fewestThatFit', () => {
 
   it('answers null when leaving out every turn is not enough', async () => {
     await expect(fewestThatFit(5, 2, async () => false)).resolves.toBeNull();
+  });
+
+  it('starts above a count known too few, and never probes it again', async () => {
+    const probed: number[] = [];
+    await expect(fewestThatFit(30, 25, async (n) => (probed.push(n), n >= 26), 24)).resolves.toBe(26);
+    expect(probed).toEqual([25, 26]);
   });
 });

@@ -70,15 +70,38 @@ export async function planContext(input: ContextInput, count: TokenCounter): Pro
     }
     return tokens;
   };
+  const turns = Math.floor(messages.length / 2);
+  const fits = async (turnsLeftOut: number) => (await tokensFrom(turnsLeftOut)) <= limit!;
+  const plan = async (leftOut: number | null): Promise<ContextPlan> => {
+    if (leftOut === null) throw new ContextTooLong(counts.get(turns)!, limit!, 'newest-alone');
+    return planFrom(2 * leftOut, counts.get(leftOut)!);
+  };
+
+  // A conversation already past its limit: each turn adds to it, so this one leaves out at least
+  // what the last one did. Counting from there spares a count of the whole history, which grows
+  // without bound (and past what one request may carry). One count with a turn more than last
+  // time confirms it — or, when it fits (the limit was raised, the instruction shortened), the
+  // whole conversation is counted after all.
+  const leftOutLastTime = truncation === 'auto' && limit !== null ? turnsLeftOutBy(history) : 0;
+  if (leftOutLastTime > 0 && !(await fits(leftOutLastTime - 1))) {
+    return plan(await fewestThatFit(turns, leftOutLastTime, fits, leftOutLastTime - 1));
+  }
+
   const whole = await tokensFrom(0);
   if (limit === null || whole <= limit) return planFrom(0, whole);
-  if (truncation === 'disabled') throw new ContextTooLong(whole, limit, 'disabled');
+  if (truncation === 'disabled') {
+    // Leaving out turns would not help when the instruction and the message alone are too long.
+    const alone = turns === 0 ? whole : await tokensFrom(turns);
+    throw alone > limit ? new ContextTooLong(alone, limit, 'newest-alone') : new ContextTooLong(whole, limit, 'disabled');
+  }
+  return plan(await fewestThatFit(turns, guessTurnsToLeaveOut(messages, systemInstruction, message, whole, limit), fits));
+}
 
-  const turns = Math.floor(messages.length / 2);
-  const fits = async (turnsLeftOut: number) => (await tokensFrom(turnsLeftOut)) <= limit;
-  const leftOut = await fewestThatFit(turns, guessTurnsToLeaveOut(messages, systemInstruction, message, whole, limit), fits);
-  if (leftOut === null) throw new ContextTooLong(counts.get(turns)!, limit, 'newest-alone');
-  return planFrom(2 * leftOut, counts.get(leftOut)!);
+/** How many whole turns the last turn left out of its context (0 when none, or not known). */
+function turnsLeftOutBy({ messages, lastTurn }: TurnHistory): number {
+  if (!lastTurn?.context?.truncated || messages.length < 2) return 0;
+  // Before the last turn's own two messages, it sent `context.messages` of them: the newest.
+  return Math.max(0, Math.floor((messages.length - 2 - lastTurn.context.messages) / 2));
 }
 
 /**
@@ -94,7 +117,8 @@ export function reportedBound({ history, systemInstruction, message }: BoundInpu
   if (!last || last.tokens === null || last.context === null || messages.length < 2) return null;
   // The last turn's own two messages are the last two; before them, it sent those from its first id on.
   const firstSent = last.context.messages === 0 ? null : last.context.firstMessageId;
-  let tokens = last.tokens + freshBound(systemInstruction, message);
+  // The last reply was counted as output: room for what resending it as a content adds.
+  let tokens = last.tokens + TOKENS_PER_CONTENT + freshBound(systemInstruction, message);
   for (let i = 0; i < messages.length - 2; i++) {
     if (firstSent === null || messages[i].id < firstSent) tokens += bound(messages[i].content);
   }
@@ -138,19 +162,24 @@ function guessTurnsToLeaveOut(messages: readonly ContextMessage[], systemInstruc
 }
 
 /**
- * The fewest oldest turns (1…`turns`) to leave out for the rest to fit, or null when even all
- * of them are not enough. `fits` is monotonic (leaving out more never makes a prompt longer) and
- * known false for 0. The guess is tried first, then its neighbour: a close guess costs two counts.
+ * The fewest oldest turns (`tooFew` + 1 … `turns`) to leave out for the rest to fit, or null when
+ * even all of them are not enough. `fits` is monotonic (leaving out more never makes a prompt
+ * longer) and known false for `tooFew` (0: the whole conversation). The guess is tried first,
+ * then its neighbour: a close guess costs two counts.
  */
-export async function fewestThatFit(turns: number, guess: number, fits: (turnsLeftOut: number) => Promise<boolean>): Promise<number | null> {
-  if (turns === 0) return (await fits(0)) ? 0 : null;
-  let tooFew = 0; // known not to fit
+export async function fewestThatFit(
+  turns: number,
+  guess: number,
+  fits: (turnsLeftOut: number) => Promise<boolean>,
+  tooFew = 0,
+): Promise<number | null> {
+  if (turns <= tooFew) return null;
   let enough = turns + 1; // known to fit; turns + 1: not known yet
   const probe = async (n: number) => {
     if (await fits(n)) enough = n;
     else tooFew = n;
   };
-  await probe(Math.min(turns, Math.max(1, guess)));
+  await probe(Math.min(turns, Math.max(tooFew + 1, guess)));
   if (enough <= turns) {
     if (enough - 1 > tooFew) await probe(enough - 1);
   } else if (tooFew < turns) {

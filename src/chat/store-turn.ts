@@ -1,4 +1,5 @@
 import type { Repositories } from '../database/unit-of-work.js';
+import { contextTokensOf } from '../messages/message.js';
 import type { Message, NewTurn } from '../messages/message.js';
 import { ZERO_USAGE } from '../pricing/token-usage.js';
 import type { Session, SessionTotals } from '../sessions/session.js';
@@ -40,7 +41,7 @@ export async function storeTurn(
   await repositories.usage.record(spendOf(turnId, session, turn));
   const added: SessionTotals = { messageCount: 2, totalTokens: turn.usage?.totalTokens ?? 0, totalCostNanoUsd: turn.costNanoUsd ?? 0 };
   // What the next turn starts from: this prompt and its reply, as Gemini counted them.
-  const contextTokens = turn.usage ? turn.usage.promptTokens + turn.usage.outputTokens : null;
+  const contextTokens = contextTokensOf(turn.usage?.promptTokens, turn.usage?.outputTokens);
   let sessionTotals: SessionTotals | null = added;
   if (isNew) {
     // An owner deleted while Gemini answered stays deleted: the turn does not bring them back.

@@ -191,7 +191,9 @@ export class TurnService {
         answer = await this.call(planned.request, onDelta);
       }
       const upstreamMs = performance.now() - started;
-      const cost = this.pricing.cost(answer.modelVersion, session.model, answer.usage);
+      const answeredAt = now();
+      // Priced at the rates of the day it was answered, the day its rows say.
+      const cost = this.pricing.cost(answer.modelVersion, session.model, answer.usage, new Date(answeredAt));
       if (cost.costStatus !== 'priced') {
         this.logger.warn(
           !answer.usage
@@ -208,7 +210,7 @@ export class TurnService {
         userMessage: message,
         receivedAt,
         reply: answer.text,
-        answeredAt: now(),
+        answeredAt,
         model: answer.modelVersion ? normaliseModel(answer.modelVersion) : session.model,
         usage: answer.usage,
         costNanoUsd: cost.costNanoUsd,

@@ -6,6 +6,7 @@ import { Public } from '../auth/access.js';
 import { DatabaseHealth } from '../database/database-health.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmMode } from '../gemini/llm-client.js';
+import { ModelNoticeDto } from '../sessions/dto/session.dto.js';
 import { ModelNotices } from './model-notices.js';
 import { Readiness } from './readiness.js';
 import type { Phase } from './readiness.js';
@@ -16,12 +17,8 @@ class ReadinessDto {
   @ApiProperty({ enum: ['up', 'down'] }) database: 'up' | 'down';
 }
 
-class ModelNoticeDto {
+class ModelInUseNoticeDto extends ModelNoticeDto {
   @ApiProperty({ example: 'gemini-2.5-flash' }) model: string;
-  @ApiProperty({ enum: ['deprecated', 'retired'], description: '`deprecated`: shuts down within 30 days; `retired`: no longer served by Google.' })
-  status: 'deprecated' | 'retired';
-  @ApiProperty({ type: String, nullable: true, example: '2026-12-01' }) shutdown_date: string | null;
-  @ApiProperty({ type: String, nullable: true, example: null, description: 'The model Google names in its place.' }) replacement: string | null;
   @ApiProperty({ enum: ['GEMINI_MODEL', 'sessions'], description: '`GEMINI_MODEL`: new sessions get it; `sessions`: stored sessions are set to it.' })
   used_by: 'GEMINI_MODEL' | 'sessions';
 }
@@ -33,8 +30,8 @@ class HealthDto {
   gemini: LlmMode;
   @ApiProperty({ enum: ['on', 'off'], description: '"off": open mode, ADMIN_API_KEY is not set and no key is asked for.' })
   auth: 'on' | 'off';
-  @ApiProperty({ type: [ModelNoticeDto], description: 'Models in use that Google is retiring (within 30 days) or has retired; empty when none.' })
-  model_notices: ModelNoticeDto[];
+  @ApiProperty({ type: [ModelInUseNoticeDto], description: 'Models in use that Google is retiring (within 30 days) or has retired; empty when none.' })
+  model_notices: ModelInUseNoticeDto[];
 }
 
 @ApiTags('service')

@@ -73,7 +73,17 @@ export interface TurnHistory {
   lastTurn: TurnWeight | null;
 }
 
+/**
+ * What the next turn starts from, from the last turn's counts: its prompt plus its reply. Null when
+ * they are not known — a row stored without valid counts reads as zeros, and a real prompt is
+ * never 0 tokens.
+ */
+export function contextTokensOf(promptTokens: number | null | undefined, outputTokens: number | null | undefined): number | null {
+  if (!promptTokens || promptTokens <= 0 || outputTokens === null || outputTokens === undefined) return null;
+  return promptTokens + outputTokens;
+}
+
 /** The weight of the turn a model message ended. */
 export function weightOf(message: Message): TurnWeight {
-  return { tokens: message.usage ? message.usage.promptTokens + message.usage.outputTokens : null, context: message.context };
+  return { tokens: contextTokensOf(message.usage?.promptTokens, message.usage?.outputTokens), context: message.context };
 }

@@ -3,6 +3,7 @@ import { Sql } from '../database/sql.js';
 import { countsToUsage, TOKEN_CLASSES } from '../pricing/token-usage.js';
 import type { TokenName } from '../pricing/token-usage.js';
 import type { CostStatus } from '../pricing/pricing.service.js';
+import { contextTokensOf } from './message.js';
 import type { ContextMessage, Message, MessageContext, MessageRole, NewTurn, TurnHistory } from './message.js';
 
 type MessageRow = {
@@ -85,11 +86,11 @@ export class MessagesRepository {
     if (rows.length === 0) return null;
     if (rows[0].role === null) return { messages: [], lastTurn: null };
     const last = rows.at(-1) as ContextRow;
-    const counted = last.prompt_tokens !== null && last.output_tokens !== null;
+    const count = (value: number | string | null) => (value === null ? null : Number(value));
     return {
       messages: rows as ContextRow[],
       lastTurn: {
-        tokens: counted ? Number(last.prompt_tokens) + Number(last.output_tokens) : null,
+        tokens: contextTokensOf(count(last.prompt_tokens), count(last.output_tokens)),
         context: last.context_messages === null ? null : contextOf(last),
       },
     };

@@ -181,6 +181,12 @@ export function validateModelTable(data: unknown): ModelTable {
   return { read: String(table.read ?? table.retrieved ?? ''), sources, models };
 }
 
+/** Whether the entry has a rate for every token class, at every date and tier. */
+export function hasEveryRate(entry: ModelEntry): boolean {
+  const complete = (rates: Rates) => RATE_KEYS.every((key) => rates[key] !== null);
+  return [entry, ...entry.price_changes].every((prices) => complete(prices) && (prices.long_context === null || complete(prices.long_context)));
+}
+
 /** The rates of a model in force at an instant: its own, or those of the last price change by then. */
 export function pricesAt(entry: ModelEntry, at: Date): Rates & { long_context: LongContextRates | null } {
   const day = at.toISOString().slice(0, 10);

@@ -159,6 +159,16 @@ describe(PricingService.name, () => {
       expect(service.cost('gemini-3.8-flash', 'gemini-3.8-flash', tokens, new Date('2027-01-01T00:00:00Z')).costNanoUsd).toBe(1_000 * 1500 + 100 * 7500);
     });
 
+    it("falls back to the requested model's rates when the answering one lacks the rate a call needs", () => {
+      // gemini-3.5-flash is rerouted to gemini-3.6-flash, which publishes no cached rate.
+      const tokens = usage({ promptTokens: 1_000, cachedTokens: 500, outputTokens: 10 });
+      expect(service.cost('gemini-3.6-flash', 'gemini-3.5-flash', tokens)).toEqual({
+        costNanoUsd: 500 * 1500 + 500 * 150 + 10 * 9000,
+        costStatus: 'estimated',
+        pricedAs: 'gemini-3.5-flash',
+      });
+    });
+
     it('calls a turn unpriced when tokens of some class have no known rate, never $0 for them', () => {
       // gemini-3.6-flash: no cached rate is published.
       expect(service.cost('gemini-3.6-flash', 'gemini-3.6-flash', usage({ promptTokens: 1_000, outputTokens: 10 }))).toMatchObject({ costStatus: 'priced', costNanoUsd: 1_000 * 750 + 10 * 3750 });
@@ -177,6 +187,16 @@ describe(PricingService.name, () => {
       // Summing the same ten costs in dollars drifts: this is why nothing is summed in dollars.
       const floatTotal = Array.from({ length: 10 }, () => nanoToUsd(turn.costNanoUsd)!).reduce((sum, usd) => sum + usd, 0);
       expect(floatTotal).not.toBe(0.012885);
+    });
+  });
+
+  describe('isPriced', () => {
+    it('is true only for a model every turn of which can be priced: what can be budgeted', () => {
+      expect(service.isPriced('gemini-3.5-flash-lite')).toBe(true);
+      expect(service.isPriced('models/gemini-2.5-flash-001')).toBe(true);
+      expect(service.isPriced('gemini-9-unknown')).toBe(false);
+      // No published cached rate: a turn with cached tokens would cost an unknown amount.
+      expect(service.isPriced('gemini-3.6-flash')).toBe(false);
     });
   });
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ModelCatalog } from './model-catalog.js';
-import { pricesAt } from './model-table.js';
+import { hasEveryRate, pricesAt } from './model-table.js';
 import type { LongContextRates, Rates } from './model-table.js';
 import { picoToNano, ratePicoPerToken } from './money.js';
 import { ZERO_USAGE } from './token-usage.js';
@@ -37,9 +37,14 @@ function picoPerToken(usdPerMillion: number): number {
 export class PricingService {
   constructor(private readonly models: ModelCatalog) {}
 
-  /** Whether turns on the model can be priced (and so budgeted). */
+  /**
+   * Whether every turn on the model can be priced, whatever its token classes: what can be
+   * budgeted. A model whose table entry lacks a rate (a cached rate Google does not publish)
+   * cannot: a turn with tokens of that class would cost an unknown amount.
+   */
   isPriced(model: string): boolean {
-    return this.models.find(model) !== undefined;
+    const entry = this.models.find(model);
+    return entry !== undefined && hasEveryRate(entry);
   }
 
   /**
@@ -76,14 +81,16 @@ export class PricingService {
   cost(answeringModel: string | null | undefined, requestedModel: string, usage: TokenUsage | null, at = new Date()): Cost {
     if (!usage) return UNPRICED;
     const answering = this.models.find(answeringModel || requestedModel);
-    const requested = answering ? undefined : this.models.find(requestedModel);
-    const entry = answering ?? requested;
-    const costNanoUsd = entry ? computeNanoUsd(pricesAt(entry, at), usage) : null;
-    if (!entry || costNanoUsd === null) return UNPRICED;
-    return { costNanoUsd, costStatus: answering ? 'priced' : 'estimated', pricedAs: entry.model };
+    const own = answering ? computeNanoUsd(pricesAt(answering, at), usage) : null;
+    if (own !== null) return { costNanoUsd: own, costStatus: 'priced', pricedAs: answering!.model };
+    // No price of its own (or none for some class it used): the requested model's, if it has one.
+    const requested = this.models.find(requestedModel);
+    const estimate = requested && requested !== answering ? computeNanoUsd(pricesAt(requested, at), usage) : null;
+    if (estimate !== null) return { costNanoUsd: estimate, costStatus: 'estimated', pricedAs: requested!.model };
+    return UNPRICED;
   }
 
-  /** A stored turn's cost again, from its counts, the entry it was priced as (null: unpriced) and when. */
+  /** A stored turn's cost again, from its counts, the entry it was priced as (null: unpriced) and when: the e2e suite's stored-cost check. */
   recompute(pricedAs: string | null, usage: TokenUsage, at: Date): number | null {
     const entry = pricedAs === null ? undefined : this.models.find(pricedAs);
     return entry ? computeNanoUsd(pricesAt(entry, at), usage) : null;

@@ -30,7 +30,7 @@ export class SessionsController {
   ) {}
 
   private readonly toDto = (session: Session): SessionDto =>
-    SessionDto.fromSession(session, this.models.contextLimit(session.model, session.maxContextTokens));
+    SessionDto.fromSession(session, this.models.contextLimit(session.model, session.maxContextTokens ?? null), this.models.noticeFor(session.model));
 
   @Post()
   @ActsFor('user_id', { whenAbsent: 'own' })

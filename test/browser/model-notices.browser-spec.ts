@@ -6,7 +6,7 @@ import { freshUser, send, useUser, usePageHarness } from '../support/browser.js'
 
 /**
  * Models going away, on the page: the notices of GET /health in the banners, and a warning on a
- * session whose model GET /models lists as deprecated or retired. The app runs on a model table
+ * session whose model_notice says its model is deprecated or retired. The app runs on a model table
  * of its own (PRICING_FILE) whose default model shuts down soon. Needs Chromium:
  * scripts/ensure-chromium.mjs.
  */

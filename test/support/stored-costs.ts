@@ -1,4 +1,7 @@
 import type { DataSource } from 'typeorm';
+import type { INestApplication } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { ModelCatalog } from '../../src/pricing/model-catalog.js';
 import { PricingService } from '../../src/pricing/pricing.service.js';
 import { countsToUsage } from '../../src/pricing/token-usage.js';
 
@@ -16,7 +19,10 @@ export interface CostMismatch {
  * (`priced_as`), and the rates in force when it was answered. A row priced as another model than
  * the one that answered must say `estimated`; an unpriced one has no `priced_as`.
  */
-export async function storedCostMismatches(dataSource: DataSource, pricing: PricingService): Promise<{ checked: number; mismatches: CostMismatch[] }> {
+export async function storedCostMismatches(app: INestApplication): Promise<{ checked: number; mismatches: CostMismatch[] }> {
+  const dataSource = app.get<DataSource>(getDataSourceToken());
+  const pricing = app.get(PricingService);
+  const models = app.get(ModelCatalog);
   const rows: Record<string, unknown>[] = await dataSource.query(
     `SELECT m.* FROM chat_history m WHERE m.role = 'model' AND m.cost_status IS NOT NULL AND m.total_tokens IS NOT NULL ORDER BY m.id`,
   );
@@ -25,8 +31,8 @@ export async function storedCostMismatches(dataSource: DataSource, pricing: Pric
     const pricedAs = (row.priced_as as string | null) ?? null;
     const recomputed = pricing.recompute(pricedAs, usage, new Date(String(row.timestamp)));
     const stored = row.cost_nano_usd === null ? null : Number(row.cost_nano_usd);
-    // Priced at the answering model's own rates whenever it has some (a -001 version: its family's).
-    const expectedStatus = pricedAs === null ? 'unpriced' : pricing.isPriced(String(row.model)) ? 'priced' : 'estimated';
+    // Priced as the answering model itself (a -001 version: its family), or else an estimate.
+    const expectedStatus = pricedAs === null ? 'unpriced' : models.find(String(row.model))?.model === pricedAs ? 'priced' : 'estimated';
     return stored === recomputed && row.cost_status === expectedStatus ? [] : [{ id: Number(row.id), model: String(row.model), stored, recomputed }];
   });
   return { checked: rows.length, mismatches };

@@ -9,7 +9,6 @@ import { appConfig } from '../../src/config/app.config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import type { AppSettings } from '../../src/config/environment.js';
 import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
-import { PricingService } from '../../src/pricing/pricing.service.js';
 import { storedCostMismatches } from './stored-costs.js';
 import { createTestDatabase } from './test-database.js';
 import { rawSql } from './test-database.js';
@@ -82,7 +81,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     database,
     async close({ keepData = false, keepEmulator = false } = {}) {
       // Every turn any spec stored must reproduce its cost from its stored usage and the price table.
-      const { mismatches } = await storedCostMismatches(app.get(getDataSourceToken()), app.get(PricingService));
+      const { mismatches } = await storedCostMismatches(app);
       await app.close();
       await sql.close();
       if (emulator && !keepEmulator) await emulator.stop();

@@ -9,9 +9,22 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - `chat_history` model rows: `priced_as` (whose rates priced the turn) and `context_*`, what
  *   the model saw: how many earlier messages, from which id, and whether older ones were left out.
  * - `spend_ledger`: `priced_as` too.
- * Turns stored before this were all sent with their whole history and priced as the model named
- * on their row when priced: that is what is filled in.
+ * Turns stored before this were all sent with their whole history: that is what is filled in. They
+ * were priced as the model that answered (its family, for a `-001` version) when the table of
+ * their day had it, and otherwise at their session's model's rates — an estimate, in today's
+ * words; the session's model is the best record of what was requested (a PATCH since would
+ * have changed it). A ledger line whose session is gone keeps no `priced_as`.
  */
+
+/** The models of the price table before this migration: what "priced" could rest on then. */
+const PRICED_BEFORE = ['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.0-flash', 'gemini-3-flash-preview', 'gemini-3.1-pro-preview']
+  .map((model) => `'${model}'`)
+  .join(', ');
+
+/** The table entry a stored model id was priced as, or NULL: exact, or without a `-001`-style suffix (nested CASE: PostgreSQL refuses a negative SUBSTR length). */
+const PRICED_AS = `CASE WHEN model IN (${PRICED_BEFORE}) THEN model
+  WHEN LENGTH(model) > 4 THEN CASE WHEN SUBSTR(model, LENGTH(model) - 3, 1) = '-' AND SUBSTR(model, 1, LENGTH(model) - 4) IN (${PRICED_BEFORE})
+    THEN SUBSTR(model, 1, LENGTH(model) - 4) END END`;
 export class LongConversations1764400000000 implements MigrationInterface {
   name = 'LongConversations1764400000000';
 
@@ -29,8 +42,16 @@ export class LongConversations1764400000000 implements MigrationInterface {
     ]);
     await queryRunner.addColumn('spend_ledger', new TableColumn({ name: 'priced_as', type: 'varchar', length: '100', isNullable: true }));
 
-    await queryRunner.query("UPDATE chat_history SET priced_as = model WHERE role = 'model' AND cost_status = 'priced'");
-    await queryRunner.query("UPDATE spend_ledger SET priced_as = model WHERE cost_status = 'priced'");
+    await queryRunner.query(`UPDATE chat_history SET priced_as = ${PRICED_AS} WHERE role = 'model' AND cost_status = 'priced'`);
+    await queryRunner.query(
+      `UPDATE chat_history SET cost_status = 'estimated', priced_as = (SELECT s.model FROM chat_sessions s WHERE s.chat_id = chat_history.chat_id)
+        WHERE role = 'model' AND cost_status = 'priced' AND priced_as IS NULL`,
+    );
+    await queryRunner.query(`UPDATE spend_ledger SET priced_as = ${PRICED_AS} WHERE cost_status = 'priced'`);
+    await queryRunner.query(
+      `UPDATE spend_ledger SET cost_status = 'estimated', priced_as = (SELECT s.model FROM chat_sessions s WHERE s.chat_id = spend_ledger.session_id)
+        WHERE cost_status = 'priced' AND priced_as IS NULL`,
+    );
     // Every earlier message but the turn's own user message was sent with it.
     await queryRunner.query(
       `UPDATE chat_history SET context_truncated = false,

@@ -3,7 +3,16 @@ import { pageDto } from '../../common/paging.js';
 import { MessageDto } from '../../messages/dto/message.dto.js';
 import { nanoToUsd } from '../../pricing/money.js';
 import { TRUNCATIONS } from '../session.js';
+import type { ModelNotice } from '../../pricing/model-catalog.js';
 import type { Session, SessionTotals, Truncation } from '../session.js';
+
+/** What Google does with a model, when it is going away. */
+export class ModelNoticeDto {
+  @ApiProperty({ enum: ['deprecated', 'retired'], description: '`deprecated`: shuts down within 30 days; `retired`: no longer served by Google.' })
+  status: 'deprecated' | 'retired';
+  @ApiProperty({ type: String, nullable: true, example: '2026-12-01' }) shutdown_date: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'gemini-3.5-flash-lite', description: 'The model Google names in its place.' }) replacement: string | null;
+}
 
 /** A session's totals as the API shows them. */
 export class SessionTotalsDto {
@@ -73,18 +82,30 @@ export class SessionDto extends SessionTotalsDto {
   @ApiProperty({ example: '2026-11-22T10:05:00.456Z' })
   updated_at: string;
 
-  /** `contextLimit`: the session's limit in force (ModelCatalog.contextLimit). */
-  static fromSession(session: Session, contextLimit: number | null): SessionDto {
+  @ApiProperty({
+    type: ModelNoticeDto,
+    nullable: true,
+    description: 'Set when Google shuts the session\'s model down within 30 days, or has (GET /models): it is not refused, a proxy may still serve it.',
+  })
+  model_notice: ModelNoticeDto | null;
+
+  /**
+   * `contextLimit`: the session's limit in force (ModelCatalog.contextLimit); `notice`: its model's
+   * (ModelCatalog.noticeFor). Fields may be missing from a session remembered for an
+   * Idempotency-Key replay before they existed: they read as their defaults.
+   */
+  static fromSession(session: Session, contextLimit: number | null, notice: ModelNotice | null): SessionDto {
     return {
       session_id: session.id,
       user_id: session.userId,
       title: session.title,
       model: session.model,
       system_instruction: session.systemInstruction,
-      max_context_tokens: session.maxContextTokens,
-      truncation: session.truncation,
+      max_context_tokens: session.maxContextTokens ?? null,
+      truncation: session.truncation ?? 'auto',
       context_limit: contextLimit,
-      context_tokens: session.contextTokens,
+      context_tokens: session.contextTokens ?? null,
+      model_notice: notice && { status: notice.status, shutdown_date: notice.shutdownDate, replacement: notice.replacement },
       created_at: session.createdAt,
       updated_at: session.updatedAt,
       ...SessionTotalsDto.from(session.totals),

@@ -182,8 +182,6 @@ export const getHistory = (id) => call('GET', `${sessionPath(id)}/history`);
 export const renameSession = (id, title) => call('PATCH', sessionPath(id), { title: title === '' ? null : title });
 export const deleteSession = (id) => call('DELETE', sessionPath(id));
 export const getUsage = (userId) => call('GET', `users/${encodeURIComponent(userId)}/usage`);
-/** The model table in force: each model's limits and lifecycle (status, shutdown_date, replacement). */
-export const listModels = () => call('GET', 'models');
 
 /**
  * What sending `message` to the session would take: {prompt_tokens, context_limit, truncated,

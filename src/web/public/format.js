@@ -53,7 +53,7 @@ export function formatWait(seconds) {
 
 export const titleOf = (session) => (session?.title ? session.title : 'Untitled');
 
-/** A model going away (GET /health, GET /models): "gemini-2.5-flash is deprecated: shutdown 2026-12-01, use gemini-3-flash" */
+/** A model going away (GET /health's model_notices, a session's model_notice): "gemini-2.5-flash is deprecated: shutdown 2026-12-01, use gemini-3-flash" */
 export function formatModelNotice({ model, status, shutdown_date: shutdown, replacement }) {
   const details = [];
   if (shutdown) details.push(status === 'retired' ? `shut down ${shutdown}` : `shutdown ${shutdown}`);

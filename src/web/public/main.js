@@ -17,14 +17,13 @@ import { initConversation, renderRetry } from './views/conversation.js';
 import { initEstimate, scheduleEstimate } from './views/estimate.js';
 import { focusKeyInput, initKeyArea, renderKeyArea } from './views/key-area.js';
 import { cancelDeleteOnEscape, initOpenSession } from './views/open-session.js';
-import { initSessionContext, refreshModels } from './views/session-context.js';
+import { initSessionContext } from './views/session-context.js';
 import { initSessionForm } from './views/session-form.js';
 import { clearSessions, closeDrawerOnEscape, initSessionList, refreshSessions } from './views/session-list.js';
 import { clearUsage, initUsage, refreshUsage } from './views/usage.js';
 
-/** Loads what the page shows from the API: the session list, the last session, the usage, the models. */
+/** Loads what the page shows from the API: the session list, the last session, the usage. */
 async function loadData() {
-  refreshModels();
   const listed = refreshSessions();
   const last = lastSessionId();
   // A key entered while a session is shown keeps it; otherwise the last one comes back.

@@ -21,8 +21,7 @@ const listeners = new Map();
  * - 'busy': a message started or stopped being sent;
  * - 'retry': the send offered for retry changed;
  * - 'stored': something changed on the server (a session made, renamed or deleted, a turn stored):
- *   lists and reports built from the API are out of date;
- * - 'models': the model table (limits, lifecycle) was read.
+ *   lists and reports built from the API are out of date.
  */
 export function on(topic, listener) {
   if (!listeners.has(topic)) listeners.set(topic, new Set());
@@ -249,16 +248,4 @@ export function endListLoad(started) {
 export function clearList() {
   supersede('list', null);
   Object.assign(list, { userId: null, items: [], nextCursor: null, hasMore: false, loading: false });
-}
-
-// ---- The model table -------------------------------------------------------------------------
-
-/** GET /models as last read (each model's limits and lifecycle), or null before it was. */
-let models = null;
-
-export const modelTable = () => models;
-
-export function takeModels(list) {
-  models = Array.isArray(list) ? list : null;
-  emit('models');
 }

@@ -1,13 +1,12 @@
 // The open session's model and context window: how much of the limit its conversation takes,
 // how many older messages its last turn left out, and whether its model is going away. Every
-// figure is the API's: the Session resource (context_tokens, context_limit), the model messages'
-// `context`, and the model table (GET /models).
+// figure is the API's: the Session resource (context_tokens, context_limit, model_notice) and the
+// model messages' `context`.
 
 import { $ } from '../dom.js';
-import * as api from '../api.js';
 import { leftOut } from '../context.js';
 import { count, formatModelNotice, plural } from '../format.js';
-import { currentSession, lastTurnContext, modelTable, on, takeModels } from '../state.js';
+import { currentSession, lastTurnContext, on } from '../state.js';
 
 const ui = {
   model: $('session-model'),
@@ -21,16 +20,6 @@ const TRUNCATION = {
   auto: 'A turn that would not fit leaves out the oldest turns it sends (the history keeps them).',
   disabled: 'Truncation is off: a message that would not fit is refused.',
 };
-
-/** Reads the model table (limits, lifecycle); without it no model warning is shown, nothing else is missing. */
-export async function refreshModels() {
-  if (api.needsKey()) return;
-  try {
-    takeModels(await api.listModels());
-  } catch {
-    // The warning is a courtesy: a failed read leaves it out and says nothing.
-  }
-}
 
 function render() {
   const session = currentSession();
@@ -76,18 +65,17 @@ function renderLeftOut() {
   ui.leftOut.title = `The last turn sent the newest ${plural(turn.messages, 'message')} with its own; the history keeps every message.`;
 }
 
-/** The session's model, when the model table says it is deprecated or retired. */
+/** The session's model, when the API says Google is retiring it (within 30 days) or has. */
 function renderWarning(session) {
-  const entry = modelTable()?.find((model) => model.model === session.model);
-  const going = entry?.status === 'deprecated' || entry?.status === 'retired';
-  ui.warning.hidden = !going;
-  if (!going) return;
-  const consequence = entry.status === 'retired' ? ' Google no longer serves it under this name: its turns may fail, or be answered (and billed) by its replacement.' : '';
-  ui.warning.textContent = `This session's model ${formatModelNotice(entry)}.${consequence}`;
+  const notice = session.model_notice;
+  ui.warning.hidden = !notice;
+  if (!notice) return;
+  const consequence =
+    notice.status === 'retired' ? ' Google no longer serves it under this name: its turns may fail, or be answered (and billed) by its replacement.' : '';
+  ui.warning.textContent = `This session's model ${formatModelNotice({ model: session.model, ...notice })}.${consequence}`;
 }
 
 export function initSessionContext() {
   on('session', render);
-  on('models', render);
   render();
 }
