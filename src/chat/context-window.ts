@@ -57,9 +57,7 @@ export async function planContext(input: ContextInput, count: TokenCounter): Pro
     context: { messages: messages.length - from, firstMessageId: messages[from]?.id ?? null, truncated: from > 0 },
     promptTokens,
   });
-  const all = planFrom(0, null);
-  if (limit === null && !input.exact) return all;
-  if (limit !== null && !input.exact && surelyFits(input, limit)) return all;
+  if (!input.exact && (limit === null || surelyFits(input, limit))) return planFrom(0, null);
 
   const counts = new Map<number, number>();
   const tokensFrom = async (turnsLeftOut: number): Promise<number> => {

@@ -74,13 +74,7 @@ export class HealthController {
       database,
       gemini: this.llm.mode,
       auth: this.keys.enabled ? 'on' : 'off',
-      model_notices: notices.map((notice) => ({
-        model: notice.model,
-        status: notice.status,
-        shutdown_date: notice.shutdownDate,
-        replacement: notice.replacement,
-        used_by: notice.usedBy,
-      })),
+      model_notices: notices.map((notice) => ({ model: notice.model, ...ModelNoticeDto.from(notice), used_by: notice.usedBy })),
     };
   }
 }

@@ -79,7 +79,7 @@ export interface TurnHistory {
  * never 0 tokens.
  */
 export function contextTokensOf(promptTokens: number | null | undefined, outputTokens: number | null | undefined): number | null {
-  if (!promptTokens || promptTokens <= 0 || outputTokens === null || outputTokens === undefined) return null;
+  if (!promptTokens || outputTokens === null || outputTokens === undefined) return null;
   return promptTokens + outputTokens;
 }
 

@@ -13,11 +13,15 @@ export interface Rates {
 
 export type LongContextRates = Rates & { above_prompt_tokens: number };
 
-/** Rates that apply from a date (UTC) on, the call's whole prompt deciding the tier as always. */
-export interface PriceChange extends Rates {
+/** What a call is priced with: the rates, and those of the whole call above a prompt length. */
+export interface Prices extends Rates {
+  long_context: LongContextRates | null;
+}
+
+/** Prices that apply from a date (UTC) on. */
+export interface PriceChange extends Prices {
   /** `YYYY-MM-DD`. */
   from: string;
-  long_context: LongContextRates | null;
 }
 
 /** A page an entry was read from, and which copy of it. */
@@ -33,10 +37,8 @@ export const MODEL_STATUSES = ['stable', 'preview', 'deprecated', 'retired'] as 
 export type ModelStatus = (typeof MODEL_STATUSES)[number];
 
 /** One model of the table: what it costs, how much it takes, and where it is in its life. */
-export interface ModelEntry extends Rates {
+export interface ModelEntry extends Prices {
   model: string;
-  /** Rates for the whole call when its prompt is longer than `above_prompt_tokens`. */
-  long_context: LongContextRates | null;
   /** Later rates, oldest first; the entry's own apply before the first. */
   price_changes: PriceChange[];
   /** Most prompt tokens one call may carry (null: not known, no limit is applied here). */
@@ -188,7 +190,7 @@ export function hasEveryRate(entry: ModelEntry): boolean {
 }
 
 /** The rates of a model in force at an instant: its own, or those of the last price change by then. */
-export function pricesAt(entry: ModelEntry, at: Date): Rates & { long_context: LongContextRates | null } {
+export function pricesAt(entry: ModelEntry, at: Date): Prices {
   const day = at.toISOString().slice(0, 10);
   const prices = entry.price_changes.findLast((change) => change.from <= day) ?? entry;
   const rates = Object.fromEntries(RATE_KEYS.map((key) => [key, prices[key]])) as unknown as Rates;

@@ -20,9 +20,12 @@ class LongContextRatesDto extends RatesDto {
   above_prompt_tokens: number;
 }
 
-class PriceChangeDto extends RatesDto {
-  @ApiProperty({ example: '2027-01-01', description: 'These rates apply to calls from this UTC date on.' }) from: string;
+class PricesDto extends RatesDto {
   @ApiPropertyOptional({ type: LongContextRatesDto, nullable: true }) long_context: LongContextRatesDto | null;
+}
+
+class PriceChangeDto extends PricesDto {
+  @ApiProperty({ example: '2027-01-01', description: 'These rates apply to calls from this UTC date on.' }) from: string;
 }
 
 class SourceDto {
@@ -31,9 +34,8 @@ class SourceDto {
   @ApiProperty({ type: String, nullable: true, example: 'rates', description: '`rates`, `limits` or `lifecycle`.' }) used_for: string | null;
 }
 
-class ModelDto extends RatesDto {
+class ModelDto extends PricesDto {
   @ApiProperty({ example: 'gemini-3.5-flash-lite', description: 'The rates shown are those in force today.' }) model: string;
-  @ApiPropertyOptional({ type: LongContextRatesDto, nullable: true }) long_context: LongContextRatesDto | null;
   @ApiProperty({ type: [PriceChangeDto], description: 'Dated rates, oldest first (past and announced ones).' }) price_changes: PriceChangeDto[];
   @ApiProperty({ type: Number, nullable: true, example: 1048576, description: 'Most prompt tokens one call may carry (null: not known).' })
   input_token_limit: number | null;

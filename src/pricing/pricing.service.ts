@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ModelCatalog } from './model-catalog.js';
 import { hasEveryRate, pricesAt } from './model-table.js';
-import type { LongContextRates, Rates } from './model-table.js';
+import type { Prices, Rates } from './model-table.js';
 import { picoToNano, ratePicoPerToken } from './money.js';
 import { ZERO_USAGE } from './token-usage.js';
 import type { TokenUsage } from './token-usage.js';
@@ -97,7 +97,7 @@ export class PricingService {
   }
 }
 
-export function computeNanoUsd(prices: Rates & { long_context: LongContextRates | null }, usage: TokenUsage): number | null {
+export function computeNanoUsd(prices: Prices, usage: TokenUsage): number | null {
   // Above the threshold every class of the call is billed at the long-context rate;
   // the threshold counts the whole prompt, cached tokens included.
   const rates: Rates = prices.long_context && usage.promptTokens > prices.long_context.above_prompt_tokens ? prices.long_context : prices;

@@ -12,6 +12,10 @@ export class ModelNoticeDto {
   status: 'deprecated' | 'retired';
   @ApiProperty({ type: String, nullable: true, example: '2026-12-01' }) shutdown_date: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'gemini-3.5-flash-lite', description: 'The model Google names in its place.' }) replacement: string | null;
+
+  static from(notice: ModelNotice): ModelNoticeDto {
+    return { status: notice.status, shutdown_date: notice.shutdownDate, replacement: notice.replacement };
+  }
 }
 
 /** A session's totals as the API shows them. */
@@ -105,7 +109,7 @@ export class SessionDto extends SessionTotalsDto {
       truncation: session.truncation ?? 'auto',
       context_limit: contextLimit,
       context_tokens: session.contextTokens ?? null,
-      model_notice: notice && { status: notice.status, shutdown_date: notice.shutdownDate, replacement: notice.replacement },
+      model_notice: notice && ModelNoticeDto.from(notice),
       created_at: session.createdAt,
       updated_at: session.updatedAt,
       ...SessionTotalsDto.from(session.totals),
