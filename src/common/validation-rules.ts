@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { IsInt, IsString, Length, Matches, Max, MaxLength, Min, ValidateBy } from 'class-validator';
-import { usdToNano } from '../pricing/money.js';
+import { usdToNano } from '../core/money.js';
 
 /** User ids are chosen by clients (the original API took any string) but travel in paths. */
 export const USER_ID_PATTERN = /^(?!\s)[^/\\?#%\p{Cc}]{1,128}(?<!\s)$/u;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { MODEL_ID_PATTERN } from '../common/validation-rules.js';
-import { usdToNano } from '../pricing/money.js';
+import { usdToNano } from '../core/money.js';
 
 /** A configuration value that stops the start. The message is one line naming the variable. */
 export class ConfigValidationError extends Error {

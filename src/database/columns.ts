@@ -1,6 +1,6 @@
 import { Column } from 'typeorm';
 import type { ColumnOptions, ValueTransformer } from 'typeorm';
-import { TOKEN_CLASSES } from '../pricing/token-usage.js';
+import { TOKEN_CLASSES } from '../core/token-usage.js';
 
 /**
  * PostgreSQL returns BIGINT as a string; SQLite returns a number. Counts and nano-dollars stay
@@ -26,9 +26,4 @@ export function timestampColumn(name: string): ColumnOptions {
 /** One nullable BIGINT column per token class, named as the class (see token-usage.ts). */
 export function tokenColumns(entity: new () => object): void {
   for (const { key, name } of TOKEN_CLASSES) Column(integerColumn(name))(entity.prototype, key);
-}
-
-/** The current time as it is stored. */
-export function now(): string {
-  return new Date().toISOString();
 }

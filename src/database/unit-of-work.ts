@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { ApiKeysRepository } from '../auth/api-keys.repository.js';
-import { CoordinationRepository } from '../cluster/coordination.repository.js';
+import { CoordinationRepository } from '../coordination/coordination.repository.js';
 import { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';

@@ -1,4 +1,4 @@
-import type { TokenUsage } from '../pricing/token-usage.js';
+import type { TokenUsage } from '../core/token-usage.js';
 
 export interface LlmTurn {
   role: 'user' | 'model';

@@ -1,7 +1,7 @@
 import { ApiError } from '@google/genai';
 import type { GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
 import { ContentBlocked, ContextTooLong, DomainError, UpstreamError, UpstreamRateLimited, UpstreamTimeout } from '../common/errors.js';
-import type { TokenUsage } from '../pricing/token-usage.js';
+import type { TokenUsage } from '../core/token-usage.js';
 
 const DEFAULT_RETRY_AFTER_SECONDS = 30;
 

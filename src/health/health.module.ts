@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { GeminiModule } from '../gemini/gemini.module.js';
-import { PricingModule } from '../pricing/pricing.module.js';
+import { ModelsModule } from '../models/models.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { HealthController } from './health.controller.js';
 import { ModelNotices } from './model-notices.js';
 import { Readiness } from './readiness.js';
 
 @Module({
-  imports: [GeminiModule, AuthModule, PricingModule, SessionsModule],
+  imports: [GeminiModule, AuthModule, ModelsModule, SessionsModule],
   controllers: [HealthController],
   providers: [Readiness, ModelNotices],
   exports: [Readiness, ModelNotices],

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
-import { ModelCatalog } from '../pricing/model-catalog.js';
-import type { ModelNotice } from '../pricing/model-catalog.js';
+import { ModelCatalog } from '../models/model-catalog.js';
+import type { ModelNotice } from '../models/model-catalog.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 
 export interface ModelInUseNotice extends ModelNotice {

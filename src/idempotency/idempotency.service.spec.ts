@@ -11,7 +11,7 @@ import {
 } from '../common/errors.js';
 import { createWorld, gate } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
-import { ClusterInstance } from '../cluster/cluster-instance.js';
+import { Heartbeat } from '../coordination/heartbeat.js';
 import { IdempotencyService } from './idempotency.service.js';
 
 const SCOPE = 'user:alice';
@@ -239,7 +239,7 @@ describe(IdempotencyService.name, () => {
 
     it('leaves the record of a takeover alone when the claim it replaced settles late', async () => {
       // Another instance over the same database, after this one's claim expired (its heartbeat stalled).
-      const other = new ClusterInstance(world.unitOfWork, world.config);
+      const other = new Heartbeat(world.unitOfWork, world.config);
       const otherInstance = new IdempotencyService(world.repositories.idempotency, world.unitOfWork, other);
       const { first, finish } = await runningFirst('late first');
       await world.dataSource.query('UPDATE idempotency_records SET expires_at = 0');

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { DomainError, ErrorCode, IdempotencyInProgress, IdempotencyKeyReused, statusFor, ValidationFailed } from '../common/errors.js';
-import { now } from '../database/columns.js';
+import { now } from '../core/clock.js';
 import { isUniqueViolation } from '../database/errors.js';
-import { ClusterInstance } from '../cluster/cluster-instance.js';
+import { Heartbeat } from '../coordination/heartbeat.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import type { Repositories } from '../database/unit-of-work.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
@@ -51,7 +51,7 @@ export class IdempotencyService {
   constructor(
     private readonly records: IdempotencyRepository,
     private readonly unitOfWork: UnitOfWork,
-    private readonly instance: ClusterInstance,
+    private readonly instance: Heartbeat,
   ) {}
 
   /**

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { integerColumn, timestampColumn, tokenColumns } from '../database/columns.js';
-import type { CostStatus } from '../pricing/pricing.service.js';
-import type { TokenKey } from '../pricing/token-usage.js';
+import type { CostStatus } from '../core/cost-status.js';
+import type { TokenKey } from '../core/token-usage.js';
 import type { MessageRole } from './message.js';
 
 /** One row per message; history order is `id`, never `timestamp`. Usage fields are on model rows. */

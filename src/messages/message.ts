@@ -1,5 +1,5 @@
-import type { CostStatus } from '../pricing/pricing.service.js';
-import type { TokenUsage } from '../pricing/token-usage.js';
+import type { CostStatus } from '../core/cost-status.js';
+import type { TokenUsage } from '../core/token-usage.js';
 
 export type MessageRole = 'user' | 'model';
 

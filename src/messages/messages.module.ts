@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { repositoryProvider } from '../database/repository-provider.js';
 import { MessagesRepository } from './messages.repository.js';
-import { SessionMessages } from './session-messages.js';
+import { ConversationCache } from './conversation-cache.js';
 
 @Module({
   providers: [
     repositoryProvider(MessagesRepository),
-    { provide: SessionMessages, inject: [MessagesRepository], useFactory: (messages: MessagesRepository) => new SessionMessages(messages) },
+    { provide: ConversationCache, inject: [MessagesRepository], useFactory: (messages: MessagesRepository) => new ConversationCache(messages) },
   ],
-  exports: [MessagesRepository, SessionMessages],
+  exports: [MessagesRepository, ConversationCache],
 })
 export class MessagesModule {}

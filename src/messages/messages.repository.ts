@@ -1,8 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import { Sql } from '../database/sql.js';
-import { countsToUsage, TOKEN_CLASSES } from '../pricing/token-usage.js';
-import type { TokenName } from '../pricing/token-usage.js';
-import type { CostStatus } from '../pricing/pricing.service.js';
+import { countsToUsage, TOKEN_CLASSES } from '../core/token-usage.js';
+import type { TokenName } from '../core/token-usage.js';
+import type { CostStatus } from '../core/cost-status.js';
 import { contextTokensOf } from './message.js';
 import type { ContextMessage, Message, MessageContext, MessageRole, NewTurn, TurnHistory } from './message.js';
 

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
-import { ModelCatalog } from './model-catalog.js';
+import { ModelsModule } from '../models/models.module.js';
 import { PricingService } from './pricing.service.js';
-import { ModelsController } from './models.controller.js';
 
 @Module({
-  controllers: [ModelsController],
-  providers: [ModelCatalog, PricingService],
-  exports: [ModelCatalog, PricingService],
+  imports: [ModelsModule],
+  providers: [PricingService],
+  exports: [PricingService],
 })
 export class PricingModule {}

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigValidationError } from '../config/environment.js';
 import { toTokenUsage } from '../gemini/upstream-errors.js';
-import { ModelCatalog } from './model-catalog.js';
-import { nanoToUsd } from './money.js';
+import { ModelCatalog } from '../models/model-catalog.js';
+import { nanoToUsd } from '../core/money.js';
 import { PricingService } from './pricing.service.js';
-import { ZERO_USAGE } from './token-usage.js';
-import type { TokenUsage } from './token-usage.js';
+import { ZERO_USAGE } from '../core/token-usage.js';
+import type { TokenUsage } from '../core/token-usage.js';
 
 function pricing(pricingFile: string | null = null): PricingService {
   return new PricingService(new ModelCatalog({ pricingFile }));

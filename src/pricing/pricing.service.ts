@@ -1,18 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { ModelCatalog } from './model-catalog.js';
-import { hasEveryRate, pricesAt } from './model-table.js';
-import type { Prices, Rates } from './model-table.js';
-import { picoToNano, ratePicoPerToken } from './money.js';
-import { ZERO_USAGE } from './token-usage.js';
-import type { TokenUsage } from './token-usage.js';
-
-/**
- * `priced`: at the answering model's own rates. `estimated`: the answering model has no price
- * and the requested one has (Google reroutes retired models to their replacements, billed at
- * theirs): priced at the requested model's rates, and said so. `unpriced`: no rates at all.
- */
-export const COST_STATUSES = ['priced', 'estimated', 'unpriced'] as const;
-export type CostStatus = (typeof COST_STATUSES)[number];
+import { ModelCatalog } from '../models/model-catalog.js';
+import { hasEveryRate, pricesAt } from '../models/model-table.js';
+import type { Prices, Rates } from '../models/model-table.js';
+import { picoToNano, ratePicoPerToken } from '../core/money.js';
+import type { CostStatus } from '../core/cost-status.js';
+import { ZERO_USAGE } from '../core/token-usage.js';
+import type { TokenUsage } from '../core/token-usage.js';
 
 export interface Cost {
   /** Integer nano-dollars (1e-9 USD), or null when no price is known: never a made-up 0. */

@@ -1,5 +1,5 @@
 import type { MessageDto } from '../messages/dto/message.dto.js';
-import { TOKEN_CLASSES } from '../pricing/token-usage.js';
+import { TOKEN_CLASSES } from '../core/token-usage.js';
 import type { SessionDto } from './dto/session.dto.js';
 
 function usd(value: number | null | undefined): string {

@@ -10,7 +10,7 @@ import { mapPage, PageQuery } from '../common/paging.js';
 import type { Page } from '../common/paging.js';
 import { SessionIdParams } from '../common/params.js';
 import { MessageDto } from '../messages/dto/message.dto.js';
-import { ModelCatalog } from '../pricing/model-catalog.js';
+import { ModelCatalog } from '../models/model-catalog.js';
 import { CreateSessionDto } from './dto/create-session.dto.js';
 import { ExportQuery, ListSessionsQuery, UpdateSessionDto } from './dto/session-queries.js';
 import { MessagesPageDto, SessionDto, SessionExportDto, SessionHistoryDto, SessionsPageDto, SessionTotalsDto } from './dto/session.dto.js';

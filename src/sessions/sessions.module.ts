@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { PricingModule } from '../pricing/pricing.module.js';
+import { ModelsModule } from '../models/models.module.js';
 import { repositoryProvider } from '../database/repository-provider.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
@@ -8,7 +8,7 @@ import { SessionsRepository } from './sessions.repository.js';
 import { SessionsService } from './sessions.service.js';
 
 @Module({
-  imports: [MessagesModule, IdempotencyModule, PricingModule],
+  imports: [MessagesModule, IdempotencyModule, ModelsModule],
   controllers: [SessionsController],
   providers: [repositoryProvider(SessionsRepository), SessionsService],
   exports: [SessionsService],

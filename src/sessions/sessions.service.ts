@@ -7,14 +7,14 @@ import { pageOf } from '../common/paging.js';
 import type { Page } from '../common/paging.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
-import { now } from '../database/columns.js';
+import { now } from '../core/clock.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import type { Repositories } from '../database/unit-of-work.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import type { Replayable } from '../idempotency/idempotency.service.js';
 import type { Message } from '../messages/message.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
-import { SessionMessages } from '../messages/session-messages.js';
+import { ConversationCache } from '../messages/conversation-cache.js';
 import { ANONYMOUS_USER_ID } from '../users/user.js';
 import { decodeSessionCursor, encodeSessionCursor } from './session-cursor.js';
 import { EMPTY_TOTALS } from './session.js';
@@ -37,7 +37,7 @@ export class SessionsService {
   constructor(
     private readonly sessions: SessionsRepository,
     private readonly messages: MessagesRepository,
-    private readonly conversations: SessionMessages,
+    private readonly conversations: ConversationCache,
     private readonly idempotency: IdempotencyService,
     private readonly unitOfWork: UnitOfWork,
     @Inject(appConfig.KEY) private readonly config: AppConfig,

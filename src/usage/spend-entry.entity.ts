@@ -1,7 +1,7 @@
 import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { integerColumn, timestampColumn, tokenColumns } from '../database/columns.js';
-import type { CostStatus } from '../pricing/pricing.service.js';
-import type { TokenKey } from '../pricing/token-usage.js';
+import type { CostStatus } from '../core/cost-status.js';
+import type { TokenKey } from '../core/token-usage.js';
 
 /**
  * The spend ledger: one row per turn, written in the turn's transaction. No foreign keys:

@@ -1,8 +1,9 @@
 import type { EntityManager } from 'typeorm';
+import { utcDay } from '../core/clock.js';
 import { Sql } from '../database/sql.js';
-import type { CostStatus } from '../pricing/pricing.service.js';
-import { countsToUsage, TOKEN_CLASSES, usageToCounts } from '../pricing/token-usage.js';
-import type { TokenUsage } from '../pricing/token-usage.js';
+import type { CostStatus } from '../core/cost-status.js';
+import { countsToUsage, TOKEN_CLASSES, usageToCounts } from '../core/token-usage.js';
+import type { TokenUsage } from '../core/token-usage.js';
 import { DailySpendEntity, SpendEntryEntity } from './spend-entry.entity.js';
 
 /** What one turn spent: a line of the ledger. */
@@ -130,9 +131,4 @@ export class UsageRepository {
       },
     }));
   }
-}
-
-/** The UTC day of an ISO-8601 UTC timestamp. */
-export function utcDay(timestamp: string): string {
-  return timestamp.slice(0, 10);
 }

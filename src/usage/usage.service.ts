@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ValidationFailed } from '../common/errors.js';
+import { DAY_MS } from '../core/clock.js';
 import { UsersService } from '../users/users.service.js';
 import { UsageRepository } from './usage.repository.js';
 import type { TimeRange, UsageReport } from './usage.repository.js';
-
-const DAY_MS = 86_400_000;
 
 @Injectable()
 export class UsageService {

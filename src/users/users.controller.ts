@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, 
 import { ActsFor, AdminOnly } from '../auth/access.js';
 import { ApiErrorResponses } from '../common/api-errors.decorator.js';
 import { UserIdParams } from '../common/params.js';
-import { usdToNano } from '../pricing/money.js';
+import { usdToNano } from '../core/money.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
 import { UpdateUserDto } from './dto/update-user.dto.js';
 import { UserDto } from './dto/user.dto.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { UserExists, UserNotFound } from '../common/errors.js';
-import { now } from '../database/columns.js';
+import { now } from '../core/clock.js';
 import { isUniqueViolation } from '../database/errors.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import type { User } from './user.js';

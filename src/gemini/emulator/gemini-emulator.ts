@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadModelTable } from '../../pricing/model-table.js';
+import { loadModelTable } from '../../models/model-table.js';
 
 /**
  * A stand-in for the Gemini Developer API (REST, `v1beta`), good enough for the real

@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { nanoToUsd } from '../../pricing/money.js';
-import { COST_STATUSES } from '../../pricing/pricing.service.js';
-import type { CostStatus } from '../../pricing/pricing.service.js';
-import { TOKEN_CLASSES, usageToCounts } from '../../pricing/token-usage.js';
-import type { TokenCounts } from '../../pricing/token-usage.js';
+import { nanoToUsd } from '../../core/money.js';
+import { COST_STATUSES } from '../../core/cost-status.js';
+import type { CostStatus } from '../../core/cost-status.js';
+import { TOKEN_CLASSES, usageToCounts } from '../../core/token-usage.js';
+import type { TokenCounts } from '../../core/token-usage.js';
 import type { Message } from '../message.js';
 
 /** Token counts by class: one property per entry of TOKEN_CLASSES. */

@@ -1,9 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { pageDto } from '../../common/paging.js';
 import { MessageDto } from '../../messages/dto/message.dto.js';
-import { nanoToUsd } from '../../pricing/money.js';
+import { nanoToUsd } from '../../core/money.js';
 import { TRUNCATIONS } from '../session.js';
-import type { ModelNotice } from '../../pricing/model-catalog.js';
+import type { ModelNotice } from '../../models/model-catalog.js';
 import type { Session, SessionTotals, Truncation } from '../session.js';
 
 /** What Google does with a model, when it is going away. */

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { UsageDto } from '../../messages/dto/message.dto.js';
-import { nanoToUsd } from '../../pricing/money.js';
-import { usageToCounts } from '../../pricing/token-usage.js';
+import { nanoToUsd } from '../../core/money.js';
+import { usageToCounts } from '../../core/token-usage.js';
 import type { TimeRange, UsageReport, UsageTotals } from '../usage.repository.js';
 
 const DATE_OR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}([Tt]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?))?$/;

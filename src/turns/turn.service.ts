@@ -2,27 +2,27 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { callerScope } from '../auth/caller.js';
-import type { Releasable } from '../cluster/releasable.js';
-import { SessionTurns } from '../cluster/session-turns.js';
+import type { Releasable } from '../coordination/hold.js';
+import { SessionLine } from '../coordination/session-line.js';
 import type { Caller } from '../auth/caller.js';
 import { ContextTooLong, NotReady, SessionNotFound, UserNotFound } from '../common/errors.js';
-import { now } from '../database/columns.js';
+import { now } from '../core/clock.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import type { Claim, Replayable } from '../idempotency/idempotency.service.js';
-import { BudgetService } from '../limits/budget.service.js';
-import { RateLimiter } from '../limits/rate-limiter.js';
+import { BudgetService } from '../budgets/budget.service.js';
+import { RateLimiter } from '../coordination/rate-limiter.js';
 import type { Message, NewTurn } from '../messages/message.js';
-import { SessionMessages } from '../messages/session-messages.js';
-import { normaliseModel } from '../pricing/model-catalog.js';
+import { ConversationCache } from '../messages/conversation-cache.js';
+import { normaliseModel } from '../models/model-catalog.js';
 import { PricingService } from '../pricing/pricing.service.js';
 import type { Session, SessionTotals } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { spendOf, storeTurn } from './store-turn.js';
-import { NO_HISTORY, TurnContexts } from './turn-context.js';
+import { NO_HISTORY, ContextPlanner } from './context-planner.js';
 
 /**
  * Where a turn goes. `sessionId` null starts a new session for `ownerId` (the /chat API without
@@ -91,16 +91,16 @@ export class TurnService {
 
   constructor(
     private readonly sessions: SessionsService,
-    private readonly conversations: SessionMessages,
+    private readonly conversations: ConversationCache,
     private readonly llm: LlmClient,
     private readonly pricing: PricingService,
     private readonly idempotency: IdempotencyService,
     private readonly rateLimiter: RateLimiter,
     private readonly budget: BudgetService,
     private readonly unitOfWork: UnitOfWork,
-    private readonly sessionTurns: SessionTurns,
+    private readonly sessionTurns: SessionLine,
     private readonly users: UsersRepository,
-    private readonly contexts: TurnContexts,
+    private readonly contexts: ContextPlanner,
   ) {}
 
   send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {

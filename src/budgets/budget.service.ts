@@ -1,14 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { NOTHING_HELD } from '../cluster/releasable.js';
-import type { Releasable } from '../cluster/releasable.js';
+import { NOTHING_HELD } from '../coordination/hold.js';
+import type { Releasable } from '../coordination/hold.js';
 import { BudgetExceeded, ModelUnpriced } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { PricingService } from '../pricing/pricing.service.js';
-import { utcDay } from '../usage/usage.repository.js';
-import { BudgetReservations } from './budget-reservations.js';
+import { DAY_MS, utcDay } from '../core/clock.js';
+import { BudgetReservations } from '../coordination/budget-reservations.js';
 
-const DAY_MS = 86_400_000;
 const IN_FLIGHT_RETRY_SECONDS = 2;
 
 /**

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { ClusterInstance, DATABASE_NOW_MS } from '../cluster/cluster-instance.js';
-import { hold } from '../cluster/releasable.js';
-import type { Releasable } from '../cluster/releasable.js';
-import { KeyedSerializer } from '../common/keyed-serializer.js';
+import { Heartbeat, DATABASE_NOW_MS } from './heartbeat.js';
+import { hold } from './hold.js';
+import type { Releasable } from './hold.js';
+import { KeyedQueue } from './keyed-queue.js';
 import { UsageRepository } from '../usage/usage.repository.js';
 
 export interface ReservationRequest {
@@ -35,7 +35,7 @@ export abstract class BudgetReservations {
  */
 export class InMemoryBudgetReservations extends BudgetReservations {
   private readonly reserved = new Map<string, number>();
-  private readonly admission = new KeyedSerializer();
+  private readonly admission = new KeyedQueue();
   private readonly usage: UsageRepository;
 
   constructor(dataSource: DataSource) {
@@ -74,7 +74,7 @@ export class InMemoryBudgetReservations extends BudgetReservations {
 export class DatabaseBudgetReservations extends BudgetReservations {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly instance: ClusterInstance,
+    private readonly instance: Heartbeat,
   ) {
     super();
   }

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { MessageDto } from '../../messages/dto/message.dto.js';
-import { nanoToUsd } from '../../pricing/money.js';
+import { nanoToUsd } from '../../core/money.js';
 import type { TurnResult } from '../turn.service.js';
 
 export class TurnResponseDto {

@@ -3,10 +3,10 @@ import type { Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
-import { BudgetReservations, DatabaseBudgetReservations, InMemoryBudgetReservations } from '../limits/budget-reservations.js';
-import { DatabaseRateLimiter, InMemoryRateLimiter, RateLimiter } from '../limits/rate-limiter.js';
-import { ClusterInstance } from './cluster-instance.js';
-import { InProcessSessionTurns, LeasedSessionTurns, SessionTurns } from './session-turns.js';
+import { BudgetReservations, DatabaseBudgetReservations, InMemoryBudgetReservations } from './budget-reservations.js';
+import { DatabaseRateLimiter, InMemoryRateLimiter, RateLimiter } from './rate-limiter.js';
+import { Heartbeat } from './heartbeat.js';
+import { InProcessSessionLine, LeasedSessionLine, SessionLine } from './session-line.js';
 
 const onPostgres = (config: AppConfig) => config.database.kind === 'postgres';
 
@@ -18,12 +18,12 @@ const onPostgres = (config: AppConfig) => config.database.kind === 'postgres';
  * database either way.
  */
 const providers: Provider[] = [
-  ClusterInstance,
+  Heartbeat,
   {
-    provide: SessionTurns,
-    inject: [appConfig.KEY, DataSource, ClusterInstance],
-    useFactory: (config: AppConfig, dataSource: DataSource, instance: ClusterInstance) =>
-      onPostgres(config) ? new LeasedSessionTurns(dataSource, instance) : new InProcessSessionTurns(),
+    provide: SessionLine,
+    inject: [appConfig.KEY, DataSource, Heartbeat],
+    useFactory: (config: AppConfig, dataSource: DataSource, instance: Heartbeat) =>
+      onPostgres(config) ? new LeasedSessionLine(dataSource, instance) : new InProcessSessionLine(),
   },
   {
     provide: RateLimiter,
@@ -33,12 +33,12 @@ const providers: Provider[] = [
   },
   {
     provide: BudgetReservations,
-    inject: [appConfig.KEY, DataSource, ClusterInstance],
-    useFactory: (config: AppConfig, dataSource: DataSource, instance: ClusterInstance) =>
+    inject: [appConfig.KEY, DataSource, Heartbeat],
+    useFactory: (config: AppConfig, dataSource: DataSource, instance: Heartbeat) =>
       onPostgres(config) ? new DatabaseBudgetReservations(dataSource, instance) : new InMemoryBudgetReservations(dataSource),
   },
 ];
 
 @Global()
-@Module({ providers, exports: [ClusterInstance, SessionTurns, RateLimiter, BudgetReservations] })
-export class ClusterModule {}
+@Module({ providers, exports: [Heartbeat, SessionLine, RateLimiter, BudgetReservations] })
+export class CoordinationModule {}

@@ -14,7 +14,7 @@ import { TurnService } from './turn.service.js';
 
 @ApiTags('sessions')
 @Controller('sessions')
-export class SessionMessagesController {
+export class TurnsController {
   constructor(
     private readonly turns: TurnService,
     private readonly estimates: EstimateService,

@@ -23,7 +23,7 @@ interface Cached {
  * Only long conversations are kept (LONG_CONVERSATION messages or more); the least recently used
  * go first past CACHE_BYTES.
  */
-export class SessionMessages {
+export class ConversationCache {
   private readonly cache = new Map<string, Cached>();
   private bytes = 0;
 

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Caller } from '../auth/caller.js';
-import { InProcessSessionTurns } from '../cluster/session-turns.js';
+import { InProcessSessionLine } from '../coordination/session-line.js';
 import { DomainError, ErrorCode, UpstreamError, UpstreamTimeout } from '../common/errors.js';
 import { ChatMessageEntity } from '../messages/chat-message.entity.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
@@ -17,7 +17,7 @@ import {
   storeTurn,
 } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
-import { TurnContexts } from './turn-context.js';
+import { ContextPlanner } from './context-planner.js';
 import { TurnService, titleFrom } from './turn.service.js';
 
 describe('titleFrom', () => {
@@ -59,9 +59,9 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
     rateLimiter,
     world.budget,
     world.unitOfWork,
-    new InProcessSessionTurns(),
+    new InProcessSessionLine(),
     world.repositories.users,
-    new TurnContexts(world.config, world.models, llm),
+    new ContextPlanner(world.config, world.models, llm),
   );
   return { world, llm, rateLimiter, turns };
 }

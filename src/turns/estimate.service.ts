@@ -3,10 +3,10 @@ import type { Caller } from '../auth/caller.js';
 import { SessionNotFound } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
-import { SessionMessages } from '../messages/session-messages.js';
+import { ConversationCache } from '../messages/conversation-cache.js';
 import { PricingService } from '../pricing/pricing.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { TurnContexts } from './turn-context.js';
+import { ContextPlanner } from './context-planner.js';
 
 /** What the next turn would send and cost, before it is sent. */
 export interface TurnEstimate {
@@ -33,8 +33,8 @@ export class EstimateService {
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
     private readonly sessions: SessionsService,
-    private readonly conversations: SessionMessages,
-    private readonly contexts: TurnContexts,
+    private readonly conversations: ConversationCache,
+    private readonly contexts: ContextPlanner,
     private readonly pricing: PricingService,
   ) {}
 

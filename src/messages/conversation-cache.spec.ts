@@ -2,9 +2,9 @@ import { jest } from '@jest/globals';
 import { createWorld, storeSession, storeTurn } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
 import { MessagesRepository } from './messages.repository.js';
-import { SessionMessages } from './session-messages.js';
+import { ConversationCache } from './conversation-cache.js';
 
-describe('SessionMessages', () => {
+describe('ConversationCache', () => {
   let world: World;
 
   beforeEach(async () => {
@@ -55,7 +55,7 @@ describe('SessionMessages', () => {
   });
 
   it("reads a short conversation's context as two columns, and keeps only long ones", async () => {
-    const keepFromFour = new SessionMessages(world.repositories.messages, 4);
+    const keepFromFour = new ConversationCache(world.repositories.messages, 4);
     const session = await storeSession(world);
     await storeTurn(world, session.id, { userMessage: 'q1', reply: 'a1' });
     const contextFor = jest.spyOn(MessagesRepository.prototype, 'contextFor');
@@ -84,7 +84,7 @@ describe('SessionMessages', () => {
     const session = await storeSession(world);
     await world.dataSource.query('DELETE FROM chat_sessions WHERE chat_id = ?', [session.id]);
 
-    await expect(new SessionMessages(world.repositories.messages, 4).contextOf(session.id, 0)).resolves.toBeNull();
+    await expect(new ConversationCache(world.repositories.messages, 4).contextOf(session.id, 0)).resolves.toBeNull();
     await expect(world.sessionMessages.contextOf(session.id, 40)).resolves.toBeNull();
   });
 });

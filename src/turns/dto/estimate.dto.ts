@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { nanoToUsd } from '../../pricing/money.js';
+import { nanoToUsd } from '../../core/money.js';
 import type { TurnEstimate } from '../estimate.service.js';
 
 export class EstimateDto {

@@ -12,7 +12,7 @@ export interface Place {
  * answers may come back in any order). A key's entry is dropped once its last place is done,
  * so idle keys cost nothing.
  */
-export class KeyedSerializer {
+export class KeyedQueue {
   private readonly tails = new Map<string, Promise<void>>();
 
   enter(key: string): Place {

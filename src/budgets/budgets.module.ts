@@ -8,4 +8,4 @@ import { BudgetService } from './budget.service.js';
   providers: [BudgetService],
   exports: [BudgetService],
 })
-export class LimitsModule {}
+export class BudgetsModule {}

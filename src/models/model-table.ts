@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigValidationError } from '../config/environment.js';
-import { ratePicoPerToken } from './money.js';
+import { ratePicoPerToken } from '../core/money.js';
 
 /** USD per 1M tokens. Null: not known (a call with tokens of that class cannot be priced). */
 export interface Rates {

@@ -1,11 +1,11 @@
 import { jest } from '@jest/globals';
 import { DomainError, ErrorCode } from '../common/errors.js';
-import { usdToNano } from '../pricing/money.js';
+import { usdToNano } from '../core/money.js';
 import { createWorld, storeSession, storeTurn } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
 import { BudgetService } from './budget.service.js';
-import { NOTHING_HELD } from '../cluster/releasable.js';
-import type { Releasable } from '../cluster/releasable.js';
+import { NOTHING_HELD } from '../coordination/hold.js';
+import type { Releasable } from '../coordination/hold.js';
 
 const MODEL = 'gemini-2.5-flash';
 const PROMPT_CHARS = 1_000;

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { DAY_MS } from '../core/clock.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { loadModelTable } from './model-table.js';
@@ -14,7 +15,6 @@ export interface ModelNotice {
 
 /** How far ahead a shutdown is announced at start, in /health and on the page. */
 export const NOTICE_DAYS = 30;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function normaliseModel(model: string): string {
   return model.trim().replace(/^models\//, '');

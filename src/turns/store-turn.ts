@@ -1,7 +1,7 @@
 import type { Repositories } from '../database/unit-of-work.js';
 import { contextTokensOf } from '../messages/message.js';
 import type { Message, NewTurn } from '../messages/message.js';
-import { ZERO_USAGE } from '../pricing/token-usage.js';
+import { ZERO_USAGE } from '../core/token-usage.js';
 import type { Session, SessionTotals } from '../sessions/session.js';
 import type { SpendEntry } from '../usage/usage.repository.js';
 

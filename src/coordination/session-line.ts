@@ -2,10 +2,10 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
-import { KeyedSerializer } from '../common/keyed-serializer.js';
-import { ClusterInstance, DATABASE_NOW_MS } from './cluster-instance.js';
-import { hold, NOTHING_HELD } from './releasable.js';
-import type { Releasable } from './releasable.js';
+import { KeyedQueue } from './keyed-queue.js';
+import { Heartbeat, DATABASE_NOW_MS } from './heartbeat.js';
+import { hold, NOTHING_HELD } from './hold.js';
+import type { Releasable } from './hold.js';
 
 /** A turn's place in its session's line, taken on arrival. */
 export interface SessionPlace {
@@ -18,14 +18,14 @@ export interface SessionPlace {
 /**
  * Turns of one session run one at a time, in arrival order, each seeing the ones before it.
  * One process (SQLite) needs only its own line per session; instances sharing PostgreSQL also
- * take the session's lease in the database (see LeasedSessionTurns).
+ * take the session's lease in the database (see LeasedSessionLine).
  */
-export abstract class SessionTurns {
+export abstract class SessionLine {
   abstract enter(sessionId: string): SessionPlace;
 }
 
-export class InProcessSessionTurns extends SessionTurns {
-  private readonly lines = new KeyedSerializer();
+export class InProcessSessionLine extends SessionLine {
+  private readonly lines = new KeyedQueue();
 
   enter(sessionId: string): SessionPlace {
     const place = this.lines.enter(sessionId);
@@ -44,13 +44,13 @@ const LONGEST_RETRY_MS = 100;
  * leases; a dead instance's expire after LEASE_TTL_MS. Turns of one instance queue in its own
  * line first, so each instance asks for a session's lease once at a time.
  */
-export class LeasedSessionTurns extends SessionTurns {
-  private readonly logger = new Logger(LeasedSessionTurns.name);
-  private readonly lines = new KeyedSerializer();
+export class LeasedSessionLine extends SessionLine {
+  private readonly logger = new Logger(LeasedSessionLine.name);
+  private readonly lines = new KeyedQueue();
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly instance: ClusterInstance,
+    private readonly instance: Heartbeat,
   ) {
     super();
   }

@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/app.config.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmRequest } from '../gemini/llm-client.js';
 import type { TurnHistory } from '../messages/message.js';
-import { ModelCatalog } from '../pricing/model-catalog.js';
+import { ModelCatalog } from '../models/model-catalog.js';
 import type { Session } from '../sessions/session.js';
 import { planContext } from './context-window.js';
 import type { ContextPlan } from './context-window.js';
@@ -26,7 +26,7 @@ export interface PlannedRequest {
  * The turn and the estimate of the next turn plan alike.
  */
 @Injectable()
-export class TurnContexts {
+export class ContextPlanner {
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
     private readonly models: ModelCatalog,

@@ -1,11 +1,11 @@
-import { KeyedSerializer } from './keyed-serializer.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe(KeyedSerializer.name, () => {
+describe(KeyedQueue.name, () => {
   describe('run', () => {
     it('runs the tasks of one key one at a time, in arrival order', async () => {
-      const serializer = new KeyedSerializer();
+      const serializer = new KeyedQueue();
       const log: string[] = [];
       const task = (name: string, ms: number) => async () => {
         log.push(`start ${name}`);
@@ -18,7 +18,7 @@ describe(KeyedSerializer.name, () => {
     });
 
     it('runs different keys side by side', async () => {
-      const serializer = new KeyedSerializer();
+      const serializer = new KeyedQueue();
       const log: string[] = [];
       await Promise.all([
         serializer.run('a', async () => {
@@ -36,7 +36,7 @@ describe(KeyedSerializer.name, () => {
     });
 
     it('goes on after a failed task, and forgets idle keys', async () => {
-      const serializer = new KeyedSerializer();
+      const serializer = new KeyedQueue();
       const failed = serializer.run('a', async () => {
         throw new Error('boom');
       });
@@ -49,9 +49,9 @@ describe(KeyedSerializer.name, () => {
   });
 });
 
-describe(`${KeyedSerializer.name} places`, () => {
+describe(`${KeyedQueue.name} places`, () => {
   it('runs tasks in the order places were taken, not the order tasks were given', async () => {
-    const serializer = new KeyedSerializer();
+    const serializer = new KeyedQueue();
     const log: string[] = [];
     const first = serializer.enter('a');
     const second = serializer.enter('a');
@@ -64,7 +64,7 @@ describe(`${KeyedSerializer.name} places`, () => {
   });
 
   it('lets those behind move up when a place is left unused', async () => {
-    const serializer = new KeyedSerializer();
+    const serializer = new KeyedQueue();
     const unused = serializer.enter('a');
     const next = serializer.enter('a').run(async () => 'next');
     unused.leave();
@@ -74,9 +74,9 @@ describe(`${KeyedSerializer.name} places`, () => {
   });
 });
 
-describe(`${KeyedSerializer.name} places left while those ahead still run`, () => {
+describe(`${KeyedQueue.name} places left while those ahead still run`, () => {
   it('keeps those behind waiting for those ahead', async () => {
-    const serializer = new KeyedSerializer();
+    const serializer = new KeyedQueue();
     const log: string[] = [];
     let finishFirst!: () => void;
     const first = serializer.run('a', () => new Promise<void>((resolve) => (finishFirst = () => (log.push('first done'), resolve()))));

@@ -18,9 +18,9 @@ export const DATABASE_NOW_MS = databaseNowMs('postgres');
  * is no longer renewed and expires too; when the process stops cleanly it deletes what is left.
  */
 @Injectable()
-export class ClusterInstance implements OnModuleDestroy {
+export class Heartbeat implements OnModuleDestroy {
   readonly leaseTtlMs: number;
-  private readonly logger = new Logger(ClusterInstance.name);
+  private readonly logger = new Logger(Heartbeat.name);
   private readonly timer: NodeJS.Timeout;
   private readonly held = Object.fromEntries(Object.keys(HELD_ROWS).map((table) => [table, new Set<string>()])) as Record<HeldTable, Set<string>>;
   private beating = false;
