@@ -3,16 +3,15 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AuthGuard } from './auth/auth.guard.js';
 import { AuthModule } from './auth/auth.module.js';
-import { TurnsModule } from './turns/turns.module.js';
-import { CoordinationModule } from './coordination/coordination.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { JsonBodiesGuard } from './common/json-bodies.guard.js';
 import { createValidationPipe } from './common/validation.js';
 import { appConfig } from './config/app.config.js';
-import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ModelsModule } from './models/models.module.js';
+import { PersistenceModule } from './persistence.js';
 import { SessionsModule } from './sessions/sessions.module.js';
+import { TurnsModule } from './turns/turns.module.js';
 import { UsageModule } from './usage/usage.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -20,8 +19,7 @@ import { UsersModule } from './users/users.module.js';
   imports: [
     // main.ts has read .env already; tests get no .env at all.
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig] }),
-    DatabaseModule,
-    CoordinationModule,
+    PersistenceModule,
     AuthModule,
     UsersModule,
     SessionsModule,

@@ -5,7 +5,7 @@ import { createWorld, storeSession, storeTurn } from '../../test/support/unit-wo
 import type { World } from '../../test/support/unit-world.js';
 import { BudgetService } from './budget.service.js';
 import { NOTHING_HELD } from '../coordination/hold.js';
-import type { Releasable } from '../coordination/hold.js';
+import type { CoordinationTx, Hold } from '../coordination/hold.js';
 
 const MODEL = 'gemini-2.5-flash';
 const PROMPT_CHARS = 1_000;
@@ -43,7 +43,7 @@ describe(BudgetService.name, () => {
       const release = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
 
       expect(release).toBe(NOTHING_HELD);
-      expect(await w.budget.reservedFor('alice')).toBe(0);
+      expect(w.reservations.reservedFor('alice')).toBe(0);
     });
 
     it('reserves the worst case of the turn until it is released', async () => {
@@ -52,9 +52,9 @@ describe(BudgetService.name, () => {
 
       const release = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
 
-      expect(await w.budget.reservedFor('alice')).toBe(worstCase(w));
-      await release.release();
-      expect(await w.budget.reservedFor('alice')).toBe(0);
+      expect(w.reservations.reservedFor('alice')).toBe(worstCase(w));
+      await release.abandon(undefined);
+      expect(w.reservations.reservedFor('alice')).toBe(0);
     });
 
     it('frees a reservation once, however often release is called', async () => {
@@ -62,10 +62,10 @@ describe(BudgetService.name, () => {
       const first = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
       await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
 
-      await first.release();
-      await first.release();
+      await first.abandon(undefined);
+      await first.abandon(undefined);
 
-      expect(await w.budget.reservedFor('alice')).toBe(worstCase(w));
+      expect(w.reservations.reservedFor('alice')).toBe(worstCase(w));
     });
 
     it('keeps reservations per user', async () => {
@@ -73,7 +73,7 @@ describe(BudgetService.name, () => {
 
       await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
 
-      expect(await w.budget.reservedFor('bob')).toBe(0);
+      expect(w.reservations.reservedFor('bob')).toBe(0);
     });
 
     it('overshoots the limit by less than one turn when turns are admitted concurrently', async () => {
@@ -85,13 +85,13 @@ describe(BudgetService.name, () => {
 
       const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => w.budget.admit('alice', null, MODEL, PROMPT_CHARS)));
 
-      const admitted = outcomes.filter((o): o is PromiseFulfilledResult<Releasable> => o.status === 'fulfilled');
+      const admitted = outcomes.filter((o): o is PromiseFulfilledResult<Hold<CoordinationTx>> => o.status === 'fulfilled');
       const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       expect(admitted.length).toBe(Math.ceil((limit - spent) / perTurn));
       expect(refused.length).toBeGreaterThan(0);
       for (const { reason } of refused) expect(reason).toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
-      const committed = spent + (await w.budget.reservedFor('alice'));
-      expect(await w.budget.reservedFor('alice')).toBe(admitted.length * perTurn);
+      const committed = spent + w.reservations.reservedFor('alice');
+      expect(w.reservations.reservedFor('alice')).toBe(admitted.length * perTurn);
       expect(committed).toBeGreaterThanOrEqual(limit);
       expect(committed - limit).toBeLessThan(perTurn);
     });
@@ -107,9 +107,9 @@ describe(BudgetService.name, () => {
         message: expect.stringContaining('turns still running'),
       });
 
-      await release.release();
+      await release.abandon(undefined);
 
-      await expect(w.budget.admit('alice', null, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
+      await expect(w.budget.admit('alice', null, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ abandon: expect.any(Function) });
     });
 
     it.each([
@@ -125,7 +125,7 @@ describe(BudgetService.name, () => {
 
       await expect(refusal).rejects.toBeInstanceOf(DomainError);
       await expect(refusal).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED, retryAfterSeconds: seconds });
-      expect(await w.budget.reservedFor('alice')).toBe(0);
+      expect(w.reservations.reservedFor('alice')).toBe(0);
     });
 
     it("counts only today's spend (UTC)", async () => {
@@ -133,7 +133,7 @@ describe(BudgetService.name, () => {
       await aliceSpent(w, 1_000_000, '2026-11-21T23:59:59.999Z');
       jest.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-11-22T00:00:00.000Z'));
 
-      await expect(w.budget.admit('alice', null, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
+      await expect(w.budget.admit('alice', null, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ abandon: expect.any(Function) });
     });
 
     it("lets a user's own limit win over a larger default", async () => {
@@ -147,8 +147,8 @@ describe(BudgetService.name, () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '0.000005' });
       await aliceSpent(w, 5_000);
 
-      await expect(w.budget.admit('alice', usdToNano(100)!, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ release: expect.any(Function) });
-      expect(await w.budget.reservedFor('alice')).toBe(worstCase(w));
+      await expect(w.budget.admit('alice', usdToNano(100)!, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ abandon: expect.any(Function) });
+      expect(w.reservations.reservedFor('alice')).toBe(worstCase(w));
     });
 
     it("enforces a user's own limit when there is no default", async () => {
@@ -162,20 +162,12 @@ describe(BudgetService.name, () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
 
       await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.MODEL_UNPRICED });
-      expect(await w.budget.reservedFor('alice')).toBe(0);
+      expect(w.reservations.reservedFor('alice')).toBe(0);
     });
 
     it('lets an unpriced model run for a user without a budget', async () => {
       const w = await setUp();
       await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT_CHARS)).resolves.toBe(NOTHING_HELD);
-    });
-  });
-
-  describe('reservedFor', () => {
-    it('is 0 for a user with nothing in flight', async () => {
-      const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
-
-      expect(await w.budget.reservedFor('nobody')).toBe(0);
     });
   });
 });

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { NOTHING_HELD } from '../coordination/hold.js';
-import type { Releasable } from '../coordination/hold.js';
 import { BudgetExceeded, ModelUnpriced } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
-import { PricingService } from '../pricing/pricing.service.js';
-import { DAY_MS, utcDay } from '../core/clock.js';
 import { BudgetReservations } from '../coordination/budget-reservations.js';
+import { NOTHING_HELD } from '../coordination/hold.js';
+import type { CoordinationTx, Hold } from '../coordination/hold.js';
+import { DAY_MS, utcDay } from '../core/clock.js';
+import { PricingService } from '../pricing/pricing.service.js';
 
 const IN_FLIGHT_RETRY_SECONDS = 2;
 
@@ -29,7 +29,7 @@ export class BudgetService {
    * `ownDailyBudgetNanoUsd` is the user's own limit, read with the session (null: the default).
    * Today's spend is read here, at admission, not before: a turn of the user's stored meanwhile counts.
    */
-  async admit(userId: string, ownDailyBudgetNanoUsd: number | null, model: string, promptChars: number): Promise<Releasable> {
+  async admit(userId: string, ownDailyBudgetNanoUsd: number | null, model: string, promptChars: number): Promise<Hold<CoordinationTx>> {
     const limitNanoUsd = ownDailyBudgetNanoUsd ?? this.config.userDailyBudgetNanoUsd;
     if (limitNanoUsd === null) return NOTHING_HELD;
     if (!this.pricing.isPriced(model)) throw new ModelUnpriced(model);
@@ -42,10 +42,5 @@ export class BudgetService {
     // Not spent yet, only reserved: the turns in flight settle within a call's time.
     if (reservation === 'in-flight') throw new BudgetExceeded(IN_FLIGHT_RETRY_SECONDS, 'in-flight');
     return reservation;
-  }
-
-  /** Nano-dollars reserved by the user's turns in flight (for tests and diagnostics). */
-  reservedFor(userId: string): Promise<number> {
-    return this.reservations.reservedFor(userId);
   }
 }

@@ -90,18 +90,13 @@ export function quoted(value: string): string {
  * client as is, so it never carries upstream bodies, SQL, stack traces or keys.
  */
 export class DomainError extends Error {
-  /** True when this is the remembered answer of an earlier request with the same Idempotency-Key. */
-  readonly replayed: boolean;
-
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly retryAfterSeconds?: number,
-    options: { replayed?: boolean } = {},
   ) {
     super(message);
     this.name = 'DomainError';
-    this.replayed = options.replayed ?? false;
   }
 }
 

@@ -3,9 +3,6 @@ import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { DomainError, ErrorCode, statusFor } from './errors.js';
 
-/** Marks an answer given again for a repeated Idempotency-Key. */
-export const REPLAYED_HEADER = 'Idempotent-Replayed';
-
 export interface ErrorBody {
   statusCode: number;
   error: string;
@@ -101,7 +98,6 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     if (retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(retryAfterSeconds));
-    if (exception instanceof DomainError && exception.replayed) response.setHeader(REPLAYED_HEADER, 'true');
     if (body.code === ErrorCode.UNAUTHORIZED) response.setHeader('WWW-Authenticate', 'Bearer');
     response.status(body.statusCode).json(body);
   }

@@ -1,11 +1,13 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import type { Provider } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
+import { repositoryProvider } from '../database/repository-provider.js';
+import { Transactions } from '../persistence.js';
 import { BudgetReservations, DatabaseBudgetReservations, InMemoryBudgetReservations } from './budget-reservations.js';
-import { DatabaseRateLimiter, InMemoryRateLimiter, RateLimiter } from './rate-limiter.js';
+import { CoordinationRepository } from './coordination.repository.js';
 import { Heartbeat } from './heartbeat.js';
+import { DatabaseRateLimiter, InMemoryRateLimiter, RateLimiter } from './rate-limiter.js';
 import { InProcessSessionLine, LeasedSessionLine, SessionLine } from './session-line.js';
 
 const onPostgres = (config: AppConfig) => config.database.kind === 'postgres';
@@ -18,27 +20,27 @@ const onPostgres = (config: AppConfig) => config.database.kind === 'postgres';
  * database either way.
  */
 const providers: Provider[] = [
+  repositoryProvider(CoordinationRepository),
   Heartbeat,
   {
     provide: SessionLine,
-    inject: [appConfig.KEY, DataSource, Heartbeat],
-    useFactory: (config: AppConfig, dataSource: DataSource, instance: Heartbeat) =>
-      onPostgres(config) ? new LeasedSessionLine(dataSource, instance) : new InProcessSessionLine(),
+    inject: [appConfig.KEY, CoordinationRepository, Heartbeat],
+    useFactory: (config: AppConfig, coordination: CoordinationRepository, heartbeat: Heartbeat) =>
+      onPostgres(config) ? new LeasedSessionLine(coordination, heartbeat) : new InProcessSessionLine(),
   },
   {
     provide: RateLimiter,
-    inject: [appConfig.KEY, DataSource],
-    useFactory: (config: AppConfig, dataSource: DataSource) =>
-      onPostgres(config) ? new DatabaseRateLimiter(dataSource, config.rateLimitPerMinute) : new InMemoryRateLimiter(config.rateLimitPerMinute),
+    inject: [appConfig.KEY, CoordinationRepository],
+    useFactory: (config: AppConfig, coordination: CoordinationRepository) =>
+      onPostgres(config) ? new DatabaseRateLimiter(coordination, config.rateLimitPerMinute) : new InMemoryRateLimiter(config.rateLimitPerMinute),
   },
   {
     provide: BudgetReservations,
-    inject: [appConfig.KEY, DataSource, Heartbeat],
-    useFactory: (config: AppConfig, dataSource: DataSource, instance: Heartbeat) =>
-      onPostgres(config) ? new DatabaseBudgetReservations(dataSource, instance) : new InMemoryBudgetReservations(dataSource),
+    inject: [appConfig.KEY, Transactions, CoordinationRepository, Heartbeat],
+    useFactory: (config: AppConfig, transactions: Transactions, coordination: CoordinationRepository, heartbeat: Heartbeat) =>
+      onPostgres(config) ? new DatabaseBudgetReservations(transactions, coordination, heartbeat) : new InMemoryBudgetReservations(coordination),
   },
 ];
 
-@Global()
 @Module({ providers, exports: [Heartbeat, SessionLine, RateLimiter, BudgetReservations] })
 export class CoordinationModule {}

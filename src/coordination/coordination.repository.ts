@@ -1,10 +1,13 @@
 import type { EntityManager } from 'typeorm';
-import { runSql } from '../database/sql.js';
+import { runSql, Sql } from '../database/sql.js';
 
 /** Now in epoch milliseconds on the database's clock, as SQL (what expiry is decided by). */
-export function databaseNowMs(type: string): string {
+function databaseNowMs(type: string): string {
   return type === 'postgres' ? '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint' : "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 }
+
+/** PostgreSQL's clock, for the statements only instances sharing PostgreSQL run. */
+const PG_NOW_MS = databaseNowMs('postgres');
 
 /** The rows an instance holds and keeps alive, each named by a holder id of its own. */
 export const HELD_ROWS = {
@@ -16,16 +19,62 @@ export const HELD_ROWS = {
 export type HeldTable = keyof typeof HELD_ROWS;
 export type HeldRows = Record<HeldTable, string[]>;
 
+/** Why a turn was not admitted: the day's spend reached the limit, or would with the turns in flight. */
+export type BudgetRefusal = 'spent' | 'in-flight';
+
+export interface Reservation {
+  id: string;
+  userId: string;
+  /** The UTC day whose spend counts (`YYYY-MM-DD`). */
+  day: string;
+  limitNanoUsd: number;
+  worstCaseNanoUsd: number;
+  ttlMs: number;
+}
+
 /** Bound parameters per statement: far under both databases' limits. */
 const CHUNK = 500;
 
-/** What instances coordinate through, and what a turn's transaction releases of what it held. */
+/** Taken when there is no lease on the session, or the one there has expired (its holder stopped renewing it). */
+const TAKE_LEASE = new Sql<{ holder: string }>(
+  `INSERT INTO session_leases (session_id, holder, expires_at)
+   VALUES (:sessionId, :holder, ${PG_NOW_MS} + :ttlMs)
+   ON CONFLICT (session_id) DO UPDATE
+     SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+     WHERE session_leases.expires_at < ${PG_NOW_MS}
+   RETURNING holder`,
+);
+
+const RELEASE_LEASE = new Sql('DELETE FROM session_leases WHERE session_id = :sessionId AND holder = :holder');
+
+const LOCK_USER_BUDGET = new Sql(`SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))`);
+const DROP_EXPIRED_RESERVATIONS = new Sql(`DELETE FROM budget_reservations WHERE user_id = :userId AND expires_at <= ${PG_NOW_MS}`);
+/** The day's spend and what turns in flight reserved, in one statement: one snapshot. */
+const SPENT_AND_RESERVED = new Sql<{ spent: string; reserved: string }>(
+  `SELECT COALESCE((SELECT cost_nano_usd FROM spend_daily WHERE user_id = :userId AND day = :day), 0) AS spent,
+          COALESCE((SELECT SUM(nano_usd) FROM budget_reservations WHERE user_id = :userId), 0) AS reserved`,
+);
+const RESERVE = new Sql(`INSERT INTO budget_reservations (id, user_id, nano_usd, expires_at) VALUES (:id, :userId, :nanoUsd, ${PG_NOW_MS} + :ttlMs)`);
+const RELEASE_RESERVATION = new Sql('DELETE FROM budget_reservations WHERE id = :id');
+const SPENT_ON = new Sql<{ cost_nano_usd: number | string }>('SELECT cost_nano_usd FROM spend_daily WHERE user_id = :userId AND day = :day');
+
+/** One round trip, see the migration that creates the function. */
+const TAKE_RATE_LIMIT = new Sql<{ admitted: boolean; oldest: string | null; now_ms: string }>(
+  'SELECT admitted, oldest, now_ms FROM take_rate_limit(:scope, :limit, :windowMs)',
+);
+
+/**
+ * Every statement instances coordinate through — session leases, budget reservations, rate-limit
+ * windows, the heartbeat's renewals — and what a turn's transaction releases of what it held.
+ * The statements marked PostgreSQL run only there: one process on SQLite keeps its line, its
+ * window and its reservations in memory.
+ */
 export class CoordinationRepository {
   constructor(private readonly manager: EntityManager) {}
 
   /** The database's clock, epoch milliseconds. */
   async now(): Promise<number> {
-    const [row] = await this.manager.query(`SELECT ${databaseNowMs(this.manager.connection.options.type)} AS now`);
+    const [row] = await runSql<{ now: string | number }[]>(this.manager, `SELECT ${databaseNowMs(this.manager.connection.options.type)} AS now`);
     return Number(row.now);
   }
 
@@ -51,19 +100,45 @@ export class CoordinationRepository {
     }
   }
 
+  /** PostgreSQL: takes the session's lease for `holder`, for `ttlMs`; false while another holds it. */
+  async takeLease(sessionId: string, holder: string, ttlMs: number): Promise<boolean> {
+    return (await TAKE_LEASE.rows(this.manager, { sessionId, holder, ttlMs })).length > 0;
+  }
+
   /** False when the lease is no longer this holder's (it expired). */
   async releaseLease(sessionId: string, holder: string): Promise<boolean> {
-    const { affected } = await this.manager
-      .createQueryBuilder()
-      .delete()
-      .from('session_leases')
-      .where('session_id = :sessionId AND holder = :holder', { sessionId, holder })
-      .execute();
-    return (affected ?? 0) > 0;
+    return (await RELEASE_LEASE.execute(this.manager, { sessionId, holder })).affected > 0;
+  }
+
+  /**
+   * PostgreSQL, in a transaction: admits a turn under an advisory lock on its user — while the
+   * day's spend plus the live reservations is under the limit — and reserves its worst case.
+   * Reservations left by an instance that died count no more, and go.
+   */
+  async reserve({ id, userId, day, limitNanoUsd, worstCaseNanoUsd, ttlMs }: Reservation): Promise<true | BudgetRefusal> {
+    await LOCK_USER_BUDGET.execute(this.manager, { lock: `budget:${userId}` });
+    await DROP_EXPIRED_RESERVATIONS.execute(this.manager, { userId });
+    const [committed] = await SPENT_AND_RESERVED.rows(this.manager, { userId, day });
+    if (Number(committed.spent) >= limitNanoUsd) return 'spent';
+    if (Number(committed.spent) + Number(committed.reserved) >= limitNanoUsd) return 'in-flight';
+    await RESERVE.execute(this.manager, { id, userId, nanoUsd: worstCaseNanoUsd, ttlMs });
+    return true;
   }
 
   async releaseReservation(id: string): Promise<void> {
-    await this.manager.createQueryBuilder().delete().from('budget_reservations').where('id = :id', { id }).execute();
+    await RELEASE_RESERVATION.execute(this.manager, { id });
+  }
+
+  /** What the user spent on a UTC day (`YYYY-MM-DD`), integer nano-dollars: one row read. */
+  async spentOn(userId: string, day: string): Promise<number> {
+    const [row] = await SPENT_ON.rows(this.manager, { userId, day });
+    return row ? Number(row.cost_nano_usd) : 0;
+  }
+
+  /** PostgreSQL: counts a turn start in the caller's window, or says when its oldest start leaves it. */
+  async takeRateLimit(scope: string, limit: number, windowMs: number): Promise<{ admitted: boolean; oldest: number; now: number }> {
+    const [window] = await TAKE_RATE_LIMIT.rows(this.manager, { scope, limit, windowMs });
+    return { admitted: window.admitted, oldest: Number(window.oldest), now: Number(window.now_ms) };
   }
 
   /** Rate-limit rows older than a minute: those of callers gone idle. */

@@ -2,12 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OnModuleDestroy } from '@nestjs/common';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
-import { UnitOfWork } from '../database/unit-of-work.js';
-import { databaseNowMs, HELD_ROWS } from './coordination.repository.js';
+import { Transactions } from '../persistence.js';
+import { HELD_ROWS } from './coordination.repository.js';
 import type { HeldRows, HeldTable } from './coordination.repository.js';
-
-/** Now on PostgreSQL's clock, epoch milliseconds, for the PostgreSQL-only coordination SQL. */
-export const DATABASE_NOW_MS = databaseNowMs('postgres');
 
 /**
  * This process among those sharing the database (one, on SQLite), and its heartbeat. What it
@@ -27,7 +24,7 @@ export class Heartbeat implements OnModuleDestroy {
   private lastSweep = Date.now();
 
   constructor(
-    private readonly unitOfWork: UnitOfWork,
+    private readonly transactions: Transactions,
     @Inject(appConfig.KEY) config: AppConfig,
   ) {
     this.leaseTtlMs = config.leaseTtlMs;
@@ -36,14 +33,9 @@ export class Heartbeat implements OnModuleDestroy {
   }
 
   /** Keeps the row of `table` named `holder` alive until the result is called. */
-  hold(table: HeldTable, holder: string): () => void {
+  keepAlive(table: HeldTable, holder: string): () => void {
     this.held[table].add(holder);
     return () => this.held[table].delete(holder);
-  }
-
-  /** PostgreSQL: the expiry of something taken now, as SQL. */
-  get expiresAtSql(): string {
-    return `${DATABASE_NOW_MS} + ${this.leaseTtlMs}`;
   }
 
   private snapshot(): HeldRows | null {
@@ -56,10 +48,10 @@ export class Heartbeat implements OnModuleDestroy {
     this.beating = true;
     try {
       const held = this.snapshot();
-      if (held) await this.unitOfWork.run(({ coordination }) => coordination.renew(held, this.leaseTtlMs));
+      if (held) await this.transactions.commit(({ coordination }) => coordination.renew(held, this.leaseTtlMs));
       if (Date.now() - this.lastSweep >= 60_000) {
         this.lastSweep = Date.now();
-        await this.unitOfWork.run(({ coordination }) => coordination.sweepRateLimits());
+        await this.transactions.commit(({ coordination }) => coordination.sweepRateLimits());
       }
     } catch (error) {
       // The next beat tries again; a lease lost meanwhile is noticed when its turn is stored.
@@ -74,7 +66,7 @@ export class Heartbeat implements OnModuleDestroy {
     const held = this.snapshot();
     if (!held) return;
     try {
-      await this.unitOfWork.run(({ coordination }) => coordination.release(held));
+      await this.transactions.commit(({ coordination }) => coordination.release(held));
     } catch {
       // Stopping anyway: whatever is left expires.
     }

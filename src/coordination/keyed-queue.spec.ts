@@ -1,11 +1,29 @@
 import { KeyedQueue } from './keyed-queue.js';
+import type { QueuePlace } from './keyed-queue.js';
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A queue that says how many keys it still keeps. */
+class WatchedQueue extends KeyedQueue {
+  get keys(): number {
+    return this.tails.size;
+  }
+}
+
+/** What a turn does with its place: waits until it is reached, does its work, leaves. */
+async function at<T>(place: QueuePlace, task: () => Promise<T>): Promise<T> {
+  await place.reached;
+  try {
+    return await task();
+  } finally {
+    place.leave();
+  }
+}
+
 describe(KeyedQueue.name, () => {
-  describe('run', () => {
+  describe('serially', () => {
     it('runs the tasks of one key one at a time, in arrival order', async () => {
-      const serializer = new KeyedQueue();
+      const queue = new WatchedQueue();
       const log: string[] = [];
       const task = (name: string, ms: number) => async () => {
         log.push(`start ${name}`);
@@ -13,20 +31,20 @@ describe(KeyedQueue.name, () => {
         log.push(`end ${name}`);
         return name;
       };
-      await expect(Promise.all([serializer.run('a', task('1', 20)), serializer.run('a', task('2', 1)), serializer.run('a', task('3', 5))])).resolves.toEqual(['1', '2', '3']);
+      await expect(Promise.all([queue.serially('a', task('1', 20)), queue.serially('a', task('2', 1)), queue.serially('a', task('3', 5))])).resolves.toEqual(['1', '2', '3']);
       expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
     });
 
     it('runs different keys side by side', async () => {
-      const serializer = new KeyedQueue();
+      const queue = new WatchedQueue();
       const log: string[] = [];
       await Promise.all([
-        serializer.run('a', async () => {
+        queue.serially('a', async () => {
           log.push('a');
           await tick(20);
           log.push('a done');
         }),
-        serializer.run('b', async () => {
+        queue.serially('b', async () => {
           log.push('b');
           await tick(1);
           log.push('b done');
@@ -36,52 +54,52 @@ describe(KeyedQueue.name, () => {
     });
 
     it('goes on after a failed task, and forgets idle keys', async () => {
-      const serializer = new KeyedQueue();
-      const failed = serializer.run('a', async () => {
+      const queue = new WatchedQueue();
+      const failed = queue.serially('a', async () => {
         throw new Error('boom');
       });
-      const next = serializer.run('a', async () => 'next');
+      const next = queue.serially('a', async () => 'next');
       await expect(failed).rejects.toThrow('boom');
       await expect(next).resolves.toBe('next');
       await tick(0);
-      expect(serializer.activeKeys).toBe(0);
+      expect(queue.keys).toBe(0);
     });
   });
 });
 
 describe(`${KeyedQueue.name} places`, () => {
   it('runs tasks in the order places were taken, not the order tasks were given', async () => {
-    const serializer = new KeyedQueue();
+    const queue = new WatchedQueue();
     const log: string[] = [];
-    const first = serializer.enter('a');
-    const second = serializer.enter('a');
-    const ran = second.run(async () => log.push('second'));
+    const first = queue.enter('a');
+    const second = queue.enter('a');
+    const ran = at(second, async () => log.push('second'));
     await tick(5);
     expect(log).toEqual([]);
-    await first.run(async () => log.push('first'));
+    await at(first, async () => log.push('first'));
     await ran;
     expect(log).toEqual(['first', 'second']);
   });
 
   it('lets those behind move up when a place is left unused', async () => {
-    const serializer = new KeyedQueue();
-    const unused = serializer.enter('a');
-    const next = serializer.enter('a').run(async () => 'next');
+    const queue = new WatchedQueue();
+    const unused = queue.enter('a');
+    const next = at(queue.enter('a'), async () => 'next');
     unused.leave();
     await expect(next).resolves.toBe('next');
     await tick(0);
-    expect(serializer.activeKeys).toBe(0);
+    expect(queue.keys).toBe(0);
   });
 });
 
 describe(`${KeyedQueue.name} places left while those ahead still run`, () => {
   it('keeps those behind waiting for those ahead', async () => {
-    const serializer = new KeyedQueue();
+    const queue = new WatchedQueue();
     const log: string[] = [];
     let finishFirst!: () => void;
-    const first = serializer.run('a', () => new Promise<void>((resolve) => (finishFirst = () => (log.push('first done'), resolve()))));
-    const refused = serializer.enter('a');
-    const third = serializer.run('a', async () => log.push('third'));
+    const first = queue.serially('a', () => new Promise<void>((resolve) => (finishFirst = () => (log.push('first done'), resolve()))));
+    const refused = queue.enter('a');
+    const third = queue.serially('a', async () => log.push('third'));
     refused.leave();
     await tick(5);
     expect(log).toEqual([]);

@@ -1,21 +1,21 @@
-/** A place in a key's line, taken on arrival: its task runs once every earlier place is done. */
-export interface Place {
-  /** Runs `task` when the places before this one are done; the place is done when it settles. */
-  run<T>(task: () => Promise<T>): Promise<T>;
-  /** Gives the place up unused (or after `run`: no effect). Those behind it move up once those ahead are done. */
+/** A place in a key's queue, taken on arrival. */
+export interface QueuePlace {
+  /** Resolves once every earlier place of the key is done. */
+  readonly reached: Promise<void>;
+  /** Done with the place, used or not: those behind it move up once those ahead are done. Call it once. */
   leave(): void;
 }
 
 /**
- * Runs tasks one at a time per key, in the order their places were taken; different keys run
- * in parallel. A place can be taken before the task is known (on arrival, before lookups whose
- * answers may come back in any order). A key's entry is dropped once its last place is done,
- * so idle keys cost nothing.
+ * One at a time per key, in the order places were taken; different keys run in parallel. A
+ * place can be taken before the work is known (on arrival, before lookups whose answers may come
+ * back in any order). A key's entry is dropped once its last place is done, so idle keys cost
+ * nothing.
  */
 export class KeyedQueue {
-  private readonly tails = new Map<string, Promise<void>>();
+  protected readonly tails = new Map<string, Promise<void>>();
 
-  enter(key: string): Place {
+  enter(key: string): QueuePlace {
     const previous = this.tails.get(key) ?? Promise.resolve();
     let done!: () => void;
     const tail = new Promise<void>((resolve) => (done = resolve));
@@ -23,26 +23,18 @@ export class KeyedQueue {
     void tail.then(() => {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     });
-    return {
-      run: async (task) => {
-        try {
-          await previous;
-          return await task();
-        } finally {
-          done();
-        }
-      },
-      // Those behind still wait for those ahead: the place is given up, not the line.
-      leave: () => void previous.then(done),
-    };
+    // Those behind still wait for those ahead: a place given up early frees nobody out of turn.
+    return { reached: previous, leave: () => void previous.then(done) };
   }
 
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    return this.enter(key).run(task);
-  }
-
-  /** Number of keys with work queued or running. */
-  get activeKeys(): number {
-    return this.tails.size;
+  /** Runs `task` when the key's earlier tasks are done. */
+  async serially<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const place = this.enter(key);
+    try {
+      await place.reached;
+      return await task();
+    } finally {
+      place.leave();
+    }
   }
 }

@@ -1,5 +1,5 @@
-import { DataSource } from 'typeorm';
 import { RateLimited } from '../common/errors.js';
+import { CoordinationRepository } from './coordination.repository.js';
 
 const WINDOW_MS = 60_000;
 
@@ -49,18 +49,14 @@ export class InMemoryRateLimiter extends RateLimiter {
  */
 export class DatabaseRateLimiter extends RateLimiter {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly coordination: CoordinationRepository,
     limit: number,
   ) {
     super(limit);
   }
 
   async take(scope: string): Promise<void> {
-    const [window] = (await this.dataSource.query('SELECT admitted, oldest, now_ms FROM take_rate_limit($1, $2, $3)', [scope, this.limit, WINDOW_MS])) as {
-      admitted: boolean;
-      oldest: string | null;
-      now_ms: string;
-    }[];
-    if (!window.admitted) this.refuse(Number(window.oldest), Number(window.now_ms));
+    const window = await this.coordination.takeRateLimit(scope, this.limit, WINDOW_MS);
+    if (!window.admitted) this.refuse(window.oldest, window.now);
   }
 }

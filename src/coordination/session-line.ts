@@ -1,24 +1,28 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DataSource } from 'typeorm';
+import { CoordinationRepository } from './coordination.repository.js';
+import { Heartbeat } from './heartbeat.js';
+import { heldRow, NOTHING_HELD } from './hold.js';
+import type { CoordinationTx, Hold } from './hold.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { Heartbeat, DATABASE_NOW_MS } from './heartbeat.js';
-import { hold, NOTHING_HELD } from './hold.js';
-import type { Releasable } from './hold.js';
 
 /** A turn's place in its session's line, taken on arrival. */
 export interface SessionPlace {
-  /** Runs the turn when every turn of the session before it is done, wherever it ran. */
-  run<T>(turn: (lease: Releasable) => Promise<T>): Promise<T>;
-  /** Gives the place up unused (or after `run`: no effect). */
+  /**
+   * Resolves when every earlier turn of the session is done, wherever it ran: the session is this
+   * turn's now. What it holds for that (on PostgreSQL, the session's lease) is settled with the
+   * turn's transaction.
+   */
+  waitForTurn(): Promise<Hold<CoordinationTx>>;
+  /** Out of the line, whether the turn ran or not; those behind move up. Call it once the turn is settled or given up. */
   leave(): void;
 }
 
 /**
  * Turns of one session run one at a time, in arrival order, each seeing the ones before it.
  * One process (SQLite) needs only its own line per session; instances sharing PostgreSQL also
- * take the session's lease in the database (see LeasedSessionLine).
+ * take the session's lease in the database (LeasedSessionLine).
  */
 export abstract class SessionLine {
   abstract enter(sessionId: string): SessionPlace;
@@ -29,7 +33,13 @@ export class InProcessSessionLine extends SessionLine {
 
   enter(sessionId: string): SessionPlace {
     const place = this.lines.enter(sessionId);
-    return { run: (turn) => place.run(() => turn(NOTHING_HELD)), leave: () => place.leave() };
+    return {
+      waitForTurn: async () => {
+        await place.reached;
+        return NOTHING_HELD;
+      },
+      leave: () => place.leave(),
+    };
   }
 }
 
@@ -49,55 +59,46 @@ export class LeasedSessionLine extends SessionLine {
   private readonly lines = new KeyedQueue();
 
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly instance: Heartbeat,
+    private readonly coordination: CoordinationRepository,
+    private readonly heartbeat: Heartbeat,
   ) {
     super();
   }
 
   enter(sessionId: string): SessionPlace {
     const place = this.lines.enter(sessionId);
-    return { run: (turn) => place.run(() => this.underLease(sessionId, turn)), leave: () => place.leave() };
+    return {
+      waitForTurn: async () => {
+        await place.reached;
+        return this.lease(sessionId);
+      },
+      leave: () => place.leave(),
+    };
   }
 
-  private async underLease<T>(sessionId: string, turn: (lease: Releasable) => Promise<T>): Promise<T> {
+  private async lease(sessionId: string): Promise<Hold<CoordinationTx>> {
     const holder = randomUUID();
-    const unhold = this.instance.hold('session_leases', holder);
-    const lease = hold({
-      inTransaction: async ({ coordination }) => {
+    const lease = heldRow({
+      what: `the lease on session ${sessionId}`,
+      releaseIn: async (coordination) => {
         if (!(await coordination.releaseLease(sessionId, holder))) {
           // It expired (no heartbeat for LEASE_TTL_MS) and may be another's: the turn is stored anyway, it was paid for.
           this.logger.warn(`the lease on session ${sessionId} had expired before its turn was stored`);
         }
       },
-      alone: async () => {
-        await this.dataSource.query('DELETE FROM session_leases WHERE session_id = $1 AND holder = $2', [sessionId, holder]);
-      },
-      gone: unhold,
+      releaseAlone: async () => void (await this.coordination.releaseLease(sessionId, holder)),
+      gone: this.heartbeat.keepAlive('session_leases', holder),
     });
     try {
-      await this.acquire(sessionId, holder);
-      return await turn(lease);
-    } finally {
-      await lease.release().catch((error: unknown) => {
-        this.logger.warn(`could not release the lease on session ${sessionId} (it expires): ${String(error)}`);
-      });
+      let wait = FIRST_RETRY_MS;
+      while (!(await this.coordination.takeLease(sessionId, holder, this.heartbeat.leaseTtlMs))) {
+        await sleep(wait * (0.5 + Math.random()));
+        wait = Math.min(LONGEST_RETRY_MS, wait * 2);
+      }
+    } catch (error) {
+      await lease.abandon(error);
+      throw error;
     }
-  }
-
-  private async acquire(sessionId: string, holder: string): Promise<void> {
-    for (let wait = FIRST_RETRY_MS; ; wait = Math.min(LONGEST_RETRY_MS, wait * 2)) {
-      const taken: unknown[] = await this.dataSource.query(
-        `INSERT INTO session_leases (session_id, holder, expires_at)
-         VALUES ($1, $2, ${this.instance.expiresAtSql})
-         ON CONFLICT (session_id) DO UPDATE
-           SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
-           WHERE session_leases.expires_at < ${DATABASE_NOW_MS}
-         RETURNING holder`,
-        [sessionId, holder],
-      );
-      if (taken.length > 0) return;
-      await sleep(wait * (0.5 + Math.random()));
-    }
+    return lease;
   }
 }

@@ -1,5 +1,5 @@
-import { MigrationExecutor } from 'typeorm';
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource, MigrationExecutor } from 'typeorm';
 
 /**
  * Runs the pending migrations, each in its own transaction. On PostgreSQL under a session-level
@@ -21,5 +21,15 @@ export async function migrate(dataSource: DataSource): Promise<void> {
     }
   } finally {
     await runner.release();
+  }
+}
+
+/** The app's database migrated, as readiness asks for it. */
+@Injectable()
+export class Migrations {
+  constructor(private readonly dataSource: DataSource) {}
+
+  apply(): Promise<void> {
+    return migrate(this.dataSource);
   }
 }

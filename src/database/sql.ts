@@ -30,7 +30,7 @@ export class Sql<Row = Record<string, unknown>> {
 
   constructor(private readonly source: string) {}
 
-  async run(manager: EntityManager, parameters: Record<string, unknown> = {}): Promise<SqlResult<Row>> {
+  async execute(manager: EntityManager, parameters: Record<string, unknown> = {}): Promise<SqlResult<Row>> {
     const { text, names } = this.textFor(manager.connection.options.type);
     const values = names.map((name) => {
       if (!(name in parameters)) throw new Error(`SQL parameter :${name} not given`);
@@ -47,7 +47,7 @@ export class Sql<Row = Record<string, unknown>> {
 
   /** The rows of a query. */
   async rows(manager: EntityManager, parameters: Record<string, unknown> = {}): Promise<Row[]> {
-    return (await this.run(manager, parameters)).rows;
+    return (await this.execute(manager, parameters)).rows;
   }
 
   private textFor(type: string): { text: string; names: string[] } {

@@ -1,133 +1,84 @@
-import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { createWorld } from '../../test/support/unit-world.js';
-import type { World } from '../../test/support/unit-world.js';
-import { recordStatements } from '../../test/support/statements.js';
+import type { EntityManager } from 'typeorm';
 import { dataSourceOptions } from './data-source-options.js';
-import { migrate } from './migrate.js';
 import { UnitOfWork } from './unit-of-work.js';
 
-const CREATED_AT = '2026-11-23T10:00:00.000Z';
+/** The one repository of these specs: names. */
+const namesOf = (manager: EntityManager) => ({
+  add: async (name: string) => void (await manager.query('INSERT INTO names (name) VALUES (?)', [name])),
+  mention: async (name: string) => void (await manager.query('INSERT INTO mentions (name) VALUES (?)', [name])),
+});
 
 describe('UnitOfWork on SQLite', () => {
-  let world: World;
+  let dataSource: DataSource;
+  let unitOfWork: UnitOfWork<{ names: ReturnType<typeof namesOf> }>;
 
   beforeEach(async () => {
-    world = await createWorld();
+    dataSource = new DataSource(dataSourceOptions({ kind: 'sqlite', path: ':memory:' }));
+    await dataSource.initialize();
+    await dataSource.query('CREATE TABLE names (name TEXT PRIMARY KEY)');
+    await dataSource.query('CREATE TABLE mentions (id INTEGER PRIMARY KEY, name TEXT NOT NULL REFERENCES names (name))');
+    unitOfWork = new UnitOfWork(dataSource, (manager) => ({ names: namesOf(manager) }));
   });
 
-  afterEach(() => world.close());
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await dataSource.destroy();
+  });
 
-  const userIds = async () => (await world.dataSource.query('SELECT user_id FROM users ORDER BY user_id')).map((row: { user_id: string }) => row.user_id);
+  const stored = async () => (await dataSource.query('SELECT name FROM names ORDER BY name')).map((row: { name: string }) => row.name);
 
-  it('commits units that queue up together with one COMMIT; one failing undoes only its own writes', async () => {
-    const recorder = recordStatements(world.dataSource);
+  it('hands the work its repositories bound to the transaction, and answers its value once committed', async () => {
+    await expect(unitOfWork.commit(async ({ names }) => (await names.add('ann'), 'done'))).resolves.toBe('done');
+    expect(await stored()).toEqual(['ann']);
+  });
+
+  it('runs after-commit work of the units that committed, and never of one that failed', async () => {
     const committed: string[] = [];
-    const unit = (userId: string, fail = false) =>
-      world.unitOfWork.run(async (repositories) => {
-        await repositories.users.ensureExists(userId, CREATED_AT);
-        repositories.afterCommit(() => committed.push(userId));
-        if (fail) throw new Error(`${userId} failed after writing`);
-        return userId;
+    const unit = (name: string, fail = false) =>
+      unitOfWork.commit(async ({ names, afterCommit }) => {
+        await names.add(name);
+        afterCommit(() => committed.push(name));
+        if (fail) throw new Error(`${name} failed after writing`);
       });
 
-    const outcomes = await Promise.allSettled([unit('ann'), unit('bob', true), unit('cid')]);
-    recorder.stop();
+    await Promise.allSettled([unit('ann'), unit('bob', true), unit('cid')]);
 
-    expect(outcomes).toEqual([
-      { status: 'fulfilled', value: 'ann' },
-      { status: 'rejected', reason: new Error('bob failed after writing') },
-      { status: 'fulfilled', value: 'cid' },
-    ]);
-    expect(await userIds()).toEqual(['ann', 'cid']);
     expect(committed).toEqual(['ann', 'cid']);
-    expect(recorder.ran.filter(({ sql }) => /^(BEGIN|COMMIT)/.test(sql)).map(({ sql }) => sql.split(' ')[0])).toEqual(['BEGIN', 'COMMIT']);
   });
 
-  it('answers none of the group as stored when the commit fails, and runs none of their after-commit work', async () => {
+  it('runs none of a group’s after-commit work when its commit fails', async () => {
     const committed: string[] = [];
-    const unit = (userId: string) =>
-      world.unitOfWork.run(async (repositories) => {
-        await repositories.users.ensureExists(userId, CREATED_AT);
-        repositories.afterCommit(() => committed.push(userId));
+    await dataSource.query('PRAGMA defer_foreign_keys = ON');
+    const unit = (name: string) =>
+      unitOfWork.commit(async ({ names, afterCommit }) => {
+        await names.add(name);
+        afterCommit(() => committed.push(name));
       });
-    // A deferred foreign key fails at COMMIT, after every unit of the group succeeded.
-    await world.dataSource.query('PRAGMA defer_foreign_keys = ON');
-    const breaking = world.unitOfWork.run(async (repositories) => {
-      await repositories.sessions.insert({ ...world.sessions.draft({ userId: 'nobody' }) });
-    });
+    const breaking = unitOfWork.commit(({ names }) => names.mention('nobody'));
 
     const outcomes = await Promise.allSettled([unit('ann'), breaking, unit('cid')]);
 
     expect(outcomes.map(({ status }) => status)).toEqual(['rejected', 'rejected', 'rejected']);
-    expect(await userIds()).toEqual([]);
     expect(committed).toEqual([]);
   });
 
-  it('answers a committed unit as stored even when its after-commit work throws, and keeps taking writes', async () => {
-    const unit = (userId: string) =>
-      world.unitOfWork.run(async (repositories) => {
-        await repositories.users.ensureExists(userId, CREATED_AT);
-        repositories.afterCommit(() => {
+  it('answers a committed unit as stored even when its after-commit work throws, logs it, and keeps taking writes', async () => {
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const unit = (name: string) =>
+      unitOfWork.commit(async ({ names, afterCommit }) => {
+        await names.add(name);
+        afterCommit(() => {
           throw new Error('bookkeeping failed');
         });
-        return userId;
+        return name;
       });
 
     await expect(Promise.all([unit('ann'), unit('bob')])).resolves.toEqual(['ann', 'bob']);
     await expect(unit('cid')).resolves.toBe('cid');
-    expect(await userIds()).toEqual(['ann', 'bob', 'cid']);
-  });
-
-  it('runs a unit alone as a plain transaction', async () => {
-    const recorder = recordStatements(world.dataSource);
-    await world.unitOfWork.run((repositories) => repositories.users.ensureExists('ann', CREATED_AT));
-    recorder.stop();
-
-    expect(recorder.ran.map(({ sql }) => sql.split(' ')[0])).toEqual(['BEGIN', 'INSERT', 'COMMIT']);
-  });
-
-  it('stays in step with SQLite after SQLite rolled a whole transaction back itself (disk full, I/O error)', async () => {
-    const directory = mkdtempSync(join(tmpdir(), 'unit-of-work-'));
-    const file = new DataSource(dataSourceOptions({ kind: 'sqlite', path: join(directory, 'chat.db') }));
-    await file.initialize();
-    try {
-      await migrate(file);
-      // RAISE(ROLLBACK) ends the whole transaction, as SQLITE_FULL or SQLITE_IOERR do.
-      await file.query("CREATE TRIGGER roll_back BEFORE INSERT ON users WHEN NEW.user_id = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'rolled back'); END");
-      const unitOfWork = new UnitOfWork(file);
-      const insert = (userId: string) => unitOfWork.run((repositories) => repositories.users.ensureExists(userId, CREATED_AT));
-
-      await expect(insert('boom')).rejects.toThrow('rolled back');
-      // In a group, it ends the group's transaction: none of it is stored, all fail with that error.
-      const group = await Promise.allSettled([insert('eve'), insert('boom'), insert('fay')]);
-      expect(group.map((outcome) => (outcome.status === 'rejected' ? String(outcome.reason) : outcome.status))).toEqual([
-        expect.stringContaining('rolled back'),
-        expect.stringContaining('rolled back'),
-        expect.stringContaining('rolled back'),
-      ]);
-      // Then an ordinary failure, undone by the database's ROLLBACK as usual.
-      const failing = unitOfWork.run(async (repositories) => {
-        await repositories.users.ensureExists('dan', CREATED_AT);
-        throw new Error('refused after writing');
-      });
-      await expect(failing).rejects.toThrow('refused after writing');
-      await insert('ann');
-      await Promise.all([insert('bob'), insert('cid')]);
-
-      // Another connection sees them: they were committed, not left in a transaction still open.
-      const reader = new Database(join(directory, 'chat.db'), { readonly: true });
-      try {
-        expect(reader.prepare('SELECT user_id FROM users ORDER BY user_id').pluck().all()).toEqual(['ann', 'bob', 'cid']);
-      } finally {
-        reader.close();
-      }
-    } finally {
-      await file.destroy();
-      rmSync(directory, { recursive: true, force: true });
-    }
+    expect(await stored()).toEqual(['ann', 'bob', 'cid']);
+    expect(logged.mock.calls).toEqual(Array(3).fill(['after a commit: Error: bookkeeping failed']));
   });
 });

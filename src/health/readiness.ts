@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { migrate } from '../database/migrate.js';
+import { Migrations } from '../database/migrate.js';
 
 export type Phase = 'migrating' | 'ready' | 'draining';
 
@@ -14,7 +13,7 @@ export type Phase = 'migrating' | 'ready' | 'draining';
 export class Readiness {
   private current: Phase = 'migrating';
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly migrations: Migrations) {}
 
   get phase(): Phase {
     return this.current;
@@ -22,7 +21,7 @@ export class Readiness {
 
   /** Migrates the database, then serves. */
   async migrate(): Promise<void> {
-    await migrate(this.dataSource);
+    await this.migrations.apply();
     if (this.current === 'migrating') this.current = 'ready';
   }
 

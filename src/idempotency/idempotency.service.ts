@@ -1,34 +1,26 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
-import { DomainError, ErrorCode, IdempotencyInProgress, IdempotencyKeyReused, statusFor, ValidationFailed } from '../common/errors.js';
+import { DomainError, ErrorCode, IdempotencyInProgress, IdempotencyKeyReused, statusFor } from '../common/errors.js';
+import { Heartbeat } from '../coordination/heartbeat.js';
+import { NOTHING_HELD } from '../coordination/hold.js';
+import type { Hold } from '../coordination/hold.js';
 import { now } from '../core/clock.js';
 import { isUniqueViolation } from '../database/errors.js';
-import { Heartbeat } from '../coordination/heartbeat.js';
-import { UnitOfWork } from '../database/unit-of-work.js';
-import type { Repositories } from '../database/unit-of-work.js';
+import { Transactions } from '../persistence.js';
+import type { Tx } from '../persistence.js';
+import type { IdempotentRequest } from './idempotency-key.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import type { IdempotencyRecord, RecordKey, RecordOwner } from './idempotency.repository.js';
 
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /**
- * The claim of a running request, handed to its work: the work stores the outcome in its own
- * unit of work, so what the request did and the record of it commit together — a crash between
- * the two cannot make a retry run (and pay for) the request again.
+ * What claiming a key gives: the first request's result again (`replayed`), or the claim this
+ * request holds while it runs — completed with its result in the transaction that stores what
+ * it did, so the two commit together (a crash between them cannot make a retry run, and pay
+ * for, the request again); or given up when it fails.
  */
-export interface Claim<T> {
-  /** `owner`: whose content the result holds, so that it goes when they are deleted. */
-  completeWith(repositories: Repositories, value: T, owner?: RecordOwner): Promise<void>;
-}
-
-const NO_CLAIM: Claim<never> = Object.freeze({ completeWith: async () => undefined });
-
-/** What `run` answers: the work's result, fresh or replayed from the first request. */
-export interface Replayable<T> {
-  value: T;
-  replayed: boolean;
-}
+export type KeyClaim<T> = { replayed: true; value: T } | { replayed: false; hold: Hold<Tx, T> };
 
 /** A remembered client error, as stored. */
 interface StoredError {
@@ -48,54 +40,62 @@ interface StoredError {
  */
 @Injectable()
 export class IdempotencyService {
+  private readonly logger = new Logger(IdempotencyService.name);
+
   constructor(
     private readonly records: IdempotencyRepository,
-    private readonly unitOfWork: UnitOfWork,
-    private readonly instance: Heartbeat,
+    private readonly transactions: Transactions,
+    private readonly heartbeat: Heartbeat,
   ) {}
 
   /**
-   * Runs `work` once per (scope, key); without a key it simply runs. Work that writes should
-   * complete its claim in its own unit of work (`claim.completeWith`); otherwise the result is
-   * stored after it.
+   * Claims the request's key, or answers the first request's outcome (its result; its client
+   * error thrown again). Without a key, nothing is claimed. `fingerprint` says what the request
+   * asks (another one with the key is 422); `owner` is whose content the result holds, so that it
+   * goes when they are deleted.
    */
-  async run<T>(scope: string, idempotencyKey: string | undefined, request: unknown, work: (claim: Claim<T>) => Promise<T>): Promise<Replayable<T>> {
-    if (idempotencyKey === undefined) return { value: await work(NO_CLAIM), replayed: false };
-    if (!KEY_PATTERN.test(idempotencyKey)) throw new ValidationFailed('Idempotency-Key: must be 1–255 visible ASCII characters');
-    const key: RecordKey = { scope, idempotencyKey };
-    const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-    const claimedAt = now();
+  async claim<T>(scope: string, request: IdempotentRequest, fingerprint: unknown, owner: RecordOwner): Promise<KeyClaim<T>> {
+    if (request.key === undefined) return { replayed: false, hold: NOTHING_HELD };
+    const key: RecordKey = { scope, idempotencyKey: request.key };
+    const requestHash = createHash('sha256').update(JSON.stringify(fingerprint)).digest('hex');
     const holder = randomUUID();
     // Running, the claim is renewed by this instance's heartbeat; it is abandoned only when that stops.
-    const unhold = this.instance.hold('idempotency_records', holder);
-    const existing = await this.claimOrFind(key, requestHash, claimedAt, holder).catch((error: unknown) => {
-      unhold();
+    const forget = this.heartbeat.keepAlive('idempotency_records', holder);
+    let existing: IdempotencyRecord | null;
+    try {
+      existing = await this.claimOrFind(key, requestHash, now(), holder);
+    } catch (error) {
+      forget();
       throw error;
-    });
-    if (existing) {
-      unhold();
-      return { value: replay<T>(existing, requestHash), replayed: true };
     }
-    let completed = false;
-    const claim: Claim<T> = {
-      completeWith: async ({ idempotency }, value, owner) => {
-        await idempotency.complete(key, holder, null, JSON.stringify(value), owner);
-        completed = true; // counts once that unit of work commits: if it does not, the work throws
+    if (existing) {
+      forget();
+      return { replayed: true, value: replay<T>(existing, requestHash, request) };
+    }
+    let settled = false;
+    return {
+      replayed: false,
+      hold: {
+        settleIn: async ({ idempotency, afterCommit }, value) => {
+          await idempotency.complete(key, holder, null, JSON.stringify(value), owner);
+          afterCommit(() => {
+            settled = true;
+            forget();
+          });
+        },
+        abandon: async (error) => {
+          if (settled) return;
+          try {
+            await this.settleFailure(key, holder, error);
+          } catch (failure) {
+            // The claim stays running until its instance stops renewing it (at once: forgotten below), then expires.
+            this.logger.warn(`could not settle an Idempotency-Key claim after a failure (it expires): ${String(failure)}`);
+          } finally {
+            forget();
+          }
+        },
       },
     };
-    try {
-      let value: T;
-      try {
-        value = await work(claim);
-      } catch (error) {
-        await this.settleFailure(key, holder, error);
-        throw error;
-      }
-      if (!completed) await this.unitOfWork.run((repositories) => claim.completeWith(repositories, value));
-      return { value, replayed: false };
-    } finally {
-      unhold();
-    }
   }
 
   /**
@@ -105,12 +105,12 @@ export class IdempotencyService {
    */
   private async claimOrFind(key: RecordKey, requestHash: string, at: string, holder: string): Promise<IdempotencyRecord | null> {
     try {
-      return await this.unitOfWork.run(async ({ idempotency, coordination }) => {
+      return await this.transactions.commit(async ({ idempotency, coordination }) => {
         const record = await idempotency.find(key);
         const now = await coordination.now();
         if (record && !reusable(record, at, now)) return record;
         if (record) await idempotency.delete(key);
-        await idempotency.insertRunning(key, requestHash, at, holder, now + this.instance.leaseTtlMs);
+        await idempotency.insertRunning(key, requestHash, at, holder, now + this.heartbeat.leaseTtlMs);
         return null;
       });
     } catch (error) {
@@ -121,11 +121,11 @@ export class IdempotencyService {
     }
   }
 
-
+  /** A client error that would end the same way again is remembered; anything else is forgotten, so a retry runs. */
   private async settleFailure(key: RecordKey, holder: string, error: unknown): Promise<void> {
     const status = error instanceof DomainError ? statusFor(error.code) : 500;
     const remembered = status < 500 && status !== 409 && status !== 429;
-    await this.unitOfWork.run(({ idempotency }) => {
+    await this.transactions.commit(({ idempotency }) => {
       if (!remembered) return idempotency.release(key, holder);
       const stored: StoredError = { code: (error as DomainError).code, message: (error as DomainError).message };
       return idempotency.complete(key, holder, status, JSON.stringify(stored));
@@ -142,12 +142,13 @@ function reusable(record: IdempotencyRecord, at: string, now: number): boolean {
   return record.state === 'running' && (record.expiresAt === null || record.expiresAt <= now);
 }
 
-/** The first request's outcome: its result, or its client error thrown again. */
-function replay<T>(record: IdempotencyRecord, requestHash: string): T {
+/** The first request's outcome: its result, or its client error thrown again; the answer is marked a replay. */
+function replay<T>(record: IdempotencyRecord, requestHash: string, request: IdempotentRequest): T {
   if (record.requestHash !== requestHash) throw new IdempotencyKeyReused();
   if (record.state === 'running') throw new IdempotencyInProgress();
+  request.markReplayed();
   const outcome: unknown = JSON.parse(record.responseBody!);
   if (record.responseStatus === null) return outcome as T;
   const { code, message } = outcome as StoredError;
-  throw new DomainError(code, message, undefined, { replayed: true });
+  throw new DomainError(code, message);
 }

@@ -4,7 +4,7 @@ import type { World } from '../../test/support/unit-world.js';
 import { MessagesRepository } from './messages.repository.js';
 import { ConversationCache } from './conversation-cache.js';
 
-describe('ConversationCache', () => {
+describe(ConversationCache.name, () => {
   let world: World;
 
   beforeEach(async () => {
@@ -23,9 +23,9 @@ describe('ConversationCache', () => {
     const [, lastHeld] = await storeTurn(world, session.id, { userMessage: 'q1', reply: 'a1' });
     const since = jest.spyOn(MessagesRepository.prototype, 'since');
 
-    expect(contents(await world.sessionMessages.of(session.id))).toEqual(['q1', 'a1']);
+    expect(contents(await world.conversations.of(session.id))).toEqual(['q1', 'a1']);
     await storeTurn(world, session.id, { userMessage: 'q2', reply: 'a2' });
-    expect(contents(await world.sessionMessages.of(session.id))).toEqual(['q1', 'a1', 'q2', 'a2']);
+    expect(contents(await world.conversations.of(session.id))).toEqual(['q1', 'a1', 'q2', 'a2']);
 
     expect(since.mock.calls).toEqual([
       [session.id, 0],
@@ -36,22 +36,22 @@ describe('ConversationCache', () => {
   it('reads the session whole again when the count says messages it holds are not all there are', async () => {
     const session = await storeSession(world);
     await storeTurn(world, session.id, { userMessage: 'q1', reply: 'a1' });
-    await world.sessionMessages.of(session.id);
+    await world.conversations.of(session.id);
     // As if another instance's turn had been counted while its rows were not yet visible.
     await world.dataSource.query('UPDATE chat_sessions SET message_count = message_count + 2 WHERE chat_id = ?', [session.id]);
     const since = jest.spyOn(MessagesRepository.prototype, 'since');
 
-    expect(contents(await world.sessionMessages.of(session.id))).toEqual(['q1', 'a1']);
+    expect(contents(await world.conversations.of(session.id))).toEqual(['q1', 'a1']);
     expect(since.mock.calls.map(([, afterId]) => afterId)).toEqual([expect.any(Number), 0]);
   });
 
   it('answers null for a session that is gone, and holds nothing of it', async () => {
     const session = await storeSession(world);
     await storeTurn(world, session.id);
-    await world.sessionMessages.of(session.id);
+    await world.conversations.of(session.id);
     await world.dataSource.query('DELETE FROM chat_sessions WHERE chat_id = ?', [session.id]);
 
-    await expect(world.sessionMessages.of(session.id)).resolves.toBeNull();
+    await expect(world.conversations.of(session.id)).resolves.toBeNull();
   });
 
   it("reads a short conversation's context as two columns, and keeps only long ones", async () => {
@@ -85,6 +85,6 @@ describe('ConversationCache', () => {
     await world.dataSource.query('DELETE FROM chat_sessions WHERE chat_id = ?', [session.id]);
 
     await expect(new ConversationCache(world.repositories.messages, 4).contextOf(session.id, 0)).resolves.toBeNull();
-    await expect(world.sessionMessages.contextOf(session.id, 40)).resolves.toBeNull();
+    await expect(world.conversations.contextOf(session.id, 40)).resolves.toBeNull();
   });
 });

@@ -96,11 +96,6 @@ export class MessagesRepository {
     };
   }
 
-  /** The whole stored conversation, in `id` order (empty when there is no such session). */
-  async listForSession(sessionId: string): Promise<Message[]> {
-    return (await this.since(sessionId, 0))?.messages ?? [];
-  }
-
   /** Messages after `afterId`, in order; keyset paging on `id`. */
   async page(sessionId: string, limit: number, afterId: number | null): Promise<Message[]> {
     return (await PAGE.rows(this.manager, { sessionId, limit, afterId: afterId ?? 0 })).map(toMessage);

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { ModelCatalog } from '../models/model-catalog.js';
 import { hasEveryRate, pricesAt } from '../models/model-table.js';
-import type { Prices, Rates } from '../models/model-table.js';
-import { picoToNano, ratePicoPerToken } from '../core/money.js';
 import type { CostStatus } from '../core/cost-status.js';
+import { priceOf } from './price.js';
 import { ZERO_USAGE } from '../core/token-usage.js';
 import type { TokenUsage } from '../core/token-usage.js';
 
@@ -17,14 +16,10 @@ export interface Cost {
 
 const UNPRICED: Cost = Object.freeze({ costNanoUsd: null, costStatus: 'unpriced', pricedAs: null });
 
-/** Rates as whole pico-dollars per token, so the arithmetic is integer (the table is checked at load). */
-function picoPerToken(usdPerMillion: number): number {
-  return ratePicoPerToken(usdPerMillion)!;
-}
-
 /**
- * Prices Gemini calls from the model table. Pure: nothing is read but the table, loaded once.
- * Formula and pitfalls: README "How cost is computed".
+ * Prices Gemini calls from the model table: which entry, at which day's rates, and what the
+ * price rests on (CostStatus). Pure: nothing is read but the table, loaded once. The arithmetic
+ * is price.ts; formula and pitfalls: docs/api.md, "How cost is computed".
  */
 @Injectable()
 export class PricingService {
@@ -47,7 +42,7 @@ export class PricingService {
   worstCaseNanoUsd(model: string, promptChars: number, maxOutputTokens: number, at = new Date()): number {
     const entry = this.models.find(model);
     if (!entry) return 0;
-    return computeNanoUsd(pricesAt(entry, at), { ...ZERO_USAGE, promptTokens: promptChars, outputTokens: maxOutputTokens }) ?? 0;
+    return priceOf(pricesAt(entry, at), { ...ZERO_USAGE, promptTokens: promptChars, outputTokens: maxOutputTokens }) ?? 0;
   }
 
   /**
@@ -60,8 +55,8 @@ export class PricingService {
     const prices = pricesAt(entry, at);
     // Input and output rates are always known (the table requires them).
     return {
-      inputNanoUsd: computeNanoUsd(prices, { ...ZERO_USAGE, promptTokens })!,
-      maxNanoUsd: computeNanoUsd(prices, { ...ZERO_USAGE, promptTokens, outputTokens: maxOutputTokens })!,
+      inputNanoUsd: priceOf(prices, { ...ZERO_USAGE, promptTokens })!,
+      maxNanoUsd: priceOf(prices, { ...ZERO_USAGE, promptTokens, outputTokens: maxOutputTokens })!,
     };
   }
 
@@ -74,46 +69,13 @@ export class PricingService {
   cost(answeringModel: string | null | undefined, requestedModel: string, usage: TokenUsage | null, at = new Date()): Cost {
     if (!usage) return UNPRICED;
     const answering = this.models.find(answeringModel || requestedModel);
-    const own = answering ? computeNanoUsd(pricesAt(answering, at), usage) : null;
+    const own = answering ? priceOf(pricesAt(answering, at), usage) : null;
     if (own !== null) return { costNanoUsd: own, costStatus: 'priced', pricedAs: answering!.model };
     // No price of its own (or none for some class it used): the requested model's, if it has one.
     const requested = this.models.find(requestedModel);
-    const estimate = requested && requested !== answering ? computeNanoUsd(pricesAt(requested, at), usage) : null;
+    const estimate = requested && requested !== answering ? priceOf(pricesAt(requested, at), usage) : null;
     if (estimate !== null) return { costNanoUsd: estimate, costStatus: 'estimated', pricedAs: requested!.model };
     return UNPRICED;
   }
 
-  /** A stored turn's cost again, from its counts, the entry it was priced as (null: unpriced) and when: the e2e suite's stored-cost check. */
-  recompute(pricedAs: string | null, usage: TokenUsage, at: Date): number | null {
-    const entry = pricedAs === null ? undefined : this.models.find(pricedAs);
-    return entry ? computeNanoUsd(pricesAt(entry, at), usage) : null;
-  }
-}
-
-export function computeNanoUsd(prices: Prices, usage: TokenUsage): number | null {
-  // Above the threshold every class of the call is billed at the long-context rate;
-  // the threshold counts the whole prompt, cached tokens included.
-  const rates: Rates = prices.long_context && usage.promptTokens > prices.long_context.above_prompt_tokens ? prices.long_context : prices;
-  const nonNegative = (n: number) => Math.max(0, n);
-  const cached = Math.min(usage.cachedTokens, usage.promptTokens);
-  const cachedAudio = Math.min(usage.audioCachedTokens, cached);
-  const freshAudio = nonNegative(usage.audioPromptTokens - cachedAudio);
-  // promptTokenCount already includes the cached tokens: bill them once, at the cached rate.
-  const freshText = nonNegative(usage.promptTokens - cached - freshAudio);
-  let pico = 0;
-  const bill = (tokens: number, usdPerMillion: number | null): boolean => {
-    if (tokens === 0) return true;
-    if (usdPerMillion === null) return false;
-    pico += tokens * picoPerToken(usdPerMillion);
-    return true;
-  };
-  const priced =
-    bill(freshText, rates.input_per_million_usd) &&
-    bill(freshAudio, rates.input_audio_per_million_usd) &&
-    bill(cached - cachedAudio, rates.cached_input_per_million_usd) &&
-    bill(cachedAudio, rates.cached_input_audio_per_million_usd) &&
-    bill(usage.toolPromptTokens, rates.input_per_million_usd) &&
-    // Thinking is billed as output; candidatesTokenCount excludes it.
-    bill(usage.outputTokens + usage.thoughtsTokens, rates.output_per_million_usd);
-  return priced ? picoToNano(pico) : null;
 }

@@ -1,14 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { ActsFor, CurrentCaller } from '../auth/access.js';
 import type { Caller } from '../auth/caller.js';
 import { ApiErrorResponses, ApiIdempotencyKey } from '../common/api-errors.decorator.js';
 import { ValidationFailed } from '../common/errors.js';
-import { REPLAYED_HEADER } from '../common/http-exception.filter.js';
 import { mapPage, PageQuery } from '../common/paging.js';
 import type { Page } from '../common/paging.js';
 import { SessionIdParams } from '../common/params.js';
+import { IdempotencyKey } from '../idempotency/idempotency-key.js';
+import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { MessageDto } from '../messages/dto/message.dto.js';
 import { ModelCatalog } from '../models/model-catalog.js';
 import { CreateSessionDto } from './dto/create-session.dto.js';
@@ -43,12 +44,7 @@ export class SessionsController {
   @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: SessionDto })
   @ApiErrorResponses(400, 401, 404, 409, 422)
-  async create(
-    @Body() body: CreateSessionDto,
-    @CurrentCaller() caller: Caller,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
-  ): Promise<SessionDto> {
+  async create(@Body() body: CreateSessionDto, @CurrentCaller() caller: Caller, @IdempotencyKey() idempotency: IdempotentRequest): Promise<SessionDto> {
     const input = {
       userId: body.user_id,
       title: body.title,
@@ -57,9 +53,7 @@ export class SessionsController {
       maxContextTokens: body.max_context_tokens,
       truncation: body.truncation,
     };
-    const created = await this.sessions.create(caller, input, request.header('idempotency-key'));
-    if (created.replayed) response.setHeader(REPLAYED_HEADER, 'true');
-    return this.toDto(created.value);
+    return this.toDto(await this.sessions.create(caller, input, idempotency));
   }
 
   @Get()

@@ -56,10 +56,6 @@ export class SessionsRepository {
     return this.manager.getRepository(ChatSessionEntity);
   }
 
-  async findById(id: string): Promise<Session | null> {
-    return (await this.findWithOwner(id))?.session ?? null;
-  }
-
   async findWithOwner(id: string): Promise<SessionWithOwner | null> {
     const [row] = await FIND_WITH_OWNER.rows(this.manager, { id });
     if (!row) return null;
@@ -68,7 +64,7 @@ export class SessionsRepository {
   }
 
   async insert({ totals, ...session }: Session): Promise<void> {
-    await INSERT.run(this.manager, { ...session, ...totals });
+    await INSERT.execute(this.manager, { ...session, ...totals });
   }
 
   /** Fields left undefined stay as they are. */

@@ -8,22 +8,25 @@ import type { Page } from '../common/paging.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { now } from '../core/clock.js';
-import { UnitOfWork } from '../database/unit-of-work.js';
-import type { Repositories } from '../database/unit-of-work.js';
+import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
-import type { Replayable } from '../idempotency/idempotency.service.js';
-import type { Message } from '../messages/message.js';
-import { MessagesRepository } from '../messages/messages.repository.js';
 import { ConversationCache } from '../messages/conversation-cache.js';
+import type { Message } from '../messages/message.js';
+import { MessagesService } from '../messages/messages.service.js';
+import { Transactions } from '../persistence.js';
 import { ANONYMOUS_USER_ID } from '../users/user.js';
+import { UsersService } from '../users/users.service.js';
 import { decodeSessionCursor, encodeSessionCursor } from './session-cursor.js';
 import { EMPTY_TOTALS } from './session.js';
 import type { Session, SessionChanges, SessionWithOwner, Truncation } from './session.js';
 import { SessionsRepository } from './sessions.repository.js';
+import type { TurnSession, TurnTarget } from './turn-target.js';
 
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface NewSession {
+  /** The id to store it under; a new one by default. */
+  id?: string;
   userId?: string;
   title?: string | null;
   model?: string;
@@ -36,10 +39,11 @@ export interface NewSession {
 export class SessionsService {
   constructor(
     private readonly sessions: SessionsRepository,
-    private readonly messages: MessagesRepository,
+    private readonly messages: MessagesService,
     private readonly conversations: ConversationCache,
+    private readonly users: UsersService,
     private readonly idempotency: IdempotencyService,
-    private readonly unitOfWork: UnitOfWork,
+    private readonly transactions: Transactions,
     @Inject(appConfig.KEY) private readonly config: AppConfig,
   ) {}
 
@@ -47,7 +51,7 @@ export class SessionsService {
   draft(input: NewSession): Session {
     const createdAt = now();
     return {
-      id: randomUUID(),
+      id: input.id ?? randomUUID(),
       userId: input.userId ?? ANONYMOUS_USER_ID,
       title: input.title ?? null,
       model: input.model ?? this.config.gemini.model,
@@ -61,22 +65,25 @@ export class SessionsService {
     };
   }
 
-  /** Stores a drafted session, creating its user when unknown, in the caller's unit of work. */
-  async insert({ users, sessions }: Repositories, session: Session): Promise<void> {
-    await users.ensureExists(session.userId, session.createdAt);
-    await sessions.insert(session);
-  }
-
-  async create(caller: Caller, input: NewSession, idempotencyKey?: string): Promise<Replayable<Session>> {
-    const scope = callerScope(caller, input.userId ?? ANONYMOUS_USER_ID);
-    return this.idempotency.run<Session>(scope, idempotencyKey, { create: 'session', input }, async (claim) => {
-      const session = this.draft(input);
-      await this.unitOfWork.run(async (repositories) => {
-        await this.insert(repositories, session);
-        await claim.completeWith(repositories, session, { userId: session.userId, sessionId: session.id });
-      });
-      return session;
+  /** Stores a new session, creating its user when unknown; once per Idempotency-Key (a repeat answers the first one's). */
+  async create(caller: Caller, input: NewSession, request: IdempotentRequest): Promise<Session> {
+    const session = this.draft(input);
+    const claim = await this.idempotency.claim<Session>(callerScope(caller, session.userId), request, { create: 'session', input }, {
+      userId: session.userId,
+      sessionId: session.id,
     });
+    if (claim.replayed) return claim.value;
+    try {
+      await this.transactions.commit(async (tx) => {
+        await tx.users.ensureExists(session.userId, session.createdAt);
+        await tx.sessions.insert(session);
+        await claim.hold.settleIn(tx, session);
+      });
+    } catch (error) {
+      await claim.hold.abandon(error);
+      throw error;
+    }
+    return session;
   }
 
   /**
@@ -88,8 +95,26 @@ export class SessionsService {
     return (await this.getWithOwnerFor(caller, sessionId, ownerId)).session;
   }
 
-  /** As `getFor`, with what the owner's limits need (the same one read): a turn's lookup. */
-  async getWithOwnerFor(caller: Caller, sessionId: string, ownerId?: string): Promise<SessionWithOwner> {
+  /**
+   * The session a turn goes to, with what its owner's limits need, in one read: a stored one the
+   * caller may use (404 otherwise), or a new chat's draft — its owner looked up, since they may
+   * be a user already, with a limit of their own.
+   */
+  async resolveTarget(caller: Caller, target: TurnTarget): Promise<TurnSession> {
+    switch (target.kind) {
+      case 'session':
+        return { kind: 'stored', ...(await this.getWithOwnerFor(caller, target.sessionId)) };
+      case 'chat':
+        return { kind: 'stored', ...(await this.getWithOwnerFor(caller, target.sessionId, target.ownerId)) };
+      case 'new-chat': {
+        const owner = await this.users.find(target.ownerId);
+        const session = this.draft({ id: target.sessionId, userId: target.ownerId });
+        return { kind: 'draft', session, ownerDailyBudgetNanoUsd: owner?.dailyBudgetNanoUsd ?? null, ownerExisted: owner !== null };
+      }
+    }
+  }
+
+  private async getWithOwnerFor(caller: Caller, sessionId: string, ownerId?: string): Promise<SessionWithOwner> {
     // Session ids are UUIDs the service made: anything else cannot exist, and is not sent to the
     // database (PostgreSQL refuses some strings, a NUL for one, with an error instead of no row).
     const found = SESSION_ID.test(sessionId) ? await this.sessions.findWithOwner(sessionId) : null;
@@ -122,14 +147,14 @@ export class SessionsService {
     const current = await this.getFor(caller, sessionId);
     const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as SessionChanges;
     const updated: Session = { ...current, ...given, updatedAt: now() };
-    await this.unitOfWork.run(({ sessions }) => sessions.update(sessionId, { ...given, updatedAt: updated.updatedAt }));
+    await this.transactions.commit(({ sessions }) => sessions.update(sessionId, { ...given, updatedAt: updated.updatedAt }));
     return updated;
   }
 
   /** Removes the session, every message of it and the remembered results that hold them. */
   async delete(caller: Caller, sessionId: string): Promise<void> {
     await this.getFor(caller, sessionId);
-    await this.unitOfWork.run(async ({ sessions, idempotency }) => {
+    await this.transactions.commit(async ({ sessions, idempotency }) => {
       await sessions.delete(sessionId);
       await idempotency.deleteForSession(sessionId);
     });

@@ -5,7 +5,10 @@ import { ActsFor, CurrentCaller } from '../auth/access.js';
 import type { Caller } from '../auth/caller.js';
 import { ApiErrorResponses, ApiIdempotencyKey, TURN_ERRORS } from '../common/api-errors.decorator.js';
 import { UserChatParams, UserIdParams } from '../common/params.js';
+import { IdempotencyKey } from '../idempotency/idempotency-key.js';
+import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { chatTarget } from '../sessions/turn-target.js';
 import { ChatHistoryDto, ChatListDto, ChatRequestDto, ChatResponseDto, HistoryEntryDto } from './dto/chat.dto.js';
 import { answerTurn } from './turn-http.js';
 import { TurnService } from './turn.service.js';
@@ -30,10 +33,15 @@ export class ChatController {
   @ApiIdempotencyKey()
   @ApiOkResponse({ type: ChatResponseDto })
   @ApiErrorResponses(...TURN_ERRORS)
-  async chat(@Body() body: ChatRequestDto, @CurrentCaller() caller: Caller, @Req() request: Request, @Res() response: Response): Promise<void> {
-    const target = { sessionId: body.chat_id ?? null, ownerId: body.user_id };
-    const idempotencyKey = request.header('idempotency-key');
-    await answerTurn(request, response, 200, ChatResponseDto.from, () => this.turns.send(caller, target, body.message, { idempotencyKey }));
+  async chat(
+    @Body() body: ChatRequestDto,
+    @CurrentCaller() caller: Caller,
+    @IdempotencyKey() idempotency: IdempotentRequest,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    const target = chatTarget(body.user_id, body.chat_id);
+    await answerTurn(request, response, 200, ChatResponseDto.from, () => this.turns.send(caller, target, body.message, { idempotency }));
   }
 
   @Get('history/:user_id')

@@ -2,9 +2,10 @@ import { Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../common/errors.js';
-import { REPLAYED_HEADER, toErrorBody } from '../common/http-exception.filter.js';
+import { toErrorBody } from '../common/http-exception.filter.js';
 import { requestStartedAt } from '../common/request-id.middleware.js';
-import type { TurnReply, TurnResult } from './turn.service.js';
+import type { TurnResult } from './store-turn.js';
+import type { TurnReply } from './turn.service.js';
 
 /**
  * The HTTP edge of a turn: the same use case answers as JSON, or — when the client accepts
@@ -33,13 +34,12 @@ export async function answerTurn(
   }
   // A replay has nothing to stream: it is the stored answer, as JSON.
   if (reply.replayed) writeJson(response, status, render, reply);
-  else events.done(render(reply.value), reply.upstreamMs!);
+  else events.done(render(reply.result), reply.upstreamMs!);
 }
 
 function writeJson(response: Response, status: number, render: (result: TurnResult) => unknown, reply: TurnReply): void {
-  if (reply.replayed) response.setHeader(REPLAYED_HEADER, 'true');
   response.setHeader('Server-Timing', serverTiming(response, reply.upstreamMs));
-  response.status(status).json(render(reply.value));
+  response.status(status).json(render(reply.result));
 }
 
 function wantsEventStream(request: Request): boolean {

@@ -1,23 +1,14 @@
 import { jest } from '@jest/globals';
 import type { Caller } from '../auth/caller.js';
-import { InProcessSessionLine } from '../coordination/session-line.js';
 import { DomainError, ErrorCode, UpstreamError, UpstreamTimeout } from '../common/errors.js';
+import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { ChatMessageEntity } from '../messages/chat-message.entity.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { ChatSessionEntity } from '../sessions/chat-session.entity.js';
+import { chatTarget } from '../sessions/turn-target.js';
 import { UserEntity } from '../users/user.entity.js';
-import {
-  anLlmResult,
-  aUsage,
-  createWorld,
-  gate,
-  ObservedRateLimiter,
-  ScriptedLlm,
-  storeSession,
-  storeTurn,
-} from '../../test/support/unit-world.js';
+import { anLlmResult, aUsage, createWorld, gate, messagesOf, sessionOf, storeSession, storeTurn } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
-import { ContextPlanner } from './context-planner.js';
 import { TurnService, titleFrom } from './turn.service.js';
 
 describe('titleFrom', () => {
@@ -38,32 +29,13 @@ describe('titleFrom', () => {
 
 const OPEN: Caller = { kind: 'open' };
 const aliceKey = (): Caller => ({ kind: 'user', userId: 'alice', keyId: 'key-alice' });
+const onSession = (sessionId: string) => ({ kind: 'session' as const, sessionId });
+const onChat = (sessionId: string, ownerId: string) => ({ kind: 'chat' as const, sessionId, ownerId });
 
-interface Harness {
-  world: World;
-  llm: ScriptedLlm;
-  rateLimiter: ObservedRateLimiter;
-  turns: TurnService;
-}
-
-async function harness(env: Record<string, string> = {}): Promise<Harness> {
-  const world = await createWorld(env);
-  const llm = new ScriptedLlm();
-  const rateLimiter = new ObservedRateLimiter(world.config.rateLimitPerMinute);
-  const turns = new TurnService(
-    world.sessions,
-    world.sessionMessages,
-    llm,
-    world.pricing,
-    world.idempotency,
-    rateLimiter,
-    world.budget,
-    world.unitOfWork,
-    new InProcessSessionLine(),
-    world.repositories.users,
-    new ContextPlanner(world.config, world.models, llm),
-  );
-  return { world, llm, rateLimiter, turns };
+/** A request's Idempotency-Key as the edge hands it over; `replays` counts the answers it marked as replays. */
+function keyed(key: string): IdempotentRequest & { replays: number } {
+  const request = { key, replays: 0, markReplayed: () => void (request.replays += 1) };
+  return request;
 }
 
 /** Rows of each table, to prove what a turn did or did not store. */
@@ -77,15 +49,15 @@ async function rowCounts(world: World): Promise<{ users: number; sessions: numbe
 }
 
 describe(TurnService.name, () => {
-  let h: Harness | undefined;
+  let world: World | undefined;
 
-  async function setUp(env: Record<string, string> = {}): Promise<Harness> {
-    h = await harness(env);
-    return h;
+  async function setUp(env: Record<string, string> = {}) {
+    world = await createWorld(env);
+    return { world, llm: world.llm, rateLimiter: world.rateLimiter, turns: world.turns };
   }
 
   /** Alice's session with a first turn sent and held at Gemini until `answerFirst()` ('first reply'). */
-  async function firstTurnAtGemini() {
+  async function firstTurnAtGemini(options: { idempotency?: IdempotentRequest } = {}) {
     const harness = await setUp();
     const session = await storeSession(harness.world, { userId: 'alice' });
     const firstAnswer = gate<void>();
@@ -93,16 +65,16 @@ describe(TurnService.name, () => {
       await firstAnswer.promise;
       return anLlmResult({ text: 'first reply' });
     });
-    const first = harness.turns.send(OPEN, { sessionId: session.id }, 'first message');
+    const first = harness.turns.send(OPEN, onSession(session.id), 'first message', options);
     await harness.llm.called(1);
     return { ...harness, session, first, answerFirst: () => firstAnswer.open() };
   }
 
   afterEach(async () => {
     jest.restoreAllMocks();
-    const llm = h?.llm;
-    await h?.world.close();
-    h = undefined;
+    const llm = world?.llm;
+    await world?.close();
+    world = undefined;
     // The fake LLM is strict: a call the test did not script fails the test.
     expect(llm?.unexpected).toEqual([]);
   });
@@ -113,7 +85,7 @@ describe(TurnService.name, () => {
         const { world, llm, turns } = await setUp();
         const bobs = await storeSession(world, { userId: 'bob' });
 
-        await expect(turns.send(aliceKey(), { sessionId: bobs.id }, 'Hi')).rejects.toMatchObject({ code: ErrorCode.SESSION_NOT_FOUND });
+        await expect(turns.send(aliceKey(), onSession(bobs.id), 'Hi')).rejects.toMatchObject({ code: ErrorCode.SESSION_NOT_FOUND });
         expect(llm.requests).toEqual([]);
         await expect(rowCounts(world)).resolves.toMatchObject({ messages: 0 });
       });
@@ -122,7 +94,7 @@ describe(TurnService.name, () => {
         const { world, llm, turns } = await setUp();
         const bobs = await storeSession(world, { userId: 'bob' });
 
-        await expect(turns.send(OPEN, { sessionId: bobs.id, ownerId: 'alice' }, 'Hi')).rejects.toMatchObject({
+        await expect(turns.send(OPEN, onChat(bobs.id, 'alice'), 'Hi')).rejects.toMatchObject({
           code: ErrorCode.CHAT_NOT_FOUND,
         });
         expect(llm.requests).toEqual([]);
@@ -139,8 +111,8 @@ describe(TurnService.name, () => {
       ])('answers 404 for an unknown id: %s', async (_shape, sessionId) => {
         const { llm, turns } = await setUp();
 
-        await expect(turns.send(OPEN, { sessionId }, 'Hi')).rejects.toMatchObject({ code: ErrorCode.SESSION_NOT_FOUND });
-        await expect(turns.send(OPEN, { sessionId, ownerId: 'alice' }, 'Hi')).rejects.toMatchObject({ code: ErrorCode.CHAT_NOT_FOUND });
+        await expect(turns.send(OPEN, onSession(sessionId), 'Hi')).rejects.toMatchObject({ code: ErrorCode.SESSION_NOT_FOUND });
+        await expect(turns.send(OPEN, onChat(sessionId, 'alice'), 'Hi')).rejects.toMatchObject({ code: ErrorCode.CHAT_NOT_FOUND });
         expect(llm.requests).toEqual([]);
       });
     });
@@ -152,7 +124,7 @@ describe(TurnService.name, () => {
       await storeTurn(world, session.id, { userMessage: 'second question', reply: 'second answer' });
       llm.answer(anLlmResult({ modelVersion: 'gemini-2.5-pro' }));
 
-      await expect(turns.send(OPEN, { sessionId: session.id }, 'third question')).resolves.toMatchObject({ replayed: false });
+      await expect(turns.send(OPEN, onSession(session.id), 'third question')).resolves.toMatchObject({ replayed: false });
 
       expect(llm.requests).toEqual([
         {
@@ -174,7 +146,7 @@ describe(TurnService.name, () => {
         const { world, llm, turns } = await setUp();
         llm.fail(new UpstreamError('x'));
 
-        await expect(turns.send(OPEN, { sessionId: null, ownerId: 'u' }, 'Hello there')).rejects.toMatchObject({
+        await expect(turns.send(OPEN, chatTarget('u', undefined), 'Hello there')).rejects.toMatchObject({
           code: ErrorCode.UPSTREAM_ERROR,
         });
         expect(llm.requests).toHaveLength(1);
@@ -186,16 +158,16 @@ describe(TurnService.name, () => {
         const message = 'Plan a three-day trip to Lisbon with good food, museums and a day at the beach';
         llm.answer(anLlmResult({ text: 'Day one: Alfama.' }));
 
-        const reply = await turns.send(OPEN, { sessionId: null, ownerId: 'u' }, message);
+        const reply = await turns.send(OPEN, chatTarget('u', undefined), message);
 
         expect(reply.replayed).toBe(false);
         expect(llm.requests[0]).toMatchObject({ contents: [{ role: 'user', text: message }], systemInstruction: null });
-        await expect(world.repositories.sessions.findById(reply.value.sessionId)).resolves.toMatchObject({
+        await expect(sessionOf(world, reply.result.sessionId)).resolves.toMatchObject({
           userId: 'u',
           title: titleFrom(message),
         });
-        await expect(world.repositories.users.findById('u')).resolves.toMatchObject({ userId: 'u' });
-        await expect(world.repositories.messages.listForSession(reply.value.sessionId)).resolves.toMatchObject([
+        await expect(world.users.find('u')).resolves.toMatchObject({ userId: 'u' });
+        await expect(messagesOf(world, reply.result.sessionId)).resolves.toMatchObject([
           { role: 'user', content: message },
           { role: 'model', content: 'Day one: Alfama.' },
         ]);
@@ -207,13 +179,13 @@ describe(TurnService.name, () => {
       const { world, llm, turns } = await setUp();
       const session = await storeSession(world, { userId: 'alice' });
       await storeTurn(world, session.id);
-      const before = await world.repositories.sessions.findById(session.id);
+      const before = await sessionOf(world, session.id);
       llm.fail(new UpstreamError('x'));
 
-      await expect(turns.send(OPEN, { sessionId: session.id }, 'Hi again')).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_ERROR });
+      await expect(turns.send(OPEN, onSession(session.id), 'Hi again')).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_ERROR });
 
-      await expect(world.repositories.messages.listForSession(session.id)).resolves.toHaveLength(2);
-      await expect(world.repositories.sessions.findById(session.id)).resolves.toEqual(before);
+      await expect(messagesOf(world, session.id)).resolves.toHaveLength(2);
+      await expect(sessionOf(world, session.id)).resolves.toEqual(before);
     });
 
     it('propagates an upstream timeout, stores nothing and releases the budget reservation', async () => {
@@ -221,14 +193,14 @@ describe(TurnService.name, () => {
       const session = await storeSession(world, { userId: 'alice' });
       let reservedDuringCall: number | undefined;
       llm.answer(async () => {
-        reservedDuringCall = await world.budget.reservedFor('alice');
+        reservedDuringCall = world.reservations.reservedFor('alice');
         throw new UpstreamTimeout('Gemini did not answer in time.');
       });
 
-      await expect(turns.send(OPEN, { sessionId: session.id }, 'Hi')).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
+      await expect(turns.send(OPEN, onSession(session.id), 'Hi')).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
 
       expect(reservedDuringCall).toBeGreaterThan(0);
-      expect(await world.budget.reservedFor('alice')).toBe(0);
+      expect(world.reservations.reservedFor('alice')).toBe(0);
       await expect(rowCounts(world)).resolves.toMatchObject({ messages: 0 });
     });
 
@@ -237,12 +209,12 @@ describe(TurnService.name, () => {
       const session = await storeSession(world, { userId: 'alice' });
       await storeTurn(world, session.id, { costNanoUsd: 1_000_000 });
 
-      const refusal = turns.send(OPEN, { sessionId: session.id }, 'One more?');
+      const refusal = turns.send(OPEN, onSession(session.id), 'One more?');
 
       await expect(refusal).rejects.toBeInstanceOf(DomainError);
       await expect(refusal).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED, retryAfterSeconds: expect.any(Number) });
       expect(llm.requests).toEqual([]);
-      await expect(world.repositories.messages.listForSession(session.id)).resolves.toHaveLength(2);
+      await expect(messagesOf(world, session.id)).resolves.toHaveLength(2);
     });
 
     describe('with an Idempotency-Key', () => {
@@ -251,16 +223,18 @@ describe(TurnService.name, () => {
         const session = await storeSession(world, { userId: 'alice' });
         llm.answer(anLlmResult({ text: 'Only once.' }));
 
-        const first = await turns.send(OPEN, { sessionId: session.id }, 'Hi', { idempotencyKey: 'turn-1' });
-        const second = await turns.send(OPEN, { sessionId: session.id }, 'Hi', { idempotencyKey: 'turn-1' });
+        const [firstKey, secondKey] = [keyed('turn-1'), keyed('turn-1')];
+        const first = await turns.send(OPEN, onSession(session.id), 'Hi', { idempotency: firstKey });
+        const second = await turns.send(OPEN, onSession(session.id), 'Hi', { idempotency: secondKey });
 
         expect(first.replayed).toBe(false);
         expect(second.replayed).toBe(true);
+        expect([firstKey.replays, secondKey.replays]).toEqual([0, 1]);
         expect(second.upstreamMs).toBeNull();
-        expect(second.value).toEqual(first.value);
-        expect(first.value.modelMessage.content).toBe('Only once.');
+        expect(second.result).toEqual(first.result);
+        expect(first.result.modelMessage.content).toBe('Only once.');
         expect(llm.requests).toHaveLength(1);
-        await expect(world.repositories.messages.listForSession(session.id)).resolves.toHaveLength(2);
+        await expect(messagesOf(world, session.id)).resolves.toHaveLength(2);
       });
 
       it('commits the outcome with the turn: no moment where the turn is stored and its key still running', async () => {
@@ -269,15 +243,15 @@ describe(TurnService.name, () => {
         llm.answer(anLlmResult({ text: 'Stored with its outcome.' }));
         // What a crash right after each commit would leave: stored messages, and the key's state.
         const afterEachCommit: { messages: number; key: string | undefined }[] = [];
-        const run = world.unitOfWork.run.bind(world.unitOfWork);
-        jest.spyOn(world.unitOfWork, 'run').mockImplementation(async (work) => {
-          const result = await run(work);
+        const commit = world.transactions.commit.bind(world.transactions);
+        jest.spyOn(world.transactions, 'commit').mockImplementation(async (work) => {
+          const result = await commit(work);
           const record = await world.repositories.idempotency.find({ scope: 'user:alice', idempotencyKey: 'turn-1' });
           afterEachCommit.push({ messages: (await rowCounts(world)).messages, key: record?.state });
           return result;
         });
 
-        await turns.send(OPEN, { sessionId: session.id }, 'Hi', { idempotencyKey: 'turn-1' });
+        await turns.send(OPEN, onSession(session.id), 'Hi', { idempotency: keyed('turn-1') });
 
         expect(afterEachCommit).toEqual([
           { messages: 0, key: 'running' },
@@ -289,42 +263,43 @@ describe(TurnService.name, () => {
         const { world, llm, turns } = await setUp();
         const session = await storeSession(world, { userId: 'alice' });
         llm.answer(anLlmResult());
-        await turns.send(OPEN, { sessionId: session.id }, 'Hi', { idempotencyKey: 'turn-1' });
+        await turns.send(OPEN, onSession(session.id), 'Hi', { idempotency: keyed('turn-1') });
 
-        await expect(turns.send(OPEN, { sessionId: session.id }, 'Something else', { idempotencyKey: 'turn-1' })).rejects.toMatchObject({
+        await expect(turns.send(OPEN, onSession(session.id), 'Something else', { idempotency: keyed('turn-1') })).rejects.toMatchObject({
           code: ErrorCode.IDEMPOTENCY_KEY_REUSED,
         });
         expect(llm.requests).toHaveLength(1);
-        await expect(world.repositories.messages.listForSession(session.id)).resolves.toHaveLength(2);
+        await expect(messagesOf(world, session.id)).resolves.toHaveLength(2);
       });
     });
 
     it("runs a session's turns one at a time: the second sees the first's messages", async () => {
       const { world, llm, rateLimiter, turns, session, first, answerFirst } = await firstTurnAtGemini();
       llm.answer(anLlmResult({ text: 'second reply' }));
-      const second = turns.send(OPEN, { sessionId: session.id }, 'second message');
+      const second = turns.send(OPEN, onSession(session.id), 'second message');
       // The second turn is counted and queued behind the first, which still waits for Gemini.
       await rateLimiter.takenTimes(2);
       expect(llm.requests).toHaveLength(1);
       answerFirst();
 
-      await expect(first).resolves.toMatchObject({ value: { modelMessage: { content: 'first reply' } } });
-      await expect(second).resolves.toMatchObject({ value: { modelMessage: { content: 'second reply' } } });
+      await expect(first).resolves.toMatchObject({ result: { modelMessage: { content: 'first reply' } } });
+      await expect(second).resolves.toMatchObject({ result: { modelMessage: { content: 'second reply' } } });
       expect(llm.requests[1].contents).toEqual([
         { role: 'user', text: 'first message' },
         { role: 'model', text: 'first reply' },
         { role: 'user', text: 'second message' },
       ]);
-      const stored = await world.repositories.messages.listForSession(session.id);
+      const stored = await messagesOf(world, session.id);
       expect(stored.map((m) => m.content)).toEqual(['first message', 'first reply', 'second message', 'second reply']);
     });
 
     it('keeps the line when a turn between two others is refused: the third still waits for the first', async () => {
-      const { llm, rateLimiter, turns, session, first, answerFirst } = await firstTurnAtGemini();
+      const { llm, rateLimiter, turns, session, first, answerFirst } = await firstTurnAtGemini({ idempotency: keyed('turn-1') });
       llm.answer(anLlmResult({ text: 'third reply' }));
-      const refused = turns.send(OPEN, { sessionId: session.id }, 'second message', { idempotencyKey: 'not a valid key' });
-      const third = turns.send(OPEN, { sessionId: session.id }, 'third message');
-      await expect(refused).rejects.toMatchObject({ code: ErrorCode.VALIDATION_FAILED });
+      // The first one's key again while it runs: refused once it has its place in the line.
+      const refused = turns.send(OPEN, onSession(session.id), 'first message', { idempotency: keyed('turn-1') });
+      const third = turns.send(OPEN, onSession(session.id), 'third message');
+      await expect(refused).rejects.toMatchObject({ code: ErrorCode.IDEMPOTENCY_IN_PROGRESS });
       await rateLimiter.takenTimes(2);
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(llm.requests).toHaveLength(1);
@@ -337,17 +312,17 @@ describe(TurnService.name, () => {
 
     it('drains: finishes the turn at Gemini, refuses the one waiting behind it and any new one with NOT_READY', async () => {
       const { world, llm, rateLimiter, turns, session, first, answerFirst } = await firstTurnAtGemini();
-      const waiting = turns.send(OPEN, { sessionId: session.id }, 'second message');
+      const waiting = turns.send(OPEN, onSession(session.id), 'second message');
       await rateLimiter.takenTimes(2);
       const drained = turns.drain(5_000);
-      await expect(turns.send(OPEN, { sessionId: session.id }, 'too late')).rejects.toMatchObject({ code: ErrorCode.NOT_READY });
+      await expect(turns.send(OPEN, onSession(session.id), 'too late')).rejects.toMatchObject({ code: ErrorCode.NOT_READY });
       answerFirst();
 
-      await expect(first).resolves.toMatchObject({ value: { modelMessage: { content: 'first reply' } } });
+      await expect(first).resolves.toMatchObject({ result: { modelMessage: { content: 'first reply' } } });
       await expect(waiting).rejects.toMatchObject({ code: ErrorCode.NOT_READY });
       await expect(drained).resolves.toBe(true);
       expect(llm.requests).toHaveLength(1);
-      const stored = await world.repositories.messages.listForSession(session.id);
+      const stored = await messagesOf(world, session.id);
       expect(stored.map((m) => m.content)).toEqual(['first message', 'first reply']);
     });
 
@@ -357,12 +332,12 @@ describe(TurnService.name, () => {
       llm.answer(anLlmResult({ text: 'paid for', usage: aUsage({ promptTokens: 100, outputTokens: 10, totalTokens: 110 }) }));
       jest.spyOn(MessagesRepository.prototype, 'appendTurn').mockRejectedValueOnce(new Error('disk full'));
 
-      await expect(turns.send(OPEN, { sessionId: session.id }, 'Hi')).rejects.toThrow('disk full');
+      await expect(turns.send(OPEN, onSession(session.id), 'Hi')).rejects.toThrow('disk full');
 
       const { total } = await world.repositories.usage.report('alice', { from: null, to: null });
       expect(total).toMatchObject({ turns: 1, costNanoUsd: 100 * 300 + 10 * 2_500 });
       await expect(rowCounts(world)).resolves.toMatchObject({ messages: 0 });
-      await expect(world.repositories.sessions.findById(session.id)).resolves.toMatchObject({ totals: { messageCount: 0, totalCostNanoUsd: 0 } });
+      await expect(sessionOf(world, session.id)).resolves.toMatchObject({ totals: { messageCount: 0, totalCostNanoUsd: 0 } });
     });
 
     it('stores the cost PricingService gives for the usage the LLM reported', async () => {
@@ -373,16 +348,16 @@ describe(TurnService.name, () => {
       expect(expected).toMatchObject({ costStatus: 'priced', costNanoUsd: expect.any(Number), pricedAs: 'gemini-2.5-pro' });
       llm.answer(anLlmResult({ usage, modelVersion: 'models/gemini-2.5-pro-001' }));
 
-      const reply = await turns.send(OPEN, { sessionId: session.id }, 'How much?');
+      const reply = await turns.send(OPEN, onSession(session.id), 'How much?');
 
-      expect(reply.value.modelMessage).toMatchObject({
+      expect(reply.result.modelMessage).toMatchObject({
         costNanoUsd: expected.costNanoUsd,
         costStatus: 'priced',
         model: 'gemini-2.5-pro-001',
         usage,
       });
-      expect(reply.value.sessionTotals).toEqual({ messageCount: 2, totalTokens: 13_933, totalCostNanoUsd: expected.costNanoUsd });
-      const [, storedModel] = await world.repositories.messages.listForSession(session.id);
+      expect(reply.result.sessionTotals).toEqual({ messageCount: 2, totalTokens: 13_933, totalCostNanoUsd: expected.costNanoUsd });
+      const [, storedModel] = await messagesOf(world, session.id);
       expect(storedModel.costNanoUsd).toBe(expected.costNanoUsd);
     });
   });

@@ -2,85 +2,57 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { callerScope } from '../auth/caller.js';
-import type { Releasable } from '../coordination/hold.js';
-import { SessionLine } from '../coordination/session-line.js';
 import type { Caller } from '../auth/caller.js';
+import { BudgetService } from '../budgets/budget.service.js';
 import { ContextTooLong, NotReady, SessionNotFound, UserNotFound } from '../common/errors.js';
+import { RateLimiter } from '../coordination/rate-limiter.js';
+import { SessionLine } from '../coordination/session-line.js';
 import { now } from '../core/clock.js';
-import { UnitOfWork } from '../database/unit-of-work.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
+import { WITHOUT_KEY } from '../idempotency/idempotency-key.js';
+import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
-import type { Claim, Replayable } from '../idempotency/idempotency.service.js';
-import { BudgetService } from '../budgets/budget.service.js';
-import { RateLimiter } from '../coordination/rate-limiter.js';
-import type { Message, NewTurn } from '../messages/message.js';
 import { ConversationCache } from '../messages/conversation-cache.js';
+import type { NewTurn, TurnHistory } from '../messages/message.js';
 import { normaliseModel } from '../models/model-catalog.js';
+import { Transactions } from '../persistence.js';
 import { PricingService } from '../pricing/pricing.service.js';
-import type { Session, SessionTotals } from '../sessions/session.js';
+import type { Session } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { UsersRepository } from '../users/users.repository.js';
+import type { TurnSession, TurnTarget } from '../sessions/turn-target.js';
+import { ContextPlanner, NO_HISTORY } from './context-planner.js';
+import type { PlannedRequest } from './context-planner.js';
 import { spendOf, storeTurn } from './store-turn.js';
-import { NO_HISTORY, ContextPlanner } from './context-planner.js';
-
-/**
- * Where a turn goes. `sessionId` null starts a new session for `ownerId` (the /chat API without
- * a chat_id), stored only if the turn succeeds. `ownerId` given with a session id: it must be
- * that user's session (the /chat API names its user).
- */
-export interface TurnTarget {
-  sessionId: string | null;
-  ownerId?: string;
-}
+import type { TurnResult } from './store-turn.js';
+import { TurnHolds } from './turn-holds.js';
 
 export interface TurnOptions {
-  /** The client's Idempotency-Key: the same key and turn get the first result again. */
-  idempotencyKey?: string;
+  /** The request's Idempotency-Key: the same key and turn get the first result again. */
+  idempotency?: IdempotentRequest;
   /** Streams the reply: each piece of text as Gemini writes it. */
   onDelta?: (text: string) => void;
 }
 
-/** What a turn stored and what the session has cost since. Plain data: replays reuse it as is. */
-export interface TurnResult {
-  sessionId: string;
-  userMessage: Message;
-  modelMessage: Message;
-  sessionTotals: SessionTotals;
-}
-
-/** What one exchange with Gemini works on. */
-interface Exchange {
-  session: Session;
-  /** The owner's own daily limit (null: the configured default), read with the session. */
-  ownerDailyBudgetNanoUsd: number | null;
-  isNew: boolean;
-  /** A new session's owner was a user already when the turn arrived (if deleted meanwhile, it stays deleted). */
-  ownerExisted: boolean;
-  message: string;
-  /** The session's turn lease, released with what the turn stores. */
-  lease: Releasable;
-  /** The Idempotency-Key's claim, completed with what the turn stores. */
-  claim: Claim<TurnResult>;
-}
-
-export interface TurnReply extends Replayable<TurnResult> {
+export interface TurnReply {
+  result: TurnResult;
+  /** The first answer of a repeated Idempotency-Key, given again. */
+  replayed: boolean;
   /** Time spent waiting for Gemini; null for a replay. */
   upstreamMs: number | null;
 }
 
+/** What Gemini answered, for which request, and how long it took. */
+interface Exchange {
+  answer: LlmResult;
+  sent: PlannedRequest;
+  upstreamMs: number;
+}
+
 /**
  * Sending a message: the one use case behind POST /sessions/:id/messages and POST /chat,
- * streamed or not. Read top to bottom:
- * 1. the message is checked, the session found (404 if it is not the caller's) or drafted;
- * 2. under the Idempotency-Key, if any, the caller's rate limit is taken and the turn waits for
- *    the session's earlier turns (one at a time per session, in arrival order);
- * 3. the context is rebuilt from the stored history, as much of it as fits the context limit
- *    (turn-context.ts), the owner's daily budget reserves the turn's worst case, and Gemini is
- *    called with no transaction open — once more, with a context counted to fit, if Gemini
- *    refuses the prompt as over the model's limit;
- * 4. both messages (and a new session) are stored in one unit of work with usage and cost —
- *    or nothing at all when anything failed.
+ * streamed or not. `answer` reads top to bottom; no transaction or connection is held while
+ * Gemini answers, and a turn that fails stores nothing but what Gemini was paid.
  */
 @Injectable()
 export class TurnService {
@@ -92,54 +64,57 @@ export class TurnService {
   constructor(
     private readonly sessions: SessionsService,
     private readonly conversations: ConversationCache,
-    private readonly llm: LlmClient,
-    private readonly pricing: PricingService,
+    private readonly planner: ContextPlanner,
+    private readonly line: SessionLine,
     private readonly idempotency: IdempotencyService,
     private readonly rateLimiter: RateLimiter,
-    private readonly budget: BudgetService,
-    private readonly unitOfWork: UnitOfWork,
-    private readonly sessionTurns: SessionLine,
-    private readonly users: UsersRepository,
-    private readonly contexts: ContextPlanner,
+    private readonly budgets: BudgetService,
+    private readonly llm: LlmClient,
+    private readonly pricing: PricingService,
+    private readonly transactions: Transactions,
   ) {}
 
   send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
     // Refused before anything is done: this instance is stopping, another one takes the retry.
     if (this.draining) return Promise.reject(new NotReady('draining'));
-    return this.track(this.handle(caller, target, message, options));
+    return this.track(this.answer(caller, target, message, options));
   }
 
-  private async handle(caller: Caller, target: TurnTarget, message: string, options: TurnOptions): Promise<TurnReply> {
-    this.contexts.checkLength(message);
-    const isNew = target.sessionId === null;
-    const draft = isNew ? this.sessions.draft({ userId: target.ownerId }) : null;
+  private async answer(caller: Caller, target: TurnTarget, message: string, { idempotency = WITHOUT_KEY, onDelta }: TurnOptions): Promise<TurnReply> {
+    this.planner.checkLength(message);
     // The place in the session's line is taken on arrival, before any lookup (whose answers may
     // come back in any order): turns run in the order they came.
-    const place = this.sessionTurns.enter(draft?.id ?? target.sessionId!);
+    const place = this.line.enter(target.sessionId);
+    const holds = new TurnHolds();
     try {
-      const { session, ownerDailyBudgetNanoUsd, ownerExisted } = draft
-        ? await this.draftWithOwner(draft)
-        : { ...(await this.sessions.getWithOwnerFor(caller, target.sessionId!, target.ownerId)), ownerExisted: true };
+      const turnSession = await this.sessions.resolveTarget(caller, target);
+      const { session } = turnSession;
       const scope = callerScope(caller, session.userId);
-      let upstreamMs: number | null = null;
-      const reply = await this.idempotency.run<TurnResult>(scope, options.idempotencyKey, { turn: target, message }, async (claim) => {
-        await this.rateLimiter.take(scope);
-        return place.run(async (lease) => {
-          const exchanged = await this.exchange({ session, ownerDailyBudgetNanoUsd, isNew, ownerExisted, message, lease, claim }, options.onDelta);
-          upstreamMs = exchanged.upstreamMs;
-          return exchanged.result;
-        });
-      });
-      return { ...reply, upstreamMs };
+      const owner = { userId: session.userId, sessionId: session.id };
+      const claim = await this.idempotency.claim<TurnResult>(scope, idempotency, fingerprintOf(target, message), owner);
+      if (claim.replayed) return { result: claim.value, replayed: true, upstreamMs: null };
+      holds.claim = claim.hold;
+      await this.rateLimiter.take(scope);
+      holds.lease = await place.waitForTurn();
+      const receivedAt = now();
+      const history = await this.historyOf(turnSession);
+      // Over the limit with truncation disabled: refused (422) before anything is reserved or sent.
+      const planned = await this.planner.plan(session, history, message);
+      if (this.draining) throw new NotReady('draining'); // nothing started yet: a retry goes elsewhere
+      // Refused (429) before any upstream call when the owner's daily limit is spent.
+      holds.reservation = await this.budgets.admit(session.userId, turnSession.ownerDailyBudgetNanoUsd, session.model, promptChars(planned.request));
+      const exchange = await this.exchange(session, history, message, planned, onDelta);
+      const turn = this.priced(session, message, receivedAt, exchange);
+      // Untitled sessions are named after their first message, with no extra model call.
+      const title = history.messages.length === 0 ? titleFrom(message) : null;
+      const result = await this.store(turnSession, turn, title, holds);
+      return { result, replayed: false, upstreamMs: exchange.upstreamMs };
+    } catch (error) {
+      await holds.abandon(error);
+      throw error;
     } finally {
       place.leave();
     }
-  }
-
-  /** A new chat's owner may be a user already, with a limit of their own. */
-  private async draftWithOwner(session: Session): Promise<Omit<Exchange, 'isNew' | 'message' | 'lease' | 'claim'>> {
-    const owner = await this.users.findById(session.userId);
-    return { session, ownerDailyBudgetNanoUsd: owner?.dailyBudgetNanoUsd ?? null, ownerExisted: owner !== null };
   }
 
   /**
@@ -164,107 +139,100 @@ export class TurnService {
     return turn;
   }
 
-  /** One exchange with Gemini and what it stores; runs when the session's earlier turns are done. */
-  private async exchange(
-    exchange: Exchange,
-    onDelta?: (text: string) => void,
-  ): Promise<{ result: TurnResult; upstreamMs: number }> {
-    const { session, ownerDailyBudgetNanoUsd, isNew, message } = exchange;
-    const receivedAt = now();
-    const history = isNew ? NO_HISTORY : await this.conversations.contextOf(session.id, session.totals.messageCount);
-    // Deleted since it was looked up: nothing is sent, nothing is spent.
+  /** The stored conversation the turn builds on: none for a new chat; 404 for a session deleted since it was looked up. */
+  private async historyOf(turnSession: TurnSession): Promise<TurnHistory> {
+    if (turnSession.kind === 'draft') return NO_HISTORY;
+    const { session } = turnSession;
+    const history = await this.conversations.contextOf(session.id, session.totals.messageCount);
     if (!history) throw new SessionNotFound(session.id);
-    // Over the limit with truncation disabled: refused (422) before anything is reserved or sent.
-    let planned = await this.contexts.plan(session, history, message);
-    if (this.draining) throw new NotReady('draining'); // nothing started yet: a retry goes elsewhere
-    // Refused (429) before any upstream call when the owner's daily limit is spent.
-    const reservation = await this.budget.admit(session.userId, ownerDailyBudgetNanoUsd, session.model, promptChars(planned.request));
+    return history;
+  }
+
+  /** One call to Gemini — or, when Gemini refuses the prompt as over the model's limit, a second, planned to fit the limit it named. */
+  private async exchange(session: Session, history: TurnHistory, message: string, planned: PlannedRequest, onDelta?: (text: string) => void): Promise<Exchange> {
+    const started = performance.now();
+    const call = (request: LlmRequest) => (onDelta ? this.llm.stream(request, onDelta) : this.llm.generate(request));
+    let sent = planned;
+    let answer: LlmResult;
     try {
-      const started = performance.now();
-      let answer: LlmResult;
-      try {
-        answer = await this.call(planned.request, onDelta);
-      } catch (error) {
-        // Gemini's own limit (it refuses before generating anything): one more call, counted to fit it.
-        if (!(error instanceof ContextTooLong)) throw error;
-        planned = await this.contexts.refit(session, history, message, planned, error);
-        answer = await this.call(planned.request, onDelta);
-      }
-      const upstreamMs = performance.now() - started;
-      const answeredAt = now();
-      // Priced at the rates of the day it was answered, the day its rows say.
-      const cost = this.pricing.cost(answer.modelVersion, session.model, answer.usage, new Date(answeredAt));
-      if (cost.costStatus !== 'priced') {
-        this.logger.warn(
-          !answer.usage
-            ? 'Gemini reported usage that is not valid token counts: turn stored as unpriced, without counts'
-            : cost.costStatus === 'estimated'
-              ? `no price for model ${answer.modelVersion}, which answered for ${session.model}: turn priced at ${cost.pricedAs}'s rates (estimated)`
-              : `no price for model ${answer.modelVersion ?? session.model}: turn stored as unpriced`,
-        );
-      }
-      // Untitled sessions are named after their first message, with no extra model call.
-      const title = history.messages.length === 0 ? titleFrom(message) : null;
-      const turn: NewTurn = {
-        sessionId: session.id,
-        userMessage: message,
-        receivedAt,
-        reply: answer.text,
-        answeredAt,
-        model: answer.modelVersion ? normaliseModel(answer.modelVersion) : session.model,
-        usage: answer.usage,
-        costNanoUsd: cost.costNanoUsd,
-        costStatus: cost.costStatus,
-        pricedAs: cost.pricedAs,
-        context: planned.plan.context,
-        finishReason: answer.finishReason,
-        latencyMs: Math.round(upstreamMs),
-      };
-      const result = await this.store(exchange, reservation, turn, title);
-      if (!result) throw isNew ? new UserNotFound(session.userId) : new SessionNotFound(session.id);
-      return { result, upstreamMs };
-    } finally {
-      // A failure here must not fail a turn that is stored (and paid): the reservation expires.
-      await reservation.release().catch((error: unknown) => this.logger.warn(`could not release a budget reservation (it expires): ${String(error)}`));
+      answer = await call(sent.request);
+    } catch (error) {
+      // Gemini refuses an over-long prompt before generating anything: nothing was billed.
+      if (!(error instanceof ContextTooLong)) throw error;
+      sent = await this.planner.refit(session, history, message, planned, error);
+      answer = await call(sent.request);
     }
+    return { answer, sent, upstreamMs: performance.now() - started };
+  }
+
+  /** Both rows of the turn, the reply priced at the rates of the day it was answered (the day its rows say). */
+  private priced(session: Session, message: string, receivedAt: string, { answer, sent, upstreamMs }: Exchange): NewTurn {
+    const answeredAt = now();
+    const cost = this.pricing.cost(answer.modelVersion, session.model, answer.usage, new Date(answeredAt));
+    if (cost.costStatus !== 'priced') {
+      this.logger.warn(
+        !answer.usage
+          ? 'Gemini reported usage that is not valid token counts: turn stored as unpriced, without counts'
+          : cost.costStatus === 'estimated'
+            ? `no price for model ${answer.modelVersion}, which answered for ${session.model}: turn priced at ${cost.pricedAs}'s rates (estimated)`
+            : `no price for model ${answer.modelVersion ?? session.model}: turn stored as unpriced`,
+      );
+    }
+    return {
+      sessionId: session.id,
+      userMessage: message,
+      receivedAt,
+      reply: answer.text,
+      answeredAt,
+      model: answer.modelVersion ? normaliseModel(answer.modelVersion) : session.model,
+      usage: answer.usage,
+      costNanoUsd: cost.costNanoUsd,
+      costStatus: cost.costStatus,
+      pricedAs: cost.pricedAs,
+      context: sent.plan.context,
+      finishReason: answer.finishReason,
+      latencyMs: Math.round(upstreamMs),
+    };
   }
 
   /**
-   * One unit of work: the lease and the reservation released, the turn stored, the
-   * Idempotency-Key's outcome written. Null when the session was deleted while Gemini answered.
-   * If it fails, the paid turn's spend is recorded on its own all the same.
+   * One transaction: what the turn holds settled, the turn stored. When the session (or a new
+   * session's owner) was deleted while Gemini answered, a delete wins: what was spent is
+   * recorded, nothing of the conversation comes back (404). When the transaction fails, the paid
+   * turn's spend is recorded on its own all the same.
    */
-  private async store(
-    { session, isNew, ownerExisted, lease, claim }: Exchange,
-    reservation: Releasable,
-    turn: NewTurn,
-    title: string | null,
-  ): Promise<TurnResult | null> {
+  private async store(turnSession: TurnSession, turn: NewTurn, title: string | null, holds: TurnHolds): Promise<TurnResult> {
+    const { session } = turnSession;
     const turnId = randomUUID();
+    let stored: TurnResult | null;
     try {
-      return await this.unitOfWork.run(async (repositories) => {
-        // The next turn of the session, and the next budget check, see this one stored.
-        await lease.releaseWith(repositories);
-        await reservation.releaseWith(repositories);
-        const stored = await storeTurn(repositories, session, turn, { turnId, isNew, ownerExisted, title });
-        // Deleted while Gemini answered (the session, or a new session's owner): a delete wins;
-        // what was spent is recorded, nothing of the conversation comes back.
-        if (!stored) return null;
-        const result: TurnResult = { sessionId: session.id, ...stored };
-        await claim.completeWith(repositories, result, { userId: session.userId, sessionId: session.id });
+      stored = await this.transactions.commit(async (tx) => {
+        await holds.releaseIn(tx);
+        const result = await storeTurn(tx, turnSession, turn, { turnId, title });
+        if (result) await holds.completeIn(tx, result);
         return result;
       });
     } catch (error) {
-      await this.unitOfWork
-        .run(({ usage }) => usage.recordOnce(spendOf(turnId, session, turn)))
+      await this.transactions
+        .commit(({ usage }) => usage.recordOnce(spendOf(turnId, session, turn)))
         .catch((ledgerError: unknown) => this.logger.error(`turn ${turnId}: its spend could not be recorded: ${String(ledgerError)}`));
       throw error;
     }
+    if (!stored) throw turnSession.kind === 'draft' ? new UserNotFound(session.userId) : new SessionNotFound(session.id);
+    return stored;
   }
+}
 
-  private call(request: LlmRequest, onDelta?: (text: string) => void): Promise<LlmResult> {
-    return onDelta ? this.llm.stream(request, onDelta) : this.llm.generate(request);
-  }
+/**
+ * What a turn's Idempotency-Key stands for: its target and message, in the shape keys were
+ * always hashed in, so a retry still matches its first attempt across an upgrade.
+ */
+function fingerprintOf(target: TurnTarget, message: string): unknown {
+  const turn =
+    target.kind === 'session'
+      ? { sessionId: target.sessionId }
+      : { sessionId: target.kind === 'chat' ? target.sessionId : null, ownerId: target.ownerId };
+  return { turn, message };
 }
 
 function promptChars(request: LlmRequest): number {

@@ -5,6 +5,8 @@ import { CurrentCaller } from '../auth/access.js';
 import type { Caller } from '../auth/caller.js';
 import { ApiErrorResponses, ApiIdempotencyKey, TURN_ERRORS } from '../common/api-errors.decorator.js';
 import { SessionIdParams } from '../common/params.js';
+import { IdempotencyKey } from '../idempotency/idempotency-key.js';
+import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { EstimateDto } from './dto/estimate.dto.js';
 import { SendMessageDto } from './dto/send-message.dto.js';
 import { EstimateService } from './estimate.service.js';
@@ -43,12 +45,12 @@ export class TurnsController {
     @Param() params: SessionIdParams,
     @Body() body: SendMessageDto,
     @CurrentCaller() caller: Caller,
+    @IdempotencyKey() idempotency: IdempotentRequest,
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    const idempotencyKey = request.header('idempotency-key');
     await answerTurn(request, response, 201, TurnResponseDto.from, (onDelta) =>
-      this.turns.send(caller, { sessionId: params.session_id }, body.message, { idempotencyKey, onDelta }),
+      this.turns.send(caller, { kind: 'session', sessionId: params.session_id }, body.message, { idempotency, onDelta }),
     );
   }
 

@@ -5,11 +5,10 @@ import { UsageController } from './usage.controller.js';
 import { UsageRepository } from './usage.repository.js';
 import { UsageService } from './usage.service.js';
 
-/** The one owner of usage and spend: the usage report, and what budgets count. */
+/** The usage report: what a user's turns used and cost, from the spend ledger. */
 @Module({
   imports: [UsersModule],
   controllers: [UsageController],
   providers: [repositoryProvider(UsageRepository), UsageService],
-  exports: [UsageService],
 })
 export class UsageModule {}

@@ -4,7 +4,7 @@ import { Sql } from '../database/sql.js';
 import type { CostStatus } from '../core/cost-status.js';
 import { countsToUsage, TOKEN_CLASSES, usageToCounts } from '../core/token-usage.js';
 import type { TokenUsage } from '../core/token-usage.js';
-import { DailySpendEntity, SpendEntryEntity } from './spend-entry.entity.js';
+import { SpendEntryEntity } from './spend-entry.entity.js';
 
 /** What one turn spent: a line of the ledger. */
 export interface SpendEntry {
@@ -63,7 +63,7 @@ export class UsageRepository {
 
   /** Writes the turn's line and adds it to the user's total of that UTC day (same transaction as the turn). */
   async record(entry: SpendEntry): Promise<void> {
-    await RECORD_LINE.run(this.manager, {
+    await RECORD_LINE.execute(this.manager, {
       turn_id: entry.turnId,
       user_id: entry.userId,
       session_id: entry.sessionId,
@@ -74,18 +74,12 @@ export class UsageRepository {
       created_at: entry.createdAt,
       ...usageToCounts(entry.usage),
     });
-    await ADD_TO_DAY.run(this.manager, { userId: entry.userId, day: utcDay(entry.createdAt), cost: entry.costNanoUsd ?? 0 });
+    await ADD_TO_DAY.execute(this.manager, { userId: entry.userId, day: utcDay(entry.createdAt), cost: entry.costNanoUsd ?? 0 });
   }
 
   /** As `record`, unless the turn's line is there already (a retry of a write that may have committed). */
   async recordOnce(entry: SpendEntry): Promise<void> {
     if (!(await this.manager.existsBy(SpendEntryEntity, { turnId: entry.turnId }))) await this.record(entry);
-  }
-
-  /** What the user spent on a UTC day (`YYYY-MM-DD`), integer nano-dollars: one row read. */
-  async spentOn(userId: string, day: string): Promise<number> {
-    const row = await this.manager.findOneBy(DailySpendEntity, { userId, day });
-    return row?.costNanoUsd ?? 0;
   }
 
   /** Whether the ledger has anything of this user (a deleted user's usage stays readable). */

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { UserExists, UserNotFound } from '../common/errors.js';
 import { now } from '../core/clock.js';
 import { isUniqueViolation } from '../database/errors.js';
-import { UnitOfWork } from '../database/unit-of-work.js';
+import { Transactions } from '../persistence.js';
 import type { User } from './user.js';
 import { UsersRepository } from './users.repository.js';
 
@@ -17,7 +17,7 @@ export interface NewUser {
 export class UsersService {
   constructor(
     private readonly users: UsersRepository,
-    private readonly unitOfWork: UnitOfWork,
+    private readonly transactions: Transactions,
   ) {}
 
   async create(input: NewUser): Promise<User> {
@@ -29,12 +29,17 @@ export class UsersService {
       dailyBudgetNanoUsd: null,
     };
     try {
-      await this.unitOfWork.run(({ users }) => users.insert(user));
+      await this.transactions.commit(({ users }) => users.insert(user));
     } catch (error) {
       if (isUniqueViolation(error)) throw new UserExists(user.userId);
       throw error;
     }
     return user;
+  }
+
+  /** The user, or null when there is none. */
+  find(userId: string): Promise<User | null> {
+    return this.users.findById(userId);
   }
 
   async get(userId: string): Promise<User> {
@@ -46,14 +51,14 @@ export class UsersService {
   /** Sets (or with null, removes) the user's own daily limit. */
   async setDailyBudget(userId: string, dailyBudgetNanoUsd: number | null): Promise<User> {
     const user = await this.get(userId);
-    await this.unitOfWork.run(({ users }) => users.setDailyBudget(userId, dailyBudgetNanoUsd));
+    await this.transactions.commit(({ users }) => users.setDailyBudget(userId, dailyBudgetNanoUsd));
     return { ...user, dailyBudgetNanoUsd };
   }
 
   /** Removes a user with every session, message and API key of theirs, and the remembered results that hold them. */
   async delete(userId: string): Promise<void> {
     await this.get(userId);
-    await this.unitOfWork.run(async ({ users, idempotency }) => {
+    await this.transactions.commit(async ({ users, idempotency }) => {
       await users.delete(userId);
       await idempotency.deleteForUser(userId);
     });

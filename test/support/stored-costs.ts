@@ -1,9 +1,10 @@
 import type { DataSource } from 'typeorm';
 import type { INestApplication } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { ModelCatalog } from '../../src/pricing/model-catalog.js';
-import { PricingService } from '../../src/pricing/pricing.service.js';
-import { countsToUsage } from '../../src/pricing/token-usage.js';
+import { ModelCatalog } from '../../src/models/model-catalog.js';
+import { pricesAt } from '../../src/models/model-table.js';
+import { priceOf } from '../../src/pricing/price.js';
+import { countsToUsage } from '../../src/core/token-usage.js';
 
 export interface CostMismatch {
   id: number;
@@ -21,7 +22,6 @@ export interface CostMismatch {
  */
 export async function storedCostMismatches(app: INestApplication): Promise<{ checked: number; mismatches: CostMismatch[] }> {
   const dataSource = app.get<DataSource>(getDataSourceToken());
-  const pricing = app.get(PricingService);
   const models = app.get(ModelCatalog);
   const rows: Record<string, unknown>[] = await dataSource.query(
     `SELECT m.* FROM chat_history m WHERE m.role = 'model' AND m.cost_status IS NOT NULL AND m.total_tokens IS NOT NULL ORDER BY m.id`,
@@ -29,7 +29,8 @@ export async function storedCostMismatches(app: INestApplication): Promise<{ che
   const mismatches = rows.flatMap((row): CostMismatch[] => {
     const usage = countsToUsage(row as Parameters<typeof countsToUsage>[0]);
     const pricedAs = (row.priced_as as string | null) ?? null;
-    const recomputed = pricing.recompute(pricedAs, usage, new Date(String(row.timestamp)));
+    const entry = pricedAs === null ? undefined : models.find(pricedAs);
+    const recomputed = entry ? priceOf(pricesAt(entry, new Date(String(row.timestamp))), usage) : null;
     const stored = row.cost_nano_usd === null ? null : Number(row.cost_nano_usd);
     // Priced as the answering model itself (a -001 version: its family), or else an estimate.
     const expectedStatus = pricedAs === null ? 'unpriced' : models.find(String(row.model))?.model === pricedAs ? 'priced' : 'estimated';

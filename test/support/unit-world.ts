@@ -1,38 +1,52 @@
+import { Test } from '@nestjs/testing';
+import type { TestingModule, TestingModuleBuilder } from '@nestjs/testing';
+import { getDataSourceToken } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module.js';
+import { OPEN_CALLER } from '../../src/auth/caller.js';
+import { BudgetService } from '../../src/budgets/budget.service.js';
+import { appConfig } from '../../src/config/app.config.js';
 import type { AppConfig } from '../../src/config/app.config.js';
-import { storeTurn as writeTurn } from '../../src/chat/store-turn.js';
-import { ClusterInstance } from '../../src/cluster/cluster-instance.js';
 import { parseEnvironment } from '../../src/config/environment.js';
-import { dataSourceOptions } from '../../src/database/data-source-options.js';
-import { migrate } from '../../src/database/migrate.js';
-import { UnitOfWork } from '../../src/database/unit-of-work.js';
+import { BudgetReservations } from '../../src/coordination/budget-reservations.js';
+import { CoordinationRepository } from '../../src/coordination/coordination.repository.js';
+import { Heartbeat } from '../../src/coordination/heartbeat.js';
+import { RateLimiter } from '../../src/coordination/rate-limiter.js';
+import { ZERO_USAGE } from '../../src/core/token-usage.js';
+import type { TokenUsage } from '../../src/core/token-usage.js';
+import { Migrations } from '../../src/database/migrate.js';
+import { GEMINI_ENDPOINT } from '../../src/gemini/gemini-endpoint.js';
+import type { GeminiEndpoint } from '../../src/gemini/gemini-endpoint.js';
 import { LlmClient } from '../../src/gemini/llm-client.js';
-import type { LlmMode, LlmRequest, LlmResult } from '../../src/gemini/llm-client.js';
+import type { LlmResult } from '../../src/gemini/llm-client.js';
+import { WITHOUT_KEY } from '../../src/idempotency/idempotency-key.js';
 import { IdempotencyRepository } from '../../src/idempotency/idempotency.repository.js';
 import { IdempotencyService } from '../../src/idempotency/idempotency.service.js';
-import { InMemoryBudgetReservations } from '../../src/limits/budget-reservations.js';
-import { BudgetService } from '../../src/limits/budget.service.js';
-import { InMemoryRateLimiter } from '../../src/limits/rate-limiter.js';
+import { ConversationCache } from '../../src/messages/conversation-cache.js';
 import type { Message } from '../../src/messages/message.js';
-import { SessionMessages } from '../../src/messages/session-messages.js';
 import { MessagesRepository } from '../../src/messages/messages.repository.js';
-import { ModelCatalog } from '../../src/pricing/model-catalog.js';
+import { MessagesService } from '../../src/messages/messages.service.js';
+import { ModelCatalog } from '../../src/models/model-catalog.js';
+import { Transactions } from '../../src/persistence.js';
 import { PricingService } from '../../src/pricing/pricing.service.js';
-import { ZERO_USAGE } from '../../src/pricing/token-usage.js';
-import type { TokenUsage } from '../../src/pricing/token-usage.js';
 import type { Session } from '../../src/sessions/session.js';
 import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
 import { SessionsService } from '../../src/sessions/sessions.service.js';
 import type { NewSession } from '../../src/sessions/sessions.service.js';
+import { storeTurn as writeTurn } from '../../src/turns/store-turn.js';
+import { TurnService } from '../../src/turns/turn.service.js';
 import { UsageRepository } from '../../src/usage/usage.repository.js';
-import { UsageService } from '../../src/usage/usage.service.js';
-import { UsersRepository } from '../../src/users/users.repository.js';
 import { UsersService } from '../../src/users/users.service.js';
+import { ObservedBudgetReservations } from './fakes/observed-budget-reservations.js';
+import { ObservedRateLimiter } from './fakes/observed-rate-limiter.js';
+import { ScriptedLlm } from './fakes/scripted-llm.js';
 
 /**
- * Unit-test wiring by hand over a real in-memory SQLite database, migrated:
- * the services as the app builds them, without Nest. Each world is private to one test.
+ * The services of the app as AppModule builds them — the real modules, compiled by Nest — over a
+ * real in-memory SQLite database, migrated, with what reaches outside the process replaced:
+ * Gemini is a ScriptedLlm (strict: an unscripted call fails the test), and the rate limiter and
+ * budget reservations are the in-process ones, observable. Each world is private to one test.
  */
 
 /** The configuration of a test: the environment given over an in-memory database. */
@@ -40,73 +54,92 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
   return parseEnvironment({ DATABASE_URL: 'sqlite::memory:', ...env });
 }
 
+/** An endpoint that is never called: the ScriptedLlm answers in its place. */
+const NO_ENDPOINT: GeminiEndpoint = { mode: 'emulator', apiKey: 'unit', baseUrl: 'http://127.0.0.1:9', close: async () => undefined };
+
 export interface World {
   config: AppConfig;
+  module: TestingModule;
   dataSource: DataSource;
-  unitOfWork: UnitOfWork;
+  transactions: Transactions;
   /** This process as the heartbeat of its claims knows it. */
-  instance: ClusterInstance;
+  heartbeat: Heartbeat;
   models: ModelCatalog;
   pricing: PricingService;
+  /** Repositories on the database outside any transaction, for what a spec checks. */
   repositories: {
-    users: UsersRepository;
     sessions: SessionsRepository;
     messages: MessagesRepository;
     idempotency: IdempotencyRepository;
     usage: UsageRepository;
   };
+  llm: ScriptedLlm;
+  rateLimiter: ObservedRateLimiter;
+  reservations: ObservedBudgetReservations;
   idempotency: IdempotencyService;
   sessions: SessionsService;
-  /** The conversations cache the services read through. */
-  sessionMessages: SessionMessages;
+  /** The conversations cache the services read through (keeping every conversation, however short). */
+  conversations: ConversationCache;
   users: UsersService;
-  usage: UsageService;
   budget: BudgetService;
+  turns: TurnService;
   close(): Promise<void>;
 }
 
-export async function createWorld(env: Record<string, string> = {}): Promise<World> {
+export interface WorldOptions {
+  /** Further replacements, for what a spec watches. */
+  override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
+}
+
+export async function createWorld(env: Record<string, string> = {}, options: WorldOptions = {}): Promise<World> {
   const config = testConfig(env);
-  const dataSource = new DataSource(dataSourceOptions({ kind: 'sqlite', path: ':memory:' }));
-  await dataSource.initialize();
-  await migrate(dataSource);
-  const manager = dataSource.manager;
-  const unitOfWork = new UnitOfWork(dataSource);
-  const models = new ModelCatalog(config);
-  const pricing = new PricingService(models);
-  const repositories = {
-    users: new UsersRepository(manager),
-    sessions: new SessionsRepository(manager),
-    messages: new MessagesRepository(manager),
-    idempotency: new IdempotencyRepository(manager),
-    usage: new UsageRepository(manager),
-  };
-  const instance = new ClusterInstance(unitOfWork, config);
-  const idempotency = new IdempotencyService(repositories.idempotency, unitOfWork, instance);
-  // Every conversation kept, however short: what the cache does shows in few messages.
-  const sessionMessages = new SessionMessages(repositories.messages, 0);
-  const sessions = new SessionsService(repositories.sessions, repositories.messages, sessionMessages, idempotency, unitOfWork, config);
-  const users = new UsersService(repositories.users, unitOfWork);
-  const usage = new UsageService(repositories.usage, users);
-  const budget = new BudgetService(config, pricing, new InMemoryBudgetReservations(dataSource));
+  const llm = new ScriptedLlm();
+  const rateLimiter = new ObservedRateLimiter(config.rateLimitPerMinute);
+  let builder = Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(appConfig.KEY)
+    .useValue(config)
+    .overrideProvider(GEMINI_ENDPOINT)
+    .useValue(NO_ENDPOINT)
+    .overrideProvider(LlmClient)
+    .useValue(llm)
+    .overrideProvider(RateLimiter)
+    .useValue(rateLimiter)
+    .overrideProvider(BudgetReservations)
+    .useFactory({ factory: (coordination: CoordinationRepository) => new ObservedBudgetReservations(coordination), inject: [CoordinationRepository] })
+    // Every conversation kept, however short: what the cache does shows in few messages.
+    .overrideProvider(ConversationCache)
+    .useFactory({ factory: (messages: MessagesRepository) => new ConversationCache(messages, 0), inject: [MessagesRepository] });
+  if (options.override) builder = options.override(builder);
+  const module = await builder.compile();
+  // What services log is asserted where it matters (spied on), never printed.
+  module.useLogger(false);
+  await module.init();
+  const get = <T>(token: new (...args: never[]) => T): T => module.get(token, { strict: false });
+  await get(Migrations).apply();
   return {
     config,
-    dataSource,
-    unitOfWork,
-    instance,
-    models,
-    pricing,
-    repositories,
-    idempotency,
-    sessions,
-    sessionMessages,
-    users,
-    usage,
-    budget,
-    close: async () => {
-      await instance.onModuleDestroy();
-      if (dataSource.isInitialized) await dataSource.destroy();
+    module,
+    dataSource: module.get<DataSource>(getDataSourceToken()),
+    transactions: get(Transactions),
+    heartbeat: get(Heartbeat),
+    models: get(ModelCatalog),
+    pricing: get(PricingService),
+    repositories: {
+      sessions: get(SessionsRepository),
+      messages: get(MessagesRepository),
+      idempotency: get(IdempotencyRepository),
+      usage: get(UsageRepository),
     },
+    llm,
+    rateLimiter,
+    reservations: module.get(BudgetReservations, { strict: false }) as ObservedBudgetReservations,
+    idempotency: get(IdempotencyService),
+    sessions: get(SessionsService),
+    conversations: get(ConversationCache),
+    users: get(UsersService),
+    budget: get(BudgetService),
+    turns: get(TurnService),
+    close: () => module.close(),
   };
 }
 
@@ -120,11 +153,19 @@ export function anLlmResult(overrides: Partial<LlmResult> = {}): LlmResult {
   return { text: 'Hi there.', usage: aUsage(), finishReason: 'STOP', modelVersion: 'gemini-2.5-flash', ...overrides };
 }
 
-/** Stores a session (and its user) as POST /sessions would. */
-export async function storeSession(world: World, input: NewSession = {}): Promise<Session> {
-  const session = world.sessions.draft({ userId: 'alice', ...input });
-  await world.unitOfWork.run((repositories) => world.sessions.insert(repositories, session));
-  return session;
+/** Stores a session (and its user) as POST /sessions does. */
+export function storeSession(world: World, input: NewSession = {}): Promise<Session> {
+  return world.sessions.create(OPEN_CALLER, { userId: 'alice', ...input }, WITHOUT_KEY);
+}
+
+/** The stored session, as a turn reads it. */
+export async function sessionOf(world: World, sessionId: string): Promise<Session | undefined> {
+  return (await world.repositories.sessions.findWithOwner(sessionId))?.session;
+}
+
+/** Every stored message of a session, in order. */
+export function messagesOf(world: World, sessionId: string): Promise<Message[]> {
+  return world.module.get(MessagesService, { strict: false }).page(sessionId, 1_000_000, null);
 }
 
 export interface StoredTurnInput {
@@ -140,11 +181,11 @@ export interface StoredTurnInput {
 export async function storeTurn(world: World, sessionId: string, input: StoredTurnInput = {}): Promise<[Message, Message]> {
   const at = input.at ?? new Date().toISOString();
   const costNanoUsd = input.costNanoUsd === undefined ? 1_000 : input.costNanoUsd;
-  return world.unitOfWork.run(async (repositories) => {
-    const session = await repositories.sessions.findById(sessionId);
-    if (!session) throw new Error(`no session ${sessionId}`);
+  return world.transactions.commit(async (tx) => {
+    const found = await tx.sessions.findWithOwner(sessionId);
+    if (!found) throw new Error(`no session ${sessionId}`);
     // Sent with the whole history, as every turn that fits.
-    const [first] = await repositories.messages.page(sessionId, 1, null);
+    const [first] = await tx.messages.page(sessionId, 1, null);
     const turn = {
       sessionId,
       userMessage: input.userMessage ?? 'Hello',
@@ -156,98 +197,13 @@ export async function storeTurn(world: World, sessionId: string, input: StoredTu
       costNanoUsd,
       costStatus: costNanoUsd === null ? ('unpriced' as const) : ('priced' as const),
       pricedAs: costNanoUsd === null ? null : 'gemini-2.5-flash',
-      context: { messages: session.totals.messageCount, firstMessageId: first?.id ?? null, truncated: false },
+      context: { messages: found.session.totals.messageCount, firstMessageId: first?.id ?? null, truncated: false },
       finishReason: 'STOP',
       latencyMs: 5,
     };
-    const stored = await writeTurn(repositories, session, turn, { turnId: randomUUID(), isNew: false, ownerExisted: true, title: null });
+    const stored = await writeTurn(tx, { kind: 'stored', ...found }, turn, { turnId: randomUUID(), title: null });
     return [stored!.userMessage, stored!.modelMessage];
   });
-}
-
-type Answer = (request: LlmRequest) => Promise<LlmResult>;
-
-/**
- * An LlmClient that answers only what the test scripted, in order. Any other call is refused
- * (its promise rejects) and recorded in `unexpected`, which the spec checks after each test.
- */
-export class ScriptedLlm extends LlmClient {
-  readonly mode: LlmMode = 'emulator';
-  readonly requests: LlmRequest[] = [];
-  readonly unexpected: string[] = [];
-  private readonly answers: Answer[] = [];
-  private readonly waiters: { count: number; resolve: () => void }[] = [];
-
-  /** The next call answers with this result, or by calling this function. */
-  answer(result: LlmResult | Answer): this {
-    this.answers.push(typeof result === 'function' ? result : async () => result);
-    return this;
-  }
-
-  /** The next call fails with this error. */
-  fail(error: unknown): this {
-    this.answers.push(async () => {
-      throw error;
-    });
-    return this;
-  }
-
-  /** Resolves once `count` calls have been received. */
-  called(count: number): Promise<void> {
-    if (this.requests.length >= count) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
-  }
-
-  generate(request: LlmRequest): Promise<LlmResult> {
-    return this.next('generate', request);
-  }
-
-  /** Counting is not scripted: a spec whose prompts stay under every limit never counts. */
-  countTokens(request: LlmRequest): Promise<number> {
-    this.unexpected.push(`countTokens(${JSON.stringify(request.contents.at(-1))})`);
-    return Promise.reject(new Error('ScriptedLlm: unexpected countTokens call'));
-  }
-
-  stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult> {
-    return this.next('stream', request).then((result) => {
-      onDelta(result.text);
-      return result;
-    });
-  }
-
-  private next(method: string, request: LlmRequest): Promise<LlmResult> {
-    const answer = this.answers.shift();
-    if (!answer) {
-      this.unexpected.push(`${method}(${JSON.stringify(request.contents.at(-1))})`);
-      return Promise.reject(new Error(`ScriptedLlm: unexpected ${method} call`));
-    }
-    this.requests.push(structuredClone(request));
-    for (const waiter of this.waiters.filter((w) => this.requests.length >= w.count)) {
-      this.waiters.splice(this.waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-    return answer(request);
-  }
-}
-
-/** A rate limiter that also says when it has counted `count` turns (a turn is then queued). */
-export class ObservedRateLimiter extends InMemoryRateLimiter {
-  private taken = 0;
-  private readonly waiters: { count: number; resolve: () => void }[] = [];
-
-  override async take(scope: string, now?: number): Promise<void> {
-    await super.take(scope, now);
-    this.taken += 1;
-    for (const waiter of this.waiters.filter((w) => this.taken >= w.count)) {
-      this.waiters.splice(this.waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-  }
-
-  takenTimes(count: number): Promise<void> {
-    if (this.taken >= count) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
-  }
 }
 
 /** A promise with its resolve at hand. */

@@ -3,7 +3,7 @@ import { IsOptional, IsString, Matches } from 'class-validator';
 import { IsUserId } from '../../common/validation-rules.js';
 import { MessageDto, UsageDto } from '../../messages/dto/message.dto.js';
 import type { Message } from '../../messages/message.js';
-import type { TurnResult } from '../turn.service.js';
+import type { TurnResult } from '../store-turn.js';
 import { NOT_BLANK } from './send-message.dto.js';
 
 export class ChatRequestDto {

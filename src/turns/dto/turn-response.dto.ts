@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { MessageDto } from '../../messages/dto/message.dto.js';
 import { nanoToUsd } from '../../core/money.js';
-import type { TurnResult } from '../turn.service.js';
+import type { TurnResult } from '../store-turn.js';
 
 export class TurnResponseDto {
   @ApiProperty({ format: 'uuid' })
