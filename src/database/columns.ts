@@ -23,7 +23,15 @@ export function timestampColumn(name: string): ColumnOptions {
   return { name, type: 'varchar', length: 30 };
 }
 
-/** One nullable BIGINT column per token class, named as the class (see token-usage.ts). */
-export function tokenColumns(entity: new () => object): void {
-  for (const { key, name } of TOKEN_CLASSES) Column(integerColumn(name))(entity.prototype, key);
+/** A running total: a BIGINT that starts at 0 and is never null. */
+export function totalColumn(name: string): ColumnOptions {
+  return { ...integerColumn(name), nullable: false, default: 0 };
+}
+
+/**
+ * One BIGINT column per token class, named as the class (see token-usage.ts): nullable where a
+ * row may have no counts (a user's message), a total from 0 where every row has them.
+ */
+export function tokenColumns(entity: new () => object, { nullable }: { nullable: boolean }): void {
+  for (const { key, name } of TOKEN_CLASSES) Column(nullable ? integerColumn(name) : totalColumn(name))(entity.prototype, key);
 }

@@ -58,4 +58,4 @@ export class ChatMessageEntity {
 
 // The token count columns come from the one list of token classes.
 export interface ChatMessageEntity extends Record<TokenKey, number | null> {}
-tokenColumns(ChatMessageEntity);
+tokenColumns(ChatMessageEntity, { nullable: true });

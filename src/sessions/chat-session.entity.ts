@@ -1,16 +1,16 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { integerColumn, timestampColumn } from '../database/columns.js';
+import { integerColumn, timestampColumn, totalColumn } from '../database/columns.js';
 import type { Session, SessionTotals, Truncation } from './session.js';
 
 /** A session's running totals: columns of `chat_sessions`, kept by each turn (never a SUM). */
 export class SessionTotalsColumns implements SessionTotals {
-  @Column({ ...integerColumn('message_count'), nullable: false, default: 0 })
+  @Column(totalColumn('message_count'))
   messageCount: number;
 
-  @Column({ ...integerColumn('total_tokens'), nullable: false, default: 0 })
+  @Column(totalColumn('total_tokens'))
   totalTokens: number;
 
-  @Column({ ...integerColumn('total_cost_nano_usd'), nullable: false, default: 0 })
+  @Column(totalColumn('total_cost_nano_usd'))
   totalCostNanoUsd: number;
 }
 

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import { integerColumn, timestampColumn, tokenColumns } from '../database/columns.js';
+import { integerColumn, timestampColumn, tokenColumns, totalColumn } from '../database/columns.js';
 import type { CostStatus } from '../core/cost-status.js';
 import type { TokenKey } from '../core/token-usage.js';
 
@@ -42,7 +42,7 @@ export class SpendEntryEntity {
 }
 
 export interface SpendEntryEntity extends Record<TokenKey, number> {}
-tokenColumns(SpendEntryEntity);
+tokenColumns(SpendEntryEntity, { nullable: false });
 
 /** The running total of a user's spend on one UTC day: what a budget check reads. */
 @Entity('spend_daily')
@@ -54,9 +54,9 @@ export class DailySpendEntity {
   @PrimaryColumn({ type: 'varchar', length: 10 })
   day: string;
 
-  @Column(integerColumn('turns'))
+  @Column(totalColumn('turns'))
   turns: number;
 
-  @Column(integerColumn('cost_nano_usd'))
+  @Column(totalColumn('cost_nano_usd'))
   costNanoUsd: number;
 }
