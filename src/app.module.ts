@@ -4,7 +4,7 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AuthGuard } from './auth/auth.guard.js';
 import { AuthModule } from './auth/auth.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
-import { JsonBodiesGuard } from './common/json-bodies.guard.js';
+import { JsonBodiesGuard } from './http/json-bodies.guard.js';
 import { createValidationPipe } from './common/validation.js';
 import { appConfig } from './config/app.config.js';
 import { HealthModule } from './health/health.module.js';

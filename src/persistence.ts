@@ -1,12 +1,9 @@
-import { Global, Injectable, Module } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import type { EntityManager } from 'typeorm';
+import { Global, Module } from '@nestjs/common';
 import { ApiKeyEntity } from './auth/api-key.entity.js';
 import { ApiKeysRepository } from './auth/api-keys.repository.js';
 import { CoordinationRepository } from './coordination/coordination.repository.js';
 import { DatabaseModule } from './database/database.module.js';
-import { UnitOfWork } from './database/unit-of-work.js';
-import type { TransactionScope } from './database/unit-of-work.js';
+import type { Manager } from './database/unit-of-work.js';
 import { IdempotencyRecordEntity } from './idempotency/idempotency-record.entity.js';
 import { IdempotencyRepository } from './idempotency/idempotency.repository.js';
 import { ChatMessageEntity } from './messages/chat-message.entity.js';
@@ -19,9 +16,9 @@ import { UserEntity } from './users/user.entity.js';
 import { UsersRepository } from './users/users.repository.js';
 
 /**
- * Where the features meet the database: the one list of entities (the schema as TypeORM maps it,
- * checked against the migrations by test/database) and the repositories a write transaction
- * hands to its work.
+ * Where the features meet the database, at the top beside app.module.ts: the one list of
+ * entities (the schema as TypeORM maps it, checked against the migrations by test/database) and
+ * the repositories a write transaction hands to its work. Only the app module imports it.
  */
 export const ENTITIES = [UserEntity, ChatSessionEntity, ChatMessageEntity, ApiKeyEntity, IdempotencyRecordEntity, SpendEntryEntity, DailySpendEntity];
 
@@ -36,10 +33,7 @@ export interface Repositories {
   coordination: CoordinationRepository;
 }
 
-/** What a write's work is handed: the transaction's repositories, and what runs once it commits. */
-export type Tx = Repositories & TransactionScope;
-
-function repositoriesOf(manager: EntityManager): Repositories {
+function repositoriesOf(manager: Manager): Repositories {
   return {
     users: new UsersRepository(manager),
     sessions: new SessionsRepository(manager),
@@ -51,18 +45,13 @@ function repositoriesOf(manager: EntityManager): Repositories {
   };
 }
 
-/** Every write: `transactions.commit(({ sessions, messages, … }) => …)`. */
-@Injectable()
-export class Transactions extends UnitOfWork<Repositories> {
-  constructor(dataSource: DataSource) {
-    super(dataSource, repositoriesOf);
-  }
-}
-
+/**
+ * The database of the app: its entities, and every repository bound to each transaction of the
+ * `UnitOfWork` services inject (each typed with the repositories it writes through).
+ */
 @Global()
 @Module({
-  imports: [DatabaseModule.forRoot(ENTITIES)],
-  providers: [Transactions],
-  exports: [Transactions, DatabaseModule],
+  imports: [DatabaseModule.forRoot({ entities: ENTITIES, repositories: repositoriesOf })],
+  exports: [DatabaseModule],
 })
 export class PersistenceModule {}

@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiProperty, Ap
 import { IsString, Matches } from 'class-validator';
 import { ApiErrorResponses } from '../common/api-errors.decorator.js';
 import { UserIdParams } from '../common/params.js';
-import { ActsFor, AdminOnly } from './access.js';
+import { ActsFor, AdminOnly } from '../access/access.js';
 import { ApiKeysService } from './api-keys.service.js';
 
 class KeyParams extends UserIdParams {

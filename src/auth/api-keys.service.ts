@@ -4,11 +4,11 @@ import { KeyNotFound, Unauthorized } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { now } from '../core/clock.js';
-import { Transactions } from '../persistence.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
 import { UsersService } from '../users/users.service.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
-import { OPEN_CALLER } from './caller.js';
-import type { Caller } from './caller.js';
+import { OPEN_CALLER } from '../access/caller.js';
+import type { Caller } from '../access/caller.js';
 
 const KEY_PATTERN = /^gca_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
 
@@ -29,7 +29,7 @@ export class ApiKeysService {
   constructor(
     private readonly keys: ApiKeysRepository,
     private readonly users: UsersService,
-    private readonly transactions: Transactions,
+    private readonly transactions: UnitOfWork<{ apiKeys: ApiKeysRepository }>,
     @Inject(appConfig.KEY) config: AppConfig,
   ) {
     this.adminKeyHash = config.adminApiKey === null ? null : sha256(config.adminApiKey);

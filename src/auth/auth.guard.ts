@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ChatNotFound, Forbidden, UserNotFound, ValidationFailed } from '../common/errors.js';
-import { ACTS_FOR, ADMIN_ONLY, adminOnlyRefusal, PUBLIC_ROUTE } from './access.js';
-import type { ActsForRule, AdminOnlyRule, RequestWithCaller } from './access.js';
+import { ACTS_FOR, ADMIN_ONLY, adminOnlyRefusal, PUBLIC_ROUTE } from '../access/access.js';
+import type { ActsForRule, AdminOnlyRule, RequestWithCaller } from '../access/access.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { actsFor } from './caller.js';
-import type { Caller } from './caller.js';
+import { actsFor } from '../access/caller.js';
+import type { Caller } from '../access/caller.js';
 
 /**
  * Who is calling (a bearer key, once ADMIN_API_KEY is set; open mode otherwise) and whether the

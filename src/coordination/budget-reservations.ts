@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Transactions } from '../persistence.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
 import { CoordinationRepository } from './coordination.repository.js';
 import type { BudgetRefusal } from './coordination.repository.js';
 import { Heartbeat } from './heartbeat.js';
@@ -65,7 +65,7 @@ export class InMemoryBudgetReservations extends BudgetReservations {
  */
 export class DatabaseBudgetReservations extends BudgetReservations {
   constructor(
-    private readonly transactions: Transactions,
+    private readonly transactions: UnitOfWork<{ coordination: CoordinationRepository }>,
     private readonly coordination: CoordinationRepository,
     private readonly heartbeat: Heartbeat,
   ) {

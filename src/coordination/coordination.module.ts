@@ -3,7 +3,7 @@ import type { Provider } from '@nestjs/common';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { repositoryProvider } from '../database/repository-provider.js';
-import { Transactions } from '../persistence.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
 import { BudgetReservations, DatabaseBudgetReservations, InMemoryBudgetReservations } from './budget-reservations.js';
 import { CoordinationRepository } from './coordination.repository.js';
 import { Heartbeat } from './heartbeat.js';
@@ -36,8 +36,8 @@ const providers: Provider[] = [
   },
   {
     provide: BudgetReservations,
-    inject: [appConfig.KEY, Transactions, CoordinationRepository, Heartbeat],
-    useFactory: (config: AppConfig, transactions: Transactions, coordination: CoordinationRepository, heartbeat: Heartbeat) =>
+    inject: [appConfig.KEY, UnitOfWork, CoordinationRepository, Heartbeat],
+    useFactory: (config: AppConfig, transactions: UnitOfWork<{ coordination: CoordinationRepository }>, coordination: CoordinationRepository, heartbeat: Heartbeat) =>
       onPostgres(config) ? new DatabaseBudgetReservations(transactions, coordination, heartbeat) : new InMemoryBudgetReservations(coordination),
   },
 ];

@@ -2,8 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OnModuleDestroy } from '@nestjs/common';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
-import { Transactions } from '../persistence.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
 import { HELD_ROWS } from './coordination.repository.js';
+import type { CoordinationRepository } from './coordination.repository.js';
 import type { HeldRows, HeldTable } from './coordination.repository.js';
 
 /**
@@ -24,7 +25,7 @@ export class Heartbeat implements OnModuleDestroy {
   private lastSweep = Date.now();
 
   constructor(
-    private readonly transactions: Transactions,
+    private readonly transactions: UnitOfWork<{ coordination: CoordinationRepository }>,
     @Inject(appConfig.KEY) config: AppConfig,
   ) {
     this.leaseTtlMs = config.leaseTtlMs;

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { TransactionScope } from '../database/unit-of-work.js';
+import type { Transaction } from '../database/unit-of-work.js';
 import type { CoordinationRepository } from './coordination.repository.js';
 
 /**
@@ -17,7 +17,7 @@ export interface Hold<Tx, Outcome = void> {
 }
 
 /** The transaction coordination rows are released in. */
-export type CoordinationTx = { coordination: CoordinationRepository } & TransactionScope;
+export type CoordinationTx = Transaction<{ coordination: CoordinationRepository }>;
 
 /** Held when nothing needs holding (no Idempotency-Key, no daily limit, one process's session line). */
 export const NOTHING_HELD: Hold<never, never> = Object.freeze({

@@ -2,17 +2,23 @@ import { Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { SqliteGroupCommit } from './sqlite-group-commit.js';
 
+/** What repositories are bound to: a transaction's, or the data source's for reads. */
+export type Manager = EntityManager;
+
 /** What a transaction hands its work besides the repositories bound to it. */
 export interface TransactionScope {
   /** Runs `callback` once the transaction has committed (never if it rolls back). */
   afterCommit(callback: () => void): void;
 }
 
+/** A transaction as its work sees it: repositories `R` bound to it, and its scope. */
+export type Transaction<R> = R & TransactionScope;
+
 /**
  * Every write goes through a unit of work: one short transaction, whose repositories — `R`,
  * bound to the transaction by `bind` — are handed to the work. Never hold one across a call to
- * Gemini. It knows no feature: the application's repositories are its parameter
- * (src/persistence.ts).
+ * Gemini. It knows no feature: the application binds all its repositories (src/persistence.ts),
+ * and each service types it with those it writes through (`UnitOfWork<{ users: UsersRepository }>`).
  *
  * PostgreSQL runs units side by side, each its own transaction; SQLite, one connection, queues
  * them and commits those that queue up together as one (SqliteGroupCommit).
@@ -29,7 +35,7 @@ export class UnitOfWork<R extends object> {
   }
 
   /** Runs `work` in a transaction and commits it; resolves with its value once committed. */
-  async commit<T>(work: (tx: R & TransactionScope) => Promise<T>): Promise<T> {
+  async commit<T>(work: (tx: Transaction<R>) => Promise<T>): Promise<T> {
     const committed: (() => void)[] = [];
     const unit = (manager: EntityManager) => work({ ...this.bind(manager), afterCommit: (callback: () => void) => void committed.push(callback) });
     const value = this.groupCommit ? await this.groupCommit.commit(unit) : await this.dataSource.transaction(unit);

@@ -1,7 +1,7 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
-import { MethodNotAllowed } from './errors.js';
-import { toErrorBody } from './http-exception.filter.js';
+import { MethodNotAllowed } from '../common/errors.js';
+import { toErrorBody } from '../common/http-exception.filter.js';
 
 interface KnownRoute {
   pattern: RegExp;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import { UnsupportedMediaType } from './errors.js';
+import { UnsupportedMediaType } from '../common/errors.js';
 
 /**
  * A request with a body must say it is JSON (any charset): 415 otherwise. Runs after the

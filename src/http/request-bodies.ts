@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { RequestWithCaller } from '../auth/access.js';
-import type { Caller } from '../auth/caller.js';
-import { DomainError, PayloadTooLarge, RequestTimeout } from './errors.js';
-import { toErrorBody } from './http-exception.filter.js';
+import type { RequestWithCaller } from '../access/access.js';
+import type { Caller } from '../access/caller.js';
+import { DomainError, PayloadTooLarge, RequestTimeout } from '../common/errors.js';
+import { toErrorBody } from '../common/http-exception.filter.js';
 
 export interface BodyGateOptions {
   limitBytes: number;

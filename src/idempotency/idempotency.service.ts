@@ -6,8 +6,9 @@ import { NOTHING_HELD } from '../coordination/hold.js';
 import type { Hold } from '../coordination/hold.js';
 import { now } from '../core/clock.js';
 import { isUniqueViolation } from '../database/errors.js';
-import { Transactions } from '../persistence.js';
-import type { Tx } from '../persistence.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import type { Transaction } from '../database/unit-of-work.js';
+import type { CoordinationRepository } from '../coordination/coordination.repository.js';
 import type { IdempotentRequest } from './idempotency-key.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import type { IdempotencyRecord, RecordKey, RecordOwner } from './idempotency.repository.js';
@@ -20,7 +21,10 @@ const RETENTION_MS = 24 * 60 * 60 * 1000;
  * it did, so the two commit together (a crash between them cannot make a retry run, and pay
  * for, the request again); or given up when it fails.
  */
-export type KeyClaim<T> = { replayed: true; value: T } | { replayed: false; hold: Hold<Tx, T> };
+export type KeyClaim<T> = { replayed: true; value: T } | { replayed: false; hold: Hold<ClaimTx, T> };
+
+/** The transaction a claim is completed in: any that has the idempotency records. */
+export type ClaimTx = Transaction<{ idempotency: IdempotencyRepository }>;
 
 /** A remembered client error, as stored. */
 interface StoredError {
@@ -44,7 +48,7 @@ export class IdempotencyService {
 
   constructor(
     private readonly records: IdempotencyRepository,
-    private readonly transactions: Transactions,
+    private readonly transactions: UnitOfWork<{ idempotency: IdempotencyRepository; coordination: CoordinationRepository }>,
     private readonly heartbeat: Heartbeat,
   ) {}
 

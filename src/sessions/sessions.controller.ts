@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ActsFor, CurrentCaller } from '../auth/access.js';
-import type { Caller } from '../auth/caller.js';
+import { ActsFor, CurrentCaller } from '../access/access.js';
+import type { Caller } from '../access/caller.js';
 import { ApiErrorResponses, ApiIdempotencyKey } from '../common/api-errors.decorator.js';
 import { ValidationFailed } from '../common/errors.js';
 import { mapPage, PageQuery } from '../common/paging.js';

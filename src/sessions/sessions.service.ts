@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { actsFor, callerScope } from '../auth/caller.js';
-import type { Caller } from '../auth/caller.js';
+import { actsFor, callerScope } from '../access/caller.js';
+import type { Caller } from '../access/caller.js';
 import { ChatNotFound, SessionNotFound } from '../common/errors.js';
 import { pageOf } from '../common/paging.js';
 import type { Page } from '../common/paging.js';
@@ -13,7 +13,9 @@ import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import { ConversationCache } from '../messages/conversation-cache.js';
 import type { Message } from '../messages/message.js';
 import { MessagesService } from '../messages/messages.service.js';
-import { Transactions } from '../persistence.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import type { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
+import type { UsersRepository } from '../users/users.repository.js';
 import { ANONYMOUS_USER_ID } from '../users/user.js';
 import { UsersService } from '../users/users.service.js';
 import { decodeSessionCursor, encodeSessionCursor } from './session-cursor.js';
@@ -43,7 +45,7 @@ export class SessionsService {
     private readonly conversations: ConversationCache,
     private readonly users: UsersService,
     private readonly idempotency: IdempotencyService,
-    private readonly transactions: Transactions,
+    private readonly transactions: UnitOfWork<{ users: UsersRepository; sessions: SessionsRepository; idempotency: IdempotencyRepository }>,
     @Inject(appConfig.KEY) private readonly config: AppConfig,
   ) {}
 

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ActsFor, CurrentCaller } from '../auth/access.js';
-import type { Caller } from '../auth/caller.js';
+import { ActsFor, CurrentCaller } from '../access/access.js';
+import type { Caller } from '../access/caller.js';
 import { ApiErrorResponses, ApiIdempotencyKey, TURN_ERRORS } from '../common/api-errors.decorator.js';
 import { UserChatParams, UserIdParams } from '../common/params.js';
 import { IdempotencyKey } from '../idempotency/idempotency-key.js';

@@ -1,10 +1,15 @@
 import { contextTokensOf } from '../messages/message.js';
 import type { Message, NewTurn } from '../messages/message.js';
-import type { Tx } from '../persistence.js';
 import { ZERO_USAGE } from '../core/token-usage.js';
 import type { Session, SessionTotals } from '../sessions/session.js';
 import type { TurnSession } from '../sessions/turn-target.js';
-import type { SpendEntry } from '../usage/usage.repository.js';
+import type { CoordinationRepository } from '../coordination/coordination.repository.js';
+import type { Transaction } from '../database/unit-of-work.js';
+import type { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
+import type { MessagesRepository } from '../messages/messages.repository.js';
+import type { SessionsRepository } from '../sessions/sessions.repository.js';
+import type { SpendEntry, UsageRepository } from '../usage/usage.repository.js';
+import type { UsersRepository } from '../users/users.repository.js';
 
 /** What a turn stored and what the session has cost since. Plain data: replays reuse it as is. */
 export interface TurnResult {
@@ -13,6 +18,18 @@ export interface TurnResult {
   modelMessage: Message;
   sessionTotals: SessionTotals;
 }
+
+/** What a turn writes through: its spend, its session and user, its messages, and what it held. */
+export interface TurnRepositories {
+  usage: UsageRepository;
+  users: UsersRepository;
+  sessions: SessionsRepository;
+  messages: MessagesRepository;
+  idempotency: IdempotencyRepository;
+  coordination: CoordinationRepository;
+}
+
+export type TurnTx = Transaction<TurnRepositories>;
 
 /** The ledger line of a turn. */
 export function spendOf(turnId: string, session: Session, turn: NewTurn): SpendEntry {
@@ -36,7 +53,7 @@ export function spendOf(turnId: string, session: Session, turn: NewTurn): SpendE
  * answered: the spend is kept all the same, the content is not.
  */
 export async function storeTurn(
-  tx: Tx,
+  tx: TurnTx,
   target: TurnSession,
   turn: NewTurn,
   { turnId, title }: { turnId: string; title: string | null },

@@ -1,7 +1,6 @@
 import { NOTHING_HELD } from '../coordination/hold.js';
 import type { CoordinationTx, Hold } from '../coordination/hold.js';
-import type { Tx } from '../persistence.js';
-import type { TurnResult } from './store-turn.js';
+import type { TurnResult, TurnTx } from './store-turn.js';
 
 /**
  * What a turn holds while it runs, taken one after the other as it goes. In the transaction
@@ -10,20 +9,20 @@ import type { TurnResult } from './store-turn.js';
  */
 export class TurnHolds {
   /** Its Idempotency-Key's claim (none without a key). */
-  claim: Hold<Tx, TurnResult> = NOTHING_HELD;
+  claim: Hold<TurnTx, TurnResult> = NOTHING_HELD;
   /** The session is this turn's (on PostgreSQL, the session's lease). */
   lease: Hold<CoordinationTx> = NOTHING_HELD;
   /** Its budget reservation (none without a daily limit). */
   reservation: Hold<CoordinationTx> = NOTHING_HELD;
 
   /** First in the turn's transaction: the next turn of the session, and the next budget check, see this one stored. */
-  async releaseIn(tx: Tx): Promise<void> {
+  async releaseIn(tx: TurnTx): Promise<void> {
     await this.lease.settleIn(tx);
     await this.reservation.settleIn(tx);
   }
 
   /** Last in the turn's transaction: the key's outcome commits with what the turn stored. */
-  async completeIn(tx: Tx, result: TurnResult): Promise<void> {
+  async completeIn(tx: TurnTx, result: TurnResult): Promise<void> {
     await this.claim.settleIn(tx, result);
   }
 

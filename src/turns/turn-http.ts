@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../common/errors.js';
 import { toErrorBody } from '../common/http-exception.filter.js';
-import { requestStartedAt } from '../common/request-id.middleware.js';
+import { requestStartedAt } from '../http/request-id.middleware.js';
 import type { TurnResult } from './store-turn.js';
 import type { TurnReply } from './turn.service.js';
 

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import type { Caller } from '../auth/caller.js';
+import type { Caller } from '../access/caller.js';
 import { DomainError, ErrorCode, UpstreamError, UpstreamTimeout } from '../common/errors.js';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { ChatMessageEntity } from '../messages/chat-message.entity.js';

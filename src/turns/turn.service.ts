@@ -1,13 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { callerScope } from '../auth/caller.js';
-import type { Caller } from '../auth/caller.js';
+import { callerScope } from '../access/caller.js';
+import type { Caller } from '../access/caller.js';
 import { BudgetService } from '../budgets/budget.service.js';
 import { ContextTooLong, NotReady, SessionNotFound, UserNotFound } from '../common/errors.js';
 import { RateLimiter } from '../coordination/rate-limiter.js';
 import { SessionLine } from '../coordination/session-line.js';
 import { now } from '../core/clock.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
 import { WITHOUT_KEY } from '../idempotency/idempotency-key.js';
@@ -16,7 +17,6 @@ import { IdempotencyService } from '../idempotency/idempotency.service.js';
 import { ConversationCache } from '../messages/conversation-cache.js';
 import type { NewTurn, TurnHistory } from '../messages/message.js';
 import { normaliseModel } from '../models/model-catalog.js';
-import { Transactions } from '../persistence.js';
 import { PricingService } from '../pricing/pricing.service.js';
 import type { Session } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -24,7 +24,7 @@ import type { TurnSession, TurnTarget } from '../sessions/turn-target.js';
 import { ContextPlanner, NO_HISTORY } from './context-planner.js';
 import type { PlannedRequest } from './context-planner.js';
 import { spendOf, storeTurn } from './store-turn.js';
-import type { TurnResult } from './store-turn.js';
+import type { TurnRepositories, TurnResult } from './store-turn.js';
 import { TurnHolds } from './turn-holds.js';
 
 export interface TurnOptions {
@@ -71,7 +71,7 @@ export class TurnService {
     private readonly budgets: BudgetService,
     private readonly llm: LlmClient,
     private readonly pricing: PricingService,
-    private readonly transactions: Transactions,
+    private readonly transactions: UnitOfWork<TurnRepositories>,
   ) {}
 
   send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {

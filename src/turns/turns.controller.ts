@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { CurrentCaller } from '../auth/access.js';
-import type { Caller } from '../auth/caller.js';
+import { CurrentCaller } from '../access/access.js';
+import type { Caller } from '../access/caller.js';
 import { ApiErrorResponses, ApiIdempotencyKey, TURN_ERRORS } from '../common/api-errors.decorator.js';
 import { SessionIdParams } from '../common/params.js';
 import { IdempotencyKey } from '../idempotency/idempotency-key.js';

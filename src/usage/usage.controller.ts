@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ActsFor } from '../auth/access.js';
+import { ActsFor } from '../access/access.js';
 import { ApiErrorResponses } from '../common/api-errors.decorator.js';
 import { UserIdParams } from '../common/params.js';
 import { UsageQuery, UsageReportDto } from './dto/usage.dto.js';

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ActsFor, AdminOnly } from '../auth/access.js';
+import { ActsFor, AdminOnly } from '../access/access.js';
 import { ApiErrorResponses } from '../common/api-errors.decorator.js';
 import { UserIdParams } from '../common/params.js';
 import { usdToNano } from '../core/money.js';

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { UserExists, UserNotFound } from '../common/errors.js';
 import { now } from '../core/clock.js';
 import { isUniqueViolation } from '../database/errors.js';
-import { Transactions } from '../persistence.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import type { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import type { User } from './user.js';
 import { UsersRepository } from './users.repository.js';
 
@@ -17,7 +18,7 @@ export interface NewUser {
 export class UsersService {
   constructor(
     private readonly users: UsersRepository,
-    private readonly transactions: Transactions,
+    private readonly transactions: UnitOfWork<{ users: UsersRepository; idempotency: IdempotencyRepository }>,
   ) {}
 
   async create(input: NewUser): Promise<User> {

@@ -4,7 +4,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
-import { OPEN_CALLER } from '../../src/auth/caller.js';
+import { OPEN_CALLER } from '../../src/access/caller.js';
 import { BudgetService } from '../../src/budgets/budget.service.js';
 import { appConfig } from '../../src/config/app.config.js';
 import type { AppConfig } from '../../src/config/app.config.js';
@@ -28,7 +28,8 @@ import type { Message } from '../../src/messages/message.js';
 import { MessagesRepository } from '../../src/messages/messages.repository.js';
 import { MessagesService } from '../../src/messages/messages.service.js';
 import { ModelCatalog } from '../../src/models/model-catalog.js';
-import { Transactions } from '../../src/persistence.js';
+import { UnitOfWork } from '../../src/database/unit-of-work.js';
+import type { Repositories } from '../../src/persistence.js';
 import { PricingService } from '../../src/pricing/pricing.service.js';
 import type { Session } from '../../src/sessions/session.js';
 import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
@@ -61,7 +62,8 @@ export interface World {
   config: AppConfig;
   module: TestingModule;
   dataSource: DataSource;
-  transactions: Transactions;
+  /** The unit of work of every repository, as the app binds it. */
+  transactions: UnitOfWork<Repositories>;
   /** This process as the heartbeat of its claims knows it. */
   heartbeat: Heartbeat;
   models: ModelCatalog;
@@ -114,13 +116,13 @@ export async function createWorld(env: Record<string, string> = {}, options: Wor
   // What services log is asserted where it matters (spied on), never printed.
   module.useLogger(false);
   await module.init();
-  const get = <T>(token: new (...args: never[]) => T): T => module.get(token, { strict: false });
+  const get = <T>(token: abstract new (...args: never[]) => T): T => module.get(token, { strict: false });
   await get(Migrations).apply();
   return {
     config,
     module,
     dataSource: module.get<DataSource>(getDataSourceToken()),
-    transactions: get(Transactions),
+    transactions: get<UnitOfWork<Repositories>>(UnitOfWork),
     heartbeat: get(Heartbeat),
     models: get(ModelCatalog),
     pricing: get(PricingService),
