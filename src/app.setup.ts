@@ -101,7 +101,7 @@ function vendorFiles() {
  */
 export async function listenAndMigrate(app: NestExpressApplication, port: number, host: string): Promise<void> {
   await app.listen(port, host);
-  const server = app.getHttpServer() as Server;
+  const server: Server = app.getHttpServer();
   // Headers trickled in for longer than this are not a client worth waiting for (slowloris);
   // the body has its own limit (bodyGate), this is the server's backstop behind it.
   server.headersTimeout = HEADERS_TIMEOUT_MS;

@@ -59,9 +59,9 @@ function checkActsFor(caller: Caller, { field, whenAbsent, notFound }: ActsForRu
   if (caller.kind === 'user' && named.some((value) => typeof value !== 'string')) {
     throw new ValidationFailed(`${field}: must be a user id`);
   }
-  const foreign = named.find((value) => typeof value === 'string' && !actsFor(caller, value));
+  const foreign = named.find((value): value is string => typeof value === 'string' && !actsFor(caller, value));
   if (foreign === undefined) return;
-  throw notFound === 'chat' ? new ChatNotFound(String(params.chat_id)) : new UserNotFound(String(foreign));
+  throw notFound === 'chat' ? new ChatNotFound(String(params.chat_id)) : new UserNotFound(foreign);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -147,7 +147,7 @@ describe(BudgetService.name, () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '0.000005' });
       await aliceSpent(w, 5_000);
 
-      await expect(w.budget.admit('alice', usdToNano(100)!, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ abandon: expect.any(Function) });
+      await expect(w.budget.admit('alice', usdToNano(100), MODEL, PROMPT_CHARS)).resolves.toMatchObject({ abandon: expect.any(Function) });
       expect(w.reservations.reservedFor('alice')).toBe(worstCase(w));
     });
 

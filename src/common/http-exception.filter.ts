@@ -22,14 +22,9 @@ function isBodyParserError(error: unknown): error is BodyParserError {
 }
 
 function codeForHttpStatus(status: number): ErrorCode {
-  switch (status) {
-    case HttpStatus.NOT_FOUND:
-      return ErrorCode.ROUTE_NOT_FOUND;
-    case HttpStatus.PAYLOAD_TOO_LARGE:
-      return ErrorCode.PAYLOAD_TOO_LARGE;
-    default:
-      return status >= 400 && status < 500 ? ErrorCode.VALIDATION_FAILED : ErrorCode.INTERNAL;
-  }
+  if (status === Number(HttpStatus.NOT_FOUND)) return ErrorCode.ROUTE_NOT_FOUND;
+  if (status === Number(HttpStatus.PAYLOAD_TOO_LARGE)) return ErrorCode.PAYLOAD_TOO_LARGE;
+  return status >= 400 && status < 500 ? ErrorCode.VALIDATION_FAILED : ErrorCode.INTERNAL;
 }
 
 /** Turns anything thrown into the error body of the contract. */

@@ -6,7 +6,7 @@ export class PageQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, description: 'Items per page.' })
   @IsOptional()
   // Plain decimal digits only: Number() would also take 0x10, 1e2 and +5.
-  @Transform(({ value }) => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value))
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value))
   @Min(1)
   @Max(100)
   // Checks run from the property up: the type first, so a wrong type is named as such.

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { UnitOfWork } from '../database/unit-of-work.js';
-import { CoordinationRepository } from './coordination.repository.js';
+import type { UnitOfWork } from '../database/unit-of-work.js';
+import type { CoordinationRepository } from './coordination.repository.js';
 import type { BudgetRefusal } from './coordination.repository.js';
-import { Heartbeat } from './heartbeat.js';
+import type { Heartbeat } from './heartbeat.js';
 import { heldRow } from './hold.js';
 import type { CoordinationTx, Hold } from './hold.js';
 import { KeyedQueue } from './keyed-queue.js';

@@ -1,5 +1,5 @@
 import { RateLimited } from '../common/errors.js';
-import { CoordinationRepository } from './coordination.repository.js';
+import type { CoordinationRepository } from './coordination.repository.js';
 
 const WINDOW_MS = 60_000;
 

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoordinationRepository } from './coordination.repository.js';
-import { Heartbeat } from './heartbeat.js';
+import type { CoordinationRepository } from './coordination.repository.js';
+import type { Heartbeat } from './heartbeat.js';
 import { heldRow, NOTHING_HELD } from './hold.js';
 import type { CoordinationTx, Hold } from './hold.js';
 import { KeyedQueue } from './keyed-queue.js';

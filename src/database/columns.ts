@@ -33,5 +33,6 @@ export function totalColumn(name: string): ColumnOptions {
  * row may have no counts (a user's message), a total from 0 where every row has them.
  */
 export function tokenColumns(entity: new () => object, { nullable }: { nullable: boolean }): void {
-  for (const { key, name } of TOKEN_CLASSES) Column(nullable ? integerColumn(name) : totalColumn(name))(entity.prototype, key);
+  const prototype = entity.prototype as object;
+  for (const { key, name } of TOKEN_CLASSES) Column(nullable ? integerColumn(name) : totalColumn(name))(prototype, key);
 }

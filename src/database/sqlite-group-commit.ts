@@ -5,8 +5,8 @@ export type Unit<T> = (manager: EntityManager) => Promise<T>;
 
 interface Waiting {
   unit: Unit<unknown>;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
 /** Units stored by one commit at most (a bound on one transaction's size). */

@@ -8,7 +8,7 @@ export type Manager = EntityManager;
 /** What a transaction hands its work besides the repositories bound to it. */
 export interface TransactionScope {
   /** Runs `callback` once the transaction has committed (never if it rolls back). */
-  afterCommit(callback: () => void): void;
+  afterCommit: (callback: () => void) => void;
 }
 
 /** A transaction as its work sees it: repositories `R` bound to it, and its scope. */

@@ -1,4 +1,4 @@
-import { ApiError } from '@google/genai';
+import { ApiError, FinishReason } from '@google/genai';
 import type { GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
 import { ContentBlocked, ContextTooLong, DomainError, UpstreamError, UpstreamRateLimited, UpstreamTimeout } from '../common/errors.js';
 import type { TokenUsage } from '../core/token-usage.js';
@@ -128,7 +128,7 @@ export function assertAnswered(
   if (blockReason) throw new ContentBlocked(`Gemini blocked the prompt (${blockReason}).`);
   if (text.length > 0) return;
   throw new ContentBlocked(
-    finishReason && finishReason !== 'STOP'
+    finishReason && finishReason !== FinishReason.STOP
       ? `Gemini returned no reply text (finish reason ${finishReason}).`
       : 'Gemini returned an empty reply.',
   );

@@ -127,7 +127,7 @@ export class IdempotencyService {
 
   /** A client error that would end the same way again is remembered; anything else is forgotten, so a retry runs. */
   private async settleFailure(key: RecordKey, holder: string, error: unknown): Promise<void> {
-    const status = error instanceof DomainError ? statusFor(error.code) : 500;
+    const status: number = error instanceof DomainError ? statusFor(error.code) : 500;
     const remembered = status < 500 && status !== 409 && status !== 429;
     await this.transactions.commit(({ idempotency }) => {
       if (!remembered) return idempotency.release(key, holder);

@@ -7,6 +7,7 @@ import type { MessageRole } from './message.js';
 /** One row per message; history order is `id`, never `timestamp`. Usage fields are on model rows. */
 @Entity('chat_history')
 @Index('idx_chat_history_chat', ['sessionId', 'id'])
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- its token columns are declared below, from TOKEN_CLASSES
 export class ChatMessageEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number;
@@ -57,5 +58,6 @@ export class ChatMessageEntity {
 }
 
 // The token count columns come from the one list of token classes.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- the type of those columns
 export interface ChatMessageEntity extends Record<TokenKey, number | null> {}
 tokenColumns(ChatMessageEntity, { nullable: true });

@@ -1,6 +1,6 @@
 import { weightOf } from './message.js';
 import type { Message, TurnHistory } from './message.js';
-import { MessagesRepository } from './messages.repository.js';
+import type { MessagesRepository } from './messages.repository.js';
 
 /** Memory the cached conversations may take, roughly (UTF-16 text plus a per-message allowance). */
 const CACHE_BYTES = 64 * 1024 * 1024;

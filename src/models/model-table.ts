@@ -156,12 +156,13 @@ export function validateModelTable(data: unknown): ModelTable {
   }
   const sources = sourcesOf(table.sources ?? table.source, 'sources');
   const seen = new Set<string>();
-  const models = (table.models as Record<string, any>[]).map((entry, index): ModelEntry => {
+  const models = (table.models as unknown[]).map((item, index): ModelEntry => {
     const where = `models[${index}]`;
-    if (typeof entry?.model !== 'string' || !entry.model) throw new Error(`${where}: model must be a string`);
+    const entry = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    if (typeof entry.model !== 'string' || !entry.model) throw new Error(`${where}: model must be a string`);
     if (seen.has(entry.model)) throw new Error(`${where}: ${entry.model} is listed twice`);
     seen.add(entry.model);
-    const status = entry.status ?? 'stable';
+    const status = (entry.status ?? 'stable') as ModelStatus;
     if (!MODEL_STATUSES.includes(status)) throw new Error(`${where}: status must be one of ${MODEL_STATUSES.join(', ')}`);
     if (entry.replacement !== undefined && entry.replacement !== null && typeof entry.replacement !== 'string') {
       throw new Error(`${where}: replacement must be a model id or null`);
@@ -180,7 +181,8 @@ export function validateModelTable(data: unknown): ModelTable {
       unconfirmed: stringList(entry.unconfirmed, `${where}: unconfirmed`),
     };
   });
-  return { read: String(table.read ?? table.retrieved ?? ''), sources, models };
+  const read = table.read ?? table.retrieved;
+  return { read: typeof read === 'string' ? read : '', sources, models };
 }
 
 /** Whether the entry has a rate for every token class, at every date and tier. */
@@ -204,7 +206,7 @@ export function loadModelTable(file: string | null): ModelTable {
     return validateModelTable(JSON.parse(readFileSync(path, 'utf8')));
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    if (file === null) throw new Error(`bundled model table is invalid: ${reason}`);
+    if (file === null) throw new Error(`bundled model table is invalid: ${reason}`, { cause: error });
     throw new ConfigValidationError('PRICING_FILE', `(${file}) cannot be used: ${reason}`);
   }
 }

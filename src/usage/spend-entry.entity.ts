@@ -9,6 +9,7 @@ import type { TokenKey } from '../core/token-usage.js';
  */
 @Entity('spend_ledger')
 @Index('idx_spend_ledger_user', ['userId', 'createdAt'])
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- its token columns are declared below, from TOKEN_CLASSES
 export class SpendEntryEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number;
@@ -41,6 +42,7 @@ export class SpendEntryEntity {
   createdAt: string;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- the type of those columns
 export interface SpendEntryEntity extends Record<TokenKey, number> {}
 tokenColumns(SpendEntryEntity, { nullable: false });
 

@@ -62,7 +62,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   model: string;
-  action: 'generateContent' | 'streamGenerateContent' | 'countTokens' | string;
+  /** `generateContent`, `streamGenerateContent`, `countTokens`, or whatever else a client asked for. */
+  action: string;
   query: Record<string, string>;
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON body; the raw text when it is not JSON; undefined when there was none. */

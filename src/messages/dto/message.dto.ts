@@ -7,7 +7,9 @@ import type { TokenCounts } from '../../core/token-usage.js';
 import type { Message } from '../message.js';
 
 /** Token counts by class: one property per entry of TOKEN_CLASSES. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- its token columns are declared below, from TOKEN_CLASSES
 export class UsageDto {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- the type of those columns
 export interface UsageDto extends TokenCounts {}
 for (const { name, description } of TOKEN_CLASSES) {
   ApiProperty({ type: Number, example: 0, description })(UsageDto.prototype, name);
@@ -69,7 +71,7 @@ export class MessageDto {
   @ApiPropertyOptional({ type: MessageContextDto, nullable: true, description: 'Model rows only: what the model saw.' })
   context?: MessageContextDto | null;
 
-  static from(message: Message): MessageDto {
+  static from(this: void, message: Message): MessageDto {
     if (message.role === 'user' || message.usage === null) {
       return { id: message.id, role: message.role, content: message.content, created_at: message.createdAt };
     }

@@ -13,7 +13,7 @@ export class ModelNoticeDto {
   @ApiProperty({ type: String, nullable: true, example: '2026-12-01' }) shutdown_date: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'gemini-3.5-flash-lite', description: 'The model Google names in its place.' }) replacement: string | null;
 
-  static from(notice: ModelNotice): ModelNoticeDto {
+  static from(this: void, notice: ModelNotice): ModelNoticeDto {
     return { status: notice.status, shutdown_date: notice.shutdownDate, replacement: notice.replacement };
   }
 }
@@ -29,7 +29,7 @@ export class SessionTotalsDto {
   @ApiProperty({ example: 0.002663, description: 'US dollars, sum of the priced turns (exact integer sum underneath).' })
   total_cost_usd: number;
 
-  static from(totals: SessionTotals): SessionTotalsDto {
+  static from(this: void, totals: SessionTotals): SessionTotalsDto {
     return {
       message_count: totals.messageCount,
       total_tokens: totals.totalTokens,

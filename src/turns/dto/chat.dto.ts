@@ -35,7 +35,7 @@ export class ChatResponseDto {
   @ApiProperty({ example: 0.0012885, type: Number, nullable: true, description: 'US dollars; null when unpriced.' })
   cost_usd: number | null;
 
-  static from(result: TurnResult): ChatResponseDto {
+  static from(this: void, result: TurnResult): ChatResponseDto {
     const reply = MessageDto.from(result.modelMessage);
     return { response: reply.content, chat_id: result.sessionId, usage: reply.usage!, cost_usd: reply.cost_usd ?? null };
   }
@@ -56,7 +56,7 @@ export class HistoryEntryDto {
   @ApiProperty({ example: '2026-11-22T10:00:00.123Z' })
   timestamp: string;
 
-  static from(message: Message): HistoryEntryDto {
+  static from(this: void, message: Message): HistoryEntryDto {
     return { role: message.role, content: message.content, timestamp: message.createdAt };
   }
 }

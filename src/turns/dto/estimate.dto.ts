@@ -29,7 +29,7 @@ export class EstimateDto {
   })
   max_cost_usd: number | null;
 
-  static from(estimate: TurnEstimate): EstimateDto {
+  static from(this: void, estimate: TurnEstimate): EstimateDto {
     return {
       session_id: estimate.sessionId,
       prompt_tokens: estimate.promptTokens,

@@ -19,7 +19,7 @@ export class TurnResponseDto {
   @ApiProperty({ example: 0.002663, description: 'What the session has cost so far, this turn included.' })
   session_total_cost_usd: number;
 
-  static from(result: TurnResult): TurnResponseDto {
+  static from(this: void, result: TurnResult): TurnResponseDto {
     return {
       session_id: result.sessionId,
       reply: result.modelMessage.content,

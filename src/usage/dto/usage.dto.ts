@@ -43,7 +43,7 @@ export class UsageReportDto extends UsageTotalsDto {
   @ApiProperty({ type: [ModelUsageDto] }) by_model: ModelUsageDto[];
   @ApiProperty({ type: [DayUsageDto] }) by_day: DayUsageDto[];
 
-  static from(userId: string, range: TimeRange, report: UsageReport): UsageReportDto {
+  static from(this: void, userId: string, range: TimeRange, report: UsageReport): UsageReportDto {
     return {
       user_id: userId,
       from: range.from,

@@ -18,7 +18,7 @@ export class UserDto {
   @ApiProperty({ type: Number, nullable: true, example: null, description: 'Own daily spend limit in USD; null: USER_DAILY_BUDGET_USD applies.' })
   daily_budget_usd: number | null;
 
-  static from(user: User): UserDto {
+  static from(this: void, user: User): UserDto {
     return {
       user_id: user.userId,
       username: user.username,
