@@ -50,7 +50,7 @@ export class SessionsService {
   ) {}
 
   /** A session that is not stored yet: a new chat's is stored with its first turn. */
-  draft(input: NewSession): Session {
+  private draft(input: NewSession): Session {
     const createdAt = now();
     return {
       id: input.id ?? randomUUID(),
