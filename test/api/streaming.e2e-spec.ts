@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { createSession, historyRows } from './support/http.js';
-import { eventually, streamMessage } from './support/sse.js';
-import { useTestApp } from './support/test-app.js';
+import { createSession, historyRows } from '../support/http.js';
+import { eventually, streamMessage } from '../support/sse.js';
+import { useTestApp } from '../support/test-app.js';
 
 const LONG_REPLY = 'The quick brown fox jumps over the lazy dog while the cat watches from the warm windowsill.';
 const SERVER_TIMING = /^upstream;dur=\d+(\.\d+)?, total;dur=\d+(\.\d+)?$/;

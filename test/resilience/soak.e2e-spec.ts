@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { useTestApp } from './support/test-app.js';
+import { useTestApp } from '../support/test-app.js';
 
 const WARM_UP_TURNS = 500;
 const ROUNDS = 5;

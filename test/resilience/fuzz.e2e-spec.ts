@@ -9,9 +9,9 @@ import {
   ROUTE_NAMES,
   upstreamUsageArb,
   weirdString,
-} from './support/fuzz-arbitraries.js';
-import type { RequestSpec, RouteName } from './support/fuzz-arbitraries.js';
-import type { EmulatorUsage } from '../src/gemini/emulator/gemini-emulator.js';
+} from '../support/fuzz-arbitraries.js';
+import type { RequestSpec, RouteName } from '../support/fuzz-arbitraries.js';
+import type { EmulatorUsage } from '../../src/gemini/emulator/gemini-emulator.js';
 import {
   describeExchange,
   expectErrorBody,
@@ -21,11 +21,11 @@ import {
   sameCounts,
   sendRaw,
   ServerErrorLog,
-} from './support/fuzz-client.js';
-import type { FuzzRequest, FuzzResponse, RowCounts } from './support/fuzz-client.js';
-import { World } from './support/fuzz-world.js';
-import { startTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
+} from '../support/fuzz-client.js';
+import type { FuzzRequest, FuzzResponse, RowCounts } from '../support/fuzz-client.js';
+import { World } from '../support/fuzz-world.js';
+import { startTestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
 
 /**
  * Property-based fuzzing of every mutating route through the real app (real AppModule, SQLite

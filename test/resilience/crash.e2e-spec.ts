@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GeminiEmulator } from '../src/gemini/emulator/gemini-emulator.js';
-import { requestJson, seededRandom } from './support/crash-http.js';
-import type { JsonResponse } from './support/crash-http.js';
-import { runServer } from './support/server-process.js';
-import type { ServerProcess } from './support/server-process.js';
+import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
+import { requestJson, seededRandom } from '../support/crash-http.js';
+import type { JsonResponse } from '../support/crash-http.js';
+import { runServer } from '../support/server-process.js';
+import type { ServerProcess } from '../support/server-process.js';
 
 /**
  * Crash safety: the built server is killed with SIGKILL, at a random moment, while several

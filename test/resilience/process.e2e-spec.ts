@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { GeminiEmulator } from '../src/gemini/emulator/gemini-emulator.js';
-import { runServer } from './support/server-process.js';
-import { streamMessage } from './support/sse.js';
+import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
+import { runServer } from '../support/server-process.js';
+import { streamMessage } from '../support/sse.js';
 
 /** The built server as a process: what it logs, what it leaves on disk, how it stops. */
 describe('The server process', () => {

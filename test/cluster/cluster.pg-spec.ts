@@ -1,10 +1,10 @@
 import pg from 'pg';
 import request from 'supertest';
-import { MIGRATIONS } from '../src/database/data-source-options.js';
-import { GeminiEmulator } from '../src/gemini/emulator/gemini-emulator.js';
-import { LEASE_TTL_MS, startCluster, stopInstance } from './support/cluster.js';
-import { waitFor } from './support/wait.js';
-import type { Cluster } from './support/cluster.js';
+import { MIGRATIONS } from '../../src/database/data-source-options.js';
+import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
+import { LEASE_TTL_MS, startCluster, stopInstance } from '../support/cluster.js';
+import { waitFor } from '../support/wait.js';
+import type { Cluster } from '../support/cluster.js';
 
 const MIGRATION_LOCK = "SELECT pg_advisory_%s(hashtextextended('gemini-chat-api migrations', 0))";
 const ADMIN_KEY = 'admin-key-of-the-cluster-spec-0123456789';

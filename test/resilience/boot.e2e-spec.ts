@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { GeminiEmulator } from '../src/gemini/emulator/gemini-emulator.js';
-import { runServer } from './support/server-process.js';
+import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
+import { runServer } from '../support/server-process.js';
 
 /** The built server, started as users start it. */
 describe('Starting the server', () => {

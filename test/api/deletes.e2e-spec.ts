@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { createSession, errorBody, send } from './support/http.js';
-import { useTestApp } from './support/test-app.js';
-import { waitFor } from './support/wait.js';
+import { createSession, errorBody, send } from '../support/http.js';
+import { useTestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
 
 /** API.md: a delete wins. Nothing a turn in flight stores brings back what was deleted, and nothing remembered keeps its content. */
 describe('A delete wins', () => {

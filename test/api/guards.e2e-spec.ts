@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { createSession, historyRows, send } from './support/http.js';
-import { startTestApp, useTestApp } from './support/test-app.js';
+import { createSession, historyRows, send } from '../support/http.js';
+import { startTestApp, useTestApp } from '../support/test-app.js';
 
 describe('Idempotency-Key', () => {
   const t = useTestApp();

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { createSession, errorBody, historyRows, send } from './support/http.js';
-import { eventually, streamMessage } from './support/sse.js';
-import { useTestApp } from './support/test-app.js';
+import { createSession, errorBody, historyRows, send } from '../support/http.js';
+import { eventually, streamMessage } from '../support/sse.js';
+import { useTestApp } from '../support/test-app.js';
 
 /** Upstream faults with the default retry policy (GEMINI_RETRIES=2) and a short deadline. */
 describe('Upstream faults', () => {
