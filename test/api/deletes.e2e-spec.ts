@@ -12,7 +12,7 @@ describe('A delete wins', () => {
     t.emulator.enqueue({ text: 'answered after the delete', delayMs: 1_500 });
     const calls = t.emulator.generateRequests().length;
     const answer = start().then((response) => response);
-    await waitFor(() => t.emulator.generateRequests().length > calls, 'the call to Gemini');
+    await waitFor('the call to Gemini', () => t.emulator.generateRequests().length > calls);
     return { answer };
   }
 

@@ -98,7 +98,7 @@ describe('Money is never erased', () => {
     t.emulator.enqueue({ text: 'too late', usage: TURN_USAGE, delayMs: 1_500 });
     const turn = send(t, sessionId, 'are you there?');
     const answered = turn.then((response) => response);
-    await waitFor(() => t.emulator.generateRequests().length === 1, 'the call to Gemini');
+    await waitFor('the call to Gemini', () => t.emulator.generateRequests().length === 1);
     await request(t.baseUrl).delete(`/sessions/${sessionId}`).expect(204);
 
     const response = await answered;

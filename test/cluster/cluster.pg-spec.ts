@@ -9,6 +9,8 @@ import type { Cluster } from '../support/cluster.js';
 const MIGRATION_LOCK = "SELECT pg_advisory_%s(hashtextextended('gemini-chat-api migrations', 0))";
 const ADMIN_KEY = 'admin-key-of-the-cluster-spec-0123456789';
 const TIMEOUT_MS = 60_000;
+/** How long an instance may take to listen, on a loaded 2-core machine. */
+const START_MS = 30_000;
 
 /**
  * API.md "Many instances, one service": built instances, each its own process, on one
@@ -59,7 +61,7 @@ describe('Many instances on one PostgreSQL database', () => {
       try {
         await holder.query(MIGRATION_LOCK.replace('%s', 'lock'));
         const late = await cluster.launch();
-        await waitFor(async () => (await fetch(`${late.url}/health/ready`).catch(() => null)) !== null, 'the new instance to listen');
+        await waitFor('the new instance to listen', async () => (await fetch(`${late.url}/health/ready`).catch(() => null)) !== null, { timeoutMs: START_MS });
         await request(late.url).get('/health/ready').expect(503, { status: 'migrating', database: 'up' });
         const refused = await request(late.url).post('/sessions').send({}).expect(503);
         expect(refused.body.code).toBe('NOT_READY');
@@ -200,7 +202,7 @@ describe('Many instances on one PostgreSQL database', () => {
       const sessionId = await newSession('graceful');
       emulator.enqueue({ text: 'answered while draining', delayMs: 1_000 });
       const turn = request(instanceUrl(0)).post(`/sessions/${sessionId}/messages`).send({ message: 'in flight' }).then((response) => response);
-      await waitFor(() => calls().length === 1, 'the call to Gemini');
+      await waitFor('the call to Gemini', () => calls().length === 1, { timeoutMs: 10_000 });
       const exited = stopInstance(cluster.instances[0], 'SIGTERM');
 
       const response = await turn;
@@ -225,7 +227,7 @@ describe('Many instances on one PostgreSQL database', () => {
         (response) => response.status,
         () => 'connection lost',
       );
-      await waitFor(() => calls().length === 1, 'the call to Gemini');
+      await waitFor('the call to Gemini', () => calls().length === 1, { timeoutMs: 10_000 });
       const held = async () =>
         (
           await cluster!.sql.query(
@@ -234,20 +236,35 @@ describe('Many instances on one PostgreSQL database', () => {
           )
         )[0];
       expect(await held()).toEqual({ leases: 1, reservations: 1, claims: 1 });
-      // A heartbeat has renewed the three to one expiry (they were taken milliseconds apart).
-      await new Promise((resolve) => setTimeout(resolve, LEASE_TTL_MS / 3 + 300));
+      // Taken milliseconds apart, the three expire apart; the heartbeat (every third of
+      // LEASE_TTL_MS) renews them to one expiry, later than any of them: the kill comes after that.
+      const expiries = async () =>
+        (
+          await cluster!.sql.query<{ expires_at: number }>(
+            `SELECT expires_at FROM session_leases UNION ALL SELECT expires_at FROM budget_reservations
+             UNION ALL SELECT expires_at FROM idempotency_records WHERE state = 'running'`,
+          )
+        ).map((row) => row.expires_at);
+      const taken = Math.max(...(await expiries()));
+      await waitFor('a heartbeat to renew the three claims to one expiry', expiries, {
+        until: (now) => now.length === 3 && new Set(now).size === 1 && now[0] > taken,
+        timeoutMs: 10_000,
+      });
 
       expect(await stopInstance(cluster.instances[0], 'SIGKILL')).toBe('SIGKILL');
       expect(await doomed).toBe('connection lost');
       const killedAt = Date.now();
       // The client retries, as Retry-After says, until the dead instance's claim has expired.
       const statuses: number[] = [];
-      let retried = await send(instanceUrl(1));
-      while (retried.status === 409) {
-        statuses.push(retried.status);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        retried = await send(instanceUrl(1));
-      }
+      const retried = await waitFor(
+        'the retry to run once the dead instance\'s claims expired',
+        async () => {
+          const response = await send(instanceUrl(1));
+          if (response.status === 409) statuses.push(response.status);
+          return response;
+        },
+        { until: (response) => response.status !== 409, everyMs: 100, timeoutMs: LEASE_TTL_MS + 10_000 },
+      );
       const waited = Date.now() - killedAt;
 
       expect(statuses.length).toBeGreaterThan(0);

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
 import { runServer } from '../support/server-process.js';
 import { streamMessage } from '../support/sse.js';
+import { waitFor } from '../support/wait.js';
 
 /** The built server as a process: what it logs, what it leaves on disk, how it stops. */
 describe('The server process', () => {
@@ -125,8 +126,8 @@ describe('The server process', () => {
     emulator.enqueue({ delayMs: 1_000, text: 'finished after SIGTERM' });
     const inFlight = request(url).post(`/sessions/${session}/messages`).send({ message: 'slow one' });
     const answer = new Promise<request.Response>((resolve, reject) => inFlight.then(resolve, reject));
-    // Wait until the turn reached Gemini, then ask the server to stop.
-    while (emulator.generateRequests().length === 0) await new Promise((r) => setTimeout(r, 20));
+    // Once the turn is at Gemini, ask the server to stop.
+    await waitFor('the turn to reach Gemini', () => emulator.generateRequests().length > 0, { timeoutMs: 10_000 });
     server.child.kill('SIGTERM');
     const response = await answer;
     expect(response.status).toBe(201);

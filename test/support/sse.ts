@@ -72,13 +72,3 @@ export function parseEvents(text: string): SseEvent[] {
       return { event, data: JSON.parse(data) };
     });
 }
-
-/** Polls until `check` holds (the turn of a client that hung up completes in the background). */
-export async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 3_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (check(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
