@@ -24,6 +24,8 @@ import {
 } from '../support/fuzz-client.js';
 import type { FuzzRequest, FuzzResponse, RowCounts } from '../support/fuzz-client.js';
 import { World } from '../support/fuzz-world.js';
+import { parseEvents, SseDataError } from '../support/sse.js';
+import type { SseEvent } from '../support/sse.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 
@@ -160,20 +162,14 @@ async function check(ctx: Ctx, spec: RequestSpec, request: FuzzRequest, response
 
 /** A 200 stream must end with `done`, or with an `error` event (never a 5xx); returns that error's status. */
 function checkStream(response: FuzzResponse): number | null {
-  const events = response.text
-    .split('\n\n')
-    .filter((block) => block.trim() !== '')
-    .map((block) => {
-      // SSE lines end at \n only here (the service writes no \r); a regex `.` would also stop at U+2028.
-      const lines = block.split('\n');
-      const event = lines.find((line) => line.startsWith('event: '))?.slice('event: '.length);
-      const data = lines.find((line) => line.startsWith('data: '))?.slice('data: '.length);
-      try {
-        return { event, data: data === undefined ? undefined : (JSON.parse(data) as unknown) };
-      } catch (error) {
-        throw new FuzzFailure(`stream event "${String(event)}" whose data is not JSON (${(error as Error).message}): ${JSON.stringify(data)}`);
-      }
-    });
+  let events: SseEvent[];
+  try {
+    // Every event of the whole body, a last one without its blank line and one without data too.
+    events = parseEvents(response.text, { ended: true, lenient: true });
+  } catch (error) {
+    if (error instanceof SseDataError) throw new FuzzFailure(`stream ${error.message}`);
+    throw error;
+  }
   const last = events[events.length - 1];
   if (!last || (last.event !== 'done' && last.event !== 'error')) throw new FuzzFailure('stream did not end with a done or error event');
   if (events.slice(0, -1).some((event) => event.event !== 'delta')) throw new FuzzFailure('stream has a non-delta event before its end');
