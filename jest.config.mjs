@@ -23,7 +23,12 @@ const SQLITE_ONLY = ['boot', 'crash', 'process', 'soak'].map((name) => `/test/re
 
 export default {
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...base,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      setupFiles: [...base.setupFiles, '<rootDir>/test/support/unit-logs.ts'],
+    },
     { ...base, displayName: 'e2e', testMatch: [E2E] },
     // The same e2e suites on PostgreSQL, but those about the SQLite file and the process around
     // it; and the specs of several instances on one database. scripts/jest.mjs starts the server.

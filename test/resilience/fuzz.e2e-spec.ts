@@ -20,7 +20,7 @@ import {
   rowCounts,
   sameCounts,
   sendRaw,
-  ServerErrorLog,
+  serverCause,
 } from '../support/fuzz-client.js';
 import type { FuzzRequest, FuzzResponse, RowCounts } from '../support/fuzz-client.js';
 import { World } from '../support/fuzz-world.js';
@@ -70,8 +70,6 @@ const MAX_MESSAGE_CHARS = 2_000;
 const BODY_LIMIT = 1024 * 1024;
 const DTO_ROUTES = new Set(ROUTE_NAMES.filter((route) => ROUTES[route].fields !== null));
 
-const serverLog = new ServerErrorLog();
-
 type AuthState = 'open' | 'admin' | 'user' | 'none';
 
 interface Ctx {
@@ -113,7 +111,7 @@ async function exchange(ctx: Ctx, spec: RequestSpec): Promise<FuzzResponse> {
     await check(ctx, spec, request, response, before);
   } catch (error) {
     if (!(error instanceof FuzzFailure)) throw error;
-    const cause = serverLog.causeOf(response.headers['x-request-id']);
+    const cause = serverCause(ctx.t.logs, response.headers['x-request-id']);
     const failure = new FuzzFailure(`${error.message}\n${describeExchange(request, response)}${cause ? `\nserver:   ${cause}` : ''}`);
     if (!COLLECT) throw failure;
     const why = (cause ?? error.message).replace(/\[.*\]$/, '').replace(/"[^"]*"/g, '"…"').replace(/\d+/g, 'N');
@@ -275,7 +273,6 @@ async function runProperty<Ts extends [RequestSpec, ...unknown[]]>(property: fc.
 // ---------------------------------------------------------------------------------------------
 
 describe(`fuzz: every mutating route (fast-check seed ${SEED})`, () => {
-  beforeAll(() => serverLog.start());
   describe('open mode (no ADMIN_API_KEY)', () => {
     let ctx: Ctx;
 
@@ -358,7 +355,6 @@ describe(`fuzz: every mutating route (fast-check seed ${SEED})`, () => {
   });
 
   afterAll(() => {
-    serverLog.stop();
     const lines = [...stats.byRoute.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([route, counts]) => {
