@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
 import { requestJson, seededRandom } from '../support/crash-http.js';
+import { explained } from '../support/explained.js';
 import type { JsonResponse } from '../support/crash-http.js';
 import { runServer } from '../support/server-process.js';
 import type { ServerProcess } from '../support/server-process.js';
@@ -104,6 +105,8 @@ describe('Crash safety', () => {
     const sessionIds: string[] = [];
     const chatUsers = Array.from({ length: CHAT_CLIENTS }, (_, i) => `crash-chat-user-${i}`);
     const stats = { cut: 0, refused: 0, errorsBeforeKill: 0, orphanChats: 0, httpChecks: 0 };
+    /** Requests that failed while the server still ran: none may. */
+    const failedBeforeKill: string[] = [];
     let counter = 0;
 
     const newMessage = (iteration: number, route: Route) =>
@@ -258,7 +261,7 @@ describe('Crash safety', () => {
           stats.cut += 1;
           if (!isKilled()) {
             stats.errorsBeforeKill += 1;
-            process.stderr.write(`crash spec: ${path} failed before the kill: ${String(error)}\n`);
+            failedBeforeKill.push(`iteration ${iteration}: ${path} failed before the kill: ${String(error)}`);
           }
           return;
         }
@@ -347,7 +350,7 @@ describe('Crash safety', () => {
       await Promise.all(clients);
       agent.destroy();
       agent = undefined;
-      expect(stats.errorsBeforeKill).toBe(0);
+      explained(() => failedBeforeKill.join('\n'), () => expect(stats.errorsBeforeKill).toBe(0));
     }
 
     // The server is dead (SIGKILLed) and the file is as the last kill left it, hot WAL included.
@@ -424,17 +427,19 @@ describe('Crash safety', () => {
     }
     fail(ITERATIONS, problems);
 
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    const bySession = acks.filter((a) => a.route === 'session').length;
-    process.stderr.write(
-      `crash-safety summary: ${ITERATIONS} SIGKILL iterations, ${acks.length} acknowledged turns verified ` +
+    const summary = () => {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      const bySession = acks.filter((a) => a.route === 'session').length;
+      return (
+        `crash-safety summary: ${ITERATIONS} SIGKILL iterations, ${acks.length} acknowledged turns verified ` +
         `(${bySession} via /sessions/:id/messages, ${acks.length - bySession} via /chat), ` +
         `${storedTurns} turns stored (${storedTurns - acks.length} whose answer was lost in a kill), ` +
         `${stats.cut} requests cut, ${stats.refused} refused, ${stats.orphanChats} chats found whose first answer was lost, ` +
         `${stats.httpChecks} histories checked after restarts, seed ${SEED}, kill delays ${killDelays.join('/')} ms, ` +
-        `acknowledged per iteration ${killDelays.map((_, i) => acks.filter((a) => a.iteration === i).length).join('/')}, ${seconds} s\n`,
-    );
+        `acknowledged per iteration ${killDelays.map((_, i) => acks.filter((a) => a.iteration === i).length).join('/')}, ${seconds} s`
+      );
+    };
     // Enough load to mean something: the warm-up turns alone are ITERATIONS.
-    expect(acks.length).toBeGreaterThan(ITERATIONS * 3);
+    explained(summary, () => expect(acks.length).toBeGreaterThan(ITERATIONS * 3));
   }, 85_000);
 });

@@ -23,6 +23,7 @@ import {
   serverCause,
 } from '../support/fuzz-client.js';
 import type { FuzzRequest, FuzzResponse, RowCounts } from '../support/fuzz-client.js';
+import { explained } from '../support/explained.js';
 import { World } from '../support/fuzz-world.js';
 import { parseEvents, SseDataError } from '../support/sse.js';
 import type { SseEvent } from '../support/sse.js';
@@ -93,6 +94,23 @@ const stats = {
     this.byRoute.set(route, counts);
   },
 };
+
+/** What was sent and answered, by route and status: shown when the run fails. */
+function summary(): string {
+  const lines = [...stats.byRoute.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([route, counts]) => {
+      const byStatus = [...counts.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`);
+      return `  ${route.padEnd(50)} ${byStatus.join(' ')}`;
+    });
+  return `fuzz (seed ${SEED}): ${stats.requests} requests, slowest ${stats.slowest.toFixed(0)} ms\n${lines.join('\n')}`;
+}
+
+/** FUZZ_COLLECT=1: every distinct failure found so far, in full. */
+function collectedFailures(): string {
+  const found = [...stats.collected.entries()].map(([signature, text]) => `### ${signature}\n${text}`);
+  return `fuzz: ${found.length} distinct failure(s)\n\n${found.join('\n\n')}`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // One request, checked
@@ -266,6 +284,8 @@ async function runProperty<Ts extends [RequestSpec, ...unknown[]]>(property: fc.
     await fc.assert(property, { seed, numRuns, verbose: 0 });
   } catch (error) {
     stats.failedProperties += 1;
+    // The failures collected before this one stopped the property are reported with it.
+    if (COLLECT && stats.collected.size > 0 && error instanceof Error) error.message += `\n\n${collectedFailures()}`;
     throw error;
   }
 }
@@ -354,26 +374,10 @@ describe(`fuzz: every mutating route (fast-check seed ${SEED})`, () => {
     }, 120_000);
   });
 
-  afterAll(() => {
-    const lines = [...stats.byRoute.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([route, counts]) => {
-        const byStatus = [...counts.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`);
-        return `  ${route.padEnd(50)} ${byStatus.join(' ')}`;
-      });
-    // eslint-disable-next-line no-console
-    console.log(`fuzz (seed ${SEED}): ${stats.requests} requests, slowest ${stats.slowest.toFixed(0)} ms\n${lines.join('\n')}`);
-    if (COLLECT) {
-      const failures = [...stats.collected.entries()].map(([signature, text]) => `### ${signature}\n${text}`);
-      // eslint-disable-next-line no-console
-      console.log(`fuzz: ${failures.length} distinct failure(s)\n\n${failures.join('\n\n')}`);
-    }
-  });
-
   it(`sent at least ${MIN_REQUESTS} requests in all`, () => {
     if (stats.failedProperties > 0) return; // a property failed: its report is what matters
-    expect(stats.collected.size).toBe(0);
-    expect(stats.requests).toBeGreaterThanOrEqual(MIN_REQUESTS * Math.min(1, SCALE));
+    explained(collectedFailures, () => expect(stats.collected.size).toBe(0));
+    explained(summary, () => expect(stats.requests).toBeGreaterThanOrEqual(MIN_REQUESTS * Math.min(1, SCALE)));
   });
 });
 
