@@ -33,10 +33,11 @@ describe('Many instances on one PostgreSQL database', () => {
     await emulator.stop();
   });
   beforeEach(() => emulator.reset());
+  // SIGTERM lets an instance finish its turns in flight (up to 10 s) before it exits.
   afterEach(async () => {
     await cluster?.stop();
     cluster = undefined;
-  });
+  }, TIMEOUT_MS);
 
   async function newSession(userId: string): Promise<string> {
     return (await request(instanceUrl(0)).post('/sessions').send({ user_id: userId }).expect(201)).body.session_id;

@@ -1,11 +1,14 @@
+import { jest } from '@jest/globals';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
-import { runServer } from '../support/server-process.js';
+import { runServer, SERVER_TEST_TIMEOUT_MS } from '../support/server-process.js';
 import { streamMessage } from '../support/sse.js';
 import { waitFor } from '../support/wait.js';
+
+jest.setTimeout(SERVER_TEST_TIMEOUT_MS);
 
 /** The built server as a process: what it logs, what it leaves on disk, how it stops. */
 describe('The server process', () => {
@@ -144,8 +147,7 @@ describe('The server process', () => {
       again.child.kill('SIGTERM');
       await again.exited;
     }
-    // Two server starts and a one-second reply: more than jest's default 5 s on a loaded 2-core machine.
-  }, 15_000);
+  });
 
   it('sends security headers, a CSP the page works under, and no X-Powered-By', async () => {
     const server = runServer({

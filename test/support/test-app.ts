@@ -115,6 +115,13 @@ function isStarted(emulator: GeminiEmulator): boolean {
 }
 
 /**
+ * Jest's timeout for starting or closing a test app: about 0.3 s on an idle machine, a few
+ * seconds on a busy one or on PostgreSQL, and a close recomputes the cost of every turn stored
+ * (thousands after the soak spec).
+ */
+export const APP_HOOK_TIMEOUT_MS = 30_000;
+
+/**
  * One app for the describe block it is called in: started before its tests, closed after them,
  * with the emulator's script and records cleared before each test.
  */
@@ -122,10 +129,10 @@ export function useTestApp(options: TestAppOptions = {}): TestApp {
   let current: TestApp | undefined;
   beforeAll(async () => {
     current = await startTestApp(options);
-  });
+  }, APP_HOOK_TIMEOUT_MS);
   afterAll(async () => {
     await current?.close();
-  });
+  }, APP_HOOK_TIMEOUT_MS);
   beforeEach(() => current?.emulator?.reset());
   return new Proxy({} as TestApp, {
     get: (_target, property) => {
