@@ -27,7 +27,9 @@ export class MemoryLogger extends ConsoleLogger {
     const where = context ? `[${context}] ` : '';
     const extra = params ? ` ${this.stringifyParams(params)}` : '';
     const stack = typeof errorStack === 'string' && errorStack !== '' ? `\n${errorStack}` : '';
-    for (const message of messages) this.lines.push(`${logLevel.toUpperCase()} ${where}${this.stringifyMessage(message, logLevel)}${extra}${stack}`);
+    for (const message of messages) {
+      this.lines.push(`${logLevel.toUpperCase()} ${where}${this.stringifyMessage(message, logLevel)}${extra}${stack}`);
+    }
     if (PRINT) super.printMessages(messages, context, logLevel, writeStreamType, errorStack, params);
   }
 

@@ -35,7 +35,8 @@ export async function waitFor<T>(
     const value = await probe();
     if (until(value)) return value;
     if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${inspect(value, { depth: 3, maxArrayLength: 10, maxStringLength: 500, breakLength: Infinity })}`);
+      const seen = inspect(value, { depth: 3, maxArrayLength: 10, maxStringLength: 500, breakLength: Infinity });
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${seen}`);
     }
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
