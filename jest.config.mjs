@@ -10,19 +10,32 @@ const base = {
   setupFiles: ['<rootDir>/test/support/jest-realm.ts'],
 };
 
-/** Specs of the SQLite file and of the single process around it (boot, crash, soak). */
-const SQLITE_ONLY = ['/test/boot\\.', '/test/crash\\.', '/test/process\\.', '/test/soak\\.'];
+/**
+ * Specs live by kind: test/api (the HTTP contract), test/resilience (faults, slow clients,
+ * crashes, the process, fuzzing), test/database (statements, migrations), test/cluster (several
+ * instances on one PostgreSQL), test/browser (the page in Chromium); helpers in test/support.
+ * The patterns take a spec of its kind in any folder under test/, so none is left out unnoticed.
+ */
+const E2E = '<rootDir>/test/**/*.e2e-spec.ts';
+
+/** Specs of the SQLite file and of the single process around it (boot, crash, process, soak). */
+const SQLITE_ONLY = ['boot', 'crash', 'process', 'soak'].map((name) => `/test/resilience/${name}\\.e2e-spec\\.ts$`);
 
 export default {
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
-    { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    {
+      ...base,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      setupFiles: [...base.setupFiles, '<rootDir>/test/support/unit-logs.ts'],
+    },
+    { ...base, displayName: 'e2e', testMatch: [E2E] },
     // The same e2e suites on PostgreSQL, but those about the SQLite file and the process around
     // it; and the specs of several instances on one database. scripts/jest.mjs starts the server.
     {
       ...base,
       displayName: 'e2e-pg',
-      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/test/**/*.pg-spec.ts'],
+      testMatch: [E2E, '<rootDir>/test/**/*.pg-spec.ts'],
       testPathIgnorePatterns: SQLITE_ONLY,
       setupFiles: [...base.setupFiles, '<rootDir>/test/support/on-postgres.ts'],
     },

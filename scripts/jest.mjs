@@ -14,7 +14,9 @@ if ((project === 'all' || project === 'e2e-pg') && !env.TEST_POSTGRES_URL) {
   postgres = await startPostgres();
   env.TEST_POSTGRES_URL = postgres.url;
 }
-const jest = spawn(process.execPath, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', ...args, ...select], {
+// The ESM mode's one warning ("VM Modules is an experimental feature") says nothing new on every run.
+const node = ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning'];
+const jest = spawn(process.execPath, [...node, 'node_modules/jest/bin/jest.js', ...args, ...select], {
   stdio: 'inherit',
   env,
 });

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import type { Page, Request } from 'playwright-core';
 import { freshUser, models, send, useUser, usePageHarness } from '../support/browser.js';
+import { elapse, waitFor } from '../support/wait.js';
 
 /**
  * The built-in page against an app with ADMIN_API_KEY set: it asks for a key, sends it as a
@@ -86,7 +87,7 @@ describe('the chat page when the service needs an API key', () => {
     await page.click('#new-session');
     await page.click('#usage-button');
     await page.waitForFunction(() => document.querySelector('#usage-status')?.textContent === 'Enter the API key to see the usage.');
-    await page.waitForTimeout(300);
+    await elapse(300, 'a request the page wrongly sent without a key would have gone by now');
     expect(apiPaths(sent)).toEqual(['GET /health']);
     expect(await page.locator('#messages > *').count()).toBe(0);
     expect(await prompt.isVisible()).toBe(true);
@@ -143,12 +144,12 @@ describe('the chat page when the service needs an API key', () => {
     expect(await prompt.isVisible()).toBe(true);
     expect(await page.locator('#error').isHidden()).toBe(true);
     expect(await page.evaluate(() => sessionStorage.getItem('gemini-chat.api-key'))).toBeNull();
-    await page.waitForTimeout(200); // any request still under way has answered
+    await elapse(200, 'the requests the refused key set off are all sent: what comes after is counted from here');
     const afterRefusal = sent.length;
     await page.fill('#message', 'Anyone there?');
     await page.press('#message', 'Enter');
     await page.click('#new-session');
-    await page.waitForTimeout(300);
+    await elapse(300, 'a request the page wrongly sent with no valid key would have gone by now');
     expect(sent.length).toBe(afterRefusal);
     expect(await page.locator('#messages > *').count()).toBe(0);
 
@@ -304,7 +305,7 @@ describe('retrying a send', () => {
     expect(await page.textContent('#error')).toMatch(/^NETWORK_ERROR: /);
     await page.locator('#retry-send').waitFor({ state: 'visible' });
     // The server has the first attempt in hand: Gemini is answering it.
-    for (let i = 0; i < 50 && t.emulator.generateRequests().length === upstreamBefore; i++) await page.waitForTimeout(20);
+    await waitFor('the first attempt to reach Gemini', () => t.emulator.generateRequests().length !== upstreamBefore);
     expect(t.emulator.generateRequests().length).toBe(upstreamBefore + 1);
 
     await page.click('#retry-send');

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { freshUser, models, NAMED_HOST, send, useUser, usePageHarness } from '../support/browser.js';
 import { startTestApp } from '../support/test-app.js';
+import { elapse, waitFor } from '../support/wait.js';
 
 /**
  * The built-in page (src/web/public) in a real headless Chromium against the real app, which talks
@@ -117,7 +118,7 @@ describe('the built-in chat page', () => {
     await send(page, 'Show me some HTML');
     expect(await models(page).first().locator('.reply-text').textContent()).toBe(hostile);
     expect(await page.locator('#messages').innerText()).toContain('<img src=x onerror="window.__xss=1">');
-    await page.waitForTimeout(200); // an injected <img> would have failed to load and run onerror by now
+    await elapse(200, 'an injected <img> would have failed to load and run onerror by now');
     expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
     expect(await page.locator('#messages img, #messages script').count()).toBe(0);
     expect(dialogs).toEqual([]);
@@ -359,7 +360,7 @@ describe('replies as Markdown', () => {
       }
       await reply.getByText('a javascript link').click();
       await reply.getByText('a reference link').click();
-      await page.waitForTimeout(200); // an injected handler (an image failing to load) would have run by now
+      await elapse(200, 'an injected handler (an image failing to load) would have run by now');
       expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
       expect(dialogs).toEqual([]);
     };
@@ -432,8 +433,9 @@ describe('streamed replies', () => {
 
     await page.locator('#messages [data-role="model"][data-streaming="true"]').waitFor();
     expect(await page.isDisabled('#send')).toBe(true);
+    // Looked at every 40 ms while it streams: the text grows, and nothing else shows yet.
     const partials = new Set<number>();
-    for (;;) {
+    const look = async () => {
       const seen = await page.evaluate(() => {
         const reply = document.querySelector<HTMLElement>('#messages [data-role="model"]')!;
         return {
@@ -442,11 +444,13 @@ describe('streamed replies', () => {
           meta: reply.querySelector('.reply-meta')!.textContent,
         };
       });
-      if (!seen.streaming) break;
-      expect(seen.meta).toBe(''); // usage and cost come with `done`
-      if (seen.length > 0 && seen.length < full.length) partials.add(seen.length);
-      await page.waitForTimeout(40);
-    }
+      if (seen.streaming) {
+        expect(seen.meta).toBe(''); // usage and cost come with `done`
+        if (seen.length > 0 && seen.length < full.length) partials.add(seen.length);
+      }
+      return seen;
+    };
+    await waitFor('the reply to finish streaming', look, { until: (seen) => !seen.streaming, everyMs: 40, timeoutMs: 12_000 });
     expect(partials.size).toBeGreaterThanOrEqual(2);
 
     const reply = models(page).first();
@@ -756,7 +760,7 @@ describe('totals and late answers', () => {
     const answeredA = page.waitForResponse((response) => response.url().endsWith(`/sessions/${a}/history`));
     release();
     await answeredA;
-    await page.waitForTimeout(200); // time for a late answer to be (wrongly) shown
+    await elapse(200, 'a late answer would (wrongly) be shown by now');
 
     expect(await page.inputValue('#session-id')).toBe(b);
     expect(await page.locator('#messages [data-role="user"]').allTextContents()).toEqual(['A question in session B']);

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import { freshUser, send, useUser, usePageHarness } from '../support/browser.js';
+import { elapse } from '../support/wait.js';
 
 /**
  * The open session's context window on the page: the gauge (tokens used of the limit, older
@@ -216,7 +217,7 @@ describe('the estimate of the message being typed', () => {
     const answeredShort = page.waitForResponse(estimateOf(short));
     release();
     await answeredShort;
-    await page.waitForTimeout(200); // time for a late answer to be (wrongly) shown
+    await elapse(200, 'a late answer would (wrongly) be shown by now');
 
     expect(await page.textContent('#estimate')).toBe(shown);
     const [, ofLong] = await api('POST', `/sessions/${sessionId}/estimate`, { message: long });

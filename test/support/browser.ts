@@ -1,6 +1,6 @@
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startTestApp } from './test-app.js';
+import { APP_HOOK_TIMEOUT_MS, startTestApp } from './test-app.js';
 import type { TestApp, TestAppOptions } from './test-app.js';
 
 /** As root in a closed network: no sandbox, and none of Chromium's calls home. */
@@ -42,7 +42,7 @@ export function usePageHarness(options: TestAppOptions = {}): PageHarness {
       chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS }),
       startTestApp(options),
     ]);
-  }, 30_000);
+  }, APP_HOOK_TIMEOUT_MS);
 
   afterEach(async () => {
     await Promise.all(contexts.splice(0).map((context) => context.close()));
@@ -52,7 +52,7 @@ export function usePageHarness(options: TestAppOptions = {}): PageHarness {
   afterAll(async () => {
     await browser?.close();
     await app?.close();
-  });
+  }, APP_HOOK_TIMEOUT_MS);
 
   return {
     app: new Proxy({} as TestApp, {

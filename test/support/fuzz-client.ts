@@ -159,55 +159,18 @@ export function describeExchange(request: FuzzRequest, response?: FuzzResponse):
 }
 
 /**
- * Reads the service's own error log while the fuzzer runs: the global filter logs every 500 as
- * `request <X-Request-Id> <METHOD> <path> failed: <Error>: <message>` followed by its stack. The
- * cause (with the top of the stack) is kept by request id for the failure report, and those
- * lines are kept off the console, where shrinking would repeat them hundreds of times.
+ * The cause the service logged for a request that failed with a 500, for the failure report: the
+ * global filter logs `request <X-Request-Id> <METHOD> <path> failed: <Error>: <message>` with its
+ * stack; this gives that cause with the top of the stack, read from the test app's kept logs.
  */
-export class ServerErrorLog {
-  private readonly causes = new Map<string, string>();
-  private restore: (() => void) | null = null;
-  private pending: string | null = null;
-
-  start(): void {
-    const stream = process.stderr;
-    const original = stream.write;
-    const sniff = (text: string): boolean => this.sniff(text);
-    stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
-      if (sniff(String(chunk))) return true;
-      return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-    } as typeof stream.write;
-    this.restore = () => {
-      stream.write = original;
-    };
+export function serverCause(logs: readonly string[], requestId: string | string[] | undefined): string | undefined {
+  if (typeof requestId !== 'string') return undefined;
+  for (let i = logs.length - 1; i >= 0; i--) {
+    const [first, ...stack] = logs[i].split('\n');
+    const line = /^ERROR \[HttpExceptionFilter\] request (\S+) \S+ .*? failed: (.*)/.exec(first);
+    if (line?.[1] !== requestId) continue;
+    const frames = stack.filter((frame) => frame.trim().startsWith('at ')).slice(0, 3).map((frame) => frame.trim());
+    return frames.length > 0 ? `${line[2].trim()} [${frames.join(' ← ')}]` : line[2].trim();
   }
-
-  stop(): void {
-    this.restore?.();
-    this.restore = null;
-  }
-
-  causeOf(requestId: string | string[] | undefined): string | undefined {
-    return typeof requestId === 'string' ? this.causes.get(requestId) : undefined;
-  }
-
-  /** True when the text is one of the filter's lines (or the stack that follows one). */
-  private sniff(text: string): boolean {
-    const clean = text.replace(/\x1b\[[0-9;]*m/g, '');
-    const line = /\[HttpExceptionFilter\] request (\S+) \S+ .*? failed: (.*)/.exec(clean);
-    if (line) {
-      this.causes.set(line[1], line[2].trim());
-      this.pending = line[1];
-      if (this.causes.size > 5_000) this.causes.delete(this.causes.keys().next().value!);
-      return true;
-    }
-    if (this.pending !== null && /^\S.*\n\s+at /.test(clean)) {
-      const frames = clean.split('\n').filter((frame) => frame.trim().startsWith('at ')).slice(0, 3).map((frame) => frame.trim());
-      this.causes.set(this.pending, `${this.causes.get(this.pending)} [${frames.join(' ← ')}]`);
-      this.pending = null;
-      return true;
-    }
-    this.pending = null;
-    return false;
-  }
+  return undefined;
 }

@@ -5,6 +5,13 @@ import { fileURLToPath } from 'node:url';
 
 export const MAIN_JS = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
+/**
+ * Jest's timeout for a test that starts the built server. A start takes about 0.5 s on an idle
+ * machine and 2–3 s with both cores of a 2-core machine busy, and a test starts one or two and
+ * sends turns: a test of one start and a few requests took 4.6 s of jest's default 5 s so.
+ */
+export const SERVER_TEST_TIMEOUT_MS = 30_000;
+
 export interface ServerProcess {
   child: ChildProcess;
   output: () => string;

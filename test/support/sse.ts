@@ -57,28 +57,52 @@ export function streamMessage(baseUrl: string, sessionId: string, message: strin
   });
 }
 
-/** Complete events only: `event: x` and `data: <json>` lines, ended by a blank line. */
-export function parseEvents(text: string): SseEvent[] {
-  return text
-    .split('\n\n')
-    .slice(0, -1)
+export interface ParseOptions {
+  /** The body is whole: a last event that lacks its closing blank line counts too. */
+  ended?: boolean;
+  /**
+   * Read whatever came, as the fuzz spec does: blank blocks are skipped and an event without a
+   * data line has `data: undefined`, where by default both fail.
+   */
+  lenient?: boolean;
+}
+
+/** An event whose data does not parse (or that has none): its name and its data as sent. */
+export class SseDataError extends Error {
+  override name = 'SseDataError';
+
+  constructor(
+    readonly event: string,
+    readonly data: string | undefined,
+    reason: string,
+  ) {
+    super(`event "${event}" whose data is not JSON (${reason}): ${JSON.stringify(data)}`);
+  }
+}
+
+/**
+ * The events of an SSE body as the service writes them: `event: x` (`message` when there is
+ * none) and `data: <json>` lines (several are joined by a newline, as SSE says), ended by a blank
+ * line. Complete events only, unless the body has `ended`. SSE lines end at \n only here (the
+ * service writes no \r); a regex `.` would also stop at U+2028.
+ */
+export function parseEvents(text: string, { ended = false, lenient = false }: ParseOptions = {}): SseEvent[] {
+  const blocks = text.split('\n\n');
+  // The piece after the last blank line: an event still arriving, or nothing at all.
+  const last = blocks.pop()!;
+  if (ended && last !== '') blocks.push(last);
+  return blocks
+    .filter((block) => !lenient || block.trim() !== '')
     .map((block) => {
       const lines = block.split('\n');
       const event = lines.find((l) => l.startsWith('event: '))?.slice('event: '.length) ?? 'message';
-      const data = lines
-        .filter((l) => l.startsWith('data: '))
-        .map((l) => l.slice('data: '.length))
-        .join('\n');
-      return { event, data: JSON.parse(data) };
+      const dataLines = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice('data: '.length));
+      if (dataLines.length === 0 && lenient) return { event, data: undefined };
+      const data = dataLines.join('\n');
+      try {
+        return { event, data: JSON.parse(data) };
+      } catch (error) {
+        throw new SseDataError(event, dataLines.length === 0 ? undefined : data, (error as Error).message);
+      }
     });
-}
-
-/** Polls until `check` holds (the turn of a client that hung up completes in the background). */
-export async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 3_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (check(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }

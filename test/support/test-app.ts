@@ -1,3 +1,4 @@
+import type { LogLevel } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken } from '@nestjs/typeorm';
@@ -9,6 +10,7 @@ import { appConfig } from '../../src/config/app.config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import type { AppSettings } from '../../src/config/environment.js';
 import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
+import { MemoryLogger } from './logs.js';
 import { storedCostMismatches } from './stored-costs.js';
 import { createTestDatabase } from './test-database.js';
 import { rawSql } from './test-database.js';
@@ -26,6 +28,11 @@ export interface TestApp {
   query<T = Record<string, any>>(sql: string, parameters?: unknown[]): Promise<T[]>;
   /** The database of this app: kept by `close({ keepData: true })` for another app to reuse. */
   database: TestDatabase;
+  /**
+   * What the app logged, `LEVEL [Context] message` a line (see MemoryLogger), kept instead of
+   * printed. Nest has one logger per spec file: while two apps run, both log to the later one.
+   */
+  logs: string[];
   close(options?: { keepData?: boolean; keepEmulator?: boolean }): Promise<void>;
 }
 
@@ -38,6 +45,8 @@ export interface TestAppOptions {
   database?: TestDatabase;
   /** No emulator, no key, no base URL: the service starts its own emulator. */
   offline?: boolean;
+  /** The levels kept in `logs`; errors and warnings by default. */
+  logLevels?: LogLevel[];
 }
 
 /**
@@ -55,18 +64,23 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   let app: NestExpressApplication;
+  // Kept, not printed: from the building of the module on (it may already log).
+  const logger = new MemoryLogger(options.logLevels);
   try {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
       .overrideProvider(appConfig.KEY)
       .useValue(settings)
+      .setLogger(logger)
       .compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({ ...APP_OPTIONS, logger: ['error', 'warn'] });
+    app = moduleRef.createNestApplication<NestExpressApplication>({ ...APP_OPTIONS, logger });
     configureApp(app);
     await listenAndMigrate(app, 0, '127.0.0.1');
   } catch (error) {
     // A start that fails leaves nothing running: jest would wait for the emulator for ever.
     if (emulator && !options.emulator) await emulator.stop();
     if (!options.database) await database.drop();
+    // What it logged on the way down is not printed anywhere else.
+    if (error instanceof Error && logger.lines.length > 0) error.message += `\nthe app logged:\n${logger.lines.join('\n')}`;
     throw error;
   }
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -79,6 +93,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     dataSource: app.get<DataSource>(getDataSourceToken()),
     query: sql.query,
     database,
+    logs: logger.lines,
     async close({ keepData = false, keepEmulator = false } = {}) {
       // Every turn any spec stored must reproduce its cost from its stored usage and the price table.
       const { mismatches } = await storedCostMismatches(app);
@@ -100,6 +115,13 @@ function isStarted(emulator: GeminiEmulator): boolean {
 }
 
 /**
+ * Jest's timeout for starting or closing a test app: about 0.3 s on an idle machine, a few
+ * seconds on a busy one or on PostgreSQL, and a close recomputes the cost of every turn stored
+ * (thousands after the soak spec).
+ */
+export const APP_HOOK_TIMEOUT_MS = 30_000;
+
+/**
  * One app for the describe block it is called in: started before its tests, closed after them,
  * with the emulator's script and records cleared before each test.
  */
@@ -107,10 +129,10 @@ export function useTestApp(options: TestAppOptions = {}): TestApp {
   let current: TestApp | undefined;
   beforeAll(async () => {
     current = await startTestApp(options);
-  });
+  }, APP_HOOK_TIMEOUT_MS);
   afterAll(async () => {
     await current?.close();
-  });
+  }, APP_HOOK_TIMEOUT_MS);
   beforeEach(() => current?.emulator?.reset());
   return new Proxy({} as TestApp, {
     get: (_target, property) => {

@@ -1,9 +1,12 @@
+import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { GeminiEmulator } from '../src/gemini/emulator/gemini-emulator.js';
-import { runServer } from './support/server-process.js';
+import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
+import { runServer, SERVER_TEST_TIMEOUT_MS } from '../support/server-process.js';
+
+jest.setTimeout(SERVER_TEST_TIMEOUT_MS);
 
 /** The built server, started as users start it. */
 describe('Starting the server', () => {

@@ -1,7 +1,8 @@
 import request from 'supertest';
-import { createSession, errorBody, historyRows, send } from './support/http.js';
-import { eventually, streamMessage } from './support/sse.js';
-import { useTestApp } from './support/test-app.js';
+import { createSession, errorBody, historyRows, send } from '../support/http.js';
+import { streamMessage } from '../support/sse.js';
+import { useTestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
 
 /** Upstream faults with the default retry policy (GEMINI_RETRIES=2) and a short deadline. */
 describe('Upstream faults', () => {
@@ -15,7 +16,7 @@ describe('Upstream faults', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(response.body).toEqual(errorBody(504, 'UPSTREAM_TIMEOUT'));
     // The emulator saw the service hang up instead of waiting for the answer.
-    const [upstream] = await eventually(async () => t.emulator.generateRequests(), ([r]) => r?.clientGone === true);
+    const [upstream] = await waitFor('the emulator to see the service hang up', () => t.emulator.generateRequests(), { until: ([r]) => r?.clientGone === true });
     expect(upstream.clientGone).toBe(true);
     expect(await historyRows(t, sessionId)).toEqual([]);
   });

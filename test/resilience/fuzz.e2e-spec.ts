@@ -9,9 +9,9 @@ import {
   ROUTE_NAMES,
   upstreamUsageArb,
   weirdString,
-} from './support/fuzz-arbitraries.js';
-import type { RequestSpec, RouteName } from './support/fuzz-arbitraries.js';
-import type { EmulatorUsage } from '../src/gemini/emulator/gemini-emulator.js';
+} from '../support/fuzz-arbitraries.js';
+import type { RequestSpec, RouteName } from '../support/fuzz-arbitraries.js';
+import type { EmulatorUsage } from '../../src/gemini/emulator/gemini-emulator.js';
 import {
   describeExchange,
   expectErrorBody,
@@ -20,12 +20,15 @@ import {
   rowCounts,
   sameCounts,
   sendRaw,
-  ServerErrorLog,
-} from './support/fuzz-client.js';
-import type { FuzzRequest, FuzzResponse, RowCounts } from './support/fuzz-client.js';
-import { World } from './support/fuzz-world.js';
-import { startTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
+  serverCause,
+} from '../support/fuzz-client.js';
+import type { FuzzRequest, FuzzResponse, RowCounts } from '../support/fuzz-client.js';
+import { explained } from '../support/explained.js';
+import { World } from '../support/fuzz-world.js';
+import { parseEvents, SseDataError } from '../support/sse.js';
+import type { SseEvent } from '../support/sse.js';
+import { startTestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
 
 /**
  * Property-based fuzzing of every mutating route through the real app (real AppModule, SQLite
@@ -68,8 +71,6 @@ const MAX_MESSAGE_CHARS = 2_000;
 const BODY_LIMIT = 1024 * 1024;
 const DTO_ROUTES = new Set(ROUTE_NAMES.filter((route) => ROUTES[route].fields !== null));
 
-const serverLog = new ServerErrorLog();
-
 type AuthState = 'open' | 'admin' | 'user' | 'none';
 
 interface Ctx {
@@ -94,6 +95,23 @@ const stats = {
   },
 };
 
+/** What was sent and answered, by route and status: shown when the run fails. */
+function summary(): string {
+  const lines = [...stats.byRoute.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([route, counts]) => {
+      const byStatus = [...counts.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`);
+      return `  ${route.padEnd(50)} ${byStatus.join(' ')}`;
+    });
+  return `fuzz (seed ${SEED}): ${stats.requests} requests, slowest ${stats.slowest.toFixed(0)} ms\n${lines.join('\n')}`;
+}
+
+/** FUZZ_COLLECT=1: every distinct failure found so far, in full. */
+function collectedFailures(): string {
+  const found = [...stats.collected.entries()].map(([signature, text]) => `### ${signature}\n${text}`);
+  return `fuzz: ${found.length} distinct failure(s)\n\n${found.join('\n\n')}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // One request, checked
 
@@ -111,7 +129,7 @@ async function exchange(ctx: Ctx, spec: RequestSpec): Promise<FuzzResponse> {
     await check(ctx, spec, request, response, before);
   } catch (error) {
     if (!(error instanceof FuzzFailure)) throw error;
-    const cause = serverLog.causeOf(response.headers['x-request-id']);
+    const cause = serverCause(ctx.t.logs, response.headers['x-request-id']);
     const failure = new FuzzFailure(`${error.message}\n${describeExchange(request, response)}${cause ? `\nserver:   ${cause}` : ''}`);
     if (!COLLECT) throw failure;
     const why = (cause ?? error.message).replace(/\[.*\]$/, '').replace(/"[^"]*"/g, '"…"').replace(/\d+/g, 'N');
@@ -160,20 +178,14 @@ async function check(ctx: Ctx, spec: RequestSpec, request: FuzzRequest, response
 
 /** A 200 stream must end with `done`, or with an `error` event (never a 5xx); returns that error's status. */
 function checkStream(response: FuzzResponse): number | null {
-  const events = response.text
-    .split('\n\n')
-    .filter((block) => block.trim() !== '')
-    .map((block) => {
-      // SSE lines end at \n only here (the service writes no \r); a regex `.` would also stop at U+2028.
-      const lines = block.split('\n');
-      const event = lines.find((line) => line.startsWith('event: '))?.slice('event: '.length);
-      const data = lines.find((line) => line.startsWith('data: '))?.slice('data: '.length);
-      try {
-        return { event, data: data === undefined ? undefined : (JSON.parse(data) as unknown) };
-      } catch (error) {
-        throw new FuzzFailure(`stream event "${String(event)}" whose data is not JSON (${(error as Error).message}): ${JSON.stringify(data)}`);
-      }
-    });
+  let events: SseEvent[];
+  try {
+    // Every event of the whole body, a last one without its blank line and one without data too.
+    events = parseEvents(response.text, { ended: true, lenient: true });
+  } catch (error) {
+    if (error instanceof SseDataError) throw new FuzzFailure(`stream ${error.message}`);
+    throw error;
+  }
   const last = events[events.length - 1];
   if (!last || (last.event !== 'done' && last.event !== 'error')) throw new FuzzFailure('stream did not end with a done or error event');
   if (events.slice(0, -1).some((event) => event.event !== 'delta')) throw new FuzzFailure('stream has a non-delta event before its end');
@@ -272,6 +284,8 @@ async function runProperty<Ts extends [RequestSpec, ...unknown[]]>(property: fc.
     await fc.assert(property, { seed, numRuns, verbose: 0 });
   } catch (error) {
     stats.failedProperties += 1;
+    // The failures collected before this one stopped the property are reported with it.
+    if (COLLECT && stats.collected.size > 0 && error instanceof Error) error.message += `\n\n${collectedFailures()}`;
     throw error;
   }
 }
@@ -279,7 +293,6 @@ async function runProperty<Ts extends [RequestSpec, ...unknown[]]>(property: fc.
 // ---------------------------------------------------------------------------------------------
 
 describe(`fuzz: every mutating route (fast-check seed ${SEED})`, () => {
-  beforeAll(() => serverLog.start());
   describe('open mode (no ADMIN_API_KEY)', () => {
     let ctx: Ctx;
 
@@ -361,27 +374,10 @@ describe(`fuzz: every mutating route (fast-check seed ${SEED})`, () => {
     }, 120_000);
   });
 
-  afterAll(() => {
-    serverLog.stop();
-    const lines = [...stats.byRoute.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([route, counts]) => {
-        const byStatus = [...counts.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`);
-        return `  ${route.padEnd(50)} ${byStatus.join(' ')}`;
-      });
-    // eslint-disable-next-line no-console
-    console.log(`fuzz (seed ${SEED}): ${stats.requests} requests, slowest ${stats.slowest.toFixed(0)} ms\n${lines.join('\n')}`);
-    if (COLLECT) {
-      const failures = [...stats.collected.entries()].map(([signature, text]) => `### ${signature}\n${text}`);
-      // eslint-disable-next-line no-console
-      console.log(`fuzz: ${failures.length} distinct failure(s)\n\n${failures.join('\n\n')}`);
-    }
-  });
-
   it(`sent at least ${MIN_REQUESTS} requests in all`, () => {
     if (stats.failedProperties > 0) return; // a property failed: its report is what matters
-    expect(stats.collected.size).toBe(0);
-    expect(stats.requests).toBeGreaterThanOrEqual(MIN_REQUESTS * Math.min(1, SCALE));
+    explained(collectedFailures, () => expect(stats.collected.size).toBe(0));
+    explained(summary, () => expect(stats.requests).toBeGreaterThanOrEqual(MIN_REQUESTS * Math.min(1, SCALE)));
   });
 });
 

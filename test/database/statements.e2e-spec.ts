@@ -1,9 +1,9 @@
 import request from 'supertest';
-import { createSession, send } from './support/http.js';
-import { recordStatements, shapeOf } from './support/statements.js';
-import type { RanStatement } from './support/statements.js';
-import { useTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
+import { createSession, send } from '../support/http.js';
+import { recordStatements, shapeOf } from '../support/statements.js';
+import type { RanStatement } from '../support/statements.js';
+import { useTestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
 
 /** The statements the database runs while `act` does. */
 async function recorded(t: TestApp, act: () => Promise<unknown>): Promise<RanStatement[]> {

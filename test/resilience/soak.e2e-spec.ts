@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { useTestApp } from './support/test-app.js';
+import { explained } from '../support/explained.js';
+import { useTestApp } from '../support/test-app.js';
 
 const WARM_UP_TURNS = 500;
 const ROUNDS = 5;
@@ -61,11 +62,10 @@ describe('Offline mode under sustained load', () => {
     }
     const growth = rounds[rounds.length - 1] - rounds[0];
     const seconds = (Date.now() - started) / 1000;
-    process.stdout.write(
+    const figures = () =>
       `soak (offline mode): ${WARM_UP_TURNS} warm-up turns, then ${ROUNDS} rounds of ${TURNS_PER_ROUND} turns in ` +
-        `${seconds.toFixed(1)} s (${((ROUNDS * TURNS_PER_ROUND) / seconds).toFixed(0)} turns/s); heap after GC per round ` +
-        `${rounds.map((mb) => mb.toFixed(1)).join(', ')} MB; growth ${growth.toFixed(1)} MB\n`,
-    );
-    expect(growth).toBeLessThan(ALLOWED_GROWTH_MB);
+      `${seconds.toFixed(1)} s (${((ROUNDS * TURNS_PER_ROUND) / seconds).toFixed(0)} turns/s); heap after GC per round ` +
+      `${rounds.map((mb) => mb.toFixed(1)).join(', ')} MB; growth ${growth.toFixed(1)} MB`;
+    explained(figures, () => expect(growth).toBeLessThan(ALLOWED_GROWTH_MB));
   }, 180_000);
 });

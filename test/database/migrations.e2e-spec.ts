@@ -1,11 +1,11 @@
 import { DataSource } from 'typeorm';
-import { parseDatabaseUrl } from '../src/config/environment.js';
-import { dataSourceOptions, MIGRATIONS } from '../src/database/data-source-options.js';
-import { migrate } from '../src/database/migrate.js';
-import { LongConversations1764400000000 } from '../src/database/migrations/1764400000000-long-conversations.js';
-import { SpendLedger1764100000000 } from '../src/database/migrations/1764100000000-spend-ledger.js';
-import { createTestDatabase, rawSql } from './support/test-database.js';
-import type { TestDatabase } from './support/test-database.js';
+import { parseDatabaseUrl } from '../../src/config/environment.js';
+import { dataSourceOptions, MIGRATIONS } from '../../src/database/data-source-options.js';
+import { migrate } from '../../src/database/migrate.js';
+import { LongConversations1764400000000 } from '../../src/database/migrations/1764400000000-long-conversations.js';
+import { SpendLedger1764100000000 } from '../../src/database/migrations/1764100000000-spend-ledger.js';
+import { createTestDatabase, rawSql } from '../support/test-database.js';
+import type { TestDatabase } from '../support/test-database.js';
 
 /** A database as the release before the spend ledger left it, upgraded by the migrations that follow. */
 describe('Migrating a database with turns in it', () => {

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { startTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
+import { startTestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
 
 const ADMIN_KEY = 'admin-key-for-the-e2e-suite-0123456789';
 type KeyKind = 'none' | 'wrong' | 'revoked' | 'other' | 'own' | 'admin';

@@ -1,7 +1,8 @@
 import request from 'supertest';
-import { createSession, historyRows } from './support/http.js';
-import { eventually, streamMessage } from './support/sse.js';
-import { useTestApp } from './support/test-app.js';
+import { createSession, historyRows } from '../support/http.js';
+import { streamMessage } from '../support/sse.js';
+import { useTestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
 
 const LONG_REPLY = 'The quick brown fox jumps over the lazy dog while the cat watches from the warm windowsill.';
 const SERVER_TIMING = /^upstream;dur=\d+(\.\d+)?, total;dur=\d+(\.\d+)?$/;
@@ -63,7 +64,7 @@ describe('Streaming a turn (Accept: text/event-stream)', () => {
     const result = await streamMessage(t.baseUrl, sessionId, 'do not lose this', { disconnectAfterDeltas: 1 });
     expect(result.events.map((e) => e.event)).toEqual(['delta']);
 
-    const rows = await eventually(() => historyRows(t, sessionId), (r) => r.length === 2);
+    const rows = await waitFor('the turn to be stored in the background', () => historyRows(t, sessionId), { until: (r) => r.length === 2 });
     expect(rows.map((r) => r.content)).toEqual(['do not lose this', LONG_REPLY]);
     expect(rows[1].cost_nano_usd).toBeGreaterThan(0);
   });

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { createSession, errorBody, historyRows, send } from './support/http.js';
-import { useTestApp } from './support/test-app.js';
+import { createSession, errorBody, historyRows, send } from '../support/http.js';
+import { useTestApp } from '../support/test-app.js';
 
 describe('Sessions: paging, management, usage, export', () => {
   const t = useTestApp();

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { DEFAULTS } from '../src/config/environment.js';
-import { createSession } from './support/http.js';
-import { startTestApp, useTestApp } from './support/test-app.js';
+import { DEFAULTS } from '../../src/config/environment.js';
+import { createSession } from '../support/http.js';
+import { startTestApp, useTestApp } from '../support/test-app.js';
 
 describe('GET /models', () => {
   const t = useTestApp();

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { useTestApp } from './support/test-app.js';
+import { useTestApp } from '../support/test-app.js';
 
 const ADMIN_KEY = 'admin-key-of-the-slow-client-spec-0123456789';
 const BODY_TIMEOUT_MS = 800;

@@ -1,8 +1,8 @@
 import request from 'supertest';
-import { createSession, historyRows, send } from './support/http.js';
-import { storedCostMismatches } from './support/stored-costs.js';
-import { useTestApp } from './support/test-app.js';
-import { DEFAULTS } from '../src/config/environment.js';
+import { createSession, historyRows, send } from '../support/http.js';
+import { storedCostMismatches } from '../support/stored-costs.js';
+import { useTestApp } from '../support/test-app.js';
+import { DEFAULTS } from '../../src/config/environment.js';
 
 // Every app a spec starts checks its stored costs when it closes (test/support/test-app.ts);
 // this spec drives every token class and pricing path through real turns, then checks that the

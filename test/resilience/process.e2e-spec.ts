@@ -1,10 +1,14 @@
+import { jest } from '@jest/globals';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { GeminiEmulator } from '../src/gemini/emulator/gemini-emulator.js';
-import { runServer } from './support/server-process.js';
-import { streamMessage } from './support/sse.js';
+import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
+import { runServer, SERVER_TEST_TIMEOUT_MS } from '../support/server-process.js';
+import { streamMessage } from '../support/sse.js';
+import { waitFor } from '../support/wait.js';
+
+jest.setTimeout(SERVER_TEST_TIMEOUT_MS);
 
 /** The built server as a process: what it logs, what it leaves on disk, how it stops. */
 describe('The server process', () => {
@@ -125,8 +129,8 @@ describe('The server process', () => {
     emulator.enqueue({ delayMs: 1_000, text: 'finished after SIGTERM' });
     const inFlight = request(url).post(`/sessions/${session}/messages`).send({ message: 'slow one' });
     const answer = new Promise<request.Response>((resolve, reject) => inFlight.then(resolve, reject));
-    // Wait until the turn reached Gemini, then ask the server to stop.
-    while (emulator.generateRequests().length === 0) await new Promise((r) => setTimeout(r, 20));
+    // Once the turn is at Gemini, ask the server to stop.
+    await waitFor('the turn to reach Gemini', () => emulator.generateRequests().length > 0, { timeoutMs: 10_000 });
     server.child.kill('SIGTERM');
     const response = await answer;
     expect(response.status).toBe(201);
@@ -143,8 +147,7 @@ describe('The server process', () => {
       again.child.kill('SIGTERM');
       await again.exited;
     }
-    // Two server starts and a one-second reply: more than jest's default 5 s on a loaded 2-core machine.
-  }, 15_000);
+  });
 
   it('sends security headers, a CSP the page works under, and no X-Powered-By', async () => {
     const server = runServer({

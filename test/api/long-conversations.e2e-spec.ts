@@ -1,10 +1,10 @@
 import request from 'supertest';
-import { DEFAULTS } from '../src/config/environment.js';
-import { estimateTokens, GeminiEmulator } from '../src/gemini/emulator/gemini-emulator.js';
-import { count, createSession, errorBody, historyRows, send } from './support/http.js';
-import { streamMessage } from './support/sse.js';
-import { startTestApp, useTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
+import { DEFAULTS } from '../../src/config/environment.js';
+import { estimateTokens, GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
+import { count, createSession, errorBody, historyRows, send } from '../support/http.js';
+import { streamMessage } from '../support/sse.js';
+import { startTestApp, useTestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
 
 // The emulator counts a token per four characters: every message and reply here is 200
 // characters, 50 tokens, so a turn (a message and its reply) weighs 100 tokens, and a prompt

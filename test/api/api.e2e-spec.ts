@@ -1,8 +1,8 @@
 import request from 'supertest';
-import { count, createSession, errorBody, send } from './support/http.js';
-import { Readiness } from '../src/health/readiness.js';
-import { startTestApp, useTestApp } from './support/test-app.js';
-import { DEFAULTS } from '../src/config/environment.js';
+import { count, createSession, errorBody, send } from '../support/http.js';
+import { Readiness } from '../../src/health/readiness.js';
+import { startTestApp, useTestApp } from '../support/test-app.js';
+import { DEFAULTS } from '../../src/config/environment.js';
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -313,7 +313,7 @@ describe('HTTP contract', () => {
     });
 
     it('GET /health reports the database and the Gemini mode', async () => {
-      // model_notices: test/models.e2e-spec.ts (other specs here leave sessions on retired models).
+      // model_notices: test/api/models.e2e-spec.ts (other specs here leave sessions on retired models).
       const response = await request(t.baseUrl).get('/health').expect(200);
       expect(response.body).toMatchObject({ status: 'ok', database: 'up', gemini: 'configured', auth: 'off' });
     });

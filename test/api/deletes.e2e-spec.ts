@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { createSession, errorBody, send } from './support/http.js';
-import { useTestApp } from './support/test-app.js';
-import { waitFor } from './support/wait.js';
+import { createSession, errorBody, send } from '../support/http.js';
+import { useTestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
 
 /** API.md: a delete wins. Nothing a turn in flight stores brings back what was deleted, and nothing remembered keeps its content. */
 describe('A delete wins', () => {
@@ -12,7 +12,7 @@ describe('A delete wins', () => {
     t.emulator.enqueue({ text: 'answered after the delete', delayMs: 1_500 });
     const calls = t.emulator.generateRequests().length;
     const answer = start().then((response) => response);
-    await waitFor(() => t.emulator.generateRequests().length > calls, 'the call to Gemini');
+    await waitFor('the call to Gemini', () => t.emulator.generateRequests().length > calls);
     return { answer };
   }
 

@@ -1,9 +1,9 @@
 import request from 'supertest';
-import type { ScriptedReply } from '../src/gemini/emulator/gemini-emulator.js';
-import { count, createSession, errorBody, historyRows, send } from './support/http.js';
-import { startTestApp, useTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
-import { DEFAULTS } from '../src/config/environment.js';
+import type { ScriptedReply } from '../../src/gemini/emulator/gemini-emulator.js';
+import { count, createSession, errorBody, historyRows, send } from '../support/http.js';
+import { startTestApp, useTestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
+import { DEFAULTS } from '../../src/config/environment.js';
 
 type SentContent = { role: string; parts: { text: string }[] };
 

@@ -1,9 +1,9 @@
 import request from 'supertest';
-import { DEFAULTS } from '../src/config/environment.js';
-import { createSession, errorBody, send } from './support/http.js';
-import { useTestApp } from './support/test-app.js';
-import type { TestApp } from './support/test-app.js';
-import { waitFor } from './support/wait.js';
+import { DEFAULTS } from '../../src/config/environment.js';
+import { createSession, errorBody, send } from '../support/http.js';
+import { useTestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
 
 // The default model (gemini-3.5-flash-lite): 10 prompt tokens × 300 + 4 output tokens × 2,500 nano-dollars = 13,000 nano-dollars a turn.
 const TURN_USAGE = { promptTokenCount: 10, candidatesTokenCount: 4, thoughtsTokenCount: 0 };
@@ -98,7 +98,7 @@ describe('Money is never erased', () => {
     t.emulator.enqueue({ text: 'too late', usage: TURN_USAGE, delayMs: 1_500 });
     const turn = send(t, sessionId, 'are you there?');
     const answered = turn.then((response) => response);
-    await waitFor(() => t.emulator.generateRequests().length === 1, 'the call to Gemini');
+    await waitFor('the call to Gemini', () => t.emulator.generateRequests().length === 1);
     await request(t.baseUrl).delete(`/sessions/${sessionId}`).expect(204);
 
     const response = await answered;

@@ -1,6 +1,7 @@
 import request from 'supertest';
-import { createSession, historyRows, send } from './support/http.js';
-import { startTestApp, useTestApp } from './support/test-app.js';
+import { createSession, historyRows, send } from '../support/http.js';
+import { startTestApp, useTestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
 
 describe('Idempotency-Key', () => {
   const t = useTestApp();
@@ -44,10 +45,10 @@ describe('Idempotency-Key', () => {
   it('answers 409 while the first request still runs, and two racing duplicates reach Gemini once', async () => {
     const sessionId = await createSession(t);
     t.emulator.enqueue({ delayMs: 400, text: 'slow answer' });
-    const [a, b] = await Promise.all([
-      post(`/sessions/${sessionId}/messages`, 'race', { message: 'once' }),
-      new Promise((resolve) => setTimeout(resolve, 50)).then(() => post(`/sessions/${sessionId}/messages`, 'race', { message: 'once' })),
-    ]);
+    const running = post(`/sessions/${sessionId}/messages`, 'race', { message: 'once' }).then((response) => response);
+    // The duplicate goes once the first is at Gemini, where it stays 400 ms.
+    await waitFor('the first request to reach Gemini', () => t.emulator.generateRequests().length === 1);
+    const [a, b] = await Promise.all([running, post(`/sessions/${sessionId}/messages`, 'race', { message: 'once' })]);
     expect([a.status, b.status].sort()).toEqual([201, 409]);
     const conflict = a.status === 409 ? a : b;
     expect(conflict.body.code).toBe('IDEMPOTENCY_IN_PROGRESS');
