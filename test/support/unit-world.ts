@@ -113,8 +113,6 @@ export async function createWorld(env: Record<string, string> = {}, options: Wor
     .useFactory({ factory: (messages: MessagesRepository) => new ConversationCache(messages, 0), inject: [MessagesRepository] });
   if (options.override) builder = options.override(builder);
   const module = await builder.compile();
-  // What services log is asserted where it matters (spied on), never printed.
-  module.useLogger(false);
   await module.init();
   const get = <T>(token: abstract new (...args: never[]) => T): T => module.get(token, { strict: false });
   await get(Migrations).apply();
