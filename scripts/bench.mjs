@@ -205,15 +205,26 @@ async function firstFigures(service) {
   const through = { ttfd: [], turn: [] };
   for (let i = 0; i < RUNS; i++) {
     direct.ttfd.push(
-      await timeToFirst(`${geminiUrl}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, { ...json(geminiBody), headers: { 'content-type': 'application/json', 'x-goog-api-key': 'bench' } }, 'data: '),
+      await timeToFirst(
+        `${geminiUrl}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`,
+        { ...json(geminiBody), headers: { 'content-type': 'application/json', 'x-goog-api-key': 'bench' } },
+        'data: ',
+      ),
     );
     const sse = await newSession(serviceUrl);
     through.ttfd.push(
-      await timeToFirst(`${serviceUrl}/sessions/${sse}/messages`, { ...json({ message: 'How far is the Moon?' }), headers: { 'content-type': 'application/json', accept: 'text/event-stream' } }, 'event: delta'),
+      await timeToFirst(
+        `${serviceUrl}/sessions/${sse}/messages`,
+        { ...json({ message: 'How far is the Moon?' }), headers: { 'content-type': 'application/json', accept: 'text/event-stream' } },
+        'event: delta',
+      ),
     );
     direct.turn.push(
       await timed(async () => {
-        const r = await fetch(`${geminiUrl}/v1beta/models/gemini-2.5-flash:generateContent`, { ...json(geminiBody), headers: { 'content-type': 'application/json', 'x-goog-api-key': 'bench' } });
+        const r = await fetch(`${geminiUrl}/v1beta/models/gemini-2.5-flash:generateContent`, {
+          ...json(geminiBody),
+          headers: { 'content-type': 'application/json', 'x-goog-api-key': 'bench' },
+        });
         await r.json();
       }),
     );
@@ -237,7 +248,9 @@ async function firstFigures(service) {
   console.log(summary('one turn, generateContent straight', direct.turn));
   console.log(summary('one turn, POST /sessions/:id/messages', through.turn));
   const total = CONCURRENT_SESSIONS * TURNS_PER_SESSION;
-  console.log(`${`${total} turns over ${CONCURRENT_SESSIONS} sessions at once`.padEnd(46)} ${(total / seconds).toFixed(0)} turns/s (${seconds.toFixed(2)} s)`);
+  console.log(
+    `${`${total} turns over ${CONCURRENT_SESSIONS} sessions at once`.padEnd(46)} ${(total / seconds).toFixed(0)} turns/s (${seconds.toFixed(2)} s)`,
+  );
 }
 
 /** a. 64 clients, each on its own continuing session, turns back to back: turns/s. */
@@ -288,7 +301,11 @@ async function burst(arm, round) {
         try {
           const response = await fetch(`${server.url}/sessions/${id}/messages`, json({ message: 'How far is the Moon?' }));
           const body = await response.text();
-          return { ok: response.status === 201, what: response.status === 201 ? null : `${response.status} ${body.slice(0, 160)}`, at: performance.now() };
+          return {
+            ok: response.status === 201,
+            what: response.status === 201 ? null : `${response.status} ${body.slice(0, 160)}`,
+            at: performance.now(),
+          };
         } catch (error) {
           return { ok: false, what: `fetch failed: ${error.cause?.code ?? error.cause?.message ?? error.message}`, at: performance.now() };
         }
@@ -336,7 +353,13 @@ async function longSessions(service) {
   for (let i = 0; i < 10; i++) await fetchHistory(); // warm-up
   const history = [];
   for (let i = 0; i < RUNS; i++) history.push(await timed(fetchHistory));
-  return { small: median(onSmall), big: median(onBig), bigMessages: `${BIG_SESSION_TURNS * 2}→${BIG_SESSION_TURNS * 2 + BIG_SESSION_SAMPLES * 2}`, historyMessages: messages.length, history: median(history) };
+  return {
+    small: median(onSmall),
+    big: median(onBig),
+    bigMessages: `${BIG_SESSION_TURNS * 2}→${BIG_SESSION_TURNS * 2 + BIG_SESSION_SAMPLES * 2}`,
+    historyMessages: messages.length,
+    history: median(history),
+  };
 }
 
 const fmt = (x, digits = 2) => (x === null || x === undefined ? '—' : typeof x === 'string' ? x : x.toFixed(digits));
@@ -371,26 +394,45 @@ async function measure() {
   const list = (xs, digits) => xs.map((x) => fmt(x, digits)).join(', ');
   console.log();
   console.log(`service vs lean arm (scripts/lean-turn.mjs), ${ROUNDS} rounds, arms alternating, medians of the rounds`);
-  console.log(`service on ${postgres ? 'PostgreSQL (fsync on); the lean arm stays on SQLite WAL synchronous=FULL' : 'SQLite WAL synchronous=FULL, as the lean arm'}`);
+  console.log(
+    `service on ${postgres ? 'PostgreSQL (fsync on); the lean arm stays on SQLite WAL synchronous=FULL' : 'SQLite WAL synchronous=FULL, as the lean arm'}`,
+  );
   for (const arm of ['service', 'lean']) {
     const r = rounds[arm];
-    console.log(`  a. ${arm.padEnd(7)} turns/s, ${SATURATING_CLIENTS} clients × ${SATURATED_TURNS_EACH} turns: ${list(r.sat, 0)}  (bench client process CPU: ${list(r.cpu.map((c) => c * 100), 0)} % of a core)`);
+    console.log(
+      `  a. ${arm.padEnd(7)} turns/s, ${SATURATING_CLIENTS} clients × ${SATURATED_TURNS_EACH} turns: ${list(r.sat, 0)}  (bench client process CPU: ${list(
+        r.cpu.map((c) => c * 100),
+        0,
+      )} % of a core)`,
+    );
   }
-  for (const arm of ['service', 'lean']) console.log(`  b. ${arm.padEnd(7)} one turn p50 ms (${RUNS} turns a round): ${list(rounds[arm].p50)}`);
+  for (const arm of ['service', 'lean'])
+    console.log(`  b. ${arm.padEnd(7)} one turn p50 ms (${RUNS} turns a round): ${list(rounds[arm].p50)}`);
   for (const arm of ['service', 'lean']) {
     const b = bursts[arm];
     console.log(
-      `  c. ${arm.padEnd(7)} burst of ${BURST}, ${BURST_DELAY_MS} ms each: all answered in ${list(b.map((x) => x.seconds))} s; peak RSS ${list(b.map((x) => x.rssMb), 0)} MB ` +
-        `(maxRSS ${list(b.map((x) => x.maxRssMb), 0)}); loop delay p50/p99/max ${b.map((x) => `${fmt(x.eld.p50Ms, 1)}/${fmt(x.eld.p99Ms, 1)}/${fmt(x.eld.maxMs, 1)}`).join(', ')} ms; non-2xx ${b.map((x) => x.failures.length).join(', ')}; accept-queue overflows ${b.map((x) => x.overflows ?? '?').join(', ')}`,
+      `  c. ${arm.padEnd(7)} burst of ${BURST}, ${BURST_DELAY_MS} ms each: all answered in ${list(b.map((x) => x.seconds))} s; peak RSS ${list(
+        b.map((x) => x.rssMb),
+        0,
+      )} MB ` +
+        `(maxRSS ${list(
+          b.map((x) => x.maxRssMb),
+          0,
+        )}); loop delay p50/p99/max ${b.map((x) => `${fmt(x.eld.p50Ms, 1)}/${fmt(x.eld.p99Ms, 1)}/${fmt(x.eld.maxMs, 1)}`).join(', ')} ms; non-2xx ${b.map((x) => x.failures.length).join(', ')}; accept-queue overflows ${b.map((x) => x.overflows ?? '?').join(', ')}`,
     );
   }
-  console.log(`  d. service one turn p50: ${fmt(long.small)} ms on 10-message sessions, ${fmt(long.big)} ms on the ${long.bigMessages}-message session (${BIG_SESSION_SAMPLES} turns each, interleaved)`);
-  console.log(`  e. service GET /sessions/:id/history, ${long.historyMessages} messages in one answer (the route does not page): p50 ${fmt(long.history)} ms (n=${RUNS})`);
+  console.log(
+    `  d. service one turn p50: ${fmt(long.small)} ms on 10-message sessions, ${fmt(long.big)} ms on the ${long.bigMessages}-message session (${BIG_SESSION_SAMPLES} turns each, interleaved)`,
+  );
+  console.log(
+    `  e. service GET /sessions/:id/history, ${long.historyMessages} messages in one answer (the route does not page): p50 ${fmt(long.history)} ms (n=${RUNS})`,
+  );
 
   const med = (arm, key) => median(rounds[arm][key]);
   const burstMed = (arm, key) => median(bursts[arm].map(key));
   const rows = [];
-  const row = (figure, service, lean, ratio, goal, met) => rows.push([figure, fmt(service), fmt(lean), fmt(ratio), goal, met === null ? '—' : met ? 'yes' : 'NO']);
+  const row = (figure, service, lean, ratio, goal, met) =>
+    rows.push([figure, fmt(service), fmt(lean), fmt(ratio), goal, met === null ? '—' : met ? 'yes' : 'NO']);
   const sat = { s: med('service', 'sat'), l: med('lean', 'sat') };
   row('a. saturated turns/s (64 clients)', fmt(sat.s, 0), fmt(sat.l, 0), sat.s / sat.l, 'ratio ≥ 0.70', sat.s / sat.l >= 0.7);
   const p50 = { s: med('service', 'p50'), l: med('lean', 'p50') };
@@ -399,10 +441,31 @@ async function measure() {
   row(`c. burst ${BURST}: all answered, s`, all.s, all.l, all.s / all.l, 'ratio ≤ 1.25', all.s / all.l <= 1.25);
   const rss = { s: burstMed('service', (x) => x.rssMb), l: burstMed('lean', (x) => x.rssMb) };
   row('c. burst: peak RSS, MB', fmt(rss.s, 0), fmt(rss.l, 0), rss.s / rss.l, 'ratio ≤ 1.5', rss.s / rss.l <= 1.5);
-  row('c. burst: event-loop delay p99, ms', burstMed('service', (x) => x.eld.p99Ms), burstMed('lean', (x) => x.eld.p99Ms), null, '(figure)', null);
+  row(
+    'c. burst: event-loop delay p99, ms',
+    burstMed('service', (x) => x.eld.p99Ms),
+    burstMed('lean', (x) => x.eld.p99Ms),
+    null,
+    '(figure)',
+    null,
+  );
   const failed = { s: bursts.service.flatMap((x) => x.failures), l: bursts.lean.flatMap((x) => x.failures) };
-  row('c. burst: non-2xx answers, all rounds', String(failed.s.length), String(failed.l.length), null, '0', failed.s.length + failed.l.length === 0);
-  row('d. turn p50, 1,000 vs 10 messages', `${fmt(long.big)} / ${fmt(long.small)}`, null, long.big / long.small, 'ratio ≤ 1.6', long.big / long.small <= 1.6);
+  row(
+    'c. burst: non-2xx answers, all rounds',
+    String(failed.s.length),
+    String(failed.l.length),
+    null,
+    '0',
+    failed.s.length + failed.l.length === 0,
+  );
+  row(
+    'd. turn p50, 1,000 vs 10 messages',
+    `${fmt(long.big)} / ${fmt(long.small)}`,
+    null,
+    long.big / long.small,
+    'ratio ≤ 1.6',
+    long.big / long.small <= 1.6,
+  );
   row(`e. GET history (${long.historyMessages} msgs) p50 ms`, long.history, null, null, '≤ 3 ms', long.history <= 3);
 
   const header = ['figure', 'service', 'lean', 'ratio', 'goal', 'met?'];

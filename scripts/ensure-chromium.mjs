@@ -5,8 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
 const DEFAULT_PATH = '/usr/bin/chromium';
-const HINT =
-  'Chromium is needed for the browser tests: run "sudo apt-get install -y chromium" (Debian) or set CHROMIUM_PATH.';
+const HINT = 'Chromium is needed for the browser tests: run "sudo apt-get install -y chromium" (Debian) or set CHROMIUM_PATH.';
 
 const isFile = (path) => {
   try {

@@ -35,8 +35,14 @@ const insertMessage = db.prepare(
 const storeTurn = db.transaction((sessionId, message, receivedAt, reply, usage, answeredAt) => {
   const user = insertMessage.run(sessionId, receivedAt, 'user', message, null, null, null, null);
   const model = insertMessage.run(
-    sessionId, answeredAt, 'model', reply,
-    usage.promptTokenCount ?? null, usage.candidatesTokenCount ?? null, usage.thoughtsTokenCount ?? null, usage.totalTokenCount ?? null,
+    sessionId,
+    answeredAt,
+    'model',
+    reply,
+    usage.promptTokenCount ?? null,
+    usage.candidatesTokenCount ?? null,
+    usage.thoughtsTokenCount ?? null,
+    usage.totalTokenCount ?? null,
   );
   return [Number(user.lastInsertRowid), Number(model.lastInsertRowid)];
 });
@@ -69,7 +75,10 @@ async function turn(req, res, sessionId) {
   const body = await upstream.json();
   if (!upstream.ok) return answer(res, 502, { error: `Gemini answered ${upstream.status}` });
   const parts = body.candidates?.[0]?.content?.parts ?? [];
-  const reply = parts.filter((part) => typeof part.text === 'string' && !part.thought).map((part) => part.text).join('');
+  const reply = parts
+    .filter((part) => typeof part.text === 'string' && !part.thought)
+    .map((part) => part.text)
+    .join('');
   const usage = body.usageMetadata ?? {};
   const answeredAt = new Date().toISOString();
   let ids;

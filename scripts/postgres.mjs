@@ -31,7 +31,8 @@ function binFolder() {
 export function ensurePostgres() {
   const found = binFolder();
   if (found) return found;
-  const canInstall = isRoot && existsSync('/etc/debian_version') && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
+  const canInstall =
+    isRoot && existsSync('/etc/debian_version') && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
   if (!canInstall) {
     console.error(HINT);
     process.exit(1);

@@ -63,7 +63,9 @@ export function configureApp(app: NestExpressApplication): void {
   // After CORS, so a cross-origin client sees the 405 rather than a CORS failure.
   app.use(allowedMethods(document));
   const keys = app.get(ApiKeysService);
-  app.use(bodyGate({ limitBytes: BODY_LIMIT_BYTES, timeoutMs: config.requestBodyTimeoutMs, callerFor: (header) => keys.callerFor(header) }));
+  app.use(
+    bodyGate({ limitBytes: BODY_LIMIT_BYTES, timeoutMs: config.requestBodyTimeoutMs, callerFor: (header) => keys.callerFor(header) }),
+  );
   app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
   app.use(vendorFiles());
   app.useStaticAssets(PUBLIC_DIR, { index: 'index.html', fallthrough: true });

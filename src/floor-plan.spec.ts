@@ -26,14 +26,17 @@ function sourceFiles(dir = SRC): SourceFile[] {
     if (!entry.name.endsWith('.ts') || entry.name.endsWith('.spec.ts')) return [];
     const path = relative(SRC, full);
     const text = readFileSync(full, 'utf8');
-    const imports = [...text.matchAll(/(?:from|import)\s+'(\.{1,2}\/[^']+)'/g)].map(([, spec]) => relative(SRC, resolve(dirname(full), spec)));
+    const imports = [...text.matchAll(/(?:from|import)\s+'(\.{1,2}\/[^']+)'/g)].map(([, spec]) =>
+      relative(SRC, resolve(dirname(full), spec)),
+    );
     return [{ path, room: path.split('/')[0], text, imports }];
   });
 }
 
 const files = sourceFiles();
 const roomOf = (path: string) => path.split('/')[0];
-const importsOf = (room: string) => files.filter((file) => file.room === room).flatMap((file) => file.imports.map((target) => `${file.path} -> ${target}`));
+const importsOf = (room: string) =>
+  files.filter((file) => file.room === room).flatMap((file) => file.imports.map((target) => `${file.path} -> ${target}`));
 const outside = (room: string, allowed: string[]) => importsOf(room).filter((edge) => !allowed.includes(roomOf(edge.split(' -> ')[1])));
 
 describe('The floor plan of src/', () => {
@@ -46,7 +49,12 @@ describe('The floor plan of src/', () => {
   });
 
   it('keeps the database in repositories, entities and database/: no TypeORM or SQL anywhere else', () => {
-    const touching = files.filter(({ path, text }) => /from '(typeorm|@nestjs\/typeorm)'|\bDataSource\b|\.query\(/.test(text) && !/\.(repository|entity)\.ts$/.test(path) && roomOf(path) !== 'database');
+    const touching = files.filter(
+      ({ path, text }) =>
+        /from '(typeorm|@nestjs\/typeorm)'|\bDataSource\b|\.query\(/.test(text) &&
+        !/\.(repository|entity)\.ts$/.test(path) &&
+        roomOf(path) !== 'database',
+    );
     expect(touching.map(({ path }) => path)).toEqual([]);
   });
 
@@ -59,14 +67,17 @@ describe('The floor plan of src/', () => {
     const rooms = new Map<string, Set<string>>();
     for (const file of files) {
       if (file.path.split('/').length === 1) continue; // the top-level files stand above every floor
-      for (const target of file.imports) if (roomOf(target) !== file.room) (rooms.get(file.room) ?? rooms.set(file.room, new Set()).get(file.room)!).add(roomOf(target));
+      for (const target of file.imports)
+        if (roomOf(target) !== file.room) (rooms.get(file.room) ?? rooms.set(file.room, new Set()).get(file.room)!).add(roomOf(target));
     }
     const reachable = (from: string, seen = new Set<string>()): Set<string> => {
       for (const next of rooms.get(from) ?? []) if (!seen.has(next)) reachable(next, seen.add(next));
       return seen;
     };
     // An import from a folder that the imported one reaches back to: a floor that stands on itself.
-    const cycles = [...rooms].flatMap(([room, targets]) => [...targets].filter((target) => reachable(target).has(room)).map((target) => `${room} -> ${target}`));
+    const cycles = [...rooms].flatMap(([room, targets]) =>
+      [...targets].filter((target) => reachable(target).has(room)).map((target) => `${room} -> ${target}`),
+    );
     expect(cycles).toEqual([]);
   });
 });

@@ -50,7 +50,9 @@ async function bootstrap(): Promise<void> {
   }
   for (const notice of await app.get(ModelNotices).current()) {
     const where = notice.usedBy === 'GEMINI_MODEL' ? 'GEMINI_MODEL' : 'some sessions';
-    logger.warn(`MODEL NOTICE: ${describeNotice(notice)}; ${where} use${where === 'GEMINI_MODEL' ? 's' : ''} it (it is not refused: a proxy may still serve it).`);
+    logger.warn(
+      `MODEL NOTICE: ${describeNotice(notice)}; ${where} use${where === 'GEMINI_MODEL' ? 's' : ''} it (it is not refused: a proxy may still serve it).`,
+    );
   }
   logger.log(`gemini-chat-api listening on http://${settings.host}:${port} (docs at /docs)`);
 }

@@ -20,7 +20,15 @@ import { UsersRepository } from './users/users.repository.js';
  * entities (the schema as TypeORM maps it, checked against the migrations by test/database) and
  * the repositories a write transaction hands to its work. Only the app module imports it.
  */
-export const ENTITIES = [UserEntity, ChatSessionEntity, ChatMessageEntity, ApiKeyEntity, IdempotencyRecordEntity, SpendEntryEntity, DailySpendEntity];
+export const ENTITIES = [
+  UserEntity,
+  ChatSessionEntity,
+  ChatMessageEntity,
+  ApiKeyEntity,
+  IdempotencyRecordEntity,
+  SpendEntryEntity,
+  DailySpendEntity,
+];
 
 /** The repositories of a write transaction, all bound to it. */
 export interface Repositories {

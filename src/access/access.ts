@@ -8,8 +8,7 @@ export type RequestWithCaller = Request & { caller?: Caller };
 
 /** The caller the AuthGuard established for this request. */
 export const CurrentCaller = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): Caller =>
-    context.switchToHttp().getRequest<RequestWithCaller>().caller ?? OPEN_CALLER,
+  (_data: unknown, context: ExecutionContext): Caller => context.switchToHttp().getRequest<RequestWithCaller>().caller ?? OPEN_CALLER,
 );
 
 /**

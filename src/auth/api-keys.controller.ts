@@ -45,7 +45,7 @@ export class ApiKeysController {
   @Delete(':key_id')
   @HttpCode(204)
   @ActsFor('user_id')
-  @ApiOperation({ summary: 'Revoke an API key', description: 'The admin key, or the user\'s own key. The key is refused at once.' })
+  @ApiOperation({ summary: 'Revoke an API key', description: "The admin key, or the user's own key. The key is refused at once." })
   @ApiNoContentResponse({ description: 'Revoked.' })
   @ApiErrorResponses(400, 401, 404)
   async revoke(@Param() params: KeyParams): Promise<void> {

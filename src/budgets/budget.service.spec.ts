@@ -161,7 +161,9 @@ describe(BudgetService.name, () => {
     it('refuses an unpriced model under a budget with MODEL_UNPRICED (what cannot be priced cannot be budgeted)', async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
 
-      await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.MODEL_UNPRICED });
+      await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT_CHARS)).rejects.toMatchObject({
+        code: ErrorCode.MODEL_UNPRICED,
+      });
       expect(w.reservations.reservedFor('alice')).toBe(0);
     });
 

@@ -37,7 +37,12 @@ export class BudgetService {
     const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
     // A token is rarely shorter than a character: the prompt's length bounds its tokens.
     const worstCaseNanoUsd = this.pricing.worstCaseNanoUsd(model, promptChars, this.config.gemini.maxOutputTokens);
-    const reservation = await this.reservations.reserve({ userId, day: utcDay(new Date(dayStart).toISOString()), limitNanoUsd, worstCaseNanoUsd });
+    const reservation = await this.reservations.reserve({
+      userId,
+      day: utcDay(new Date(dayStart).toISOString()),
+      limitNanoUsd,
+      worstCaseNanoUsd,
+    });
     if (reservation === 'spent') throw new BudgetExceeded(Math.ceil((dayStart + DAY_MS - now) / 1000));
     // Not spent yet, only reserved: the turns in flight settle within a call's time.
     if (reservation === 'in-flight') throw new BudgetExceeded(IN_FLIGHT_RETRY_SECONDS, 'in-flight');

@@ -20,7 +20,7 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'VALIDATION_FAILED: invalid body or parameters; the message names the field.',
   401: 'UNAUTHORIZED: ADMIN_API_KEY is set and no valid Bearer key was sent.',
   403: 'FORBIDDEN: the key may not do this (e.g. only the admin key issues keys or sets budgets).',
-  404: '…_NOT_FOUND: unknown user, session or chat, or not that user\'s.',
+  404: "…_NOT_FOUND: unknown user, session or chat, or not that user's.",
   409: 'USER_EXISTS: the user_id is taken; or IDEMPOTENCY_IN_PROGRESS: the first request with this Idempotency-Key still runs (see Retry-After).',
   413: 'PAYLOAD_TOO_LARGE: body over 1 MiB.',
   415: 'UNSUPPORTED_MEDIA_TYPE: a body that is not Content-Type: application/json.',
@@ -28,7 +28,7 @@ const DESCRIPTIONS: Record<number, string> = {
     'CONTENT_BLOCKED: Gemini blocked the prompt or returned no text (nothing is stored); IDEMPOTENCY_KEY_REUSED: the key was used with another request; ' +
     'CONTEXT_TOO_LONG: the prompt is over the context limit and truncation is disabled, or the system instruction and the message alone are (nothing is sent or stored); ' +
     'MODEL_UNPRICED: a user under a daily budget cannot use a model with no price.',
-  429: 'RATE_LIMITED: more than RATE_LIMIT_PER_MINUTE turns; or BUDGET_EXCEEDED: the user\'s daily limit is spent. See Retry-After. Nothing is sent to Gemini.',
+  429: "RATE_LIMITED: more than RATE_LIMIT_PER_MINUTE turns; or BUDGET_EXCEEDED: the user's daily limit is spent. See Retry-After. Nothing is sent to Gemini.",
   502: 'UPSTREAM_ERROR: Gemini failed, was unreachable, sent a malformed reply, or does not serve the model. Nothing is stored.',
   503: 'UPSTREAM_RATE_LIMITED: Gemini rate-limited the service (see Retry-After). Nothing is stored. Or NOT_READY: this instance is migrating its database or shutting down; retry (Retry-After: 1).',
   504: 'UPSTREAM_TIMEOUT: Gemini did not answer within GEMINI_TIMEOUT_MS. Nothing is stored.',
@@ -36,9 +36,7 @@ const DESCRIPTIONS: Record<number, string> = {
 
 /** Documents the error bodies a route can answer with. */
 export function ApiErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    ...statuses.map((status) => ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorBodyDto })),
-  );
+  return applyDecorators(...statuses.map((status) => ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorBodyDto })));
 }
 
 /** The statuses of a Gemini turn besides success. */

@@ -212,7 +212,9 @@ export class NotReady extends DomainError {
   constructor(phase: 'migrating' | 'draining') {
     super(
       ErrorCode.NOT_READY,
-      phase === 'migrating' ? 'The service is starting (its database schema is being migrated): try again shortly.' : 'This instance is shutting down: try again.',
+      phase === 'migrating'
+        ? 'The service is starting (its database schema is being migrated): try again shortly.'
+        : 'This instance is shutting down: try again.',
       1,
     );
   }
@@ -254,7 +256,7 @@ export class ContextTooLong extends DomainError {
           ? 'Truncation is disabled for this session: set "truncation": "auto" to leave out its oldest turns, raise max_context_tokens, or start a new session.'
           : reason === 'newest-alone'
             ? 'That is the system instruction and the new message alone, with no earlier turn: shorten them.'
-            : 'Gemini refused it as over the model\'s limit, even with older turns left out to fit the limit it named.'),
+            : "Gemini refused it as over the model's limit, even with older turns left out to fit the limit it named."),
     );
   }
 }

@@ -9,7 +9,9 @@ export function IsUserId(): PropertyDecorator {
   return applyDecorators(
     IsString(),
     Length(1, 128),
-    Matches(USER_ID_PATTERN, { message: '$property must be 1–128 characters without slashes, ?, #, % or control characters, and not start or end with a space' }),
+    Matches(USER_ID_PATTERN, {
+      message: '$property must be 1–128 characters without slashes, ?, #, % or control characters, and not start or end with a space',
+    }),
   );
 }
 

@@ -112,10 +112,7 @@ export function parseDatabaseUrl(raw: string, cwd = process.cwd()): DatabaseSett
     return { kind: 'postgres', url: raw };
   }
   const scheme = raw.includes(':') ? raw.slice(0, raw.indexOf(':')) : raw;
-  throw new ConfigValidationError(
-    'DATABASE_URL',
-    `has unknown scheme "${scheme}" (use sqlite:<path>, sqlite::memory: or postgres://…)`,
-  );
+  throw new ConfigValidationError('DATABASE_URL', `has unknown scheme "${scheme}" (use sqlite:<path>, sqlite::memory: or postgres://…)`);
 }
 
 function parseBaseUrl(raw: string | null): string | null {
@@ -185,7 +182,10 @@ export function parseUsd(variable: string, raw: string | null): number | null {
 
 function parseOrigins(raw: string | null): string[] {
   if (raw === null) return [];
-  const origins = raw.split(',').map((origin) => origin.trim()).filter(Boolean);
+  const origins = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
   for (const origin of origins) {
     let url: URL;
     try {

@@ -77,7 +77,9 @@ export class DatabaseBudgetReservations extends BudgetReservations {
     const forget = this.heartbeat.keepAlive('budget_reservations', id);
     let admitted: true | BudgetRefusal;
     try {
-      admitted = await this.transactions.commit(({ coordination }) => coordination.reserve({ id, ...request, ttlMs: this.heartbeat.leaseTtlMs }));
+      admitted = await this.transactions.commit(({ coordination }) =>
+        coordination.reserve({ id, ...request, ttlMs: this.heartbeat.leaseTtlMs }),
+      );
     } catch (error) {
       forget();
       throw error;

@@ -32,13 +32,22 @@ const providers: Provider[] = [
     provide: RateLimiter,
     inject: [appConfig.KEY, CoordinationRepository],
     useFactory: (config: AppConfig, coordination: CoordinationRepository) =>
-      onPostgres(config) ? new DatabaseRateLimiter(coordination, config.rateLimitPerMinute) : new InMemoryRateLimiter(config.rateLimitPerMinute),
+      onPostgres(config)
+        ? new DatabaseRateLimiter(coordination, config.rateLimitPerMinute)
+        : new InMemoryRateLimiter(config.rateLimitPerMinute),
   },
   {
     provide: BudgetReservations,
     inject: [appConfig.KEY, UnitOfWork, CoordinationRepository, Heartbeat],
-    useFactory: (config: AppConfig, transactions: UnitOfWork<{ coordination: CoordinationRepository }>, coordination: CoordinationRepository, heartbeat: Heartbeat) =>
-      onPostgres(config) ? new DatabaseBudgetReservations(transactions, coordination, heartbeat) : new InMemoryBudgetReservations(coordination),
+    useFactory: (
+      config: AppConfig,
+      transactions: UnitOfWork<{ coordination: CoordinationRepository }>,
+      coordination: CoordinationRepository,
+      heartbeat: Heartbeat,
+    ) =>
+      onPostgres(config)
+        ? new DatabaseBudgetReservations(transactions, coordination, heartbeat)
+        : new InMemoryBudgetReservations(coordination),
   },
 ];
 

@@ -54,9 +54,13 @@ const SPENT_AND_RESERVED = new Sql<{ spent: string; reserved: string }>(
   `SELECT COALESCE((SELECT cost_nano_usd FROM spend_daily WHERE user_id = :userId AND day = :day), 0) AS spent,
           COALESCE((SELECT SUM(nano_usd) FROM budget_reservations WHERE user_id = :userId), 0) AS reserved`,
 );
-const RESERVE = new Sql(`INSERT INTO budget_reservations (id, user_id, nano_usd, expires_at) VALUES (:id, :userId, :nanoUsd, ${PG_NOW_MS} + :ttlMs)`);
+const RESERVE = new Sql(
+  `INSERT INTO budget_reservations (id, user_id, nano_usd, expires_at) VALUES (:id, :userId, :nanoUsd, ${PG_NOW_MS} + :ttlMs)`,
+);
 const RELEASE_RESERVATION = new Sql('DELETE FROM budget_reservations WHERE id = :id');
-const SPENT_ON = new Sql<{ cost_nano_usd: number | string }>('SELECT cost_nano_usd FROM spend_daily WHERE user_id = :userId AND day = :day');
+const SPENT_ON = new Sql<{ cost_nano_usd: number | string }>(
+  'SELECT cost_nano_usd FROM spend_daily WHERE user_id = :userId AND day = :day',
+);
 
 /** One round trip, see the migration that creates the function. */
 const TAKE_RATE_LIMIT = new Sql<{ admitted: boolean; oldest: string | null; now_ms: string }>(
@@ -74,16 +78,23 @@ export class CoordinationRepository {
 
   /** The database's clock, epoch milliseconds. */
   async now(): Promise<number> {
-    const [row] = await runSql<{ now: string | number }[]>(this.manager, `SELECT ${databaseNowMs(this.manager.connection.options.type)} AS now`);
+    const [row] = await runSql<{ now: string | number }[]>(
+      this.manager,
+      `SELECT ${databaseNowMs(this.manager.connection.options.type)} AS now`,
+    );
     return Number(row.now);
   }
 
   /** The rows given now expire `ttlMs` from now, all at the same moment. Only those: a row its holder gave up expires. */
   async renew(held: HeldRows, ttlMs: number): Promise<void> {
     const expiresAt = (await this.now()) + ttlMs;
-    await this.eachChunk(held, (table, column, where) => `UPDATE ${table} SET expires_at = :expiresAt WHERE ${column} IN (:...holders)${where}`, {
-      expiresAt,
-    });
+    await this.eachChunk(
+      held,
+      (table, column, where) => `UPDATE ${table} SET expires_at = :expiresAt WHERE ${column} IN (:...holders)${where}`,
+      {
+        expiresAt,
+      },
+    );
   }
 
   /** An instance stopping: what it still holds goes, so others need not wait for it to expire. */
@@ -91,7 +102,11 @@ export class CoordinationRepository {
     await this.eachChunk(held, (table, column, where) => `DELETE FROM ${table} WHERE ${column} IN (:...holders)${where}`);
   }
 
-  private async eachChunk(held: HeldRows, sql: (table: string, column: string, where: string) => string, parameters: object = {}): Promise<void> {
+  private async eachChunk(
+    held: HeldRows,
+    sql: (table: string, column: string, where: string) => string,
+    parameters: object = {},
+  ): Promise<void> {
     for (const [table, { holder, where }] of Object.entries(HELD_ROWS)) {
       const holders = held[table as HeldTable];
       for (let i = 0; i < holders.length; i += CHUNK) {

@@ -20,7 +20,10 @@ export class Heartbeat implements OnModuleDestroy {
   readonly leaseTtlMs: number;
   private readonly logger = new Logger(Heartbeat.name);
   private readonly timer: NodeJS.Timeout;
-  private readonly held = Object.fromEntries(Object.keys(HELD_ROWS).map((table) => [table, new Set<string>()])) as Record<HeldTable, Set<string>>;
+  private readonly held = Object.fromEntries(Object.keys(HELD_ROWS).map((table) => [table, new Set<string>()])) as Record<
+    HeldTable,
+    Set<string>
+  >;
   private beating = false;
   private lastSweep = Date.now();
 

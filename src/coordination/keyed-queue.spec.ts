@@ -31,7 +31,9 @@ describe(KeyedQueue.name, () => {
         log.push(`end ${name}`);
         return name;
       };
-      await expect(Promise.all([queue.serially('a', task('1', 20)), queue.serially('a', task('2', 1)), queue.serially('a', task('3', 5))])).resolves.toEqual(['1', '2', '3']);
+      await expect(
+        Promise.all([queue.serially('a', task('1', 20)), queue.serially('a', task('2', 1)), queue.serially('a', task('3', 5))]),
+      ).resolves.toEqual(['1', '2', '3']);
       expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
     });
 

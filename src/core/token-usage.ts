@@ -6,13 +6,38 @@
  * `name` is the column and the JSON field alike; `key` is the name in code.
  */
 export const TOKEN_CLASSES = [
-  { key: 'promptTokens', name: 'prompt_tokens', label: 'prompt', description: 'All prompt tokens, cached ones included (promptTokenCount).' },
-  { key: 'cachedTokens', name: 'cached_tokens', label: 'cached', description: 'Prompt tokens served from the context cache, explicit or implicit (billed at the cached rate).' },
+  {
+    key: 'promptTokens',
+    name: 'prompt_tokens',
+    label: 'prompt',
+    description: 'All prompt tokens, cached ones included (promptTokenCount).',
+  },
+  {
+    key: 'cachedTokens',
+    name: 'cached_tokens',
+    label: 'cached',
+    description: 'Prompt tokens served from the context cache, explicit or implicit (billed at the cached rate).',
+  },
   { key: 'outputTokens', name: 'output_tokens', label: 'output', description: 'Answer tokens, thinking excluded (candidatesTokenCount).' },
   { key: 'thoughtsTokens', name: 'thoughts_tokens', label: 'thinking', description: 'Thinking tokens (billed at the output rate).' },
-  { key: 'toolPromptTokens', name: 'tool_prompt_tokens', label: 'tool prompt', description: 'Tool-use prompt tokens (billed at the input rate).' },
-  { key: 'audioPromptTokens', name: 'audio_prompt_tokens', label: 'audio prompt', description: 'Audio share of prompt_tokens (billed at the audio input rate).' },
-  { key: 'audioCachedTokens', name: 'audio_cached_tokens', label: 'audio cached', description: 'Audio share of cached_tokens (billed at the cached audio rate).' },
+  {
+    key: 'toolPromptTokens',
+    name: 'tool_prompt_tokens',
+    label: 'tool prompt',
+    description: 'Tool-use prompt tokens (billed at the input rate).',
+  },
+  {
+    key: 'audioPromptTokens',
+    name: 'audio_prompt_tokens',
+    label: 'audio prompt',
+    description: 'Audio share of prompt_tokens (billed at the audio input rate).',
+  },
+  {
+    key: 'audioCachedTokens',
+    name: 'audio_cached_tokens',
+    label: 'audio cached',
+    description: 'Audio share of cached_tokens (billed at the cached audio rate).',
+  },
   { key: 'totalTokens', name: 'total_tokens', label: 'total', description: 'Everything Gemini counted for the call (totalTokenCount).' },
 ] as const;
 
@@ -26,9 +51,7 @@ export type TokenUsage = Record<TokenKey, number>;
 /** The same counts under their column and JSON names. */
 export type TokenCounts = Record<TokenName, number>;
 
-export const ZERO_USAGE: TokenUsage = Object.freeze(
-  Object.fromEntries(TOKEN_CLASSES.map(({ key }) => [key, 0])) as TokenUsage,
-);
+export const ZERO_USAGE: TokenUsage = Object.freeze(Object.fromEntries(TOKEN_CLASSES.map(({ key }) => [key, 0])) as TokenUsage);
 
 // These run for every message of a history read: plain loops, not Object.fromEntries (whose
 // dictionary-mode objects are slower to build and to serialise).

@@ -40,7 +40,11 @@ export class DatabaseModule {
       providers: [
         DatabaseHealth,
         Migrations,
-        { provide: UnitOfWork, inject: [getDataSourceToken()], useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource, repositories) },
+        {
+          provide: UnitOfWork,
+          inject: [getDataSourceToken()],
+          useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource, repositories),
+        },
       ],
       exports: [DatabaseHealth, Migrations, UnitOfWork],
     };

@@ -22,7 +22,8 @@ const insert = (name: string) => async (manager: EntityManager) => {
   return name;
 };
 
-const names = async (dataSource: DataSource) => (await dataSource.query('SELECT name FROM names ORDER BY name')).map((row: { name: string }) => row.name);
+const names = async (dataSource: DataSource) =>
+  (await dataSource.query('SELECT name FROM names ORDER BY name')).map((row: { name: string }) => row.name);
 
 describe(SqliteGroupCommit.name, () => {
   let dataSource: DataSource;
@@ -78,7 +79,9 @@ describe(SqliteGroupCommit.name, () => {
     const file = await openDatabase(join(directory, 'chat.db'));
     try {
       // RAISE(ROLLBACK) ends the whole transaction, as SQLITE_FULL or SQLITE_IOERR do.
-      await file.query("CREATE TRIGGER roll_back BEFORE INSERT ON names WHEN NEW.name = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'rolled back'); END");
+      await file.query(
+        "CREATE TRIGGER roll_back BEFORE INSERT ON names WHEN NEW.name = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'rolled back'); END",
+      );
       const fileGroup = new SqliteGroupCommit(file);
       const insertInto = (name: string) => fileGroup.commit(insert(name));
 

@@ -37,7 +37,8 @@ export class UnitOfWork<R extends object> {
   /** Runs `work` in a transaction and commits it; resolves with its value once committed. */
   async commit<T>(work: (tx: Transaction<R>) => Promise<T>): Promise<T> {
     const committed: (() => void)[] = [];
-    const unit = (manager: EntityManager) => work({ ...this.bind(manager), afterCommit: (callback: () => void) => void committed.push(callback) });
+    const unit = (manager: EntityManager) =>
+      work({ ...this.bind(manager), afterCommit: (callback: () => void) => void committed.push(callback) });
     const value = this.groupCommit ? await this.groupCommit.commit(unit) : await this.dataSource.transaction(unit);
     // What was committed is stored whatever these do: a callback failing is logged, never the unit's outcome.
     for (const callback of committed) {

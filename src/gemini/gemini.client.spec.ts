@@ -333,11 +333,15 @@ describe(GeminiClient.name, () => {
 
   describe('countTokens', () => {
     it('counts the contents with the system instruction as a leading user content (the SDK refuses it in countTokens)', async () => {
-      const tokens = await clientWith().countTokens(requestOf({ systemInstruction: 'Be brief.', contents: [{ role: 'user', text: 'x'.repeat(40) }] }));
+      const tokens = await clientWith().countTokens(
+        requestOf({ systemInstruction: 'Be brief.', contents: [{ role: 'user', text: 'x'.repeat(40) }] }),
+      );
       expect(tokens).toBe(3 + 10);
       const [call] = emulator.requests;
       expect(call.action).toBe('countTokens');
-      expect(call.body.contents.map((content: { role: string; parts: { text: string }[] }) => [content.role, content.parts[0].text])).toEqual([
+      expect(
+        call.body.contents.map((content: { role: string; parts: { text: string }[] }) => [content.role, content.parts[0].text]),
+      ).toEqual([
         ['user', 'Be brief.'],
         ['user', 'x'.repeat(40)],
       ]);
@@ -352,13 +356,19 @@ describe(GeminiClient.name, () => {
         baseUrl: unreachable,
         close: async () => undefined,
       });
-      await expect(client.countTokens(requestOf())).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_ERROR, message: 'Gemini could not be reached.' });
+      await expect(client.countTokens(requestOf())).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_ERROR,
+        message: 'Gemini could not be reached.',
+      });
     });
   });
 
   describe("Gemini's context limit", () => {
     it('is CONTEXT_TOO_LONG with the count and the limit Gemini named, not a 502', async () => {
-      emulator.enqueue({ status: 400, errorMessage: 'The input token count (1048577) exceeds the maximum number of tokens allowed (1048576).' });
+      emulator.enqueue({
+        status: 400,
+        errorMessage: 'The input token count (1048577) exceeds the maximum number of tokens allowed (1048576).',
+      });
       const refusal = clientWith().generate(requestOf());
       await expect(refusal).rejects.toMatchObject({ code: ErrorCode.CONTEXT_TOO_LONG, promptTokens: 1_048_577, limit: 1_048_576 });
       await expect(refusal).rejects.not.toMatchObject({ message: expect.stringContaining('exceeds') });

@@ -80,7 +80,11 @@ export class GeminiClient extends LlmClient {
     return {
       model: request.model,
       contents: contentsOf(request),
-      config: { systemInstruction: request.systemInstruction ?? undefined, maxOutputTokens: this.config.gemini.maxOutputTokens, abortSignal },
+      config: {
+        systemInstruction: request.systemInstruction ?? undefined,
+        maxOutputTokens: this.config.gemini.maxOutputTokens,
+        abortSignal,
+      },
     };
   }
 
@@ -108,7 +112,8 @@ export class GeminiClient extends LlmClient {
     try {
       for (let attemptNo = 0; ; attemptNo++) {
         // The deadline may have fired while we waited to retry: a listener added now would never fire.
-        if (deadline.signal.aborted) throw toDomainError(new DOMException('deadline', 'AbortError'), { model: request.model, timeoutMs, timedOut: true });
+        if (deadline.signal.aborted)
+          throw toDomainError(new DOMException('deadline', 'AbortError'), { model: request.model, timeoutMs, timedOut: true });
         const attempt = { retryable: true };
         // A signal per attempt, following the deadline: the SDK leaves its abort listeners on the
         // signal it is given, and they must not pile up on one signal across retries.
@@ -121,11 +126,7 @@ export class GeminiClient extends LlmClient {
           const mapped = toDomainError(error, { model: request.model, timeoutMs, timedOut });
           const delayMs = retryDelayMs(error, attemptNo);
           const retry =
-            attempt.retryable &&
-            !timedOut &&
-            attemptNo < retries &&
-            delayMs !== null &&
-            Date.now() + delayMs + timeoutMs / 4 <= deadlineAt;
+            attempt.retryable && !timedOut && attemptNo < retries && delayMs !== null && Date.now() + delayMs + timeoutMs / 4 <= deadlineAt;
           this.logger.warn(
             `${method} ${request.model} attempt ${attemptNo + 1} failed: ${mapped.code} (${describeUpstream(error)})` +
               (retry ? `; retrying in ${delayMs} ms` : ''),

@@ -79,20 +79,38 @@ describe('toDomainError', () => {
 
 describe('tokenLimitOf', () => {
   it.each([
-    ['the count and the limit', '{"error":{"message":"The input token count (1200) exceeds the maximum number of tokens allowed (1000)."}}', { promptTokens: 1200, limit: 1000 }],
-    ['a double-encoded stream error', JSON.stringify('{"message": "The input token count (5) exceeds the maximum number of tokens allowed (4)."}'), { promptTokens: 5, limit: 4 }],
-    ['the limit alone', 'The input token count exceeds the maximum number of tokens allowed 1048576.', { promptTokens: null, limit: 1_048_576 }],
+    [
+      'the count and the limit',
+      '{"error":{"message":"The input token count (1200) exceeds the maximum number of tokens allowed (1000)."}}',
+      { promptTokens: 1200, limit: 1000 },
+    ],
+    [
+      'a double-encoded stream error',
+      JSON.stringify('{"message": "The input token count (5) exceeds the maximum number of tokens allowed (4)."}'),
+      { promptTokens: 5, limit: 4 },
+    ],
+    [
+      'the limit alone',
+      'The input token count exceeds the maximum number of tokens allowed 1048576.',
+      { promptTokens: null, limit: 1_048_576 },
+    ],
     ['another 400', '{"error":{"message":"Request contains an invalid argument."}}', null],
   ])('reads %s', (_name, message, expected) => {
     expect(tokenLimitOf(message)).toEqual(expected);
   });
 
   it('makes a 400 over the limit CONTEXT_TOO_LONG (422), with no upstream text', () => {
-    const error = new ApiError({ status: 400, message: '{"error":{"code":400,"message":"The input token count (9) exceeds the maximum number of tokens allowed (8).","status":"INVALID_ARGUMENT"}}' });
+    const error = new ApiError({
+      status: 400,
+      message:
+        '{"error":{"code":400,"message":"The input token count (9) exceeds the maximum number of tokens allowed (8).","status":"INVALID_ARGUMENT"}}',
+    });
     const result = mapped(error);
     expect(result.code).toBe(ErrorCode.CONTEXT_TOO_LONG);
     expect(statusFor(result.code)).toBe(422);
-    expect(result.message).toBe('The prompt is 9 tokens, over the context limit of 8 tokens. Gemini refused it as over the model\'s limit, even with older turns left out to fit the limit it named.');
+    expect(result.message).toBe(
+      "The prompt is 9 tokens, over the context limit of 8 tokens. Gemini refused it as over the model's limit, even with older turns left out to fit the limit it named.",
+    );
   });
 });
 
@@ -134,7 +152,9 @@ describe('assertAnswered', () => {
 
 describe('toTokenUsage', () => {
   it('reads valid counts, audio shares included', () => {
-    expect(toTokenUsage({ promptTokenCount: 10, candidatesTokenCount: 5, promptTokensDetails: [{ modality: 'AUDIO' as never, tokenCount: 4 }] })).toMatchObject({
+    expect(
+      toTokenUsage({ promptTokenCount: 10, candidatesTokenCount: 5, promptTokensDetails: [{ modality: 'AUDIO' as never, tokenCount: 4 }] }),
+    ).toMatchObject({
       promptTokens: 10,
       outputTokens: 5,
       totalTokens: 15,
@@ -153,7 +173,9 @@ describe('toTokenUsage', () => {
   ])('refuses usage with %s for a count: nothing to store, sum or price', (_name, value) => {
     expect(toTokenUsage({ promptTokenCount: 10, candidatesTokenCount: value as never })).toBeNull();
     expect(toTokenUsage({ promptTokenCount: 10, totalTokenCount: value as never })).toBeNull();
-    expect(toTokenUsage({ promptTokenCount: 10, promptTokensDetails: [{ modality: 'AUDIO' as never, tokenCount: value as never }] })).toBeNull();
+    expect(
+      toTokenUsage({ promptTokenCount: 10, promptTokensDetails: [{ modality: 'AUDIO' as never, tokenCount: value as never }] }),
+    ).toBeNull();
   });
 
   it('refuses counts that are each valid but add up past 2^53', () => {

@@ -102,7 +102,10 @@ export function toTokenUsage(metadata: GenerateContentResponseUsageMetadata | un
     outputTokens,
     thoughtsTokens,
     toolPromptTokens,
-    totalTokens: metadata?.totalTokenCount === undefined ? promptTokens + outputTokens + thoughtsTokens + toolPromptTokens : count(metadata.totalTokenCount),
+    totalTokens:
+      metadata?.totalTokenCount === undefined
+        ? promptTokens + outputTokens + thoughtsTokens + toolPromptTokens
+        : count(metadata.totalTokenCount),
     audioPromptTokens: audio(metadata?.promptTokensDetails),
     audioCachedTokens: audio(metadata?.cacheTokensDetails),
   };

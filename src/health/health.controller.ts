@@ -19,7 +19,10 @@ class ReadinessDto {
 
 class ModelInUseNoticeDto extends ModelNoticeDto {
   @ApiProperty({ example: 'gemini-2.5-flash' }) model: string;
-  @ApiProperty({ enum: ['GEMINI_MODEL', 'sessions'], description: '`GEMINI_MODEL`: new sessions get it; `sessions`: stored sessions are set to it.' })
+  @ApiProperty({
+    enum: ['GEMINI_MODEL', 'sessions'],
+    description: '`GEMINI_MODEL`: new sessions get it; `sessions`: stored sessions are set to it.',
+  })
   used_by: 'GEMINI_MODEL' | 'sessions';
 }
 
@@ -30,7 +33,10 @@ class HealthDto {
   gemini: LlmMode;
   @ApiProperty({ enum: ['on', 'off'], description: '"off": open mode, ADMIN_API_KEY is not set and no key is asked for.' })
   auth: 'on' | 'off';
-  @ApiProperty({ type: [ModelInUseNoticeDto], description: 'Models in use that Google is retiring (within 30 days) or has retired; empty when none.' })
+  @ApiProperty({
+    type: [ModelInUseNoticeDto],
+    description: 'Models in use that Google is retiring (within 30 days) or has retired; empty when none.',
+  })
   model_notices: ModelInUseNoticeDto[];
 }
 
@@ -49,7 +55,8 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({
     summary: 'Readiness, for load balancers',
-    description: '200 when this instance serves: its database answers and is migrated. 503 while it migrates, while it drains after SIGTERM, or when the database does not answer.',
+    description:
+      '200 when this instance serves: its database answers and is migrated. 503 while it migrates, while it drains after SIGTERM, or when the database does not answer.',
   })
   @ApiOkResponse({ type: ReadinessDto })
   @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'Not serving: send requests to another instance.' })

@@ -21,7 +21,8 @@ export const WITHOUT_KEY: IdempotentRequest = Object.freeze({ key: undefined, ma
 
 /** The header's value, or 400 VALIDATION_FAILED when it is not 1–255 visible ASCII characters. */
 export function readIdempotencyKey(header: string | undefined): string | undefined {
-  if (header !== undefined && !KEY_PATTERN.test(header)) throw new ValidationFailed('Idempotency-Key: must be 1–255 visible ASCII characters');
+  if (header !== undefined && !KEY_PATTERN.test(header))
+    throw new ValidationFailed('Idempotency-Key: must be 1–255 visible ASCII characters');
   return header;
 }
 

@@ -43,7 +43,16 @@ export class IdempotencyRepository {
    * unique violation when another request claimed it first (see database/errors.ts).
    */
   async insertRunning(key: RecordKey, requestHash: string, createdAt: string, holder: string, expiresAt: number): Promise<void> {
-    await this.records.insert({ ...key, requestHash, state: 'running', responseStatus: null, responseBody: null, createdAt, holder, expiresAt });
+    await this.records.insert({
+      ...key,
+      requestHash,
+      state: 'running',
+      responseStatus: null,
+      responseBody: null,
+      createdAt,
+      holder,
+      expiresAt,
+    });
   }
 
   /** Settles `holder`'s running claim; a claim taken over since is left alone. */

@@ -39,7 +39,14 @@ function isoAgo(ms: number): string {
  * fails. What it answers says whether the answer was marked a replay; so does a client error it
  * throws (`replayed`).
  */
-async function run<T>(service: IdempotencyService, world: World, scope: string, key: string | undefined, fingerprint: unknown, task: () => Promise<T>) {
+async function run<T>(
+  service: IdempotencyService,
+  world: World,
+  scope: string,
+  key: string | undefined,
+  fingerprint: unknown,
+  task: () => Promise<T>,
+) {
   const answer = { replayed: false };
   const request = { key, markReplayed: () => void (answer.replayed = true) };
   try {
@@ -158,7 +165,10 @@ describe(IdempotencyService.name, () => {
       const retry = work('second time lucky');
 
       await expect(run(world.idempotency, world, SCOPE, 'k1', { msg: 'hi' }, failing)).rejects.toBe(error);
-      await expect(run(world.idempotency, world, SCOPE, 'k1', { msg: 'hi' }, retry)).resolves.toEqual({ value: 'second time lucky', replayed: false });
+      await expect(run(world.idempotency, world, SCOPE, 'k1', { msg: 'hi' }, retry)).resolves.toEqual({
+        value: 'second time lucky',
+        replayed: false,
+      });
       expect(retry).toHaveBeenCalledTimes(1);
     });
 
@@ -205,10 +215,19 @@ describe(IdempotencyService.name, () => {
 
     it('takes over a running claim its instance stopped renewing (the instance died)', async () => {
       const key = { scope: SCOPE, idempotencyKey: 'k1' };
-      await world.repositories.idempotency.insertRunning(key, 'a hash of the dead request', isoAgo(5_000), 'a-claim-of-a-dead-instance', Date.now() - 1);
+      await world.repositories.idempotency.insertRunning(
+        key,
+        'a hash of the dead request',
+        isoAgo(5_000),
+        'a-claim-of-a-dead-instance',
+        Date.now() - 1,
+      );
       const takeover = work('taken over');
 
-      await expect(run(world.idempotency, world, SCOPE, 'k1', { msg: 'hi' }, takeover)).resolves.toEqual({ value: 'taken over', replayed: false });
+      await expect(run(world.idempotency, world, SCOPE, 'k1', { msg: 'hi' }, takeover)).resolves.toEqual({
+        value: 'taken over',
+        replayed: false,
+      });
       expect(takeover).toHaveBeenCalledTimes(1);
       await expect(world.repositories.idempotency.find(key)).resolves.toMatchObject({
         state: 'done',
@@ -221,7 +240,10 @@ describe(IdempotencyService.name, () => {
       const { first, finish } = await runningFirst('first');
       await world.dataSource.query('UPDATE idempotency_records SET expires_at = NULL');
 
-      await expect(run(world.idempotency, world, SCOPE, 'k1', { msg: 'hi' }, work('taken over'))).resolves.toEqual({ value: 'taken over', replayed: false });
+      await expect(run(world.idempotency, world, SCOPE, 'k1', { msg: 'hi' }, work('taken over'))).resolves.toEqual({
+        value: 'taken over',
+        replayed: false,
+      });
       finish();
       await first;
     });
@@ -242,7 +264,9 @@ describe(IdempotencyService.name, () => {
         await new Promise((resolve) => setTimeout(resolve, 2_500));
         const task = work('never');
 
-        await expect(run(quick.idempotency, quick, SCOPE, 'k1', { msg: 'hi' }, task)).rejects.toMatchObject({ code: ErrorCode.IDEMPOTENCY_IN_PROGRESS });
+        await expect(run(quick.idempotency, quick, SCOPE, 'k1', { msg: 'hi' }, task)).rejects.toMatchObject({
+          code: ErrorCode.IDEMPOTENCY_IN_PROGRESS,
+        });
         expect(task).not.toHaveBeenCalled();
         firstDone.open();
         await expect(first).resolves.toEqual({ value: 'first', replayed: false });
@@ -258,7 +282,10 @@ describe(IdempotencyService.name, () => {
       const { first, finish } = await runningFirst('late first');
       await world.dataSource.query('UPDATE idempotency_records SET expires_at = 0');
 
-      await expect(run(otherInstance, world, SCOPE, 'k1', { msg: 'hi' }, work('taken over'))).resolves.toEqual({ value: 'taken over', replayed: false });
+      await expect(run(otherInstance, world, SCOPE, 'k1', { msg: 'hi' }, work('taken over'))).resolves.toEqual({
+        value: 'taken over',
+        replayed: false,
+      });
       finish();
       await expect(first).resolves.toEqual({ value: 'late first', replayed: false });
 
@@ -266,7 +293,10 @@ describe(IdempotencyService.name, () => {
         state: 'done',
         responseBody: JSON.stringify('taken over'),
       });
-      await expect(run(world.idempotency, world, SCOPE, 'k1', { msg: 'hi' }, work('never'))).resolves.toEqual({ value: 'taken over', replayed: true });
+      await expect(run(world.idempotency, world, SCOPE, 'k1', { msg: 'hi' }, work('never'))).resolves.toEqual({
+        value: 'taken over',
+        replayed: true,
+      });
       await other.onModuleDestroy();
     });
 
@@ -275,7 +305,10 @@ describe(IdempotencyService.name, () => {
       await backdate('k1', 24 * HOUR_MS + 1_000);
       const today = work('today');
 
-      await expect(run(world.idempotency, world, SCOPE, 'k1', { msg: 'another' }, today)).resolves.toEqual({ value: 'today', replayed: false });
+      await expect(run(world.idempotency, world, SCOPE, 'k1', { msg: 'another' }, today)).resolves.toEqual({
+        value: 'today',
+        replayed: false,
+      });
       expect(today).toHaveBeenCalledTimes(1);
     });
 
@@ -296,15 +329,14 @@ describe(IdempotencyService.name, () => {
       let answered = 0;
       const racing = Array.from({ length: racers }, () =>
         run(world.idempotency, world, SCOPE, 'race', { msg: 'hi' }, async () => {
-            runs += 1;
-            if (runs > 1) othersAnswered.open();
-            await othersAnswered.promise;
-            return { winner: true };
-          })
-          .finally(() => {
-            answered += 1;
-            if (answered === racers - 1) othersAnswered.open();
-          }),
+          runs += 1;
+          if (runs > 1) othersAnswered.open();
+          await othersAnswered.promise;
+          return { winner: true };
+        }).finally(() => {
+          answered += 1;
+          if (answered === racers - 1) othersAnswered.open();
+        }),
       );
       const raced = await Promise.allSettled(racing);
       // Requests arriving after the winner finished get its result.

@@ -7,7 +7,11 @@ import { MessagesService } from './messages.service.js';
 @Module({
   providers: [
     repositoryProvider(MessagesRepository),
-    { provide: ConversationCache, inject: [MessagesRepository], useFactory: (messages: MessagesRepository) => new ConversationCache(messages) },
+    {
+      provide: ConversationCache,
+      inject: [MessagesRepository],
+      useFactory: (messages: MessagesRepository) => new ConversationCache(messages),
+    },
     MessagesService,
   ],
   exports: [ConversationCache, MessagesService],

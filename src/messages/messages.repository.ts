@@ -25,7 +25,22 @@ type MessageRow = {
 } & Record<TokenName, number | string | null>;
 
 /** What a turn writes, user row and model row alike; the columns from `model` on are the model row's. */
-const VALUE_COLUMNS = ['chat_id', 'timestamp', 'role', 'content', 'model', 'priced_as', 'context_messages', 'context_first_message_id', 'context_truncated', 'cost_nano_usd', 'cost_status', 'finish_reason', 'latency_ms', ...TOKEN_CLASSES.map(({ name }) => name)];
+const VALUE_COLUMNS = [
+  'chat_id',
+  'timestamp',
+  'role',
+  'content',
+  'model',
+  'priced_as',
+  'context_messages',
+  'context_first_message_id',
+  'context_truncated',
+  'cost_nano_usd',
+  'cost_status',
+  'finish_reason',
+  'latency_ms',
+  ...TOKEN_CLASSES.map(({ name }) => name),
+];
 const MODEL_ONLY = VALUE_COLUMNS.slice(VALUE_COLUMNS.indexOf('model'));
 // "timestamp" is a type name in PostgreSQL: quoted, as a column.
 const quoted = (column: string) => (column === 'timestamp' ? '"timestamp"' : column);

@@ -27,7 +27,9 @@ describe(ModelCatalog.name, () => {
     it('has every model with its limits and lifecycle, retired ones included, and the date it was read', () => {
       expect(bundled.read).toMatch(/^\d{4}-\d{2}-\d{2}$/);
       const models = bundled.entries().map((entry) => entry.model);
-      expect(models).toEqual(expect.arrayContaining(['gemini-3.5-flash-lite', 'gemini-3.8-flash', 'gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.0-flash']));
+      expect(models).toEqual(
+        expect.arrayContaining(['gemini-3.5-flash-lite', 'gemini-3.8-flash', 'gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.0-flash']),
+      );
       for (const entry of bundled.entries()) {
         expect(entry.input_token_limit).toEqual(expect.any(Number));
         expect(entry.output_token_limit).toEqual(expect.any(Number));
@@ -88,15 +90,26 @@ describe(ModelCatalog.name, () => {
     });
 
     it('is said in one line', () => {
-      expect(describeNotice(catalog.noticeFor('soon', today)!)).toBe('soon is deprecated (shutdown 2026-12-20); Google names next in its place');
+      expect(describeNotice(catalog.noticeFor('soon', today)!)).toBe(
+        'soon is deprecated (shutdown 2026-12-20); Google names next in its place',
+      );
     });
   });
 
   describe('PRICING_FILE', () => {
     it('takes a file of the older shape: rates only, every model stable with unknown limits', () => {
-      const catalog = catalogOf([{ model: 'old', ...RATES, long_context: null }], { source: 'https://example.test/prices', retrieved: '2026-11-22' });
+      const catalog = catalogOf([{ model: 'old', ...RATES, long_context: null }], {
+        source: 'https://example.test/prices',
+        retrieved: '2026-11-22',
+      });
       expect(catalog.read).toBe('2026-11-22');
-      expect(catalog.find('old')).toMatchObject({ status: 'stable', input_token_limit: null, shutdown_date: null, price_changes: [], sources: [{ url: 'https://example.test/prices' }] });
+      expect(catalog.find('old')).toMatchObject({
+        status: 'stable',
+        input_token_limit: null,
+        shutdown_date: null,
+        price_changes: [],
+        sources: [{ url: 'https://example.test/prices' }],
+      });
     });
 
     it.each([
@@ -106,7 +119,16 @@ describe(ModelCatalog.name, () => {
       ['no output rate', [{ model: 'm', ...RATES, output_per_million_usd: null }], /output_per_million_usd/],
       [
         'price changes out of order',
-        [{ model: 'm', ...RATES, price_changes: [{ from: '2027-01-01', ...RATES }, { from: '2026-12-01', ...RATES }] }],
+        [
+          {
+            model: 'm',
+            ...RATES,
+            price_changes: [
+              { from: '2027-01-01', ...RATES },
+              { from: '2026-12-01', ...RATES },
+            ],
+          },
+        ],
         /price_changes\[1\]: from must be/,
       ],
     ])('refuses %s, naming PRICING_FILE and the entry', (_name, models, message) => {
@@ -121,13 +143,24 @@ describe('pricesAt', () => {
 
   it('applies a price change from its UTC date on', () => {
     expect(entry.price_changes[0]).toMatchObject({ from: '2027-01-01' });
-    expect(pricesAt(entry, new Date('2026-12-31T23:59:59.999Z'))).toMatchObject({ input_per_million_usd: 0.75, output_per_million_usd: 3.75 });
-    expect(pricesAt(entry, new Date('2027-01-01T00:00:00.000Z'))).toMatchObject({ input_per_million_usd: 1.5, output_per_million_usd: 7.5 });
+    expect(pricesAt(entry, new Date('2026-12-31T23:59:59.999Z'))).toMatchObject({
+      input_per_million_usd: 0.75,
+      output_per_million_usd: 3.75,
+    });
+    expect(pricesAt(entry, new Date('2027-01-01T00:00:00.000Z'))).toMatchObject({
+      input_per_million_usd: 1.5,
+      output_per_million_usd: 7.5,
+    });
   });
 
   it('gives rates only, not the change itself', () => {
-    expect(Object.keys(pricesAt(entry, new Date('2027-06-01T00:00:00Z'))).sort()).toEqual(
-      ['cached_input_audio_per_million_usd', 'cached_input_per_million_usd', 'input_audio_per_million_usd', 'input_per_million_usd', 'long_context', 'output_per_million_usd'],
-    );
+    expect(Object.keys(pricesAt(entry, new Date('2027-06-01T00:00:00Z'))).sort()).toEqual([
+      'cached_input_audio_per_million_usd',
+      'cached_input_per_million_usd',
+      'input_audio_per_million_usd',
+      'input_per_million_usd',
+      'long_context',
+      'output_per_million_usd',
+    ]);
   });
 });

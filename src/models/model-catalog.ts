@@ -72,13 +72,22 @@ export class ModelCatalog {
     const retired = entry.status === 'retired' || (shutdownAt !== null && shutdownAt <= today.getTime());
     const soon = shutdownAt !== null && shutdownAt - today.getTime() <= NOTICE_DAYS * DAY_MS;
     if (!retired && !soon) return null;
-    return { model: entry.model, status: retired ? 'retired' : 'deprecated', shutdownDate: entry.shutdown_date, replacement: entry.replacement };
+    return {
+      model: entry.model,
+      status: retired ? 'retired' : 'deprecated',
+      shutdownDate: entry.shutdown_date,
+      replacement: entry.replacement,
+    };
   }
 }
 
 /** One line for a log or a banner. */
 export function describeNotice(notice: ModelNotice): string {
-  const when = notice.shutdownDate ? (notice.status === 'retired' ? ` (shut down ${notice.shutdownDate})` : ` (shutdown ${notice.shutdownDate})`) : '';
+  const when = notice.shutdownDate
+    ? notice.status === 'retired'
+      ? ` (shut down ${notice.shutdownDate})`
+      : ` (shutdown ${notice.shutdownDate})`
+    : '';
   const instead = notice.replacement ? `; Google names ${notice.replacement} in its place` : '';
   return `${notice.model} is ${notice.status}${when}${instead}`;
 }

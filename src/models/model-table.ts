@@ -120,7 +120,8 @@ function optionalLimit(value: unknown, where: string): number | null {
 
 function optionalDate(value: unknown, where: string): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'string' || !ISO_DATE.test(value) || Number.isNaN(Date.parse(value))) throw new Error(`${where} must be a YYYY-MM-DD date`);
+  if (typeof value !== 'string' || !ISO_DATE.test(value) || Number.isNaN(Date.parse(value)))
+    throw new Error(`${where} must be a YYYY-MM-DD date`);
   return value;
 }
 
@@ -137,7 +138,11 @@ function sourcesOf(value: unknown, where: string): TableSource[] {
   return list.map((source: unknown) => {
     if (typeof source === 'string') return { url: source, snapshot: null, used_for: null };
     const { url, snapshot, used_for } = (source ?? {}) as Record<string, unknown>;
-    if (typeof url !== 'string' || (snapshot != null && typeof snapshot !== 'string') || (used_for != null && typeof used_for !== 'string')) {
+    if (
+      typeof url !== 'string' ||
+      (snapshot != null && typeof snapshot !== 'string') ||
+      (used_for != null && typeof used_for !== 'string')
+    ) {
       throw new Error(`${where} must be URLs or {url, snapshot, used_for} objects`);
     }
     return { url, snapshot: (snapshot as string | undefined) ?? null, used_for: (used_for as string | undefined) ?? null };
@@ -188,7 +193,9 @@ export function validateModelTable(data: unknown): ModelTable {
 /** Whether the entry has a rate for every token class, at every date and tier. */
 export function hasEveryRate(entry: ModelEntry): boolean {
   const complete = (rates: Rates) => RATE_KEYS.every((key) => rates[key] !== null);
-  return [entry, ...entry.price_changes].every((prices) => complete(prices) && (prices.long_context === null || complete(prices.long_context)));
+  return [entry, ...entry.price_changes].every(
+    (prices) => complete(prices) && (prices.long_context === null || complete(prices.long_context)),
+  );
 }
 
 /** The rates of a model in force at an instant: its own, or those of the last price change by then. */

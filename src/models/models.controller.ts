@@ -16,7 +16,10 @@ class RatesDto {
 }
 
 class LongContextRatesDto extends RatesDto {
-  @ApiProperty({ example: 200000, description: 'Above this many prompt tokens (cached included) every class of the call uses these rates.' })
+  @ApiProperty({
+    example: 200000,
+    description: 'Above this many prompt tokens (cached included) every class of the call uses these rates.',
+  })
   above_prompt_tokens: number;
 }
 
@@ -30,24 +33,34 @@ class PriceChangeDto extends PricesDto {
 
 class SourceDto {
   @ApiProperty({ example: 'https://ai.google.dev/gemini-api/docs/pricing' }) url: string;
-  @ApiProperty({ type: String, nullable: true, description: 'The page\'s own date, or how it was read.' }) snapshot: string | null;
-  @ApiProperty({ type: String, nullable: true, example: 'rates', description: '`rates`, `limits` or `lifecycle`.' }) used_for: string | null;
+  @ApiProperty({ type: String, nullable: true, description: "The page's own date, or how it was read." }) snapshot: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'rates', description: '`rates`, `limits` or `lifecycle`.' }) used_for:
+    string | null;
 }
 
 class ModelDto extends PricesDto {
   @ApiProperty({ example: 'gemini-3.5-flash-lite', description: 'The rates shown are those in force today.' }) model: string;
-  @ApiProperty({ type: [PriceChangeDto], description: 'Dated rates, oldest first (past and announced ones).' }) price_changes: PriceChangeDto[];
+  @ApiProperty({ type: [PriceChangeDto], description: 'Dated rates, oldest first (past and announced ones).' })
+  price_changes: PriceChangeDto[];
   @ApiProperty({ type: Number, nullable: true, example: 1048576, description: 'Most prompt tokens one call may carry (null: not known).' })
   input_token_limit: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 65536 }) output_token_limit: number | null;
-  @ApiProperty({ enum: MODEL_STATUSES, description: '`deprecated`: a shutdown date is announced; `retired`: no longer served (kept to price old turns).' })
+  @ApiProperty({
+    enum: MODEL_STATUSES,
+    description: '`deprecated`: a shutdown date is announced; `retired`: no longer served (kept to price old turns).',
+  })
   status: ModelStatus;
   @ApiProperty({ type: String, nullable: true, example: '2026-12-01', description: 'YYYY-MM-DD.' }) shutdown_date: string | null;
-  @ApiProperty({ type: String, nullable: true, example: null, description: 'The model Google names in its place.' }) replacement: string | null;
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'The model Google names in its place.' }) replacement:
+    string | null;
   @ApiProperty({ type: [SourceDto], description: 'The pages this entry was read from.' }) sources: SourceDto[];
-  @ApiProperty({ type: [String], example: [], description: 'The fields of this entry that no official Google page confirmed (README, "Models").' })
+  @ApiProperty({
+    type: [String],
+    example: [],
+    description: 'The fields of this entry that no official Google page confirmed (README, "Models").',
+  })
   unconfirmed: string[];
-  @ApiProperty({ example: '2026-12-02', description: 'When the table\'s sources were read (YYYY-MM-DD).' }) read: string;
+  @ApiProperty({ example: '2026-12-02', description: "When the table's sources were read (YYYY-MM-DD)." }) read: string;
 }
 
 @ApiTags('service')

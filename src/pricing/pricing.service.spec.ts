@@ -94,9 +94,7 @@ describe(PricingService.name, () => {
         candidatesTokenCount: 50,
         totalTokenCount: 5_050,
       });
-      expect(service.cost('gemini-2.5-pro', 'gemini-2.5-pro', tokens).costNanoUsd).toBe(
-        904 * 1250 + 4_096 * 125 + 50 * 10_000,
-      );
+      expect(service.cost('gemini-2.5-pro', 'gemini-2.5-pro', tokens).costNanoUsd).toBe(904 * 1250 + 4_096 * 125 + 50 * 10_000);
     });
 
     it('reads audio shares from the modality details of the usage metadata', () => {
@@ -134,29 +132,52 @@ describe(PricingService.name, () => {
 
     describe('says what the price rests on', () => {
       it.each<[string, string | null, string, { costNanoUsd: number | null; costStatus: string; pricedAs: string | null }]>([
-        ['priced: the answering model has rates of its own', 'gemini-2.5-pro', 'gemini-2.5-flash', { costNanoUsd: 4 * 10_000, costStatus: 'priced', pricedAs: 'gemini-2.5-pro' }],
-        ['priced: Gemini did not name the answering model, so it is the requested one', null, 'gemini-2.5-flash', { costNanoUsd: 4 * 2500, costStatus: 'priced', pricedAs: 'gemini-2.5-flash' }],
         [
-          'estimated: rerouted to a model without a price, priced at the requested one\'s rates',
+          'priced: the answering model has rates of its own',
+          'gemini-2.5-pro',
+          'gemini-2.5-flash',
+          { costNanoUsd: 4 * 10_000, costStatus: 'priced', pricedAs: 'gemini-2.5-pro' },
+        ],
+        [
+          'priced: Gemini did not name the answering model, so it is the requested one',
+          null,
+          'gemini-2.5-flash',
+          { costNanoUsd: 4 * 2500, costStatus: 'priced', pricedAs: 'gemini-2.5-flash' },
+        ],
+        [
+          "estimated: rerouted to a model without a price, priced at the requested one's rates",
           'gemini-9-rerouted',
           'gemini-2.5-flash',
           { costNanoUsd: 4 * 2500, costStatus: 'estimated', pricedAs: 'gemini-2.5-flash' },
         ],
-        ['unpriced: neither model has a price', 'gemini-9-rerouted', 'gemini-9-requested', { costNanoUsd: null, costStatus: 'unpriced', pricedAs: null }],
+        [
+          'unpriced: neither model has a price',
+          'gemini-9-rerouted',
+          'gemini-9-requested',
+          { costNanoUsd: null, costStatus: 'unpriced', pricedAs: null },
+        ],
       ])('%s', (_name, answering, requested, expected) => {
         expect(service.cost(answering, requested, usage({ outputTokens: 4 }))).toEqual(expected);
       });
 
       it('unpriced: usage that was not valid counts has no price, whatever the model', () => {
-        expect(service.cost('gemini-2.5-flash', 'gemini-2.5-flash', null)).toEqual({ costNanoUsd: null, costStatus: 'unpriced', pricedAs: null });
+        expect(service.cost('gemini-2.5-flash', 'gemini-2.5-flash', null)).toEqual({
+          costNanoUsd: null,
+          costStatus: 'unpriced',
+          pricedAs: null,
+        });
       });
     });
 
     it('prices a call at the rates in force when it was made (a dated price change)', () => {
       // gemini-3.8-flash: $0.75 in / $3.75 out through 2026-12-31, $1.50 / $7.50 from 2027-01-01.
       const tokens = usage({ promptTokens: 1_000, outputTokens: 100 });
-      expect(service.cost('gemini-3.8-flash', 'gemini-3.8-flash', tokens, new Date('2026-12-31T23:59:59Z')).costNanoUsd).toBe(1_000 * 750 + 100 * 3750);
-      expect(service.cost('gemini-3.8-flash', 'gemini-3.8-flash', tokens, new Date('2027-01-01T00:00:00Z')).costNanoUsd).toBe(1_000 * 1500 + 100 * 7500);
+      expect(service.cost('gemini-3.8-flash', 'gemini-3.8-flash', tokens, new Date('2026-12-31T23:59:59Z')).costNanoUsd).toBe(
+        1_000 * 750 + 100 * 3750,
+      );
+      expect(service.cost('gemini-3.8-flash', 'gemini-3.8-flash', tokens, new Date('2027-01-01T00:00:00Z')).costNanoUsd).toBe(
+        1_000 * 1500 + 100 * 7500,
+      );
     });
 
     it("falls back to the requested model's rates when the answering one lacks the rate a call needs", () => {
@@ -171,8 +192,13 @@ describe(PricingService.name, () => {
 
     it('calls a turn unpriced when tokens of some class have no known rate, never $0 for them', () => {
       // gemini-3.6-flash: no cached rate is published.
-      expect(service.cost('gemini-3.6-flash', 'gemini-3.6-flash', usage({ promptTokens: 1_000, outputTokens: 10 }))).toMatchObject({ costStatus: 'priced', costNanoUsd: 1_000 * 750 + 10 * 3750 });
-      expect(service.cost('gemini-3.6-flash', 'gemini-3.6-flash', usage({ promptTokens: 1_000, cachedTokens: 500, outputTokens: 10 }))).toEqual({
+      expect(service.cost('gemini-3.6-flash', 'gemini-3.6-flash', usage({ promptTokens: 1_000, outputTokens: 10 }))).toMatchObject({
+        costStatus: 'priced',
+        costNanoUsd: 1_000 * 750 + 10 * 3750,
+      });
+      expect(
+        service.cost('gemini-3.6-flash', 'gemini-3.6-flash', usage({ promptTokens: 1_000, cachedTokens: 500, outputTokens: 10 })),
+      ).toEqual({
         costNanoUsd: null,
         costStatus: 'unpriced',
         pricedAs: null,

@@ -49,7 +49,12 @@ export class PricingService {
    * What a prompt of `promptTokens` costs on `model` as input, and at most once the whole output
    * cap is spent too (at the tier the prompt puts the call on). Null when the model has no price.
    */
-  promptCost(model: string, promptTokens: number, maxOutputTokens: number, at = new Date()): { inputNanoUsd: number; maxNanoUsd: number } | null {
+  promptCost(
+    model: string,
+    promptTokens: number,
+    maxOutputTokens: number,
+    at = new Date(),
+  ): { inputNanoUsd: number; maxNanoUsd: number } | null {
     const entry = this.models.find(model);
     if (!entry) return null;
     const prices = pricesAt(entry, at);
@@ -77,5 +82,4 @@ export class PricingService {
     if (estimate !== null) return { costNanoUsd: estimate, costStatus: 'estimated', pricedAs: requested!.model };
     return UNPRICED;
   }
-
 }

@@ -39,7 +39,10 @@ export function sessionToMarkdown(session: SessionDto, messages: MessageDto[]): 
       const usage = message.usage;
       const estimated = message.cost_status === 'estimated' ? ` (estimated at ${oneLine(message.priced_as ?? '')} rates)` : '';
       const leftOut = message.context?.truncated ? ` · older messages left out of its context` : '';
-      lines.push('', `_${oneLine(message.model ?? '')} · ${usage.total_tokens} tokens (${tokenBreakdown(usage)}) · ${usd(message.cost_usd)}${estimated}${leftOut}_`);
+      lines.push(
+        '',
+        `_${oneLine(message.model ?? '')} · ${usage.total_tokens} tokens (${tokenBreakdown(usage)}) · ${usd(message.cost_usd)}${estimated}${leftOut}_`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;

@@ -31,7 +31,11 @@ export class SessionsController {
   ) {}
 
   private readonly toDto = (session: Session): SessionDto =>
-    SessionDto.fromSession(session, this.models.contextLimit(session.model, session.maxContextTokens ?? null), this.models.noticeFor(session.model));
+    SessionDto.fromSession(
+      session,
+      this.models.contextLimit(session.model, session.maxContextTokens ?? null),
+      this.models.noticeFor(session.model),
+    );
 
   @Post()
   @ActsFor('user_id', { whenAbsent: 'own' })
@@ -44,7 +48,11 @@ export class SessionsController {
   @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: SessionDto })
   @ApiErrorResponses(400, 401, 404, 409, 422)
-  async create(@Body() body: CreateSessionDto, @CurrentCaller() caller: Caller, @IdempotencyKey() idempotency: IdempotentRequest): Promise<SessionDto> {
+  async create(
+    @Body() body: CreateSessionDto,
+    @CurrentCaller() caller: Caller,
+    @IdempotencyKey() idempotency: IdempotentRequest,
+  ): Promise<SessionDto> {
     const input = {
       userId: body.user_id,
       title: body.title,
@@ -58,7 +66,7 @@ export class SessionsController {
 
   @Get()
   @ActsFor('user_id')
-  @ApiOperation({ summary: 'A user\'s sessions, newest first, a page at a time' })
+  @ApiOperation({ summary: "A user's sessions, newest first, a page at a time" })
   @ApiOkResponse({ type: SessionsPageDto })
   @ApiErrorResponses(400, 401, 404)
   async list(@Query() query: ListSessionsQuery): Promise<Page<SessionDto>> {
@@ -110,10 +118,14 @@ export class SessionsController {
   }
 
   @Get(':session_id/messages')
-  @ApiOperation({ summary: 'A session\'s messages in order, a page at a time', description: '`after` is the id of the last message seen.' })
+  @ApiOperation({ summary: "A session's messages in order, a page at a time", description: '`after` is the id of the last message seen.' })
   @ApiOkResponse({ type: MessagesPageDto })
   @ApiErrorResponses(400, 401, 404)
-  async messagesPage(@Param() params: SessionIdParams, @Query() query: PageQuery, @CurrentCaller() caller: Caller): Promise<Page<MessageDto>> {
+  async messagesPage(
+    @Param() params: SessionIdParams,
+    @Query() query: PageQuery,
+    @CurrentCaller() caller: Caller,
+  ): Promise<Page<MessageDto>> {
     const afterId = query.after === undefined ? null : messageId(query.after);
     const page = await this.sessions.messagesPage(caller, params.session_id, query.limit ?? DEFAULT_MESSAGES_PAGE, afterId);
     return mapPage(page, MessageDto.from);

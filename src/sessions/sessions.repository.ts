@@ -130,7 +130,11 @@ export class SessionsRepository {
 }
 
 function toTotals(row: TotalsRow): SessionTotals {
-  return { messageCount: Number(row.message_count), totalTokens: Number(row.total_tokens), totalCostNanoUsd: Number(row.total_cost_nano_usd) };
+  return {
+    messageCount: Number(row.message_count),
+    totalTokens: Number(row.total_tokens),
+    totalCostNanoUsd: Number(row.total_cost_nano_usd),
+  };
 }
 
 function toSession(row: SessionRow): Session {

@@ -70,10 +70,15 @@ export class SessionsService {
   /** Stores a new session, creating its user when unknown; once per Idempotency-Key (a repeat answers the first one's). */
   async create(caller: Caller, input: NewSession, request: IdempotentRequest): Promise<Session> {
     const session = this.draft(input);
-    const claim = await this.idempotency.claim<Session>(callerScope(caller, session.userId), request, { create: 'session', input }, {
-      userId: session.userId,
-      sessionId: session.id,
-    });
+    const claim = await this.idempotency.claim<Session>(
+      callerScope(caller, session.userId),
+      request,
+      { create: 'session', input },
+      {
+        userId: session.userId,
+        sessionId: session.id,
+      },
+    );
     if (claim.replayed) return claim.value;
     try {
       await this.transactions.commit(async (tx) => {

@@ -28,7 +28,7 @@ export class ChatController {
     summary: 'Chat as a user',
     description:
       'Creates the user when unknown and a chat when chat_id is absent (stored only if Gemini answers). ' +
-      'A chat_id that does not exist or is another user\'s is 404, never created.',
+      "A chat_id that does not exist or is another user's is 404, never created.",
   })
   @ApiIdempotencyKey()
   @ApiOkResponse({ type: ChatResponseDto })
@@ -46,7 +46,7 @@ export class ChatController {
 
   @Get('history/:user_id')
   @ActsFor('user_id')
-  @ApiOperation({ summary: 'A user\'s chat ids, oldest first ([] for none)' })
+  @ApiOperation({ summary: "A user's chat ids, oldest first ([] for none)" })
   @ApiOkResponse({ type: ChatListDto })
   @ApiErrorResponses(400, 401, 404)
   async list(@Param() params: UserIdParams): Promise<ChatListDto> {

@@ -43,7 +43,12 @@ export class ContextPlanner {
   }
 
   /** The next turn's request. `exact`: counted even when a bound shows it fits. `limit`: a tighter limit than the session's. */
-  async plan(session: Session, history: TurnHistory, message: string, options: { exact?: boolean; limit?: number } = {}): Promise<PlannedRequest> {
+  async plan(
+    session: Session,
+    history: TurnHistory,
+    message: string,
+    options: { exact?: boolean; limit?: number } = {},
+  ): Promise<PlannedRequest> {
     const own = this.models.contextLimit(session.model, session.maxContextTokens);
     const limit = options.limit === undefined ? own : Math.min(options.limit, own ?? options.limit);
     const plan = await planContext(
@@ -58,7 +63,13 @@ export class ContextPlanner {
    * to fit that limit — less what Gemini counted beyond our own count of the prompt, if it did.
    * A session that does not truncate gets the refusal (422).
    */
-  async refit(session: Session, history: TurnHistory, message: string, sent: PlannedRequest, refusal: ContextTooLong): Promise<PlannedRequest> {
+  async refit(
+    session: Session,
+    history: TurnHistory,
+    message: string,
+    sent: PlannedRequest,
+    refusal: ContextTooLong,
+  ): Promise<PlannedRequest> {
     if (session.truncation === 'disabled') throw new ContextTooLong(refusal.promptTokens, refusal.limit, 'disabled');
     const counted = sent.plan.promptTokens;
     const uncounted = counted !== null && refusal.promptTokens !== null ? Math.max(0, refusal.promptTokens - counted) : 0;

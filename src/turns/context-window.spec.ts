@@ -31,7 +31,10 @@ function historyOf(turns: number, chars = 400): TurnHistory {
   const prompt = messages.slice(0, -1).reduce((sum, message) => sum + tokens(message.content), 0);
   return {
     messages,
-    lastTurn: { tokens: prompt + tokens(messages.at(-1)!.content), context: { messages: messages.length - 2, firstMessageId: turns > 1 ? 1 : null, truncated: false } },
+    lastTurn: {
+      tokens: prompt + tokens(messages.at(-1)!.content),
+      context: { messages: messages.length - 2, firstMessageId: turns > 1 ? 1 : null, truncated: false },
+    },
   };
 }
 
@@ -102,7 +105,10 @@ describe('planContext', () => {
       const history = historyOf(turns);
       const sent = history.messages.slice(2 * leftOut, -2);
       const tokensSent = sent.reduce((sum, message) => sum + tokens(message.content), 0) + 100 + 100;
-      return { ...history, lastTurn: { tokens: tokensSent, context: { messages: sent.length, firstMessageId: sent[0]?.id ?? null, truncated: true } } };
+      return {
+        ...history,
+        lastTurn: { tokens: tokensSent, context: { messages: sent.length, firstMessageId: sent[0]?.id ?? null, truncated: true } },
+      };
     }
 
     it('counts from where the last turn started, never the whole conversation, and still leaves out the fewest', async () => {
@@ -159,7 +165,12 @@ describe('planContext', () => {
       expect(sent).toBeLessThanOrEqual(2_000);
       if (plan.context.truncated) {
         const firstSent = turns - plan.context.messages / 2;
-        const oneMore = await count(null, [...historyOf(turns, 300).messages.slice(2 * (firstSent - 1)).map(({ role, content }) => ({ role, text: content })), { role: 'user' as const, text: 'next question' }]);
+        const oneMore = await count(null, [
+          ...historyOf(turns, 300)
+            .messages.slice(2 * (firstSent - 1))
+            .map(({ role, content }) => ({ role, text: content })),
+          { role: 'user' as const, text: 'next question' },
+        ]);
         expect(oneMore).toBeGreaterThan(2_000);
       }
     }
@@ -175,7 +186,10 @@ describe('reportedBound', () => {
 
   it('adds the bytes of the messages the last turn left out', () => {
     const history = historyOf(10);
-    const truncated: TurnHistory = { ...history, lastTurn: { tokens: 1_000, context: { messages: 8, firstMessageId: 11, truncated: true } } };
+    const truncated: TurnHistory = {
+      ...history,
+      lastTurn: { tokens: 1_000, context: { messages: 8, firstMessageId: 11, truncated: true } },
+    };
     // Messages 1–10 (400 bytes + 4 each) were left out.
     expect(reportedBound({ history: truncated, systemInstruction: null, message: 'next question' })).toBe(1_000 + 4 + 10 * 404 + 17);
   });

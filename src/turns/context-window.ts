@@ -146,7 +146,13 @@ function surelyFits(input: ContextInput, limit: number): boolean {
  * A first guess of how many oldest turns to leave out: each turn weighed in proportion to its
  * characters, at the rate of the whole prompt's count. countTokens then settles it.
  */
-function guessTurnsToLeaveOut(messages: readonly ContextMessage[], systemInstruction: string | null, message: string, tokens: number, limit: number): number {
+function guessTurnsToLeaveOut(
+  messages: readonly ContextMessage[],
+  systemInstruction: string | null,
+  message: string,
+  tokens: number,
+  limit: number,
+): number {
   let chars = (systemInstruction?.length ?? 0) + message.length;
   for (const stored of messages) chars += stored.content.length;
   const perChar = tokens / Math.max(1, chars);

@@ -80,7 +80,12 @@ export class TurnService {
     return this.track(this.answer(caller, target, message, options));
   }
 
-  private async answer(caller: Caller, target: TurnTarget, message: string, { idempotency = WITHOUT_KEY, onDelta }: TurnOptions): Promise<TurnReply> {
+  private async answer(
+    caller: Caller,
+    target: TurnTarget,
+    message: string,
+    { idempotency = WITHOUT_KEY, onDelta }: TurnOptions,
+  ): Promise<TurnReply> {
     this.planner.checkLength(message);
     // The place in the session's line is taken on arrival, before any lookup (whose answers may
     // come back in any order): turns run in the order they came.
@@ -102,7 +107,12 @@ export class TurnService {
       const planned = await this.planner.plan(session, history, message);
       if (this.draining) throw new NotReady('draining'); // nothing started yet: a retry goes elsewhere
       // Refused (429) before any upstream call when the owner's daily limit is spent.
-      holds.reservation = await this.budgets.admit(session.userId, turnSession.ownerDailyBudgetNanoUsd, session.model, promptChars(planned.request));
+      holds.reservation = await this.budgets.admit(
+        session.userId,
+        turnSession.ownerDailyBudgetNanoUsd,
+        session.model,
+        promptChars(planned.request),
+      );
       const exchange = await this.exchange(session, history, message, planned, onDelta);
       const turn = this.priced(session, message, receivedAt, exchange);
       // Untitled sessions are named after their first message, with no extra model call.
@@ -149,7 +159,13 @@ export class TurnService {
   }
 
   /** One call to Gemini — or, when Gemini refuses the prompt as over the model's limit, a second, planned to fit the limit it named. */
-  private async exchange(session: Session, history: TurnHistory, message: string, planned: PlannedRequest, onDelta?: (text: string) => void): Promise<Exchange> {
+  private async exchange(
+    session: Session,
+    history: TurnHistory,
+    message: string,
+    planned: PlannedRequest,
+    onDelta?: (text: string) => void,
+  ): Promise<Exchange> {
     const started = performance.now();
     const call = (request: LlmRequest) => (onDelta ? this.llm.stream(request, onDelta) : this.llm.generate(request));
     let sent = planned;

@@ -60,7 +60,7 @@ export class TurnsController {
     summary: 'What the next turn would send and cost, before sending it',
     description:
       'The prompt the message would make (system instruction, the stored turns that fit the context limit, the message), counted ' +
-      'with Gemini\'s countTokens (free) and priced at the session model\'s input rate; max_cost_usd adds the whole output cap at the ' +
+      "with Gemini's countTokens (free) and priced at the session model's input rate; max_cost_usd adds the whole output cap at the " +
       'output rate. Nothing is generated, stored or charged to a budget. With truncation "disabled", a prompt over the limit is 422 CONTEXT_TOO_LONG, as the turn would be.',
   })
   @ApiOkResponse({ type: EstimateDto })

@@ -15,7 +15,16 @@ import { TurnsController } from './turns.controller.js';
 
 /** Turns: where sessions, messages, Gemini, pricing, budgets and coordination meet. */
 @Module({
-  imports: [SessionsModule, MessagesModule, GeminiModule, ModelsModule, PricingModule, IdempotencyModule, BudgetsModule, CoordinationModule],
+  imports: [
+    SessionsModule,
+    MessagesModule,
+    GeminiModule,
+    ModelsModule,
+    PricingModule,
+    IdempotencyModule,
+    BudgetsModule,
+    CoordinationModule,
+  ],
   controllers: [TurnsController, ChatController],
   providers: [TurnService, ContextPlanner, EstimateService],
   exports: [TurnService],

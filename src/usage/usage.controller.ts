@@ -14,9 +14,9 @@ export class UsageController {
   @Get(':user_id/usage')
   @ActsFor('user_id')
   @ApiOperation({
-    summary: 'What a user\'s turns used and cost: in total, by model and by UTC day',
+    summary: "What a user's turns used and cost: in total, by model and by UTC day",
     description:
-      'Sums of the spend ledger in [from, to): every turn, those of deleted sessions included. A deleted user\'s usage stays readable with the admin key.',
+      "Sums of the spend ledger in [from, to): every turn, those of deleted sessions included. A deleted user's usage stays readable with the admin key.",
   })
   @ApiOkResponse({ type: UsageReportDto })
   @ApiErrorResponses(400, 401, 404)

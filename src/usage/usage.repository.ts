@@ -44,9 +44,21 @@ export interface TimeRange {
   to: string | null;
 }
 
-const LEDGER_COLUMNS = ['turn_id', 'user_id', 'session_id', 'model', 'cost_nano_usd', 'cost_status', 'priced_as', 'created_at', ...TOKEN_CLASSES.map(({ name }) => name)];
+const LEDGER_COLUMNS = [
+  'turn_id',
+  'user_id',
+  'session_id',
+  'model',
+  'cost_nano_usd',
+  'cost_status',
+  'priced_as',
+  'created_at',
+  ...TOKEN_CLASSES.map(({ name }) => name),
+];
 
-const RECORD_LINE = new Sql(`INSERT INTO spend_ledger (${LEDGER_COLUMNS.join(', ')}) VALUES (${LEDGER_COLUMNS.map((column) => `:${column}`).join(', ')})`);
+const RECORD_LINE = new Sql(
+  `INSERT INTO spend_ledger (${LEDGER_COLUMNS.join(', ')}) VALUES (${LEDGER_COLUMNS.map((column) => `:${column}`).join(', ')})`,
+);
 
 const ADD_TO_DAY = new Sql(
   `INSERT INTO spend_daily (user_id, day, turns, cost_nano_usd) VALUES (:userId, :day, 1, :cost)

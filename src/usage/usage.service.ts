@@ -38,10 +38,14 @@ const BOUND = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d
 function usageBound(name: 'from' | 'to', value: string | undefined, end: boolean): number | null {
   if (value === undefined) return null;
   const parts = BOUND.exec(value);
-  const [year, month, day, hour = 0, minute = 0, second = 0] = (parts?.slice(1, 7) ?? []).map((part) => (part === undefined ? undefined : Number(part))) as number[];
+  const [year, month, day, hour = 0, minute = 0, second = 0] = (parts?.slice(1, 7) ?? []).map((part) =>
+    part === undefined ? undefined : Number(part),
+  ) as number[];
   const milliseconds = Number((parts?.[7] ?? '').padEnd(3, '0').slice(0, 3));
   const offsetSign = parts?.[8] === '-' ? -1 : 1;
-  const [offsetHours = 0, offsetMinutes = 0] = (parts?.slice(9, 11) ?? []).map((part) => (part === undefined ? undefined : Number(part))) as number[];
+  const [offsetHours = 0, offsetMinutes = 0] = (parts?.slice(9, 11) ?? []).map((part) =>
+    part === undefined ? undefined : Number(part),
+  ) as number[];
   const date = parts ? new Date(0) : null;
   date?.setUTCFullYear(year, month - 1, day); // not Date.UTC: it reads years 0–99 as 1900–1999
   const real =

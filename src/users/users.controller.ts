@@ -17,7 +17,10 @@ export class UsersController {
   @Post()
   @HttpCode(201)
   @ActsFor('user_id', { whenAbsent: 'admin-only' })
-  @ApiOperation({ summary: 'Create a user', description: 'The id is made by the server when absent. A user key cannot create other users.' })
+  @ApiOperation({
+    summary: 'Create a user',
+    description: 'The id is made by the server when absent. A user key cannot create other users.',
+  })
   @ApiCreatedResponse({ type: UserDto })
   @ApiErrorResponses(400, 401, 403, 404, 409)
   async create(@Body() body: CreateUserDto): Promise<UserDto> {
@@ -36,7 +39,10 @@ export class UsersController {
   @Patch(':user_id')
   @ActsFor('user_id')
   @AdminOnly('sets spending limits', { openMode: true })
-  @ApiOperation({ summary: 'Set a user\'s daily spend limit (admin key)', description: 'Turns are refused with 429 BUDGET_EXCEEDED once the UTC day\'s spend reaches it.' })
+  @ApiOperation({
+    summary: "Set a user's daily spend limit (admin key)",
+    description: "Turns are refused with 429 BUDGET_EXCEEDED once the UTC day's spend reaches it.",
+  })
   @ApiOkResponse({ type: UserDto })
   @ApiErrorResponses(400, 401, 403, 404)
   async update(@Param() params: UserIdParams, @Body() body: UpdateUserDto): Promise<UserDto> {

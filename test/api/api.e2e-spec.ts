@@ -35,7 +35,10 @@ describe('HTTP contract', () => {
       await request(t.baseUrl).post('/users').send({ user_id: 'dave' }).expect(201);
       const response = await request(t.baseUrl).post('/users').send({ user_id: 'dave', username: 'Other' }).expect(409);
       expect(response.body).toEqual(errorBody(409, 'USER_EXISTS'));
-      await request(t.baseUrl).get('/users/dave').expect(200).expect((r) => expect(r.body.username).toBeNull());
+      await request(t.baseUrl)
+        .get('/users/dave')
+        .expect(200)
+        .expect((r) => expect(r.body.username).toBeNull());
     });
 
     it.each([
@@ -167,7 +170,9 @@ describe('HTTP contract', () => {
       expect(response.body).toEqual(errorBody(400, 'VALIDATION_FAILED'));
       expect(t.emulator.generateRequests()).toHaveLength(0);
       expect(await count(t, 'chat_history')).toBe(await count(t, 'chat_history'));
-      await request(t.baseUrl).get(`/sessions/${sessionId}`).expect((r) => expect(r.body.message_count).toBe(0));
+      await request(t.baseUrl)
+        .get(`/sessions/${sessionId}`)
+        .expect((r) => expect(r.body.message_count).toBe(0));
     });
 
     it('refuses a message longer than MAX_MESSAGE_CHARS (counted in characters) with 400', async () => {
@@ -246,7 +251,9 @@ describe('HTTP contract', () => {
         .expect(200);
       expect(second.body.chat_id).toBe(first.body.chat_id);
 
-      await request(t.baseUrl).get('/history/hank').expect(200, { chat_sessions: [first.body.chat_id] });
+      await request(t.baseUrl)
+        .get('/history/hank')
+        .expect(200, { chat_sessions: [first.body.chat_id] });
       const history = await request(t.baseUrl).get(`/history/hank/${first.body.chat_id}`).expect(200);
       expect(history.body).toEqual({
         history: [
@@ -261,7 +268,9 @@ describe('HTTP contract', () => {
     it('lists chats oldest first and [] for a user with none', async () => {
       const a = await request(t.baseUrl).post('/chat').send({ user_id: 'ivy', message: 'a' }).expect(200);
       const b = await request(t.baseUrl).post('/chat').send({ user_id: 'ivy', message: 'b' }).expect(200);
-      await request(t.baseUrl).get('/history/ivy').expect(200, { chat_sessions: [a.body.chat_id, b.body.chat_id] });
+      await request(t.baseUrl)
+        .get('/history/ivy')
+        .expect(200, { chat_sessions: [a.body.chat_id, b.body.chat_id] });
       await request(t.baseUrl).get('/history/nobody-at-all').expect(200, { chat_sessions: [] });
     });
 
@@ -359,7 +368,20 @@ describe('HTTP contract', () => {
       );
       const send = document.paths['/sessions/{session_id}/messages'].post;
       expect(send.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/SendMessageDto');
-      expect(Object.keys(send.responses).sort()).toEqual(['201', '400', '401', '404', '409', '413', '415', '422', '429', '502', '503', '504']);
+      expect(Object.keys(send.responses).sort()).toEqual([
+        '201',
+        '400',
+        '401',
+        '404',
+        '409',
+        '413',
+        '415',
+        '422',
+        '429',
+        '502',
+        '503',
+        '504',
+      ]);
       expect(send.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['Idempotency-Key', 'Accept']));
       expect(document.components.schemas.MessageDto.properties).toHaveProperty('cost_usd');
       // The explorer's "Authorize" takes the bearer key when ADMIN_API_KEY is set.
@@ -389,20 +411,34 @@ describe('HTTP contract', () => {
 
     it('refuses 50,000 unknown fields with a short body naming five of them and counting the rest', async () => {
       const body = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`f${i}`, i]));
-      const response = await request(t.baseUrl).post('/sessions').send({ user_id: 'flooder', ...body }).expect(400);
-      expect(response.body.message).toBe('f0: unknown field; f1: unknown field; f2: unknown field; f3: unknown field; f4: unknown field; and 49995 more unknown fields');
+      const response = await request(t.baseUrl)
+        .post('/sessions')
+        .send({ user_id: 'flooder', ...body })
+        .expect(400);
+      expect(response.body.message).toBe(
+        'f0: unknown field; f1: unknown field; f2: unknown field; f3: unknown field; f4: unknown field; and 49995 more unknown fields',
+      );
       expect(response.text.length).toBeLessThan(300);
       expect(await t.query("SELECT user_id FROM users WHERE user_id = 'flooder'")).toEqual([]);
     });
 
     it('takes JSON with a charset, and a POST without a body', async () => {
-      await request(t.baseUrl).post('/sessions').set('Content-Type', 'application/json; charset=utf-8').send('{"title":"charset"}').expect(201);
+      await request(t.baseUrl)
+        .post('/sessions')
+        .set('Content-Type', 'application/json; charset=utf-8')
+        .send('{"title":"charset"}')
+        .expect(201);
       await request(t.baseUrl).post('/sessions').expect(201);
     });
 
     it('answers malformed JSON with a JSON 400 that does not echo the parser', async () => {
       const response = await request(t.baseUrl).post('/sessions').set('content-type', 'application/json').send('{"user_id": ').expect(400);
-      expect(response.body).toEqual({ statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED', message: 'The request body is not valid JSON.' });
+      expect(response.body).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        code: 'VALIDATION_FAILED',
+        message: 'The request body is not valid JSON.',
+      });
     });
 
     it('answers a body over 1 MiB with a JSON 413', async () => {
@@ -458,7 +494,10 @@ describe('Edges an outside probe found (issue 11)', () => {
     ['to', '2026-11-22T10:60:00Z'],
   ])('refuses a %s that is not a real date or time (%s), never rolling it over', async (name, value) => {
     await createSession(t, { user_id: 'calendar' });
-    const response = await request(t.baseUrl).get('/users/calendar/usage').query({ [name]: value }).expect(400);
+    const response = await request(t.baseUrl)
+      .get('/users/calendar/usage')
+      .query({ [name]: value })
+      .expect(400);
     expect(response.body.message).toContain(`${name}: "${value}" is not a real date or time`);
   });
 

@@ -22,30 +22,102 @@ interface RouteCase {
 
 const ROUTES: RouteCase[] = [
   { name: 'GET /users/:id', call: (f) => ({ method: 'get', path: `/users/${f.userId}` }), expect: { own: 200, admin: 200 } },
-  { name: 'PATCH /users/:id (budget)', call: (f) => ({ method: 'patch', path: `/users/${f.userId}`, body: { daily_budget_usd: 2 } }), expect: { own: 403, admin: 200 } },
-  { name: 'POST /users (own id)', call: (f) => ({ method: 'post', path: '/users', body: { user_id: f.userId } }), expect: { own: 409, admin: 409 } },
+  {
+    name: 'PATCH /users/:id (budget)',
+    call: (f) => ({ method: 'patch', path: `/users/${f.userId}`, body: { daily_budget_usd: 2 } }),
+    expect: { own: 403, admin: 200 },
+  },
+  {
+    name: 'POST /users (own id)',
+    call: (f) => ({ method: 'post', path: '/users', body: { user_id: f.userId } }),
+    expect: { own: 409, admin: 409 },
+  },
   { name: 'DELETE /users/:id', call: (f) => ({ method: 'delete', path: `/users/${f.userId}` }), expect: { own: 204, admin: 204 } },
-  { name: 'POST /users/:id/api-keys', call: (f) => ({ method: 'post', path: `/users/${f.userId}/api-keys` }), expect: { own: 403, admin: 201 } },
-  { name: 'DELETE /users/:id/api-keys/:key', call: (f) => ({ method: 'delete', path: `/users/${f.userId}/api-keys/${f.keyId}` }), expect: { own: 204, admin: 204 } },
+  {
+    name: 'POST /users/:id/api-keys',
+    call: (f) => ({ method: 'post', path: `/users/${f.userId}/api-keys` }),
+    expect: { own: 403, admin: 201 },
+  },
+  {
+    name: 'DELETE /users/:id/api-keys/:key',
+    call: (f) => ({ method: 'delete', path: `/users/${f.userId}/api-keys/${f.keyId}` }),
+    expect: { own: 204, admin: 204 },
+  },
   { name: 'GET /users/:id/usage', call: (f) => ({ method: 'get', path: `/users/${f.userId}/usage` }), expect: { own: 200, admin: 200 } },
-  { name: 'POST /sessions', call: (f) => ({ method: 'post', path: '/sessions', body: { user_id: f.userId } }), expect: { own: 201, admin: 201 } },
-  { name: 'GET /sessions?user_id', call: (f) => ({ method: 'get', path: `/sessions?user_id=${f.userId}` }), expect: { own: 200, admin: 200 } },
+  {
+    name: 'POST /sessions',
+    call: (f) => ({ method: 'post', path: '/sessions', body: { user_id: f.userId } }),
+    expect: { own: 201, admin: 201 },
+  },
+  {
+    name: 'GET /sessions?user_id',
+    call: (f) => ({ method: 'get', path: `/sessions?user_id=${f.userId}` }),
+    expect: { own: 200, admin: 200 },
+  },
   { name: 'GET /sessions/:id', call: (f) => ({ method: 'get', path: `/sessions/${f.sessionId}` }), expect: { own: 200, admin: 200 } },
-  { name: 'PATCH /sessions/:id', call: (f) => ({ method: 'patch', path: `/sessions/${f.sessionId}`, body: { title: 'x' } }), expect: { own: 200, admin: 200 } },
+  {
+    name: 'PATCH /sessions/:id',
+    call: (f) => ({ method: 'patch', path: `/sessions/${f.sessionId}`, body: { title: 'x' } }),
+    expect: { own: 200, admin: 200 },
+  },
   { name: 'DELETE /sessions/:id', call: (f) => ({ method: 'delete', path: `/sessions/${f.sessionId}` }), expect: { own: 204, admin: 204 } },
-  { name: 'GET /sessions/:id/history', call: (f) => ({ method: 'get', path: `/sessions/${f.sessionId}/history` }), expect: { own: 200, admin: 200 } },
-  { name: 'GET /sessions/:id/messages', call: (f) => ({ method: 'get', path: `/sessions/${f.sessionId}/messages` }), expect: { own: 200, admin: 200 } },
-  { name: 'GET /sessions/:id/export', call: (f) => ({ method: 'get', path: `/sessions/${f.sessionId}/export` }), expect: { own: 200, admin: 200 } },
-  { name: 'POST /sessions/:id/messages', call: (f) => ({ method: 'post', path: `/sessions/${f.sessionId}/messages`, body: { message: 'hi' } }), expect: { own: 201, admin: 201 } },
-  { name: 'POST /chat (existing chat)', call: (f) => ({ method: 'post', path: '/chat', body: { user_id: f.userId, message: 'hi', chat_id: f.chatId } }), expect: { own: 200, admin: 200 } },
-  { name: 'POST /chat (new chat)', call: (f) => ({ method: 'post', path: '/chat', body: { user_id: f.userId, message: 'hi' } }), expect: { own: 200, admin: 200 } },
+  {
+    name: 'GET /sessions/:id/history',
+    call: (f) => ({ method: 'get', path: `/sessions/${f.sessionId}/history` }),
+    expect: { own: 200, admin: 200 },
+  },
+  {
+    name: 'GET /sessions/:id/messages',
+    call: (f) => ({ method: 'get', path: `/sessions/${f.sessionId}/messages` }),
+    expect: { own: 200, admin: 200 },
+  },
+  {
+    name: 'GET /sessions/:id/export',
+    call: (f) => ({ method: 'get', path: `/sessions/${f.sessionId}/export` }),
+    expect: { own: 200, admin: 200 },
+  },
+  {
+    name: 'POST /sessions/:id/messages',
+    call: (f) => ({ method: 'post', path: `/sessions/${f.sessionId}/messages`, body: { message: 'hi' } }),
+    expect: { own: 201, admin: 201 },
+  },
+  {
+    name: 'POST /chat (existing chat)',
+    call: (f) => ({ method: 'post', path: '/chat', body: { user_id: f.userId, message: 'hi', chat_id: f.chatId } }),
+    expect: { own: 200, admin: 200 },
+  },
+  {
+    name: 'POST /chat (new chat)',
+    call: (f) => ({ method: 'post', path: '/chat', body: { user_id: f.userId, message: 'hi' } }),
+    expect: { own: 200, admin: 200 },
+  },
   { name: 'GET /history/:user', call: (f) => ({ method: 'get', path: `/history/${f.userId}` }), expect: { own: 200, admin: 200 } },
-  { name: 'GET /history/:user/:chat', call: (f) => ({ method: 'get', path: `/history/${f.userId}/${f.chatId}` }), expect: { own: 200, admin: 200 } },
+  {
+    name: 'GET /history/:user/:chat',
+    call: (f) => ({ method: 'get', path: `/history/${f.userId}/${f.chatId}` }),
+    expect: { own: 200, admin: 200 },
+  },
   { name: 'GET /models', call: () => ({ method: 'get', path: '/models' }), expect: { other: 200, own: 200, admin: 200 } },
-  { name: 'GET /health (public)', call: () => ({ method: 'get', path: '/health' }), expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 } },
-  { name: 'GET /health/ready (public)', call: () => ({ method: 'get', path: '/health/ready' }), expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 } },
-  { name: 'GET /docs-json (public)', call: () => ({ method: 'get', path: '/docs-json' }), expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 } },
-  { name: 'GET / (public page)', call: () => ({ method: 'get', path: '/' }), expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 } },
+  {
+    name: 'GET /health (public)',
+    call: () => ({ method: 'get', path: '/health' }),
+    expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 },
+  },
+  {
+    name: 'GET /health/ready (public)',
+    call: () => ({ method: 'get', path: '/health/ready' }),
+    expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 },
+  },
+  {
+    name: 'GET /docs-json (public)',
+    call: () => ({ method: 'get', path: '/docs-json' }),
+    expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 },
+  },
+  {
+    name: 'GET / (public page)',
+    call: () => ({ method: 'get', path: '/' }),
+    expect: { none: 200, wrong: 200, revoked: 200, other: 200, own: 200, admin: 200 },
+  },
 ];
 
 const DEFAULTS: Record<KeyKind, number> = { none: 401, wrong: 401, revoked: 401, other: 404, own: 0, admin: 0 };
@@ -94,7 +166,14 @@ describe('Access control (ADMIN_API_KEY set)', () => {
 
   it.each(cases)('%s with %s key', async (_name, kind, route) => {
     const f = await fixture();
-    const token = { none: null, wrong: 'gca_0000000000000000.not-a-real-key-not-a-real-key-not-a-real-k', revoked: f.revokedKey, other: otherKey, own: f.ownKey, admin: ADMIN_KEY }[kind];
+    const token = {
+      none: null,
+      wrong: 'gca_0000000000000000.not-a-real-key-not-a-real-key-not-a-real-k',
+      revoked: f.revokedKey,
+      other: otherKey,
+      own: f.ownKey,
+      admin: ADMIN_KEY,
+    }[kind];
     const expected = route.expect[kind] ?? DEFAULTS[kind];
     const { method, path, body } = route.call(f);
     const before = await snapshot();
@@ -131,7 +210,7 @@ describe('Access control (ADMIN_API_KEY set)', () => {
     expect(rows.every((row: { key_hash: string }) => /^[0-9a-f]{64}$/.test(row.key_hash))).toBe(true);
   });
 
-  it('makes a session created with a user key without user_id that user\'s', async () => {
+  it("makes a session created with a user key without user_id that user's", async () => {
     const f = await fixture();
     const session = await request(t.baseUrl).post('/sessions').set('Authorization', `Bearer ${f.ownKey}`).send({}).expect(201);
     expect(session.body.user_id).toBe(f.userId);

@@ -22,15 +22,33 @@ describe('Stored costs', () => {
           cachedContentTokenCount: 1000,
           candidatesTokenCount: 40,
           thoughtsTokenCount: 0,
-          promptTokensDetails: [{ modality: 'TEXT', tokenCount: 1800 }, { modality: 'AUDIO', tokenCount: 1200 }],
-          cacheTokensDetails: [{ modality: 'AUDIO', tokenCount: 600 }, { modality: 'TEXT', tokenCount: 400 }],
+          promptTokensDetails: [
+            { modality: 'TEXT', tokenCount: 1800 },
+            { modality: 'AUDIO', tokenCount: 1200 },
+          ],
+          cacheTokensDetails: [
+            { modality: 'AUDIO', tokenCount: 600 },
+            { modality: 'TEXT', tokenCount: 400 },
+          ],
         },
       },
     ],
     ['tool prompt', {}, { usage: { promptTokenCount: 100, toolUsePromptTokenCount: 70, candidatesTokenCount: 5 } }],
-    ['long context on pro', { model: 'gemini-2.5-pro' }, { usage: { promptTokenCount: 250_000, cachedContentTokenCount: 50_000, candidatesTokenCount: 900, thoughtsTokenCount: 1200 } }],
-    ['a versioned modelVersion', {}, { modelVersion: 'models/gemini-2.5-flash-001', usage: { promptTokenCount: 7, candidatesTokenCount: 3 } }],
-    ['rerouted to a model without a price', {}, { modelVersion: 'gemini-9-unknown', usage: { promptTokenCount: 7, candidatesTokenCount: 3 } }],
+    [
+      'long context on pro',
+      { model: 'gemini-2.5-pro' },
+      { usage: { promptTokenCount: 250_000, cachedContentTokenCount: 50_000, candidatesTokenCount: 900, thoughtsTokenCount: 1200 } },
+    ],
+    [
+      'a versioned modelVersion',
+      {},
+      { modelVersion: 'models/gemini-2.5-flash-001', usage: { promptTokenCount: 7, candidatesTokenCount: 3 } },
+    ],
+    [
+      'rerouted to a model without a price',
+      {},
+      { modelVersion: 'gemini-9-unknown', usage: { promptTokenCount: 7, candidatesTokenCount: 3 } },
+    ],
     ['a model without a price', { model: 'gemini-9-unknown' }, { usage: { promptTokenCount: 7, candidatesTokenCount: 3 } }],
   ];
 
@@ -48,7 +66,12 @@ describe('Stored costs', () => {
     const sessionId = await createSession(t, { model: 'gemini-2.5-flash' });
     t.emulator.enqueue(turns[2][2]);
     const response = await send(t, sessionId, 'audio').expect(201);
-    expect(response.body.model_message.usage).toMatchObject({ prompt_tokens: 3000, cached_tokens: 1000, audio_prompt_tokens: 1200, audio_cached_tokens: 600 });
+    expect(response.body.model_message.usage).toMatchObject({
+      prompt_tokens: 3000,
+      cached_tokens: 1000,
+      audio_prompt_tokens: 1200,
+      audio_cached_tokens: 600,
+    });
     const [, model] = await historyRows(t, sessionId);
     expect(model).toMatchObject({ audio_prompt_tokens: 1200, audio_cached_tokens: 600 });
     // Fresh text 3000 - 1000 cached - 600 fresh audio = 1400 at 0.30, 600 fresh audio at 1.00,
@@ -64,7 +87,9 @@ describe('Stored costs', () => {
     const [, model] = await historyRows(t, sessionId);
     await t.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd + 1 WHERE id = ?', [model.id]);
     const { mismatches } = await storedCostMismatches(t.app);
-    expect(mismatches).toEqual([{ id: model.id, model: DEFAULTS.GEMINI_MODEL, stored: Number(model.cost_nano_usd) + 1, recomputed: Number(model.cost_nano_usd) }]);
+    expect(mismatches).toEqual([
+      { id: model.id, model: DEFAULTS.GEMINI_MODEL, stored: Number(model.cost_nano_usd) + 1, recomputed: Number(model.cost_nano_usd) },
+    ]);
     // Put it back: the app checks every stored cost when it closes.
     await t.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd - 1 WHERE id = ?', [model.id]);
     await request(t.baseUrl).get(`/sessions/${sessionId}`).expect(200);
@@ -89,10 +114,19 @@ describe('Stored costs', () => {
       expect(response.body.session_total_cost_usd).toBe(before.total_cost_usd);
 
       const [, , , model] = await historyRows(t, sessionId);
-      expect(model).toMatchObject({ content: 'a paid reply', cost_nano_usd: null, cost_status: 'unpriced', total_tokens: null, output_tokens: null });
+      expect(model).toMatchObject({
+        content: 'a paid reply',
+        cost_nano_usd: null,
+        cost_status: 'unpriced',
+        total_tokens: null,
+        output_tokens: null,
+      });
       const after = (await request(t.baseUrl).get(`/sessions/${sessionId}`).expect(200)).body;
       expect(after).toMatchObject({ message_count: 4, total_tokens: before.total_tokens, total_cost_usd: before.total_cost_usd });
-      const [line] = await t.query('SELECT total_tokens, cost_nano_usd, cost_status FROM spend_ledger WHERE session_id = ? ORDER BY id DESC LIMIT 1', [sessionId]);
+      const [line] = await t.query(
+        'SELECT total_tokens, cost_nano_usd, cost_status FROM spend_ledger WHERE session_id = ? ORDER BY id DESC LIMIT 1',
+        [sessionId],
+      );
       expect(line).toEqual({ total_tokens: 0, cost_nano_usd: null, cost_status: 'unpriced' });
     });
   });

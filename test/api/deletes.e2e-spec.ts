@@ -31,7 +31,9 @@ describe('A delete wins', () => {
   it("does not bring back a user deleted while their new chat's first turn was at Gemini", async () => {
     const userId = 'gone-mid-chat';
     await request(t.baseUrl).post('/users').send({ user_id: userId }).expect(201);
-    const turn = await heldAtGemini(() => request(t.baseUrl).post('/chat').set('Idempotency-Key', 'first').send({ user_id: userId, message: 'hello' }));
+    const turn = await heldAtGemini(() =>
+      request(t.baseUrl).post('/chat').set('Idempotency-Key', 'first').send({ user_id: userId, message: 'hello' }),
+    );
     await request(t.baseUrl).delete(`/users/${userId}`).expect(204);
 
     const response = await turn.answer;
@@ -41,7 +43,7 @@ describe('A delete wins', () => {
     expect(await traces(userId)).toEqual({ users: 0, sessions: 0, messages: 0, remembered: 0, spend_lines: 1 });
   });
 
-  it("does not bring back a user deleted while a turn of one of their sessions was at Gemini", async () => {
+  it('does not bring back a user deleted while a turn of one of their sessions was at Gemini', async () => {
     const userId = 'gone-mid-turn';
     const sessionId = await createSession(t, { user_id: userId });
     const turn = await heldAtGemini(() => send(t, sessionId, 'hello'));
@@ -57,7 +59,11 @@ describe('A delete wins', () => {
     const userId = 'forgetful';
     const sessionId = await createSession(t, { user_id: userId });
     t.emulator.enqueue({ text: 'a secret reply' });
-    await request(t.baseUrl).post(`/sessions/${sessionId}/messages`).set('Idempotency-Key', 'remember-me').send({ message: 'secret' }).expect(201);
+    await request(t.baseUrl)
+      .post(`/sessions/${sessionId}/messages`)
+      .set('Idempotency-Key', 'remember-me')
+      .send({ message: 'secret' })
+      .expect(201);
     expect((await traces(userId)).remembered).toBe(1);
 
     await request(t.baseUrl).delete(`/sessions/${sessionId}`).expect(204);
@@ -66,7 +72,11 @@ describe('A delete wins', () => {
 
   it('takes the remembered results of a deleted user with them, sessions created with a key included', async () => {
     const userId = 'forgotten';
-    await request(t.baseUrl).post('/sessions').set('Idempotency-Key', 'new-session').send({ user_id: userId, title: 'secret plans' }).expect(201);
+    await request(t.baseUrl)
+      .post('/sessions')
+      .set('Idempotency-Key', 'new-session')
+      .send({ user_id: userId, title: 'secret plans' })
+      .expect(201);
     await request(t.baseUrl).post('/chat').set('Idempotency-Key', 'chat').send({ user_id: userId, message: 'secret' }).expect(200);
     expect((await traces(userId)).remembered).toBe(2);
 

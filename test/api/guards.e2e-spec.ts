@@ -131,7 +131,7 @@ describe('Idempotency-Key', () => {
 });
 
 describe('Idempotency-Key scope', () => {
-  it('is scoped to the caller: two users\' keys never collide', async () => {
+  it("is scoped to the caller: two users' keys never collide", async () => {
     const admin = 'admin-key-for-the-scope-test-0123456789';
     const t = await startTestApp({ env: { ADMIN_API_KEY: admin } });
     try {
@@ -196,7 +196,11 @@ describe('Rate limit', () => {
     try {
       const sessionId = await createSession(t, { user_id: 'limited' });
       for (let i = 0; i < 3; i++) {
-        await request(t.baseUrl).post(`/sessions/${sessionId}/messages`).set('X-Forwarded-For', `10.0.0.${i}`).send({ message: `m${i}` }).expect(201);
+        await request(t.baseUrl)
+          .post(`/sessions/${sessionId}/messages`)
+          .set('X-Forwarded-For', `10.0.0.${i}`)
+          .send({ message: `m${i}` })
+          .expect(201);
       }
       const refused = await request(t.baseUrl)
         .post(`/sessions/${sessionId}/messages`)
@@ -233,7 +237,7 @@ describe('Daily budget', () => {
     expect(await historyRows(t, sessionId)).toHaveLength(2);
   });
 
-  it('uses the user\'s own limit over the default (PATCH /users/:id)', async () => {
+  it("uses the user's own limit over the default (PATCH /users/:id)", async () => {
     const sessionId = await createSession(t, { user_id: 'generous' });
     await request(t.baseUrl).patch('/users/generous').send({ daily_budget_usd: 1 }).expect(200);
     for (let i = 0; i < 3; i++) await send(t, sessionId, `turn ${i}`).expect(201);
@@ -261,7 +265,10 @@ describe('Daily budget', () => {
       const userId = 'racer';
       const budget = 1_000_000;
       await request(small.baseUrl).post('/users').send({ user_id: userId }).expect(201);
-      await request(small.baseUrl).patch(`/users/${userId}`).send({ daily_budget_usd: budget / 1e9 }).expect(200);
+      await request(small.baseUrl)
+        .patch(`/users/${userId}`)
+        .send({ daily_budget_usd: budget / 1e9 })
+        .expect(200);
       const sessions = await Promise.all(Array.from({ length: 20 }, () => createSession(small, { user_id: userId })));
       small.emulator.setDefaultReply({ delayMs: 80, usage: { promptTokenCount: 2, candidatesTokenCount: 100, thoughtsTokenCount: 0 } });
       const responses = await Promise.all(sessions.map((id) => send(small, id, 'spend')));

@@ -18,7 +18,9 @@ async function usage(t: TestApp, userId: string, auth?: string) {
 }
 
 async function ledger(t: TestApp, userId: string) {
-  return t.query('SELECT session_id, model, total_tokens, cost_nano_usd, cost_status FROM spend_ledger WHERE user_id = ? ORDER BY id', [userId]);
+  return t.query('SELECT session_id, model, total_tokens, cost_nano_usd, cost_status FROM spend_ledger WHERE user_id = ? ORDER BY id', [
+    userId,
+  ]);
 }
 
 /** What a turn spent is a billing fact: deleting content never erases it (API.md "Money is never erased"). */
@@ -47,7 +49,10 @@ describe('Money is never erased', () => {
   it('deleting the user does not reset it either, and the usage report keeps every turn', async () => {
     const userId = 'leaver';
     for (let turn = 0; turn < 4; turn++) {
-      await request(t.baseUrl).post('/chat').send({ user_id: userId, message: `turn ${turn}` }).expect(200);
+      await request(t.baseUrl)
+        .post('/chat')
+        .send({ user_id: userId, message: `turn ${turn}` })
+        .expect(200);
     }
     const before = await usage(t, userId);
     await request(t.baseUrl).delete(`/users/${userId}`).expect(204);
@@ -105,9 +110,7 @@ describe('Money is never erased', () => {
     expect(response.status).toBe(404);
     expect(response.body).toEqual(errorBody(404, 'SESSION_NOT_FOUND'));
     expect(await t.query('SELECT id FROM chat_history WHERE chat_id = ?', [sessionId])).toEqual([]);
-    expect(await ledger(t, userId)).toEqual([
-      expect.objectContaining({ session_id: sessionId, cost_status: 'priced' }),
-    ]);
+    expect(await ledger(t, userId)).toEqual([expect.objectContaining({ session_id: sessionId, cost_status: 'priced' })]);
     expect((await usage(t, userId)).turns).toBe(1);
   });
 
@@ -120,11 +123,15 @@ describe('Money is never erased, with API keys', () => {
   const ADMIN_KEY = 'admin-key-for-the-ledger-spec-0123456789';
   const t = useTestApp({ env: { ADMIN_API_KEY: ADMIN_KEY } });
 
-  it('keeps a deleted user\'s usage readable by the admin key, and only by it', async () => {
+  it("keeps a deleted user's usage readable by the admin key, and only by it", async () => {
     const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
     await request(t.baseUrl).post('/users').set(admin).send({ user_id: 'gone' }).expect(201);
     const key = (await request(t.baseUrl).post('/users/gone/api-keys').set(admin).expect(201)).body.key;
-    const chat = await request(t.baseUrl).post('/chat').set('Authorization', `Bearer ${key}`).send({ user_id: 'gone', message: 'hello' }).expect(200);
+    const chat = await request(t.baseUrl)
+      .post('/chat')
+      .set('Authorization', `Bearer ${key}`)
+      .send({ user_id: 'gone', message: 'hello' })
+      .expect(200);
     await request(t.baseUrl).delete('/users/gone').set('Authorization', `Bearer ${key}`).expect(204);
 
     await request(t.baseUrl).get('/users/gone/usage').set('Authorization', `Bearer ${key}`).expect(401);

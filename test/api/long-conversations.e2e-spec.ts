@@ -145,7 +145,12 @@ describe('Long conversations', () => {
       for (let turn = 1; turn <= 2; turn++) await send(t, sessionId, messageOf(turn)).expect(201);
       const calls = t.emulator.generateRequests().length;
 
-      const estimate = (await request(t.baseUrl).post(`/sessions/${sessionId}/estimate`).send({ message: messageOf(3) }).expect(200)).body;
+      const estimate = (
+        await request(t.baseUrl)
+          .post(`/sessions/${sessionId}/estimate`)
+          .send({ message: messageOf(3) })
+          .expect(200)
+      ).body;
       expect(t.emulator.generateRequests()).toHaveLength(calls);
       expect(t.emulator.requests.at(-1)?.action).toBe('countTokens');
       expect(await historyRows(t, sessionId)).toHaveLength(4);
@@ -168,7 +173,12 @@ describe('Long conversations', () => {
     it('plans as the turn does: what truncation would leave out, and exactly what the turn then sends', async () => {
       const sessionId = await createSession(t, { max_context_tokens: 400 });
       for (let turn = 1; turn <= 6; turn++) await send(t, sessionId, messageOf(turn)).expect(201);
-      const estimate = (await request(t.baseUrl).post(`/sessions/${sessionId}/estimate`).send({ message: messageOf(7) }).expect(200)).body;
+      const estimate = (
+        await request(t.baseUrl)
+          .post(`/sessions/${sessionId}/estimate`)
+          .send({ message: messageOf(7) })
+          .expect(200)
+      ).body;
       const turn = (await send(t, sessionId, messageOf(7)).expect(201)).body;
       expect(estimate).toMatchObject({ truncated: true, messages_in_context: 6, context_limit: 400, prompt_tokens: 350 });
       expect(turn.model_message.context).toMatchObject({ messages: estimate.messages_in_context, truncated: true });
@@ -178,7 +188,10 @@ describe('Long conversations', () => {
     it('is 422 CONTEXT_TOO_LONG where the turn would be, and 404 for a session that is not there', async () => {
       const sessionId = await createSession(t, { max_context_tokens: 100, truncation: 'disabled' });
       await send(t, sessionId, messageOf(1)).expect(201);
-      const refused = await request(t.baseUrl).post(`/sessions/${sessionId}/estimate`).send({ message: messageOf(2) }).expect(422);
+      const refused = await request(t.baseUrl)
+        .post(`/sessions/${sessionId}/estimate`)
+        .send({ message: messageOf(2) })
+        .expect(422);
       expect(refused.body.code).toBe('CONTEXT_TOO_LONG');
       await request(t.baseUrl).post('/sessions/00000000-0000-4000-8000-000000000000/estimate').send({ message: 'hi' }).expect(404);
       const invalid = await request(t.baseUrl).post(`/sessions/${sessionId}/estimate`).send({ message: '' }).expect(400);
@@ -195,8 +208,15 @@ describe('Long conversations', () => {
   describe('max_context_tokens and truncation', () => {
     it('are set at creation, shown on the session, changed and cleared by PATCH', async () => {
       const sessionId = await createSession(t, { max_context_tokens: 8_000, truncation: 'disabled' });
-      expect(await session(t, sessionId)).toMatchObject({ max_context_tokens: 8_000, truncation: 'disabled', context_limit: 8_000, context_tokens: null });
-      const cleared = (await request(t.baseUrl).patch(`/sessions/${sessionId}`).send({ max_context_tokens: null, truncation: 'auto' }).expect(200)).body;
+      expect(await session(t, sessionId)).toMatchObject({
+        max_context_tokens: 8_000,
+        truncation: 'disabled',
+        context_limit: 8_000,
+        context_tokens: null,
+      });
+      const cleared = (
+        await request(t.baseUrl).patch(`/sessions/${sessionId}`).send({ max_context_tokens: null, truncation: 'auto' }).expect(200)
+      ).body;
       expect(cleared).toMatchObject({ max_context_tokens: null, truncation: 'auto', context_limit: 1_048_576 });
       // Beyond the model's input limit, the model's limit is the one in force.
       const capped = (await request(t.baseUrl).patch(`/sessions/${sessionId}`).send({ max_context_tokens: 5_000_000 }).expect(200)).body;
@@ -213,10 +233,16 @@ describe('Long conversations', () => {
       ['truncation', 'sometimes'],
       ['truncation', null],
     ])('refuses %s = %j with 400 naming the field, on POST and on PATCH', async (field, value) => {
-      const created = await request(t.baseUrl).post('/sessions').send({ [field]: value }).expect(400);
+      const created = await request(t.baseUrl)
+        .post('/sessions')
+        .send({ [field]: value })
+        .expect(400);
       expect(created.body.message).toContain(field);
       const sessionId = await createSession(t);
-      const patched = await request(t.baseUrl).patch(`/sessions/${sessionId}`).send({ [field]: value }).expect(400);
+      const patched = await request(t.baseUrl)
+        .patch(`/sessions/${sessionId}`)
+        .send({ [field]: value })
+        .expect(400);
       expect(patched.body.message).toContain(field);
       expect(await session(t, sessionId)).toMatchObject({ max_context_tokens: null, truncation: 'auto' });
     });
@@ -271,7 +297,12 @@ describe("Gemini's own context limit", () => {
     t.emulator.enqueue(refusal, refusal);
     const refused = await send(t, sessionId, messageOf(2)).expect(422);
     expect(refused.body.code).toBe('CONTEXT_TOO_LONG');
-    expect(t.emulator.generateRequests().slice(-2).map((call) => call.body.contents.length)).toEqual([3, 1]);
+    expect(
+      t.emulator
+        .generateRequests()
+        .slice(-2)
+        .map((call) => call.body.contents.length),
+    ).toEqual([3, 1]);
     expect(await historyRows(t, sessionId)).toHaveLength(2);
   });
 });
@@ -281,21 +312,44 @@ describe('What a price rests on', () => {
 
   it.each([
     ['priced: the model answered as itself', 'gemini-2.5-flash', undefined, 'priced', 'gemini-2.5-flash', 10 * 300 + 4 * 2_500],
-    ['priced: rerouted to a model with a price, at its rates', 'gemini-2.5-flash', 'gemini-3.8-flash', 'priced', 'gemini-3.8-flash', 10 * 750 + 4 * 3_750],
-    ['estimated: rerouted to a model without a price, at the requested one\'s rates', 'gemini-2.5-flash', 'gemini-3.9-flash-preview', 'estimated', 'gemini-2.5-flash', 10 * 300 + 4 * 2_500],
+    [
+      'priced: rerouted to a model with a price, at its rates',
+      'gemini-2.5-flash',
+      'gemini-3.8-flash',
+      'priced',
+      'gemini-3.8-flash',
+      10 * 750 + 4 * 3_750,
+    ],
+    [
+      "estimated: rerouted to a model without a price, at the requested one's rates",
+      'gemini-2.5-flash',
+      'gemini-3.9-flash-preview',
+      'estimated',
+      'gemini-2.5-flash',
+      10 * 300 + 4 * 2_500,
+    ],
     ['unpriced: neither has a price', 'gemini-experimental-x', 'gemini-experimental-y', 'unpriced', null, null],
   ])('%s', async (_name, model, modelVersion, status, pricedAs, nano) => {
     const userId = `price-${status}-${modelVersion ?? 'self'}`;
     const sessionId = await createSession(t, { user_id: userId, model });
     t.emulator.enqueue({ text: 'ok', modelVersion, usage: { promptTokenCount: 10, candidatesTokenCount: 4, thoughtsTokenCount: 0 } });
     const reply = (await send(t, sessionId, 'price me').expect(201)).body.model_message;
-    expect(reply).toMatchObject({ model: modelVersion ?? model, cost_status: status, priced_as: pricedAs, cost_usd: nano === null ? null : nano / 1e9 });
+    expect(reply).toMatchObject({
+      model: modelVersion ?? model,
+      cost_status: status,
+      priced_as: pricedAs,
+      cost_usd: nano === null ? null : nano / 1e9,
+    });
     const [line] = await t.query('SELECT cost_status, priced_as, cost_nano_usd FROM spend_ledger WHERE user_id = ?', [userId]);
     expect(line).toEqual({ cost_status: status, priced_as: pricedAs, cost_nano_usd: nano });
     const history = (await request(t.baseUrl).get(`/sessions/${sessionId}/history`).expect(200)).body;
     expect(history.messages[1]).toMatchObject({ cost_status: status, priced_as: pricedAs });
     const usage = (await request(t.baseUrl).get(`/users/${userId}/usage`).expect(200)).body;
-    expect(usage).toMatchObject({ turns: 1, estimated_turns: status === 'estimated' ? 1 : 0, unpriced_turns: status === 'unpriced' ? 1 : 0 });
+    expect(usage).toMatchObject({
+      turns: 1,
+      estimated_turns: status === 'estimated' ? 1 : 0,
+      unpriced_turns: status === 'unpriced' ? 1 : 0,
+    });
   });
 });
 
@@ -312,10 +366,19 @@ describe('A model whose table entry lacks a rate', () => {
 
   it("is priced at the requested model's rates when a rerouted turn needs the rate it lacks", async () => {
     const sessionId = await createSession(t, { model: 'gemini-3.5-flash' });
-    t.emulator.enqueue({ text: 'ok', modelVersion: 'gemini-3.6-flash', usage: { promptTokenCount: 1_000, cachedContentTokenCount: 500, candidatesTokenCount: 10, thoughtsTokenCount: 0 } });
+    t.emulator.enqueue({
+      text: 'ok',
+      modelVersion: 'gemini-3.6-flash',
+      usage: { promptTokenCount: 1_000, cachedContentTokenCount: 500, candidatesTokenCount: 10, thoughtsTokenCount: 0 },
+    });
     const reply = (await send(t, sessionId, 'hello').expect(201)).body.model_message;
     // gemini-3.5-flash: $1.50 input, $0.15 cached, $9.00 output per 1M tokens.
-    expect(reply).toMatchObject({ model: 'gemini-3.6-flash', cost_status: 'estimated', priced_as: 'gemini-3.5-flash', cost_usd: (500 * 1_500 + 500 * 150 + 10 * 9_000) / 1e9 });
+    expect(reply).toMatchObject({
+      model: 'gemini-3.6-flash',
+      cost_status: 'estimated',
+      priced_as: 'gemini-3.5-flash',
+      cost_usd: (500 * 1_500 + 500 * 150 + 10 * 9_000) / 1e9,
+    });
   });
 });
 

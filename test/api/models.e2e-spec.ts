@@ -22,10 +22,17 @@ describe('GET /models', () => {
       unconfirmed: [],
     });
     // Retired models stay: stored turns are priced with them.
-    expect(byId.get('gemini-2.0-flash')).toMatchObject({ status: 'retired', shutdown_date: '2026-06-01', replacement: expect.any(String), output_token_limit: 8192 });
+    expect(byId.get('gemini-2.0-flash')).toMatchObject({
+      status: 'retired',
+      shutdown_date: '2026-06-01',
+      replacement: expect.any(String),
+      output_token_limit: 8192,
+    });
     // Announced price changes are listed with their dates; the rates shown are those in force today.
     const flash = byId.get('gemini-3.8-flash');
-    expect(flash.price_changes).toEqual([expect.objectContaining({ from: '2027-01-01', input_per_million_usd: 1.5, output_per_million_usd: 7.5 })]);
+    expect(flash.price_changes).toEqual([
+      expect.objectContaining({ from: '2027-01-01', input_per_million_usd: 1.5, output_per_million_usd: 7.5 }),
+    ]);
     expect(flash.input_per_million_usd).toBe(new Date() < new Date('2027-01-01T00:00:00Z') ? 0.75 : 1.5);
     for (const model of models) {
       expect(model).toEqual(
@@ -53,7 +60,13 @@ describe('Model notices in /health', () => {
         ['gemini-2.0-flash', { status: 'retired', shutdown_date: '2026-06-01', replacement: 'gemini-3.5-flash' }],
       ]);
       expect(health.model_notices).toEqual([
-        { model: 'gemini-2.5-flash', status: 'retired', shutdown_date: '2026-12-01', replacement: 'gemini-3.5-flash-lite', used_by: 'GEMINI_MODEL' },
+        {
+          model: 'gemini-2.5-flash',
+          status: 'retired',
+          shutdown_date: '2026-12-01',
+          replacement: 'gemini-3.5-flash-lite',
+          used_by: 'GEMINI_MODEL',
+        },
         { model: 'gemini-2.0-flash', status: 'retired', shutdown_date: '2026-06-01', replacement: 'gemini-3.5-flash', used_by: 'sessions' },
       ]);
     } finally {

@@ -52,7 +52,7 @@ describe('Sessions: paging, management, usage, export', () => {
       expect(first).toMatchObject({ user_id: 'many', title: 's249', message_count: 0, total_cost_usd: 0 });
     });
 
-    it('carries each session\'s totals', async () => {
+    it("carries each session's totals", async () => {
       const sessionId = await createSession(t, { user_id: 'totals' });
       await send(t, sessionId, 'hello').expect(201);
       const page = (await request(t.baseUrl).get('/sessions').query({ user_id: 'totals' }).expect(200)).body;
@@ -79,10 +79,12 @@ describe('Sessions: paging, management, usage, export', () => {
     async function sessionWithMessages(n: number): Promise<string> {
       const sessionId = await createSession(t);
       for (let i = 0; i < n; i++) {
-        await t.query(
-          'INSERT INTO chat_history (chat_id, timestamp, role, content) VALUES (?, ?, ?, ?)',
-          [sessionId, new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), i % 2 ? 'model' : 'user', `m${i}`],
-        );
+        await t.query('INSERT INTO chat_history (chat_id, timestamp, role, content) VALUES (?, ?, ?, ?)', [
+          sessionId,
+          new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+          i % 2 ? 'model' : 'user',
+          `m${i}`,
+        ]);
       }
       return sessionId;
     }
@@ -181,7 +183,7 @@ describe('Sessions: paging, management, usage, export', () => {
       expect((await counts('deleter')).orphans).toBe(0);
     });
 
-    it('deletes a user with every session and message, and nobody else\'s', async () => {
+    it("deletes a user with every session and message, and nobody else's", async () => {
       await request(t.baseUrl).post('/chat').send({ user_id: 'leaver', message: 'one' }).expect(200);
       await request(t.baseUrl).post('/chat').send({ user_id: 'leaver', message: 'two' }).expect(200);
       const other = (await request(t.baseUrl).post('/chat').send({ user_id: 'stayer', message: 'mine' }).expect(200)).body.chat_id;

@@ -23,7 +23,10 @@ describe('Streaming a turn (Accept: text/event-stream)', () => {
     expect(names.slice(0, -1).every((name) => name === 'delta')).toBe(true);
     expect(names.at(-1)).toBe('done');
 
-    const streamed = result.events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
+    const streamed = result.events
+      .filter((e) => e.event === 'delta')
+      .map((e) => e.data.text)
+      .join('');
     expect(streamed).toBe(LONG_REPLY);
     const done = result.events.at(-1)!.data;
     expect(Object.keys(done).sort()).toEqual(['model_message', 'reply', 'session_id', 'session_total_cost_usd', 'user_message']);
@@ -64,7 +67,9 @@ describe('Streaming a turn (Accept: text/event-stream)', () => {
     const result = await streamMessage(t.baseUrl, sessionId, 'do not lose this', { disconnectAfterDeltas: 1 });
     expect(result.events.map((e) => e.event)).toEqual(['delta']);
 
-    const rows = await waitFor('the turn to be stored in the background', () => historyRows(t, sessionId), { until: (r) => r.length === 2 });
+    const rows = await waitFor('the turn to be stored in the background', () => historyRows(t, sessionId), {
+      until: (r) => r.length === 2,
+    });
     expect(rows.map((r) => r.content)).toEqual(['do not lose this', LONG_REPLY]);
     expect(rows[1].cost_nano_usd).toBeGreaterThan(0);
   });

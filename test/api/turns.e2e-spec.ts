@@ -43,7 +43,13 @@ describe('A turn', () => {
     const sessionId = await createSession(t);
     t.emulator.enqueue({
       text: 'cached answer',
-      usage: { promptTokenCount: 10_000, cachedContentTokenCount: 8_000, candidatesTokenCount: 100, thoughtsTokenCount: 50, toolUsePromptTokenCount: 20 },
+      usage: {
+        promptTokenCount: 10_000,
+        cachedContentTokenCount: 8_000,
+        candidatesTokenCount: 100,
+        thoughtsTokenCount: 50,
+        toolUsePromptTokenCount: 20,
+      },
     });
     const response = await send(t, sessionId, 'question').expect(201);
     const rows = await historyRows(t, sessionId);
@@ -70,7 +76,11 @@ describe('A turn', () => {
 
   it('prices the model that answered (modelVersion), not only the one requested', async () => {
     const sessionId = await createSession(t, { model: 'gemini-2.5-flash' });
-    t.emulator.enqueue({ text: 'hi', modelVersion: 'models/gemini-2.5-pro', usage: { promptTokenCount: 1000, candidatesTokenCount: 0, thoughtsTokenCount: 0 } });
+    t.emulator.enqueue({
+      text: 'hi',
+      modelVersion: 'models/gemini-2.5-pro',
+      usage: { promptTokenCount: 1000, candidatesTokenCount: 0, thoughtsTokenCount: 0 },
+    });
     const response = await send(t, sessionId, 'hello').expect(201);
     expect(response.body.model_message.model).toBe('gemini-2.5-pro');
     expect(response.body.model_message.cost_usd).toBe(0.00125);
@@ -159,16 +169,14 @@ describe('A turn', () => {
     expect(contextSizes).toEqual([1, 3, 5, 7, 9, 11]);
     const rows = await historyRows(t, sessionId);
     expect(rows.map((r) => r.role)).toEqual(Array(6).fill(['user', 'model']).flat());
-    expect(rows.map((r) => r.content).filter((_, i) => i % 2 === 0)).toEqual(
-      Array.from({ length: 6 }, (_, i) => `message ${i}`),
-    );
+    expect(rows.map((r) => r.content).filter((_, i) => i % 2 === 0)).toEqual(Array.from({ length: 6 }, (_, i) => `message ${i}`));
   });
 });
 
 describe('Ownership', () => {
   const t = useTestApp();
 
-  it('keeps one user out of another user\'s chat, with the same 404 as a missing one', async () => {
+  it("keeps one user out of another user's chat, with the same 404 as a missing one", async () => {
     const own = await request(t.baseUrl).post('/chat').send({ user_id: 'owner', message: 'private note' }).expect(200);
     const chatId = own.body.chat_id as string;
     const requestsBefore = t.emulator.generateRequests().length;
@@ -220,7 +228,9 @@ describe('Offline mode', () => {
   it('starts its own emulator without Gemini variables and answers /chat', async () => {
     const t = await startTestApp({ offline: true });
     try {
-      await request(t.baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'emulator', auth: 'off', model_notices: [] });
+      await request(t.baseUrl)
+        .get('/health')
+        .expect(200, { status: 'ok', database: 'up', gemini: 'emulator', auth: 'off', model_notices: [] });
       const response = await request(t.baseUrl).post('/chat').send({ user_id: 'offline', message: 'ping' }).expect(200);
       expect(response.body.response).toContain('ping');
       expect(response.body.cost_usd).toBeGreaterThan(0);

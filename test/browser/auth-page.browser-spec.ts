@@ -102,9 +102,9 @@ describe('the chat page when the service needs an API key', () => {
     await waitForListStatus(page, 'No sessions yet.');
     expect(await page.inputValue('#api-key')).toBe('');
     expect(await page.locator('#forget-key').isVisible()).toBe(true);
-    expect(
-      await page.evaluate(() => [sessionStorage.getItem('gemini-chat.api-key'), localStorage.getItem('gemini-chat.api-key')]),
-    ).toEqual([ADMIN_KEY, null]);
+    expect(await page.evaluate(() => [sessionStorage.getItem('gemini-chat.api-key'), localStorage.getItem('gemini-chat.api-key')])).toEqual(
+      [ADMIN_KEY, null],
+    );
     await send(page, 'Hello, is a key needed?');
     expect(await models(page).first().locator('.reply-text').textContent()).toContain('Hello, is a key needed?');
     expect(await page.inputValue('#message')).toBe('');
@@ -182,16 +182,15 @@ describe('the chat page when the service needs an API key', () => {
     expect(session.user_id).toBe(user);
     expect(await history(sessionId)).toHaveLength(2);
     expect(sent.slice(1).filter((request) => request.authorization !== `Bearer ${issued.key}`)).toEqual([]);
-    await page.waitForFunction(
-      (id) => document.querySelector(`#session-list .session-item[data-session-id="${id}"]`) !== null,
-      sessionId,
-    );
+    await page.waitForFunction((id) => document.querySelector(`#session-list .session-item[data-session-id="${id}"]`) !== null, sessionId);
 
     // Someone else's user id: the server answers 404, shown as an ordinary error; the key stays.
     const other = freshUser('stranger');
     await page.fill('#user-id', other);
     await page.press('#user-id', 'Tab');
-    await page.waitForFunction(() => /^Could not load the sessions: /.test(document.querySelector('#session-list-status')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /^Could not load the sessions: /.test(document.querySelector('#session-list-status')?.textContent ?? ''),
+    );
     await page.click('#new-session');
     const error = page.locator('#error');
     await error.waitFor({ state: 'visible' });
@@ -287,10 +286,14 @@ describe('retrying a send', () => {
     t.emulator.enqueue({ delayMs: 1500 });
     const upstreamBefore = t.emulator.generateRequests().length;
     // The first send reaches the server (which starts a slow turn), but the page's connection drops.
-    let forwarded: Promise<unknown> | null = null;
+    // Set by the route handler below; typed here so the awaiting code does not read it as null.
+    let forwarded = null as Promise<unknown> | null;
     await page.route('**/sessions/*/messages', async (route) => {
       if (forwarded) return route.continue();
-      forwarded = route.fetch().then((response) => response.text(), () => null);
+      forwarded = route.fetch().then(
+        (response) => response.text(),
+        () => null,
+      );
       await route.abort('connectionreset');
     });
     const statuses: number[] = [];

@@ -26,9 +26,11 @@ async function getJson(path: string): Promise<any> {
 
 /** The session list as the page shows it: [session id, title] newest first. */
 async function listed(page: Page): Promise<[string, string][]> {
-  return page.locator('#session-list .session-item').evaluateAll((items) =>
-    items.map((item) => [(item as HTMLElement).dataset.sessionId!, item.querySelector('.session-name')!.textContent!] as [string, string]),
-  );
+  return page
+    .locator('#session-list .session-item')
+    .evaluateAll((items) =>
+      items.map((item) => [(item as HTMLElement).dataset.sessionId!, item.querySelector('.session-name')!.textContent] as [string, string]),
+    );
 }
 
 /** Waits until the open session's title bar shows this title. */
@@ -162,9 +164,7 @@ describe('the built-in chat page', () => {
       page = await openPage(offline.baseUrl);
       const banner = page.locator('#offline-banner');
       await banner.waitFor({ state: 'visible' });
-      expect(await banner.textContent()).toContain(
-        'Offline mode: replies come from the bundled Gemini emulator, not from Google.',
-      );
+      expect(await banner.textContent()).toContain('Offline mode: replies come from the bundled Gemini emulator, not from Google.');
     } finally {
       // Closed before the app, which would otherwise wait for the page's open connections.
       await page?.context().close();
@@ -176,7 +176,8 @@ describe('the built-in chat page', () => {
     const page = await openPage();
     const sent: { url: string; authorization?: string }[] = [];
     page.on('request', (request) => {
-      if (['fetch', 'xhr'].includes(request.resourceType())) sent.push({ url: request.url(), authorization: request.headers()['authorization'] });
+      if (['fetch', 'xhr'].includes(request.resourceType()))
+        sent.push({ url: request.url(), authorization: request.headers()['authorization'] });
     });
     expect(await page.getAttribute('body', 'data-auth')).toBe('off');
     expect(await page.locator('#key-area').isHidden()).toBe(true);
@@ -200,12 +201,7 @@ describe('the built-in chat page', () => {
     await page.waitForSelector('body[data-ready]');
     expect(await page.inputValue('#session-id')).toBe(sessionId);
     const items = page.locator('#messages > [data-role]');
-    expect(await items.evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.role))).toEqual([
-      'user',
-      'model',
-      'user',
-      'model',
-    ]);
+    expect(await items.evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.role))).toEqual(['user', 'model', 'user', 'model']);
     expect(await items.nth(0).textContent()).toBe('first question');
     expect(await items.nth(3).locator('.reply-text').textContent()).toContain('second question');
     expect(await items.nth(3).locator('.reply-meta').textContent()).toMatch(/tokens .* · \$0\.\d+$/);
@@ -225,8 +221,10 @@ describe('replies as Markdown', () => {
   async function foreignMarkup(page: Page): Promise<string[]> {
     return page.evaluate(() => {
       const found: string[] = [];
-      for (const element of document.querySelectorAll('#messages script, #messages img, #messages iframe, #messages svg, ' +
-        '#messages object, #messages embed, #messages form, #messages input, #messages style, #messages link, #messages meta')) {
+      for (const element of document.querySelectorAll(
+        '#messages script, #messages img, #messages iframe, #messages svg, ' +
+          '#messages object, #messages embed, #messages form, #messages input, #messages style, #messages link, #messages meta',
+      )) {
         found.push(element.outerHTML);
       }
       for (const element of document.querySelectorAll('#messages *')) {
@@ -257,7 +255,7 @@ describe('replies as Markdown', () => {
     expect((await fetch(`${t.baseUrl}/vendor/marked.esm.js`, { method: 'DELETE' })).status).toBe(404);
   });
 
-  it('renders headings, lists, tables, code blocks, emphasis and links, and leaves the person\'s own text as typed', async () => {
+  it("renders headings, lists, tables, code blocks, emphasis and links, and leaves the person's own text as typed", async () => {
     const page = await openPage();
     const markdown = [
       '## Packing list',
@@ -291,16 +289,30 @@ describe('replies as Markdown', () => {
       expect(await reply.locator('ul > li').allTextContents()).toEqual(['socks', 'a hat']);
       expect(await reply.locator('ol > li').allTextContents()).toEqual(['pack', 'go']);
       expect(
-        await reply.locator('table tr').evaluateAll((rows) => rows.map((row) => [...row.children].map((cell) => `${cell.tagName} ${cell.textContent}`))),
-      ).toEqual([['TH Item', 'TH Grams'], ['TD tent', 'TD 1200'], ['TD stove', 'TD 300']]);
+        await reply
+          .locator('table tr')
+          .evaluateAll((rows) => rows.map((row) => [...row.children].map((cell) => `${cell.tagName} ${cell.textContent}`))),
+      ).toEqual([
+        ['TH Item', 'TH Grams'],
+        ['TD tent', 'TD 1200'],
+        ['TD stove', 'TD 300'],
+      ]);
       expect(await reply.locator('th').nth(1).getAttribute('align')).toBe('right');
       expect(await reply.locator('pre > code').textContent()).toBe('const total = 1200 + 300; // <b>not bold</b>\n');
       expect(await reply.locator('b').count()).toBe(0);
       expect(
         await reply.locator('a').evaluateAll((links) =>
-          links.map((a) => ({ href: a.getAttribute('href'), target: a.getAttribute('target'), rel: a.getAttribute('rel'), title: a.getAttribute('title'), text: a.textContent })),
+          links.map((a) => ({
+            href: a.getAttribute('href'),
+            target: a.getAttribute('target'),
+            rel: a.getAttribute('rel'),
+            title: a.getAttribute('title'),
+            text: a.textContent,
+          })),
         ),
-      ).toEqual([{ href: 'https://weather.example/alps', target: '_blank', rel: 'noopener noreferrer', title: 'Forecast', text: 'the forecast' }]);
+      ).toEqual([
+        { href: 'https://weather.example/alps', target: '_blank', rel: 'noopener noreferrer', title: 'Forecast', text: 'the forecast' },
+      ]);
       // The person's message is text, Markdown and HTML alike.
       const own = page.locator('#messages [data-role="user"]').first();
       expect(await own.textContent()).toBe(question);
@@ -348,14 +360,24 @@ describe('replies as Markdown', () => {
       expect(await foreignMarkup(page)).toEqual([]);
       // The one link left goes where the image was, over https, away from the page.
       expect(
-        await page.locator('#messages a').evaluateAll((links) =>
-          links.map((a) => [a.getAttribute('href'), a.getAttribute('target'), a.getAttribute('rel'), a.textContent]),
-        ),
+        await page
+          .locator('#messages a')
+          .evaluateAll((links) =>
+            links.map((a) => [a.getAttribute('href'), a.getAttribute('target'), a.getAttribute('rel'), a.textContent]),
+          ),
       ).toEqual([['https://images.example/cat.png', '_blank', 'noopener noreferrer', 'an image with a handler']]);
       // The rest is there as text: links without their address, the HTML as written.
       const text = await reply.innerText();
-      for (const shown of ['a javascript link', 'a mixed-case one', 'a data link', 'a reference link', '<script>window.__xss=5</script>',
-        '<img src=x onerror="window.__xss=6">', '<iframe src="javascript:window.__xss=7"></iframe>', '<a href="javascript:window.__xss=9">a raw link</a>']) {
+      for (const shown of [
+        'a javascript link',
+        'a mixed-case one',
+        'a data link',
+        'a reference link',
+        '<script>window.__xss=5</script>',
+        '<img src=x onerror="window.__xss=6">',
+        '<iframe src="javascript:window.__xss=7"></iframe>',
+        '<a href="javascript:window.__xss=9">a raw link</a>',
+      ]) {
         expect(text).toContain(shown);
       }
       await reply.getByText('a javascript link').click();
@@ -440,7 +462,7 @@ describe('streamed replies', () => {
         const reply = document.querySelector<HTMLElement>('#messages [data-role="model"]')!;
         return {
           streaming: reply.dataset.streaming === 'true',
-          length: reply.querySelector('.reply-text')!.textContent!.length,
+          length: reply.querySelector('.reply-text')!.textContent.length,
           meta: reply.querySelector('.reply-meta')!.textContent,
         };
       });
@@ -676,7 +698,6 @@ describe('the usage report', () => {
   });
 });
 
-
 describe('totals and late answers', () => {
   /** A turn sent by another client (not this page) to a session the page shows. */
   async function turnFromElsewhere(sessionId: string, message: string): Promise<void> {
@@ -728,7 +749,9 @@ describe('totals and late answers', () => {
     expect(total).toMatch(/^Session total: \$0\.\d+$/); // the tokens are not known, so not shown
     expect(dollars(total)).toBeCloseTo(session.total_cost_usd, 12);
     expect(await page.locator('#error').isHidden()).toBe(true); // the turn itself went well
-    await page.waitForFunction(() => /^Could not load the sessions: /.test(document.querySelector('#session-list-status')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /^Could not load the sessions: /.test(document.querySelector('#session-list-status')?.textContent ?? ''),
+    );
     expect(await page.textContent('#session-total')).toBe(total); // and the failed list did not change it
   });
 

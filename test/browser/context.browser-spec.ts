@@ -45,8 +45,12 @@ function estimateFigures(text: string): [number, number] {
 async function openById(page: Page, sessionId: string): Promise<void> {
   await page.fill('#session-id', sessionId);
   await page.click('#open-session');
-  await page.waitForFunction((id) => (document.querySelector('#session-id') as HTMLInputElement).value === id &&
-    !document.querySelector('#session-tools')!.hasAttribute('hidden'), sessionId);
+  await page.waitForFunction(
+    (id) =>
+      (document.querySelector('#session-id') as HTMLInputElement).value === id &&
+      !document.querySelector('#session-tools')!.hasAttribute('hidden'),
+    sessionId,
+  );
 }
 
 /** Waits for the gauge to state what GET /sessions/:id states. */
@@ -114,7 +118,9 @@ describe('the context gauge', () => {
     // Turns from another client until one has to leave older messages out.
     let messages: any[] = [];
     for (let turn = 1; turn <= 12 && !messages.at(-1)?.context?.truncated; turn++) {
-      const [status] = await api('POST', `/sessions/${session.session_id}/messages`, { message: `Question ${turn}: ${'tell me more '.repeat(8)}` });
+      const [status] = await api('POST', `/sessions/${session.session_id}/messages`, {
+        message: `Question ${turn}: ${'tell me more '.repeat(8)}`,
+      });
       expect(status).toBe(201);
       messages = (await getJson(`/sessions/${session.session_id}/history`)).messages;
     }
@@ -132,8 +138,10 @@ describe('the context gauge', () => {
     await send(page, 'One more from the page');
     messages = (await getJson(`/sessions/${session.session_id}/history`)).messages;
     const afterPageTurn = leftOutIn(messages);
-    await page.waitForFunction((text) => document.querySelector('#context-left-out')?.textContent === text,
-      `${afterPageTurn} older message${afterPageTurn === 1 ? '' : 's'} left out`);
+    await page.waitForFunction(
+      (text) => document.querySelector('#context-left-out')?.textContent === text,
+      `${afterPageTurn} older message${afterPageTurn === 1 ? '' : 's'} left out`,
+    );
     await expectGaugeOf(page, session.session_id);
     expect(await line.isVisible()).toBe(true);
   });

@@ -77,7 +77,7 @@ describe('models going away', () => {
     ]);
   });
 
-  it("warns on a session whose model is deprecated or retired, and not on one whose model is not", async () => {
+  it('warns on a session whose model is deprecated or retired, and not on one whose model is not', async () => {
     const page = await harness.openPage();
     const user = freshUser('model-warning');
     await useUser(page, user);
@@ -87,7 +87,9 @@ describe('models going away', () => {
     await send(page, 'Which model answers?');
     expect(await page.textContent('#session-model')).toBe('gemini-page-old');
     await warning.waitFor({ state: 'visible' });
-    expect(await warning.textContent()).toBe(`This session's model gemini-page-old is deprecated: shutdown ${SHUTDOWN}, use gemini-page-new.`);
+    expect(await warning.textContent()).toBe(
+      `This session's model gemini-page-old is deprecated: shutdown ${SHUTDOWN}, use gemini-page-new.`,
+    );
 
     const current = await createSession({ user_id: user, model: 'gemini-page-new' });
     const gone = await createSession({ user_id: user, model: 'gemini-page-gone' });

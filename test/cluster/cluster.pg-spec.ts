@@ -64,7 +64,9 @@ describe('Many instances on one PostgreSQL database', () => {
       try {
         await holder.query(MIGRATION_LOCK.replace('%s', 'lock'));
         const late = await cluster.launch();
-        await waitFor('the new instance to listen', async () => (await fetch(`${late.url}/health/ready`).catch(() => null)) !== null, { timeoutMs: START_MS });
+        await waitFor('the new instance to listen', async () => (await fetch(`${late.url}/health/ready`).catch(() => null)) !== null, {
+          timeoutMs: START_MS,
+        });
         await request(late.url).get('/health/ready').expect(503, { status: 'migrating', database: 'up' });
         const refused = await request(late.url).post('/sessions').send({}).expect(503);
         expect(refused.body.code).toBe('NOT_READY');
@@ -87,7 +89,11 @@ describe('Many instances on one PostgreSQL database', () => {
       const sessionId = await newSession('crowd');
       const started = Date.now();
       const responses = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => request(instanceUrl(i)).post(`/sessions/${sessionId}/messages`).send({ message: `turn ${i}` })),
+        Array.from({ length: 30 }, (_, i) =>
+          request(instanceUrl(i))
+            .post(`/sessions/${sessionId}/messages`)
+            .send({ message: `turn ${i}` }),
+        ),
       );
       const elapsed = Date.now() - started;
       explained(
@@ -98,7 +104,10 @@ describe('Many instances on one PostgreSQL database', () => {
       // Each call carried the whole stored history before it, and nothing else: 1, 3, 5 … 59 messages.
       const sizes = calls().map((call) => call.body.contents.length as number);
       expect([...sizes].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => 2 * i + 1));
-      const stored = await cluster.sql.query<{ role: string; content: string }>('SELECT role, content FROM chat_history WHERE chat_id = ? ORDER BY id', [sessionId]);
+      const stored = await cluster.sql.query<{ role: string; content: string }>(
+        'SELECT role, content FROM chat_history WHERE chat_id = ? ORDER BY id',
+        [sessionId],
+      );
       expect(stored.map((row) => row.role)).toEqual(Array(30).fill(['user', 'model']).flat());
       for (const call of calls()) {
         const sent = call.body.contents.map((content: { parts: { text: string }[] }) => content.parts[0].text);
@@ -115,7 +124,11 @@ describe('Many instances on one PostgreSQL database', () => {
     async () => {
       cluster = await startCluster({ emulator, env: { RATE_LIMIT_PER_MINUTE: '6' } });
       const responses = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => request(instanceUrl(i)).post('/chat').send({ user_id: 'limited', message: `m${i}` })),
+        Array.from({ length: 12 }, (_, i) =>
+          request(instanceUrl(i))
+            .post('/chat')
+            .send({ user_id: 'limited', message: `m${i}` }),
+        ),
       );
       const admitted = responses.filter((response) => response.status === 200);
       const refused = responses.filter((response) => response.status === 429);
@@ -125,7 +138,9 @@ describe('Many instances on one PostgreSQL database', () => {
 
       await stopInstance(cluster.instances[0], 'SIGTERM');
       const restarted = await cluster.add();
-      expect((await request(restarted.url).post('/chat').send({ user_id: 'limited', message: 'after a restart' }).expect(429)).body.code).toBe('RATE_LIMITED');
+      expect(
+        (await request(restarted.url).post('/chat').send({ user_id: 'limited', message: 'after a restart' }).expect(429)).body.code,
+      ).toBe('RATE_LIMITED');
       await request(restarted.url).post('/chat').send({ user_id: 'someone-else', message: 'hello' }).expect(200);
     },
     TIMEOUT_MS,
@@ -139,23 +154,31 @@ describe('Many instances on one PostgreSQL database', () => {
       const userId = 'thrifty';
       const budget = 1_000_000;
       await request(instanceUrl(0)).post('/users').send({ user_id: userId }).expect(201);
-      await request(instanceUrl(1)).patch(`/users/${userId}`).send({ daily_budget_usd: budget / 1e9 }).expect(200);
+      await request(instanceUrl(1))
+        .patch(`/users/${userId}`)
+        .send({ daily_budget_usd: budget / 1e9 })
+        .expect(200);
       const sessions = await Promise.all(Array.from({ length: 24 }, () => newSession(userId)));
       emulator.setDefaultReply({ delayMs: 80, usage: { promptTokenCount: 2, candidatesTokenCount: 100, thoughtsTokenCount: 0 } });
-      const responses = await Promise.all(sessions.map((id, i) => request(instanceUrl(i)).post(`/sessions/${id}/messages`).send({ message: 'spend' })));
+      const responses = await Promise.all(
+        sessions.map((id, i) => request(instanceUrl(i)).post(`/sessions/${id}/messages`).send({ message: 'spend' })),
+      );
       const admitted = responses.filter((response) => response.status === 201).length;
       const refused = responses.filter((response) => response.status === 429);
       expect(admitted + refused.length).toBe(24);
       expect(refused.every((response) => response.body.code === 'BUDGET_EXCEEDED')).toBe(true);
       expect(calls()).toHaveLength(admitted);
 
-      const [{ spent }] = await cluster.sql.query('SELECT COALESCE(SUM(cost_nano_usd), 0) AS spent FROM spend_ledger WHERE user_id = ?', [userId]);
+      const [{ spent }] = await cluster.sql.query('SELECT COALESCE(SUM(cost_nano_usd), 0) AS spent FROM spend_ledger WHERE user_id = ?', [
+        userId,
+      ]);
       expect(spent).toBe(admitted * 250_600);
       // Four fit under the limit; the turn admitted last may cross it, by less than its own cost.
       expect(admitted).toBeGreaterThanOrEqual(4);
       expect(spent).toBeLessThan(budget + 251_500);
       expect(await cluster.sql.query('SELECT id FROM budget_reservations')).toEqual([]);
-      for (let i = 0; i < 3; i++) await request(instanceUrl(i)).post(`/sessions/${sessions[0]}/messages`).send({ message: 'more' }).expect(429);
+      for (let i = 0; i < 3; i++)
+        await request(instanceUrl(i)).post(`/sessions/${sessions[0]}/messages`).send({ message: 'more' }).expect(429);
     },
     TIMEOUT_MS,
   );
@@ -167,11 +190,15 @@ describe('Many instances on one PostgreSQL database', () => {
       const sessionId = await newSession('retrier');
       // Long enough for the three requests to arrive while the first runs, on a loaded machine too.
       emulator.setDefaultReply({ text: 'charged once', delayMs: 1_500 });
-      const send = (url: string) => request(url).post(`/sessions/${sessionId}/messages`).set('Idempotency-Key', 'pay-once').send({ message: 'once' });
+      const send = (url: string) =>
+        request(url).post(`/sessions/${sessionId}/messages`).set('Idempotency-Key', 'pay-once').send({ message: 'once' });
       const raced = await Promise.all(cluster.instances.map(({ url }) => send(url)));
       const first = raced.filter((response) => response.status === 201);
       expect(first).toHaveLength(1);
-      expect(raced.filter((response) => response.status === 409).map((response) => response.body.code)).toEqual(['IDEMPOTENCY_IN_PROGRESS', 'IDEMPOTENCY_IN_PROGRESS']);
+      expect(raced.filter((response) => response.status === 409).map((response) => response.body.code)).toEqual([
+        'IDEMPOTENCY_IN_PROGRESS',
+        'IDEMPOTENCY_IN_PROGRESS',
+      ]);
       for (const { url } of cluster.instances) {
         const replay = await send(url).expect(201);
         expect(replay.headers['idempotent-replayed']).toBe('true');
@@ -204,7 +231,10 @@ describe('Many instances on one PostgreSQL database', () => {
       cluster = await startCluster({ emulator, size: 2 });
       const sessionId = await newSession('graceful');
       emulator.enqueue({ text: 'answered while draining', delayMs: 1_000 });
-      const turn = request(instanceUrl(0)).post(`/sessions/${sessionId}/messages`).send({ message: 'in flight' }).then((response) => response);
+      const turn = request(instanceUrl(0))
+        .post(`/sessions/${sessionId}/messages`)
+        .send({ message: 'in flight' })
+        .then((response) => response);
       await waitFor('the call to Gemini', () => calls().length === 1, { timeoutMs: 10_000 });
       const exited = stopInstance(cluster.instances[0], 'SIGTERM');
 
@@ -224,7 +254,8 @@ describe('Many instances on one PostgreSQL database', () => {
       // A budget smaller than one turn's worst case: while the dead turn's reservation counts, nothing is admitted.
       cluster = await startCluster({ emulator, size: 2, env: { USER_DAILY_BUDGET_USD: '0.00001' } });
       const sessionId = await newSession('unlucky');
-      const send = (url: string) => request(url).post(`/sessions/${sessionId}/messages`).set('Idempotency-Key', 'cut-1').send({ message: 'cut short' });
+      const send = (url: string) =>
+        request(url).post(`/sessions/${sessionId}/messages`).set('Idempotency-Key', 'cut-1').send({ message: 'cut short' });
       emulator.enqueue({ text: 'never delivered', delayMs: 10_000 });
       const doomed = send(instanceUrl(0)).then(
         (response) => response.status,
@@ -260,7 +291,7 @@ describe('Many instances on one PostgreSQL database', () => {
       // The client retries, as Retry-After says, until the dead instance's claim has expired.
       const statuses: number[] = [];
       const retried = await waitFor(
-        'the retry to run once the dead instance\'s claims expired',
+        "the retry to run once the dead instance's claims expired",
         async () => {
           const response = await send(instanceUrl(1));
           if (response.status === 409) statuses.push(response.status);

@@ -48,7 +48,10 @@ describe('Entities and migrations', () => {
       ]),
     );
     const migrated: Record<string, ColumnShape> = Object.fromEntries(
-      table!.columns.map((column) => [column.name, { type: normalise(column.type), nullable: column.isNullable, primary: column.isPrimary }]),
+      table!.columns.map((column) => [
+        column.name,
+        { type: normalise(column.type), nullable: column.isNullable, primary: column.isPrimary },
+      ]),
     );
     expect(mapped).toEqual(migrated);
   });

@@ -27,9 +27,14 @@ describe('Migrating a database with turns in it', () => {
   it('copies every stored turn into the spend ledger, the daily totals and the session totals', async () => {
     const before = await open(MIGRATIONS.slice(0, MIGRATIONS.indexOf(SpendLedger1764100000000)));
     const old = rawSql(database, before);
-    await old.query("INSERT INTO users (user_id, created_at) VALUES ('alice', '2026-11-01T00:00:00.000Z'), ('bob', '2026-11-01T00:00:00.000Z')");
+    await old.query(
+      "INSERT INTO users (user_id, created_at) VALUES ('alice', '2026-11-01T00:00:00.000Z'), ('bob', '2026-11-01T00:00:00.000Z')",
+    );
     const session = (id: string, user: string) =>
-      old.query("INSERT INTO chat_sessions (chat_id, user_id, model, created_at, updated_at) VALUES (?, ?, 'gemini-2.5-flash', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z')", [id, user]);
+      old.query(
+        "INSERT INTO chat_sessions (chat_id, user_id, model, created_at, updated_at) VALUES (?, ?, 'gemini-2.5-flash', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z')",
+        [id, user],
+      );
     const A = '00000000-0000-4000-8000-00000000000a';
     const B = '00000000-0000-4000-8000-00000000000b';
     const C = '00000000-0000-4000-8000-00000000000c';
@@ -53,19 +58,65 @@ describe('Migrating a database with turns in it', () => {
     const after = await open(MIGRATIONS);
     const sql = rawSql(database, after);
     try {
-      expect(await sql.query('SELECT user_id, session_id, model, prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status, created_at FROM spend_ledger ORDER BY id')).toEqual([
-        { user_id: 'alice', session_id: A, model: 'gemini-2.5-flash', prompt_tokens: 9, output_tokens: 1, total_tokens: 10, cost_nano_usd: 1_000, cost_status: 'priced', created_at: '2026-11-20T10:00:00.000Z' },
-        { user_id: 'alice', session_id: A, model: 'gemini-2.5-flash-lite', prompt_tokens: 19, output_tokens: 1, total_tokens: 20, cost_nano_usd: 2_000, cost_status: 'priced', created_at: '2026-11-20T23:59:59.999Z' },
+      expect(
+        await sql.query(
+          'SELECT user_id, session_id, model, prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status, created_at FROM spend_ledger ORDER BY id',
+        ),
+      ).toEqual([
+        {
+          user_id: 'alice',
+          session_id: A,
+          model: 'gemini-2.5-flash',
+          prompt_tokens: 9,
+          output_tokens: 1,
+          total_tokens: 10,
+          cost_nano_usd: 1_000,
+          cost_status: 'priced',
+          created_at: '2026-11-20T10:00:00.000Z',
+        },
+        {
+          user_id: 'alice',
+          session_id: A,
+          model: 'gemini-2.5-flash-lite',
+          prompt_tokens: 19,
+          output_tokens: 1,
+          total_tokens: 20,
+          cost_nano_usd: 2_000,
+          cost_status: 'priced',
+          created_at: '2026-11-20T23:59:59.999Z',
+        },
         // A row without a model was answered by its session's model.
-        { user_id: 'alice', session_id: B, model: 'gemini-2.5-flash', prompt_tokens: 29, output_tokens: 1, total_tokens: 30, cost_nano_usd: null, cost_status: 'unpriced', created_at: '2026-11-21T00:00:00.000Z' },
-        { user_id: 'bob', session_id: C, model: 'gemini-2.5-flash', prompt_tokens: 39, output_tokens: 1, total_tokens: 40, cost_nano_usd: 4_000, cost_status: 'priced', created_at: '2026-11-21T08:00:00.000Z' },
+        {
+          user_id: 'alice',
+          session_id: B,
+          model: 'gemini-2.5-flash',
+          prompt_tokens: 29,
+          output_tokens: 1,
+          total_tokens: 30,
+          cost_nano_usd: null,
+          cost_status: 'unpriced',
+          created_at: '2026-11-21T00:00:00.000Z',
+        },
+        {
+          user_id: 'bob',
+          session_id: C,
+          model: 'gemini-2.5-flash',
+          prompt_tokens: 39,
+          output_tokens: 1,
+          total_tokens: 40,
+          cost_nano_usd: 4_000,
+          cost_status: 'priced',
+          created_at: '2026-11-21T08:00:00.000Z',
+        },
       ]);
       expect(await sql.query('SELECT user_id, day, turns, cost_nano_usd FROM spend_daily ORDER BY user_id, day')).toEqual([
         { user_id: 'alice', day: '2026-11-20', turns: 2, cost_nano_usd: 3_000 },
         { user_id: 'alice', day: '2026-11-21', turns: 1, cost_nano_usd: 0 },
         { user_id: 'bob', day: '2026-11-21', turns: 1, cost_nano_usd: 4_000 },
       ]);
-      expect(await sql.query('SELECT chat_id, message_count, total_tokens, total_cost_nano_usd FROM chat_sessions ORDER BY chat_id')).toEqual([
+      expect(
+        await sql.query('SELECT chat_id, message_count, total_tokens, total_cost_nano_usd FROM chat_sessions ORDER BY chat_id'),
+      ).toEqual([
         { chat_id: A, message_count: 4, total_tokens: 30, total_cost_nano_usd: 3_000 },
         { chat_id: B, message_count: 2, total_tokens: 30, total_cost_nano_usd: 0 },
         { chat_id: C, message_count: 2, total_tokens: 40, total_cost_nano_usd: 4_000 },
@@ -91,10 +142,16 @@ describe('Migrating a database with turns in it', () => {
       const B = '00000000-0000-4000-8000-0000000000bb';
       await old.query("INSERT INTO users (user_id, created_at) VALUES ('carol', '2026-11-01T00:00:00.000Z')");
       for (const id of [A, B]) {
-        await old.query("INSERT INTO chat_sessions (chat_id, user_id, model, created_at, updated_at) VALUES (?, 'carol', 'gemini-2.5-flash', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z')", [id]);
+        await old.query(
+          "INSERT INTO chat_sessions (chat_id, user_id, model, created_at, updated_at) VALUES (?, 'carol', 'gemini-2.5-flash', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z')",
+          [id],
+        );
       }
       const turn = async (chat: string, prompt: number, output: number, status: 'priced' | 'unpriced', model = 'gemini-2.5-flash') => {
-        await old.query("INSERT INTO chat_history (chat_id, timestamp, role, content) VALUES (?, '2026-11-20T10:00:00.000Z', 'user', 'q')", [chat]);
+        await old.query(
+          "INSERT INTO chat_history (chat_id, timestamp, role, content) VALUES (?, '2026-11-20T10:00:00.000Z', 'user', 'q')",
+          [chat],
+        );
         await old.query(
           `INSERT INTO chat_history (chat_id, timestamp, role, content, model, prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status)
            VALUES (?, '2026-11-20T10:00:00.000Z', 'model', 'a', ?, ?, ?, ?, ?, ?)`,
@@ -116,10 +173,19 @@ describe('Migrating a database with turns in it', () => {
       const after = await openOn(MIGRATIONS);
       const sql = rawSql(upgraded, after);
       try {
-        const models = await sql.query("SELECT id, priced_as, context_messages, context_first_message_id, context_truncated FROM chat_history WHERE role = 'model' ORDER BY id");
+        const models = await sql.query(
+          "SELECT id, priced_as, context_messages, context_first_message_id, context_truncated FROM chat_history WHERE role = 'model' ORDER BY id",
+        );
         const [first] = await sql.query('SELECT MIN(id) AS id FROM chat_history');
         const [firstOfB] = await sql.query('SELECT MIN(id) AS id FROM chat_history WHERE chat_id = ?', [B]);
-        expect(models.map(({ priced_as, context_messages, context_first_message_id, context_truncated }) => [priced_as, context_messages, context_first_message_id, Boolean(context_truncated)])).toEqual([
+        expect(
+          models.map(({ priced_as, context_messages, context_first_message_id, context_truncated }) => [
+            priced_as,
+            context_messages,
+            context_first_message_id,
+            Boolean(context_truncated),
+          ]),
+        ).toEqual([
           ['gemini-2.5-flash', 0, null, false],
           ['gemini-2.5-flash', 2, Number(first.id), false],
           [null, 4, Number(first.id), false],
@@ -136,7 +202,9 @@ describe('Migrating a database with turns in it', () => {
           { priced_as: 'gemini-2.5-pro', cost_status: 'priced' },
           { priced_as: 'gemini-2.5-flash', cost_status: 'estimated' },
         ]);
-        expect(await sql.query('SELECT chat_id, context_tokens, truncation, max_context_tokens FROM chat_sessions ORDER BY chat_id')).toEqual([
+        expect(
+          await sql.query('SELECT chat_id, context_tokens, truncation, max_context_tokens FROM chat_sessions ORDER BY chat_id'),
+        ).toEqual([
           { chat_id: A, context_tokens: 59, truncation: 'auto', max_context_tokens: null },
           { chat_id: B, context_tokens: 13, truncation: 'auto', max_context_tokens: null },
         ]);

@@ -64,7 +64,9 @@ describe('What a turn asks of the database', () => {
     const sessionId = await createSession(t, { user_id: 'eve' });
     for (let turn = 0; turn < 20; turn++) await send(t, sessionId, `turn ${turn}`).expect(201);
     // The last turn read the conversation before its own two messages were stored.
-    const [lastRead] = await t.query<{ id: number }>('SELECT id FROM chat_history WHERE chat_id = ? ORDER BY id DESC LIMIT 1 OFFSET 2', [sessionId]);
+    const [lastRead] = await t.query<{ id: number }>('SELECT id FROM chat_history WHERE chat_id = ? ORDER BY id DESC LIMIT 1 OFFSET 2', [
+      sessionId,
+    ]);
 
     const ran = await recorded(t, () => send(t, sessionId, 'one more').expect(201));
 
@@ -86,12 +88,15 @@ describe('What a turn asks of the database', () => {
       ? // under the user's advisory lock: expired reservations go, spend and reservations are read, one is added
         ['START', 'SELECT', 'DELETE budget_reservations', 'SELECT spend_daily', 'INSERT budget_reservations', 'COMMIT']
       : ['SELECT spend_daily'];
-    const store = onPostgres ? ['START', 'DELETE session_leases', 'DELETE budget_reservations', ...TURN_WRITES, 'COMMIT'] : EXPECTED.store(TURN_WRITES);
+    const store = onPostgres
+      ? ['START', 'DELETE session_leases', 'DELETE budget_reservations', ...TURN_WRITES, 'COMMIT']
+      : EXPECTED.store(TURN_WRITES);
     expect(statements).toEqual([SESSION_READ, ...EXPECTED.beforeHistory, HISTORY_READ, ...admission, ...store]);
   });
 
   it('a new chat looks its owner up once, and writes the session with its first turn', async () => {
-    const newChat = (userId: string) => statementsOf(t, () => request(t.baseUrl).post('/chat').send({ user_id: userId, message: 'hello' }).expect(200));
+    const newChat = (userId: string) =>
+      statementsOf(t, () => request(t.baseUrl).post('/chat').send({ user_id: userId, message: 'hello' }).expect(200));
     const newUser = await newChat('cid');
     const knownUser = await newChat('cid');
 

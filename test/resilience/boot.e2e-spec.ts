@@ -23,7 +23,11 @@ describe('Starting the server', () => {
   ])('stops on %s with one line naming the variable', async (_name, env, line) => {
     const server = runServer({ DATABASE_URL: `sqlite:${join(dir, 'bad.db')}`, ...env });
     expect(await server.exited).toBe(1);
-    const lines = server.output().trim().split('\n').filter((l) => !/\bLOG\b/.test(l));
+    const lines = server
+      .output()
+      .trim()
+      .split('\n')
+      .filter((l) => !/\bLOG\b/.test(l));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(line);
   });
@@ -33,7 +37,9 @@ describe('Starting the server', () => {
     try {
       const baseUrl = await server.ready;
       expect(server.output()).toMatch(/OFFLINE MODE/);
-      await request(baseUrl).get('/health').expect(200, { status: 'ok', database: 'up', gemini: 'emulator', auth: 'off', model_notices: [] });
+      await request(baseUrl)
+        .get('/health')
+        .expect(200, { status: 'ok', database: 'up', gemini: 'emulator', auth: 'off', model_notices: [] });
       const chat = await request(baseUrl).post('/chat').send({ user_id: 'u', message: 'hello offline' }).expect(200);
       expect(chat.body.response).toContain('hello offline');
     } finally {

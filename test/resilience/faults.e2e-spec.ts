@@ -16,7 +16,9 @@ describe('Upstream faults', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(response.body).toEqual(errorBody(504, 'UPSTREAM_TIMEOUT'));
     // The emulator saw the service hang up instead of waiting for the answer.
-    const [upstream] = await waitFor('the emulator to see the service hang up', () => t.emulator.generateRequests(), { until: ([r]) => r?.clientGone === true });
+    const [upstream] = await waitFor('the emulator to see the service hang up', () => t.emulator.generateRequests(), {
+      until: ([r]) => r?.clientGone === true,
+    });
     expect(upstream.clientGone).toBe(true);
     expect(await historyRows(t, sessionId)).toEqual([]);
   });
@@ -95,7 +97,12 @@ describe('Upstream faults', () => {
     t.emulator.enqueue({ status: 503 }, { text: 'streamed after a retry' });
     const result = await streamMessage(t.baseUrl, sessionId, 'stream');
     expect(result.events.at(-1)!.event).toBe('done');
-    expect(result.events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('')).toBe('streamed after a retry');
+    expect(
+      result.events
+        .filter((e) => e.event === 'delta')
+        .map((e) => e.data.text)
+        .join(''),
+    ).toBe('streamed after a retry');
     expect(t.emulator.generateRequests()).toHaveLength(2);
   });
 

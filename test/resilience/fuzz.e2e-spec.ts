@@ -11,7 +11,6 @@ import {
   weirdString,
 } from '../support/fuzz-arbitraries.js';
 import type { RequestSpec, RouteName } from '../support/fuzz-arbitraries.js';
-import type { EmulatorUsage } from '../../src/gemini/emulator/gemini-emulator.js';
 import {
   describeExchange,
   expectErrorBody,
@@ -132,7 +131,10 @@ async function exchange(ctx: Ctx, spec: RequestSpec): Promise<FuzzResponse> {
     const cause = serverCause(ctx.t.logs, response.headers['x-request-id']);
     const failure = new FuzzFailure(`${error.message}\n${describeExchange(request, response)}${cause ? `\nserver:   ${cause}` : ''}`);
     if (!COLLECT) throw failure;
-    const why = (cause ?? error.message).replace(/\[.*\]$/, '').replace(/"[^"]*"/g, '"…"').replace(/\d+/g, 'N');
+    const why = (cause ?? error.message)
+      .replace(/\[.*\]$/, '')
+      .replace(/"[^"]*"/g, '"…"')
+      .replace(/\d+/g, 'N');
     const signature = `${ctx.admin ? 'admin' : 'open'} ${spec.route} ${response.status} ${why}`;
     if (!stats.collected.has(signature)) stats.collected.set(signature, failure.message);
   }
@@ -198,7 +200,7 @@ function checkStream(response: FuzzResponse): number | null {
 /** Strict JSON as body-parser reads it: an object or array at the top (a leading BOM is dropped). */
 function isStrictJson(text: string): boolean {
   const trimmed = text.replace(/^\ufeff/, '');
-  if (!/^[\x20\x09\x0a\x0d]*[[{]/.test(trimmed)) return false;
+  if (!/^[ \t\n\r]*[[{]/.test(trimmed)) return false;
   try {
     JSON.parse(trimmed);
     return true;
@@ -216,13 +218,22 @@ function checkOracles(ctx: Ctx, spec: RequestSpec, request: FuzzRequest, respons
   // 405 before anything else, with the methods it takes.
   if (status === 405) {
     const allow = String(response.headers.allow ?? '');
-    if (allow === '' || allow.split(', ').includes(request.method)) throw new FuzzFailure(`405 with Allow "${allow}" for ${request.method}`);
+    if (allow === '' || allow.split(', ').includes(request.method))
+      throw new FuzzFailure(`405 with Allow "${allow}" for ${request.method}`);
     return;
   }
   // Without a valid key (when keys are required) a body is refused 401 before it is read.
   const keyless = ctx.admin && authState(ctx, request) === 'none';
-  if (body.kind === 'text' && body.contentType !== null && /^application\/json\s*(;|$)/i.test(body.contentType) &&
-      !/charset=(?!utf-8)/i.test(body.contentType) && bytes > 0 && bytes <= BODY_LIMIT && !isStrictJson(body.text) && status !== (keyless ? 401 : 400)) {
+  if (
+    body.kind === 'text' &&
+    body.contentType !== null &&
+    /^application\/json\s*(;|$)/i.test(body.contentType) &&
+    !/charset=(?!utf-8)/i.test(body.contentType) &&
+    bytes > 0 &&
+    bytes <= BODY_LIMIT &&
+    !isStrictJson(body.text) &&
+    status !== (keyless ? 401 : 400)
+  ) {
     throw new FuzzFailure(`malformed JSON answered ${status}, not ${keyless ? 401 : 400}`);
   }
   if (bytes > BODY_LIMIT && status !== 413) throw new FuzzFailure(`a ${bytes}-byte body answered ${status}, not 413`);
@@ -279,7 +290,11 @@ async function replenish(ctx: Ctx, authorization?: string): Promise<void> {
 }
 
 /** Each property runs on its own seed (SEED + offset), so that they do not replay one another's requests. */
-async function runProperty<Ts extends [RequestSpec, ...unknown[]]>(property: fc.IAsyncPropertyWithHooks<Ts>, numRuns: number, seed: number): Promise<void> {
+async function runProperty<Ts extends [RequestSpec, ...unknown[]]>(
+  property: fc.IAsyncPropertyWithHooks<Ts>,
+  numRuns: number,
+  seed: number,
+): Promise<void> {
   try {
     await fc.assert(property, { seed, numRuns, verbose: 0 });
   } catch (error) {
@@ -311,7 +326,7 @@ describe(`fuzz: every mutating route (fast-check seed ${SEED})`, () => {
       // Gemini's usage numbers too: the app's close recomputes every stored cost from its counts.
       const property = fc.asyncProperty(requestArb(), upstreamUsageArb, async (spec, usage) => {
         ctx.t.emulator.reset();
-        if (usage) ctx.t.emulator.setDefaultReply({ usage: usage as EmulatorUsage });
+        if (usage) ctx.t.emulator.setDefaultReply({ usage: usage });
         await replenish(ctx);
         await exchange(ctx, spec);
       });
@@ -334,7 +349,9 @@ describe(`fuzz: every mutating route (fast-check seed ${SEED})`, () => {
 
     beforeAll(async () => {
       // A low rate limit, so that 429 RATE_LIMITED (which must store nothing too) can come up.
-      const t = await startTestApp({ env: { ADMIN_API_KEY: ADMIN_KEY, MAX_MESSAGE_CHARS: String(MAX_MESSAGE_CHARS), RATE_LIMIT_PER_MINUTE: '3' } });
+      const t = await startTestApp({
+        env: { ADMIN_API_KEY: ADMIN_KEY, MAX_MESSAGE_CHARS: String(MAX_MESSAGE_CHARS), RATE_LIMIT_PER_MINUTE: '3' },
+      });
       ctx = { t, world: new World(t.dataSource), agent: new http.Agent({ keepAlive: true, maxSockets: 1 }), admin: true };
       await ctx.world.sync();
     });
@@ -356,8 +373,14 @@ describe(`fuzz: every mutating route (fast-check seed ${SEED})`, () => {
         {
           weight: 2,
           arbitrary: fc.constantFrom(
-            ADMIN_KEY, `Bearer ${ADMIN_KEY}x`, `Bearer ${ADMIN_KEY.toUpperCase()}`, `Basic ${ADMIN_KEY}`, `Bearer ${ADMIN_KEY} extra`,
-            `Bearer ${ADMIN_KEY.slice(0, -1)}`, `Bearer "${ADMIN_KEY}"`, `Bearer ${ADMIN_KEY}\u0000`,
+            ADMIN_KEY,
+            `Bearer ${ADMIN_KEY}x`,
+            `Bearer ${ADMIN_KEY.toUpperCase()}`,
+            `Basic ${ADMIN_KEY}`,
+            `Bearer ${ADMIN_KEY} extra`,
+            `Bearer ${ADMIN_KEY.slice(0, -1)}`,
+            `Bearer "${ADMIN_KEY}"`,
+            `Bearer ${ADMIN_KEY}\u0000`,
           ),
         },
       );
@@ -387,14 +410,20 @@ const dateArb: fc.Arbitrary<{ text: string; real: boolean | null }> = fc.oneof(
     text: date.toISOString().slice(0, 10),
     real: true,
   })),
-  fc.tuple(fc.integer({ min: 1970, max: 2100 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 29, max: 31 })).map(([year, month, day]) => {
-    const text = `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
-    const probe = new Date(`${text}T00:00:00Z`);
-    return { text, real: !Number.isNaN(probe.getTime()) && probe.getUTCDate() === day };
-  }),
-  fc.constantFrom('2026-02-30', '2025-02-29', '2026-13-01', '2026-00-10', '2026-04-31', '2026-11-22T24:00:00Z', '2026-11-22T23:60:00Z').map((text) => ({ text, real: false })),
+  fc
+    .tuple(fc.integer({ min: 1970, max: 2100 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 29, max: 31 }))
+    .map(([year, month, day]) => {
+      const text = `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+      const probe = new Date(`${text}T00:00:00Z`);
+      return { text, real: !Number.isNaN(probe.getTime()) && probe.getUTCDate() === day };
+    }),
+  fc
+    .constantFrom('2026-02-30', '2025-02-29', '2026-13-01', '2026-00-10', '2026-04-31', '2026-11-22T24:00:00Z', '2026-11-22T23:60:00Z')
+    .map((text) => ({ text, real: false })),
   // Not dates at all, or not in the accepted shapes: a 400 too, whatever they are.
-  fc.oneof(weirdString(20), fc.constantFrom('yesterday', '1e3', '0x10', '2026-1-1', '+2026-01-01', '2026/01/01', '')).map((text) => ({ text, real: null })),
+  fc
+    .oneof(weirdString(20), fc.constantFrom('yesterday', '1e3', '0x10', '2026-1-1', '+2026-01-01', '2026/01/01', ''))
+    .map((text) => ({ text, real: null })),
 );
 
 /** Query numbers as people and probes write them. */
@@ -411,7 +440,9 @@ describe(`fuzz: what read queries take (fast-check seed ${SEED + 3})`, () => {
     try {
       await request(t.baseUrl).post('/users').send({ user_id: 'reader' }).expect(201);
       const property = fc.asyncProperty(fc.option(dateArb, { nil: undefined }), dateArb, limitArb, async (from, to, limit) => {
-        const usage = await request(t.baseUrl).get('/users/reader/usage').query({ ...(from ? { from: from.text } : {}), to: to.text });
+        const usage = await request(t.baseUrl)
+          .get('/users/reader/usage')
+          .query({ ...(from ? { from: from.text } : {}), to: to.text });
         expect(usage.status).toBeLessThan(500);
         if (to.real === false || from?.real === false) expect(usage.status).toBe(400);
         if (to.real && (from === undefined || (from.real && from.text < to.text))) expect(usage.status).toBe(200);

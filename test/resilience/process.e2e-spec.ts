@@ -47,7 +47,12 @@ describe('The server process', () => {
     expect(server.output()).not.toContain('\x1b[');
     if (format === 'json') for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
     const requestLines = lines.filter((line) => /\b(?:GET|POST) \//.test(line));
-    expect(requestLines.map((line) => /(GET \/\S+ \d{3})/.exec(line)?.[1])).toEqual(['GET /health 200', 'GET /health 200', 'GET /health 200', 'GET /nope 404']);
+    expect(requestLines.map((line) => /(GET \/\S+ \d{3})/.exec(line)?.[1])).toEqual([
+      'GET /health 200',
+      'GET /health 200',
+      'GET /health 200',
+      'GET /nope 404',
+    ]);
   });
 
   it('names a retired GEMINI_MODEL at start, with its replacement, and still serves it', async () => {
@@ -64,8 +69,13 @@ describe('The server process', () => {
       server.child.kill('SIGTERM');
       await server.exited;
     }
-    const notice = server.output().split('\n').find((line) => line.includes('MODEL NOTICE'));
-    expect(notice).toContain('gemini-2.5-flash is retired (shut down 2026-12-01); Google names gemini-3.5-flash-lite in its place; GEMINI_MODEL uses it');
+    const notice = server
+      .output()
+      .split('\n')
+      .find((line) => line.includes('MODEL NOTICE'));
+    expect(notice).toContain(
+      'gemini-2.5-flash is retired (shut down 2026-12-01); Google names gemini-3.5-flash-lite in its place; GEMINI_MODEL uses it',
+    );
   });
 
   it('never shows the Gemini API key: not in a log line, a response body or the database file', async () => {
@@ -128,7 +138,7 @@ describe('The server process', () => {
     const session = (await request(url).post('/sessions').send({}).expect(201)).body.session_id;
     emulator.enqueue({ delayMs: 1_000, text: 'finished after SIGTERM' });
     const inFlight = request(url).post(`/sessions/${session}/messages`).send({ message: 'slow one' });
-    const answer = new Promise<request.Response>((resolve, reject) => inFlight.then(resolve, reject));
+    const answer: Promise<request.Response> = inFlight.then((response) => response);
     // Once the turn is at Gemini, ask the server to stop.
     await waitFor('the turn to reach Gemini', () => emulator.generateRequests().length > 0, { timeoutMs: 10_000 });
     server.child.kill('SIGTERM');
@@ -139,9 +149,15 @@ describe('The server process', () => {
     expect(server.output()).toMatch(/SIGTERM: no new connections/);
 
     // The stored turn is there after a restart.
-    const again = runServer({ DATABASE_URL: `sqlite:${join(dir, 'graceful', 'chat.db')}`, GEMINI_API_KEY: 'k', GEMINI_BASE_URL: geminiUrl });
+    const again = runServer({
+      DATABASE_URL: `sqlite:${join(dir, 'graceful', 'chat.db')}`,
+      GEMINI_API_KEY: 'k',
+      GEMINI_BASE_URL: geminiUrl,
+    });
     try {
-      const history = await request(await again.ready).get(`/sessions/${session}/history`).expect(200);
+      const history = await request(await again.ready)
+        .get(`/sessions/${session}/history`)
+        .expect(200);
       expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual(['slow one', 'finished after SIGTERM']);
     } finally {
       again.child.kill('SIGTERM');
@@ -166,7 +182,10 @@ describe('The server process', () => {
       const api = await request(url).get('/models').expect(200);
       expect(api.headers['cache-control']).toBe('no-store');
       await request(url).get('/docs').redirects(1).expect(200);
-      const allowed = await request(url).options('/sessions').set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'POST');
+      const allowed = await request(url)
+        .options('/sessions')
+        .set('Origin', 'https://app.example.com')
+        .set('Access-Control-Request-Method', 'POST');
       expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
       const other = await request(url).get('/models').set('Origin', 'https://evil.example.com');
       expect(other.headers['access-control-allow-origin']).toBeUndefined();

@@ -32,7 +32,7 @@ function raw(baseUrl: string, head: string, options: { drip?: string; waitMs?: n
       resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? 0), body, closed, ms: Date.now() - started });
     };
     const timer = setTimeout(() => done(false), options.waitMs ?? 5_000);
-    socket.on('data', (chunk) => (data += chunk));
+    socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
     socket.on('close', () => done(true));
     socket.on('error', () => undefined);
   });
@@ -51,7 +51,10 @@ describe('Slow and keyless clients', () => {
   });
 
   it('answers a Content-Length over 1 MiB with 413 from the headers alone, and closes', async () => {
-    const answer = await raw(t.baseUrl, `POST /sessions HTTP/1.1\nHost: x\nAuthorization: Bearer ${ADMIN_KEY}\nContent-Type: application/json\nContent-Length: 99999999999\n\n{`);
+    const answer = await raw(
+      t.baseUrl,
+      `POST /sessions HTTP/1.1\nHost: x\nAuthorization: Bearer ${ADMIN_KEY}\nContent-Type: application/json\nContent-Length: 99999999999\n\n{`,
+    );
     expect(answer).toMatchObject({ status: 413, closed: true });
     expect(JSON.parse(answer.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
@@ -70,7 +73,10 @@ describe('Slow and keyless clients', () => {
 
   it('still serves a whole body sent in pieces within the limit', async () => {
     const body = JSON.stringify({ user_id: 'pieces' });
-    const answer = await raw(t.baseUrl, `POST /users HTTP/1.1\nHost: x\nAuthorization: Bearer ${ADMIN_KEY}\nContent-Type: application/json\nContent-Length: ${body.length}\nConnection: close\n\n${body}`);
+    const answer = await raw(
+      t.baseUrl,
+      `POST /users HTTP/1.1\nHost: x\nAuthorization: Bearer ${ADMIN_KEY}\nContent-Type: application/json\nContent-Length: ${body.length}\nConnection: close\n\n${body}`,
+    );
     expect(answer).toMatchObject({ status: 201, closed: true });
   });
 });

@@ -108,9 +108,40 @@ export const weirdChar: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.constantFrom(
-      '/', '\\', '?', '#', '%', ' ', '\t', '\n', '\r', '\0', '\u0007', '\u001b', '\u007f', '\u0085', '\u00a0', '\u00ff',
-      '\u2028', '\u2029', '\u200b', '\u202e', '\ufeff', '\ufffd', '\uffff', '"', "'", '<', '>', '&', '{', '}', '..', '%00',
-      '\u{1f600}', '\u{10ffff}',
+      '/',
+      '\\',
+      '?',
+      '#',
+      '%',
+      ' ',
+      '\t',
+      '\n',
+      '\r',
+      '\0',
+      '\u0007',
+      '\u001b',
+      '\u007f',
+      '\u0085',
+      '\u00a0',
+      '\u00ff',
+      '\u2028',
+      '\u2029',
+      '\u200b',
+      '\u202e',
+      '\ufeff',
+      '\ufffd',
+      '\uffff',
+      '"',
+      "'",
+      '<',
+      '>',
+      '&',
+      '{',
+      '}',
+      '..',
+      '%00',
+      '\u{1f600}',
+      '\u{10ffff}',
     ),
   },
 );
@@ -148,7 +179,10 @@ const modelValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom('gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.5-flash-lite', 'gemini-3-pro-preview') },
   { weight: 2, arbitrary: fc.stringMatching(new RegExp(MODEL_ID_PATTERN.source)).filter((model) => !isRetiredModel(model)) },
   { weight: 2, arbitrary: weirdString(30) },
-  { weight: 1, arbitrary: fc.constantFrom('gemini 2.5; drop table', '../gemini-2.5-flash', 'models/gemini-2.5-flash', 'a'.repeat(101), '') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('gemini 2.5; drop table', '../gemini-2.5-flash', 'models/gemini-2.5-flash', 'a'.repeat(101), ''),
+  },
   { weight: 2, arbitrary: fc.constant(null) },
   { weight: 2, arbitrary: wrongType },
 );
@@ -163,7 +197,10 @@ const userIdValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.nat(64).map((index) => new PoolRef('user', index)) },
   { weight: 3, arbitrary: validUserId },
   { weight: 3, arbitrary: weirdString(30) },
-  { weight: 1, arbitrary: fc.constantFrom('', ' alice', 'alice ', 'a/b', 'a\\b', 'a?b', 'a#b', 'a%b', 'x'.repeat(129), 'x'.repeat(128), 'anonymous') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('', ' alice', 'alice ', 'a/b', 'a\\b', 'a?b', 'a#b', 'a%b', 'x'.repeat(129), 'x'.repeat(128), 'anonymous'),
+  },
   { weight: 1, arbitrary: hugeString },
   { weight: 2, arbitrary: fc.constant(null) },
   { weight: 2, arbitrary: wrongType },
@@ -205,7 +242,23 @@ const sessionIdValue: fc.Arbitrary<unknown> = fc.oneof(
 const budgetValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true, min: 0, max: 1_000_000 }) },
   { weight: 2, arbitrary: fc.integer({ min: -10, max: 2_000_000 }) },
-  { weight: 2, arbitrary: fc.constantFrom(0, -0, 1e-9, 1e-10, 0.1 + 0.2, 1_000_000, 1_000_000.000000001, 1_000_001, 5e-324, 1e308, -1e-9, 123.456789123) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      0,
+      -0,
+      1e-9,
+      1e-10,
+      0.1 + 0.2,
+      1_000_000,
+      1_000_000.000000001,
+      1_000_001,
+      5e-324,
+      1e308,
+      -1e-9,
+      123.456789123,
+    ),
+  },
   { weight: 1, arbitrary: fc.double() },
   { weight: 2, arbitrary: fc.constant(null) },
   { weight: 2, arbitrary: fc.oneof(weirdString(12), fc.constantFrom('5', '1e3', '0x10', 'NaN', 'Infinity')) },
@@ -233,7 +286,10 @@ const FIELD_VALUES: Record<string, fc.Arbitrary<unknown>> = {
 
 /** A body the route accepts (most of the time: pool refs may point at deleted things). */
 const VALID_FIELDS: Record<string, fc.Arbitrary<unknown>> = {
-  user_id: fc.oneof(fc.nat(64).map((index) => new PoolRef('user', index)), validUserId),
+  user_id: fc.oneof(
+    fc.nat(64).map((index) => new PoolRef('user', index)),
+    validUserId,
+  ),
   username: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
   email: fc.emailAddress(),
   // 0 stops the user's turns (429 BUDGET_EXCEEDED, which must store nothing either).
@@ -246,13 +302,11 @@ const VALID_FIELDS: Record<string, fc.Arbitrary<unknown>> = {
 };
 
 /** A /chat turn in one of the stored chats, as its owner. */
-const ownChatTurn: fc.Arbitrary<[string, unknown][]> = fc
-  .tuple(fc.nat(64), validMessage)
-  .map(([index, message]) => [
-    ['user_id', new PoolRef('owner', index)],
-    ['message', message],
-    ['chat_id', new PoolRef('session', index)],
-  ]);
+const ownChatTurn: fc.Arbitrary<[string, unknown][]> = fc.tuple(fc.nat(64), validMessage).map(([index, message]) => [
+  ['user_id', new PoolRef('owner', index)],
+  ['message', message],
+  ['chat_id', new PoolRef('session', index)],
+]);
 
 const REQUIRED: Partial<Record<RouteName, string[]>> = {
   'PATCH /users/:user_id': ['daily_budget_usd'],
@@ -264,8 +318,26 @@ const REQUIRED: Partial<Record<RouteName, string[]>> = {
 /** Keys no DTO has; some are known fields of other routes, some are prototype names. */
 export const unknownKey: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(
-    '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'admin', 'id', 'is_admin',
-    'user_id', 'chat_id', 'message', 'messages', 'session_id', 'daily_budget_usd', 'key_id', 'MESSAGE', 'message ', ' message', '',
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'valueOf',
+    'admin',
+    'id',
+    'is_admin',
+    'user_id',
+    'chat_id',
+    'message',
+    'messages',
+    'session_id',
+    'daily_budget_usd',
+    'key_id',
+    'MESSAGE',
+    'message ',
+    ' message',
+    '',
   ),
   fc.string({ unit: weirdChar, maxLength: 10 }),
 );
@@ -277,13 +349,20 @@ export function objectOf(entries: [string, unknown][]): Record<string, unknown> 
   return object;
 }
 
-function fieldsObject(fields: string[], values: Record<string, fc.Arbitrary<unknown>>, required: string[]): fc.Arbitrary<[string, unknown][]> {
+function fieldsObject(
+  fields: string[],
+  values: Record<string, fc.Arbitrary<unknown>>,
+  required: string[],
+): fc.Arbitrary<[string, unknown][]> {
   return fc
     .tuple(
       ...fields.map((field) =>
         required.includes(field)
           ? values[field].map((value) => [field, value] as [string, unknown])
-          : fc.option(values[field].map((value) => [field, value] as [string, unknown]), { nil: undefined }),
+          : fc.option(
+              values[field].map((value) => [field, value] as [string, unknown]),
+              { nil: undefined },
+            ),
       ),
     )
     .map((entries) => entries.filter((entry): entry is [string, unknown] => entry !== undefined));
@@ -295,7 +374,10 @@ const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'APPL
 export function bodyArb(route: RouteName): fc.Arbitrary<BodySpec> {
   const fields = ROUTES[route].fields ?? [];
   const required = REQUIRED[route] ?? [];
-  const jsonType = fc.oneof({ weight: 6, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom(...JSON_TYPES) });
+  const jsonType = fc.oneof(
+    { weight: 6, arbitrary: fc.constant('application/json') },
+    { weight: 1, arbitrary: fc.constantFrom(...JSON_TYPES) },
+  );
   const json = (value: fc.Arbitrary<unknown>) => fc.record({ kind: fc.constant('json' as const), value, contentType: jsonType });
 
   const validEntries = fieldsObject(fields, VALID_FIELDS, required);
@@ -323,11 +405,37 @@ export function bodyArb(route: RouteName): fc.Arbitrary<BodySpec> {
     contentType: jsonType,
     text: fc.oneof(
       fc.constantFrom(
-        '{', '}', '[', '{"message":', '{"message":"hi"', "{'message':'hi'}", '{"message":"hi",}', '{message:"hi"}', 'NaN', 'undefined',
-        'null', 'true', '"just a string"', '42', '[1,]', '{"a":1}{"b":2}', '\u0000', ' ', '\n', '\ufeff{"message":"hi"}',
-        '{"message":"\\x41"}', '{"message":"\\ud800"}', '{"message": 1e999}', '{"__proto__": {"admin": true}}',
-        '{"constructor": {"prototype": {"polluted": 1}}}', '{"message":"hi"} trailing', '/* comment */ {}', '{"a":-}', '{"a":01}',
-        '{"message":"a\u0000b"}', '{"message":"line\nbreak"}',
+        '{',
+        '}',
+        '[',
+        '{"message":',
+        '{"message":"hi"',
+        "{'message':'hi'}",
+        '{"message":"hi",}',
+        '{message:"hi"}',
+        'NaN',
+        'undefined',
+        'null',
+        'true',
+        '"just a string"',
+        '42',
+        '[1,]',
+        '{"a":1}{"b":2}',
+        '\u0000',
+        ' ',
+        '\n',
+        '\ufeff{"message":"hi"}',
+        '{"message":"\\x41"}',
+        '{"message":"\\ud800"}',
+        '{"message": 1e999}',
+        '{"__proto__": {"admin": true}}',
+        '{"constructor": {"prototype": {"polluted": 1}}}',
+        '{"message":"hi"} trailing',
+        '/* comment */ {}',
+        '{"a":-}',
+        '{"a":01}',
+        '{"message":"a\u0000b"}',
+        '{"message":"line\nbreak"}',
       ),
       fc.tuple(fc.jsonValue({ maxDepth: 3 }), fc.nat()).map(([value, cut]) => {
         const text = JSON.stringify(value) ?? 'null';
@@ -340,10 +448,24 @@ export function bodyArb(route: RouteName): fc.Arbitrary<BodySpec> {
     fc.record({
       kind: fc.constant('text' as const),
       contentType: fc.constantFrom(
-        'text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=fuzz',
-        'application/xml', 'application/octet-stream', 'application/merge-patch+json', 'application/vnd.api+json',
-        'application/json; charset=utf-16', 'application/json; charset=latin1', 'application/json; charset=bogus',
-        'application/json; charset=', 'application/json;;;', 'application/json, text/plain', '*/*', 'json', '', '\u00ff/\u00fe',
+        'text/plain',
+        'text/plain; charset=utf-8',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=fuzz',
+        'application/xml',
+        'application/octet-stream',
+        'application/merge-patch+json',
+        'application/vnd.api+json',
+        'application/json; charset=utf-16',
+        'application/json; charset=latin1',
+        'application/json; charset=bogus',
+        'application/json; charset=',
+        'application/json;;;',
+        'application/json, text/plain',
+        '*/*',
+        'json',
+        '',
+        '\u00ff/\u00fe',
       ),
       text: fc.oneof(
         fc.constantFrom('message=hello', 'user_id=fz-form&message=hi', 'message[a]=1&message[b]=2', '__proto__[admin]=1', 'a=%ZZ', '%'),
@@ -353,7 +475,11 @@ export function bodyArb(route: RouteName): fc.Arbitrary<BodySpec> {
         weirdString(60),
       ),
     }),
-    fc.record({ kind: fc.constant('text' as const), contentType: fc.constant(null), text: fc.constantFrom('{"message":"hi"}', 'hello', '') }),
+    fc.record({
+      kind: fc.constant('text' as const),
+      contentType: fc.constant(null),
+      text: fc.constantFrom('{"message":"hi"}', 'hello', ''),
+    }),
   );
   const deep: fc.Arbitrary<BodySpec> = fc.record({
     kind: fc.constant('deep' as const),
@@ -400,7 +526,12 @@ export const upstreamUsageArb: fc.Arbitrary<Record<string, unknown> | undefined>
   {
     weight: 1,
     arbitrary: fc.record(
-      { promptTokenCount: upstreamCount, candidatesTokenCount: upstreamCount, thoughtsTokenCount: upstreamCount, totalTokenCount: upstreamCount },
+      {
+        promptTokenCount: upstreamCount,
+        candidatesTokenCount: upstreamCount,
+        thoughtsTokenCount: upstreamCount,
+        totalTokenCount: upstreamCount,
+      },
       { requiredKeys: [] },
     ),
   },
@@ -413,14 +544,64 @@ const HEX16 = /^[0-9a-f]{16}$/;
 
 /** Segments that are valid in a request target but mean trouble once decoded. */
 const SPECIAL_SEGMENTS = [
-  '..', '.', '%2e%2e', '%2E', '%00', '%0A', '%0D%0A', '%', '%Z', '%ZZ', '%E0%A4%A', '%C0%AF', '%FF', '%ED%A0%80', '%F0%9F%98',
-  '%2F', '%5C', '%3F', '%23', '%25', '%20', '%20alice', 'alice%20', '%2e', ';', ':', '@', '!', '$', "'", '(', ')', '*', '+', ',', '=',
-  '~', '-', '_', 'null', 'undefined', 'NaN', '0', '-1', '__proto__', 'constructor', 'anonymous', '%F0%9F%98%80', '%EF%BB%BF',
-  'a;b=c', '..%2f..%2fetc%2fpasswd', '%u0041', '%%', '%25%32%46',
+  '..',
+  '.',
+  '%2e%2e',
+  '%2E',
+  '%00',
+  '%0A',
+  '%0D%0A',
+  '%',
+  '%Z',
+  '%ZZ',
+  '%E0%A4%A',
+  '%C0%AF',
+  '%FF',
+  '%ED%A0%80',
+  '%F0%9F%98',
+  '%2F',
+  '%5C',
+  '%3F',
+  '%23',
+  '%25',
+  '%20',
+  '%20alice',
+  'alice%20',
+  '%2e',
+  ';',
+  ':',
+  '@',
+  '!',
+  '$',
+  "'",
+  '(',
+  ')',
+  '*',
+  '+',
+  ',',
+  '=',
+  '~',
+  '-',
+  '_',
+  'null',
+  'undefined',
+  'NaN',
+  '0',
+  '-1',
+  '__proto__',
+  'constructor',
+  'anonymous',
+  '%F0%9F%98%80',
+  '%EF%BB%BF',
+  'a;b=c',
+  '..%2f..%2fetc%2fpasswd',
+  '%u0041',
+  '%%',
+  '%25%32%46',
 ];
 
 /** Characters allowed raw in a path segment (RFC 3986 pchar), plus `%` for broken escapes. */
-const PCHAR = [...'ABCXYZabcxyz0189-._~!$&\'()*+,;=:@%'];
+const PCHAR = [..."ABCXYZabcxyz0189-._~!$&'()*+,;=:@%"];
 
 export const garbageSegment: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...SPECIAL_SEGMENTS) },
@@ -451,12 +632,7 @@ export const garbageSegment: fc.Arbitrary<string> = fc.oneof(
 
 export function idArb(param: 'session' | 'user' | 'key'): fc.Arbitrary<IdSpec> {
   const pool = fc.nat(64).map((index) => new PoolRef(param, index));
-  const plausible =
-    param === 'session'
-      ? fc.uuid()
-      : param === 'user'
-        ? validUserId.map(encodeSegment)
-        : fc.stringMatching(HEX16);
+  const plausible = param === 'session' ? fc.uuid() : param === 'user' ? validUserId.map(encodeSegment) : fc.stringMatching(HEX16);
   return fc.oneof(
     { weight: 6, arbitrary: pool },
     { weight: 2, arbitrary: plausible.map((segment) => ({ segment })) },
@@ -470,38 +646,72 @@ export function idArb(param: 'session' | 'user' | 'key'): fc.Arbitrary<IdSpec> {
 export const idempotencyKeyArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom('fuzz-key-1', 'fuzz-key-2', 'fuzz-key-3', 'fuzz-key-4', 'fuzz-key-5', 'fuzz-key-6') },
   { weight: 2, arbitrary: fc.stringMatching(/^[\x21-\x7e]{1,40}$/) },
-  { weight: 1, arbitrary: fc.constantFrom('', ' ', 'k'.repeat(255), 'k'.repeat(256), 'two words', 'tab\there', 'clé', 'ключ', '鍵', '\u{1f511}') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('', ' ', 'k'.repeat(255), 'k'.repeat(256), 'two words', 'tab\there', 'clé', 'ключ', '鍵', '\u{1f511}'),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 256, max: 2000 }).map((length) => 'k'.repeat(length)) },
   { weight: 2, arbitrary: weirdString(30) },
 );
 
 const acceptArb: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(
-    'application/json', '*/*', 'text/html', 'text/event-stream', 'TEXT/EVENT-STREAM', 'application/json, text/event-stream',
-    'text/event-stream;q=0', 'application/xml', '', 'text/*', 'image/png',
+    'application/json',
+    '*/*',
+    'text/html',
+    'text/event-stream',
+    'TEXT/EVENT-STREAM',
+    'application/json, text/event-stream',
+    'text/event-stream;q=0',
+    'application/xml',
+    '',
+    'text/*',
+    'image/png',
   ),
   weirdString(20),
 );
 
 const streamAcceptArb: fc.Arbitrary<string> = fc.constantFrom(
-  'text/event-stream', 'text/event-stream', 'text/event-stream', 'text/event-stream, application/json', 'application/json;q=0.5, text/event-stream',
+  'text/event-stream',
+  'text/event-stream',
+  'text/event-stream',
+  'text/event-stream, application/json',
+  'application/json;q=0.5, text/event-stream',
 );
 
 export const garbageAuthorization: fc.Arbitrary<string> = fc.oneof(
   weirdString(40),
   weirdString(40).map((token) => `Bearer ${token}`),
   fc.constantFrom(
-    'Bearer', 'Bearer ', 'Bearer  ', 'bearer x', 'Basic Zm9vOmJhcg==', 'Token abc', 'Bearer a b', 'Bearer\tx',
-    `Bearer ${'x'.repeat(4000)}`, 'Bearer gca_0123456789abcdef.0000000000000000000000000000000000000000000', 'null', 'undefined',
+    'Bearer',
+    'Bearer ',
+    'Bearer  ',
+    'bearer x',
+    'Basic Zm9vOmJhcg==',
+    'Token abc',
+    'Bearer a b',
+    'Bearer\tx',
+    `Bearer ${'x'.repeat(4000)}`,
+    'Bearer gca_0123456789abcdef.0000000000000000000000000000000000000000000',
+    'null',
+    'undefined',
   ),
-  fc
-    .tuple(fc.stringMatching(HEX16), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/))
-    .map(([id, secret]) => `Bearer gca_${id}.${secret}`),
+  fc.tuple(fc.stringMatching(HEX16), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)).map(([id, secret]) => `Bearer gca_${id}.${secret}`),
 );
 
 const requestIdArb: fc.Arbitrary<string> = fc.oneof(fc.constantFrom('fuzz-request-1', 'x'.repeat(200), 'a b', '../..'), weirdString(30));
 
-const suffixArb: fc.Arbitrary<string> = fc.constantFrom('/', '?', '?a=1', '?user_id=x&limit=-1', '?__proto__[x]=1', '?%ZZ', '//', '/.', '#frag');
+const suffixArb: fc.Arbitrary<string> = fc.constantFrom(
+  '/',
+  '?',
+  '?a=1',
+  '?user_id=x&limit=-1',
+  '?__proto__[x]=1',
+  '?%ZZ',
+  '//',
+  '/.',
+  '#frag',
+);
 
 /** `arbitrary` with weight `yes`, undefined with weight `no`. */
 export function sometimes<T>(arbitrary: fc.Arbitrary<T>, yes: number, no: number): fc.Arbitrary<T | undefined> {
@@ -516,9 +726,7 @@ export interface RequestArbOptions {
 
 export function requestArb(options: RequestArbOptions = {}): fc.Arbitrary<RequestSpec> {
   const routes = options.routes ?? ROUTE_NAMES.map((route) => ({ route, weight: 1 }));
-  const authorization =
-    options.authorization ??
-    sometimes(garbageAuthorization, 1, 8);
+  const authorization = options.authorization ?? sometimes(garbageAuthorization, 1, 8);
   return fc.oneof(
     ...routes.map(({ route, weight }) => {
       const spec = ROUTES[route];
@@ -537,7 +745,7 @@ export function requestArb(options: RequestArbOptions = {}): fc.Arbitrary<Reques
           ids: fc.tuple(...params.map((param) => idArb(param.param))),
           body: bodyArb(route),
           headers,
-        }) as fc.Arbitrary<RequestSpec>,
+        }),
       };
     }),
   );

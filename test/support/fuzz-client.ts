@@ -67,7 +67,7 @@ const COUNTS_SQL =
   '(SELECT COUNT(*) FROM idempotency_records) AS idempotency_records';
 
 export async function rowCounts(dataSource: DataSource): Promise<RowCounts> {
-  const [row] = (await dataSource.query(COUNTS_SQL)) as Record<keyof RowCounts, number | string>[];
+  const [row] = await dataSource.query<Record<keyof RowCounts, number | string>[]>(COUNTS_SQL);
   return {
     users: Number(row.users),
     chat_sessions: Number(row.chat_sessions),
@@ -96,7 +96,9 @@ export function encodeSegment(text: string): string {
  * real UTF-8), without the bytes HTTP forbids in a field value (CR, LF, NUL and other controls).
  */
 export function headerValue(text: string): string {
-  return Buffer.from(text, 'utf8').toString('latin1').replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
+  return Buffer.from(text, 'utf8')
+    .toString('latin1')
+    .replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
 }
 
 export class FuzzFailure extends Error {
@@ -122,13 +124,16 @@ export function expectErrorBody(response: FuzzResponse): { statusCode: number; e
 export function expectErrorShape(body: unknown, status: number | null) {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new FuzzFailure('error body is not a JSON object');
   const keys = Object.keys(body).sort();
-  if (keys.join() !== ERROR_KEYS.join()) throw new FuzzFailure(`error body keys are [${keys.join(', ')}], not {statusCode, error, code, message}`);
+  if (keys.join() !== ERROR_KEYS.join())
+    throw new FuzzFailure(`error body keys are [${keys.join(', ')}], not {statusCode, error, code, message}`);
   const { statusCode, error, code, message } = body as Record<string, unknown>;
   if (typeof statusCode !== 'number' || (status !== null && statusCode !== status)) {
     throw new FuzzFailure(`error body statusCode ${String(statusCode)} is not the HTTP status ${String(status)}`);
   }
-  if (typeof error !== 'string' || error !== (STATUS_CODES[statusCode] ?? 'Error')) throw new FuzzFailure(`error body "error" ${JSON.stringify(error)} does not name status ${statusCode}`);
-  if (typeof code !== 'string' || !/^[A-Z][A-Z_]+$/.test(code)) throw new FuzzFailure(`error body code ${JSON.stringify(code)} is not an error code`);
+  if (typeof error !== 'string' || error !== (STATUS_CODES[statusCode] ?? 'Error'))
+    throw new FuzzFailure(`error body "error" ${JSON.stringify(error)} does not name status ${statusCode}`);
+  if (typeof code !== 'string' || !/^[A-Z][A-Z_]+$/.test(code))
+    throw new FuzzFailure(`error body code ${JSON.stringify(code)} is not an error code`);
   if (typeof message !== 'string' || message.length === 0) throw new FuzzFailure('error body message is not a non-empty string');
   return { statusCode, error, code, message };
 }
@@ -169,7 +174,10 @@ export function serverCause(logs: readonly string[], requestId: string | string[
     const [first, ...stack] = logs[i].split('\n');
     const line = /^ERROR \[HttpExceptionFilter\] request (\S+) \S+ .*? failed: (.*)/.exec(first);
     if (line?.[1] !== requestId) continue;
-    const frames = stack.filter((frame) => frame.trim().startsWith('at ')).slice(0, 3).map((frame) => frame.trim());
+    const frames = stack
+      .filter((frame) => frame.trim().startsWith('at '))
+      .slice(0, 3)
+      .map((frame) => frame.trim());
     return frames.length > 0 ? `${line[2].trim()} [${frames.join(' ← ')}]` : line[2].trim();
   }
   return undefined;

@@ -13,7 +13,9 @@ export function send(t: TestApp, sessionId: string, message: string) {
 
 /** Rows of chat_history, in id order, straight from the database. */
 export function historyRows(t: TestApp, chatId?: string): Promise<Record<string, unknown>[]> {
-  return chatId ? t.query('SELECT * FROM chat_history WHERE chat_id = ? ORDER BY id', [chatId]) : t.query('SELECT * FROM chat_history ORDER BY id');
+  return chatId
+    ? t.query('SELECT * FROM chat_history WHERE chat_id = ? ORDER BY id', [chatId])
+    : t.query('SELECT * FROM chat_history ORDER BY id');
 }
 
 export async function count(t: TestApp, table: 'users' | 'chat_sessions' | 'chat_history' | 'spend_ledger'): Promise<number> {

@@ -35,13 +35,11 @@ export function runServer(env: Record<string, string>): ServerProcess {
       const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
       if (match) resolve(match[1]);
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
   });
   ready.catch(() => undefined);
-  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? signal)),
-  );
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
   return { child, output: () => output, ready, exited };
 }

@@ -27,7 +27,9 @@ export function recordStatements(dataSource: DataSource): { ran: RanStatement[];
   if (dataSource.options.type === 'postgres') {
     const client = driver.postgres.Client.prototype;
     wrap(client, 'query', (_self, [query, values]) =>
-      typeof query === 'string' ? { sql: query, values: (values as unknown[]) ?? [] } : { sql: (query as { text: string }).text, values: (query as { values?: unknown[] }).values ?? [] },
+      typeof query === 'string'
+        ? { sql: query, values: (values as unknown[]) ?? [] }
+        : { sql: (query as { text: string }).text, values: (query as { values?: unknown[] }).values ?? [] },
     );
   } else {
     const statement = Object.getPrototypeOf(driver.databaseConnection.prepare('SELECT 1'));

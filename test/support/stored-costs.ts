@@ -27,14 +27,16 @@ export async function storedCostMismatches(app: INestApplication): Promise<{ che
     `SELECT m.* FROM chat_history m WHERE m.role = 'model' AND m.cost_status IS NOT NULL AND m.total_tokens IS NOT NULL ORDER BY m.id`,
   );
   const mismatches = rows.flatMap((row): CostMismatch[] => {
-    const usage = countsToUsage(row as Parameters<typeof countsToUsage>[0]);
+    const usage = countsToUsage(row);
     const pricedAs = (row.priced_as as string | null) ?? null;
     const entry = pricedAs === null ? undefined : models.find(pricedAs);
     const recomputed = entry ? priceOf(pricesAt(entry, new Date(String(row.timestamp))), usage) : null;
     const stored = row.cost_nano_usd === null ? null : Number(row.cost_nano_usd);
     // Priced as the answering model itself (a -001 version: its family), or else an estimate.
     const expectedStatus = pricedAs === null ? 'unpriced' : models.find(String(row.model))?.model === pricedAs ? 'priced' : 'estimated';
-    return stored === recomputed && row.cost_status === expectedStatus ? [] : [{ id: Number(row.id), model: String(row.model), stored, recomputed }];
+    return stored === recomputed && row.cost_status === expectedStatus
+      ? []
+      : [{ id: Number(row.id), model: String(row.model), stored, recomputed }];
   });
   return { checked: rows.length, mismatches };
 }

@@ -52,7 +52,7 @@ export interface RawSql {
  */
 export function rawSql(database: TestDatabase, dataSource?: DataSource): RawSql {
   if (database.kind === 'sqlite') {
-    if (!dataSource) throw new Error('SQLite is read through the app\'s own connection');
+    if (!dataSource) throw new Error("SQLite is read through the app's own connection");
     return { query: (sql, parameters = []) => dataSource.query(sql, parameters), close: async () => undefined };
   }
   // BIGINT and NUMERIC (what SUM of BIGINTs gives): every count and sum in the specs is far below 2^53.
@@ -62,7 +62,10 @@ export function rawSql(database: TestDatabase, dataSource?: DataSource): RawSql 
     const created = new pg.Pool({
       connectionString: database.url,
       max: 2,
-      types: { getTypeParser: ((oid: number, format?: 'text') => (AS_NUMBER.has(oid) ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+      types: {
+        getTypeParser: ((oid: number, format?: 'text') =>
+          AS_NUMBER.has(oid) ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
     });
     // A client still saying goodbye when the database is dropped gets a FATAL: nothing to do with the spec.
     created.on('error', () => undefined);
@@ -72,7 +75,10 @@ export function rawSql(database: TestDatabase, dataSource?: DataSource): RawSql 
     async query<T>(sql: string, parameters: unknown[] = []) {
       pool ??= open();
       let n = 0;
-      const { rows } = await pool.query(sql.replace(/\?/g, () => `$${++n}`), parameters);
+      const { rows } = await pool.query(
+        sql.replace(/\?/g, () => `$${++n}`),
+        parameters,
+      );
       return rows as T[];
     },
     async close() {

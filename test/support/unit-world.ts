@@ -107,7 +107,10 @@ export async function createWorld(env: Record<string, string> = {}, options: Wor
     .overrideProvider(RateLimiter)
     .useValue(rateLimiter)
     .overrideProvider(BudgetReservations)
-    .useFactory({ factory: (coordination: CoordinationRepository) => new ObservedBudgetReservations(coordination), inject: [CoordinationRepository] })
+    .useFactory({
+      factory: (coordination: CoordinationRepository) => new ObservedBudgetReservations(coordination),
+      inject: [CoordinationRepository],
+    })
     // Every conversation kept, however short: what the cache does shows in few messages.
     .overrideProvider(ConversationCache)
     .useFactory({ factory: (messages: MessagesRepository) => new ConversationCache(messages, 0), inject: [MessagesRepository] });
@@ -132,7 +135,7 @@ export async function createWorld(env: Record<string, string> = {}, options: Wor
     },
     llm,
     rateLimiter,
-    reservations: module.get(BudgetReservations, { strict: false }) as ObservedBudgetReservations,
+    reservations: module.get<BudgetReservations, ObservedBudgetReservations>(BudgetReservations, { strict: false }),
     idempotency: get(IdempotencyService),
     sessions: get(SessionsService),
     conversations: get(ConversationCache),

@@ -50,14 +50,23 @@ export class ClusterCoordination1764200000000 implements MigrationInterface {
       new TableColumn({ name: 'holder', type: 'varchar', length: '36', isNullable: true }),
       new TableColumn({ name: 'expires_at', type: 'bigint', isNullable: true }),
     ]);
-    await queryRunner.createIndex('idempotency_records', new TableIndex({ name: 'idx_idempotency_records_holder', columnNames: ['holder'] }));
+    await queryRunner.createIndex(
+      'idempotency_records',
+      new TableIndex({ name: 'idx_idempotency_records_holder', columnNames: ['holder'] }),
+    );
     // Whose content a remembered result holds: it goes when that session or user is deleted.
     await queryRunner.addColumns('idempotency_records', [
       new TableColumn({ name: 'user_id', type: 'varchar', length: '128', isNullable: true }),
       new TableColumn({ name: 'session_id', type: 'varchar', length: '36', isNullable: true }),
     ]);
-    await queryRunner.createIndex('idempotency_records', new TableIndex({ name: 'idx_idempotency_records_user', columnNames: ['user_id'] }));
-    await queryRunner.createIndex('idempotency_records', new TableIndex({ name: 'idx_idempotency_records_session', columnNames: ['session_id'] }));
+    await queryRunner.createIndex(
+      'idempotency_records',
+      new TableIndex({ name: 'idx_idempotency_records_user', columnNames: ['user_id'] }),
+    );
+    await queryRunner.createIndex(
+      'idempotency_records',
+      new TableIndex({ name: 'idx_idempotency_records_session', columnNames: ['session_id'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -17,7 +17,14 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  */
 
 /** The models of the price table before this migration: what "priced" could rest on then. */
-const PRICED_BEFORE = ['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.0-flash', 'gemini-3-flash-preview', 'gemini-3.1-pro-preview']
+const PRICED_BEFORE = [
+  'gemini-2.5-pro',
+  'gemini-2.5-flash',
+  'gemini-2.5-flash-lite',
+  'gemini-2.0-flash',
+  'gemini-3-flash-preview',
+  'gemini-3.1-pro-preview',
+]
   .map((model) => `'${model}'`)
   .join(', ');
 
@@ -71,7 +78,8 @@ export class LongConversations1764400000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.dropColumn('spend_ledger', 'priced_as');
-    for (const column of ['context_truncated', 'context_first_message_id', 'context_messages', 'priced_as']) await queryRunner.dropColumn('chat_history', column);
+    for (const column of ['context_truncated', 'context_first_message_id', 'context_messages', 'priced_as'])
+      await queryRunner.dropColumn('chat_history', column);
     for (const column of ['context_tokens', 'truncation', 'max_context_tokens']) await queryRunner.dropColumn('chat_sessions', column);
   }
 }

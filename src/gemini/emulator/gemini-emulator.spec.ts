@@ -85,18 +85,14 @@ describe('GeminiEmulator', () => {
     expect(usage.promptTokenCount).toBe(4 + 6); // system instruction + question
     expect(usage.candidatesTokenCount).toBe(Math.ceil(response.text!.length / 4));
     expect(usage.thoughtsTokenCount).toBe(2 * usage.candidatesTokenCount! + 10);
-    expect(usage.totalTokenCount).toBe(
-      usage.promptTokenCount! + usage.candidatesTokenCount! + usage.thoughtsTokenCount!,
-    );
+    expect(usage.totalTokenCount).toBe(usage.promptTokenCount! + usage.candidatesTokenCount! + usage.thoughtsTokenCount!);
     expect(usage.promptTokensDetails).toEqual([{ modality: 'TEXT', tokenCount: 10 }]);
   });
 
   it('reports no thinking tokens for a model that does not think, nor when the budget is 0', async () => {
     const plain = await ask(PLAIN_MODEL);
     expect(plain.usageMetadata?.thoughtsTokenCount).toBeUndefined();
-    expect(plain.usageMetadata?.totalTokenCount).toBe(
-      plain.usageMetadata!.promptTokenCount! + plain.usageMetadata!.candidatesTokenCount!,
-    );
+    expect(plain.usageMetadata?.totalTokenCount).toBe(plain.usageMetadata!.promptTokenCount! + plain.usageMetadata!.candidatesTokenCount!);
 
     const noBudget = await ask(THINKING_MODEL, { thinkingConfig: { thinkingBudget: 0 } });
     expect(noBudget.usageMetadata?.thoughtsTokenCount).toBeUndefined();
@@ -334,12 +330,17 @@ describe('GeminiEmulator', () => {
     ];
     const counted = await rawPost(
       `/v1beta/models/${THINKING_MODEL}:countTokens`,
-      JSON.stringify({ generateContentRequest: { model: `models/${THINKING_MODEL}`, contents, systemInstruction: { parts: [{ text: SYSTEM }] } } }),
+      JSON.stringify({
+        generateContentRequest: { model: `models/${THINKING_MODEL}`, contents, systemInstruction: { parts: [{ text: SYSTEM }] } },
+      }),
     );
     const answered = await ai.models.generateContent({ model: THINKING_MODEL, contents, config: { systemInstruction: SYSTEM } });
     expect((await counted.json()).totalTokens).toBe(answered.usageMetadata?.promptTokenCount);
     // The instruction counted as a leading content (what the service does: the SDK will not send it to countTokens) weighs the same.
-    const asContent = await ai.models.countTokens({ model: THINKING_MODEL, contents: [{ role: 'user', parts: [{ text: SYSTEM }] }, ...contents] });
+    const asContent = await ai.models.countTokens({
+      model: THINKING_MODEL,
+      contents: [{ role: 'user', parts: [{ text: SYSTEM }] }, ...contents],
+    });
     expect(asContent.totalTokens).toBe(answered.usageMetadata?.promptTokenCount);
   });
 
@@ -376,7 +377,9 @@ describe('GeminiEmulator', () => {
         });
       }
       await expect(tiny.models.countTokens({ model: 'gemini-tiny', contents })).resolves.toMatchObject({ totalTokens: 11 });
-      await expect(tiny.models.generateContent({ model: 'gemini-tiny', contents: 'y'.repeat(40) })).resolves.toMatchObject({ usageMetadata: { promptTokenCount: 10 } });
+      await expect(tiny.models.generateContent({ model: 'gemini-tiny', contents: 'y'.repeat(40) })).resolves.toMatchObject({
+        usageMetadata: { promptTokenCount: 10 },
+      });
     });
   });
 

@@ -90,7 +90,9 @@ export interface GeminiEmulatorOptions {
 let bundledLimits: Map<string, number> | undefined;
 function bundledInputLimits(): Map<string, number> {
   bundledLimits ??= new Map(
-    loadModelTable(null).models.flatMap((entry) => (entry.input_token_limit === null ? [] : [[entry.model, entry.input_token_limit] as const])),
+    loadModelTable(null).models.flatMap((entry) =>
+      entry.input_token_limit === null ? [] : [[entry.model, entry.input_token_limit] as const],
+    ),
   );
   return bundledLimits;
 }
@@ -220,8 +222,7 @@ function buildUsage(
   }
   if (thoughtsTokenCount > 0 || o.thoughtsTokenCount !== undefined) usage.thoughtsTokenCount = thoughtsTokenCount;
   if (o.toolUsePromptTokenCount !== undefined) usage.toolUsePromptTokenCount = o.toolUsePromptTokenCount;
-  const sum =
-    promptTokenCount + candidatesTokenCount + thoughtsTokenCount + (usage.toolUsePromptTokenCount ?? 0);
+  const sum = promptTokenCount + candidatesTokenCount + thoughtsTokenCount + (usage.toolUsePromptTokenCount ?? 0);
   usage.totalTokenCount = !partial && o.totalTokenCount !== undefined ? o.totalTokenCount : sum;
   usage.promptTokensDetails = o.promptTokensDetails ?? [{ modality: 'TEXT', tokenCount: promptTokenCount }];
   if (o.cacheTokensDetails !== undefined) usage.cacheTokensDetails = o.cacheTokensDetails;
@@ -389,7 +390,7 @@ export class GeminiEmulator {
       return sendError(
         res,
         403,
-        'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.',
+        "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
       );
     }
     if (!bodyIsJson || !isObject(body)) {
@@ -610,8 +611,7 @@ function promptTokenCount(request: Record<string, any>): number {
 
 function composeAnswer(body: Record<string, any>, model: string, reply: ScriptedReply): Answer {
   const config = isObject(body.generationConfig) ? body.generationConfig : {};
-  const maxOutputTokens =
-    typeof config.maxOutputTokens === 'number' && config.maxOutputTokens > 0 ? config.maxOutputTokens : undefined;
+  const maxOutputTokens = typeof config.maxOutputTokens === 'number' && config.maxOutputTokens > 0 ? config.maxOutputTokens : undefined;
   const thinkingBudget = isObject(config.thinkingConfig) ? config.thinkingConfig.thinkingBudget : undefined;
   const promptTokens = promptTokenCount(body);
 
@@ -682,7 +682,10 @@ function streamChunks(answer: Answer, reply: ScriptedReply): Record<string, unkn
   let soFar = '';
   return partsPerChunk.map((parts, i) => {
     const last = i === partsPerChunk.length - 1;
-    soFar += parts.filter((p) => !p.thought).map((p) => p.text ?? '').join('');
+    soFar += parts
+      .filter((p) => !p.thought)
+      .map((p) => p.text ?? '')
+      .join('');
     const chunk: Record<string, unknown> = { candidates: [candidate(parts, last ? answer.finishReason : undefined)] };
     if (last) {
       chunk.usageMetadata = answer.usage;

@@ -17,7 +17,7 @@ for (const { name, description } of TOKEN_CLASSES) {
 
 /** What the model saw besides the turn's own message. */
 export class MessageContextDto {
-  @ApiProperty({ example: 14, description: 'Earlier stored messages sent with the turn\'s message (it not counted).' })
+  @ApiProperty({ example: 14, description: "Earlier stored messages sent with the turn's message (it not counted)." })
   messages: number;
 
   @ApiProperty({ type: Number, nullable: true, example: 37, description: 'The first of them; null when none was sent.' })
@@ -60,12 +60,17 @@ export class MessageDto {
   @ApiPropertyOptional({
     enum: COST_STATUSES,
     description:
-      'Model rows only. `priced`: at the answering model\'s rates; `estimated`: the answering model has no price, so at the requested one\'s ' +
+      "Model rows only. `priced`: at the answering model's rates; `estimated`: the answering model has no price, so at the requested one's " +
       '(Google reroutes retired models); `unpriced`: no price known, cost_usd is null.',
   })
   cost_status?: CostStatus;
 
-  @ApiPropertyOptional({ type: String, nullable: true, example: 'gemini-3.5-flash-lite', description: 'Model rows only: the model whose rates priced the reply; null when unpriced.' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'gemini-3.5-flash-lite',
+    description: 'Model rows only: the model whose rates priced the reply; null when unpriced.',
+  })
   priced_as?: string | null;
 
   @ApiPropertyOptional({ type: MessageContextDto, nullable: true, description: 'Model rows only: what the model saw.' })
@@ -88,7 +93,9 @@ export class MessageDto {
       cost_status: message.costStatus ?? 'unpriced',
       // `?? null`: replays remembered before these fields existed lack them.
       priced_as: message.pricedAs ?? null,
-      context: message.context ? { messages: message.context.messages, first_message_id: message.context.firstMessageId, truncated: message.context.truncated } : null,
+      context: message.context
+        ? { messages: message.context.messages, first_message_id: message.context.firstMessageId, truncated: message.context.truncated }
+        : null,
     };
   }
 }

@@ -10,7 +10,8 @@ export class ContextSettingsDto {
     type: Number,
     nullable: true,
     example: 8000,
-    description: 'The most prompt tokens a turn may take (within the model\'s input_token_limit, GET /models); null or absent: the model\'s limit.',
+    description:
+      "The most prompt tokens a turn may take (within the model's input_token_limit, GET /models); null or absent: the model's limit.",
   })
   @IsOptional()
   @ValidateIf((_dto, value) => value !== null)
@@ -19,7 +20,8 @@ export class ContextSettingsDto {
 
   @ApiPropertyOptional({
     enum: TRUNCATIONS,
-    description: 'Over the limit, `auto` (the default) leaves out the oldest whole turns; `disabled` refuses the turn (422 CONTEXT_TOO_LONG).',
+    description:
+      'Over the limit, `auto` (the default) leaves out the oldest whole turns; `disabled` refuses the turn (422 CONTEXT_TOO_LONG).',
   })
   @ValidateIf((_dto, value) => value !== undefined)
   @IsIn(TRUNCATIONS)

@@ -18,7 +18,12 @@ export class UpdateSessionDto extends ContextSettingsDto {
   @IsString()
   title?: string | null;
 
-  @ApiPropertyOptional({ type: String, nullable: true, example: 'Answer in French.', description: 'Used from the next turn on; null clears it.' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'Answer in French.',
+    description: 'Used from the next turn on; null clears it.',
+  })
   @IsOptional()
   @ValidateIf((_dto, value) => value !== null)
   @MaxLength(32000)

@@ -8,10 +8,14 @@ import type { Session, SessionTotals, Truncation } from '../session.js';
 
 /** What Google does with a model, when it is going away. */
 export class ModelNoticeDto {
-  @ApiProperty({ enum: ['deprecated', 'retired'], description: '`deprecated`: shuts down within 30 days; `retired`: no longer served by Google.' })
+  @ApiProperty({
+    enum: ['deprecated', 'retired'],
+    description: '`deprecated`: shuts down within 30 days; `retired`: no longer served by Google.',
+  })
   status: 'deprecated' | 'retired';
   @ApiProperty({ type: String, nullable: true, example: '2026-12-01' }) shutdown_date: string | null;
-  @ApiProperty({ type: String, nullable: true, example: 'gemini-3.5-flash-lite', description: 'The model Google names in its place.' }) replacement: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'gemini-3.5-flash-lite', description: 'The model Google names in its place.' })
+  replacement: string | null;
 
   static from(this: void, notice: ModelNotice): ModelNoticeDto {
     return { status: notice.status, shutdown_date: notice.shutdownDate, replacement: notice.replacement };
@@ -54,12 +58,18 @@ export class SessionDto extends SessionTotalsDto {
   @ApiProperty({ type: String, nullable: true, example: null })
   system_instruction: string | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: null, description: 'The session\'s own limit on a prompt\'s tokens; null: the model\'s input token limit.' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: null,
+    description: "The session's own limit on a prompt's tokens; null: the model's input token limit.",
+  })
   max_context_tokens: number | null;
 
   @ApiProperty({
     enum: TRUNCATIONS,
-    description: '`auto`: a turn over the limit leaves out the oldest whole turns (stored history stays); `disabled`: it is refused, 422 CONTEXT_TOO_LONG.',
+    description:
+      '`auto`: a turn over the limit leaves out the oldest whole turns (stored history stays); `disabled`: it is refused, 422 CONTEXT_TOO_LONG.',
   })
   truncation: Truncation;
 
@@ -67,7 +77,7 @@ export class SessionDto extends SessionTotalsDto {
     type: Number,
     nullable: true,
     example: 1048576,
-    description: 'The limit in force: max_context_tokens within the model\'s input token limit (GET /models); null when neither is known.',
+    description: "The limit in force: max_context_tokens within the model's input token limit (GET /models); null when neither is known.",
   })
   context_limit: number | null;
 
@@ -76,7 +86,7 @@ export class SessionDto extends SessionTotalsDto {
     nullable: true,
     example: 1066,
     description:
-      'What the next turn starts from: the last turn\'s prompt tokens plus its reply\'s, as Gemini counted them (the next turn adds its message). Null before the first turn.',
+      "What the next turn starts from: the last turn's prompt tokens plus its reply's, as Gemini counted them (the next turn adds its message). Null before the first turn.",
   })
   context_tokens: number | null;
 
@@ -89,7 +99,8 @@ export class SessionDto extends SessionTotalsDto {
   @ApiProperty({
     type: ModelNoticeDto,
     nullable: true,
-    description: 'Set when Google shuts the session\'s model down within 30 days, or has (GET /models): it is not refused, a proxy may still serve it.',
+    description:
+      "Set when Google shuts the session's model down within 30 days, or has (GET /models): it is not refused, a proxy may still serve it.",
   })
   model_notice: ModelNoticeDto | null;
 

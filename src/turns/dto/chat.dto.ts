@@ -16,7 +16,7 @@ export class ChatRequestDto {
   @Matches(NOT_BLANK, { message: '$property must not be empty' })
   message: string;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'Continue this chat (must be the user\'s; else 404); absent: start a new one.' })
+  @ApiPropertyOptional({ format: 'uuid', description: "Continue this chat (must be the user's; else 404); absent: start a new one." })
   @IsOptional()
   @IsString()
   chat_id?: string;

@@ -6,10 +6,18 @@ export class EstimateDto {
   @ApiProperty({ format: 'uuid' })
   session_id: string;
 
-  @ApiProperty({ example: 1234, description: 'The next turn\'s prompt (system instruction, the stored turns that fit, the message), counted by Gemini\'s countTokens.' })
+  @ApiProperty({
+    example: 1234,
+    description: "The next turn's prompt (system instruction, the stored turns that fit, the message), counted by Gemini's countTokens.",
+  })
   prompt_tokens: number;
 
-  @ApiProperty({ type: Number, nullable: true, example: 1048576, description: 'The limit in force: max_context_tokens within the model\'s input token limit; null when neither is known.' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 1048576,
+    description: "The limit in force: max_context_tokens within the model's input token limit; null when neither is known.",
+  })
   context_limit: number | null;
 
   @ApiProperty({ example: false, description: 'Whether older turns would be left out to fit.' })
@@ -18,7 +26,12 @@ export class EstimateDto {
   @ApiProperty({ example: 14, description: 'Stored messages that would be sent with the message (the message not counted).' })
   messages_in_context: number;
 
-  @ApiProperty({ type: Number, nullable: true, example: 0.00037, description: 'The prompt at the session model\'s input rate, US dollars; null when the model has no price.' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 0.00037,
+    description: "The prompt at the session model's input rate, US dollars; null when the model has no price.",
+  })
   input_cost_usd: number | null;
 
   @ApiProperty({

@@ -23,7 +23,10 @@ export class UsageQuery {
 class UsageTotalsDto extends UsageDto {
   @ApiProperty({ example: 12, description: 'Model replies stored.' }) turns: number;
   @ApiProperty({ example: 0, description: 'Turns whose model had no price (not in total_cost_usd).' }) unpriced_turns: number;
-  @ApiProperty({ example: 0, description: 'Turns priced at the requested model\'s rates because the model that answered had no price (in total_cost_usd).' })
+  @ApiProperty({
+    example: 0,
+    description: "Turns priced at the requested model's rates because the model that answered had no price (in total_cost_usd).",
+  })
   estimated_turns: number;
   @ApiProperty({ example: 0.00597 }) total_cost_usd: number;
 }

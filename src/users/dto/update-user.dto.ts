@@ -3,7 +3,12 @@ import { IsNumber, Max, ValidateIf } from 'class-validator';
 import { IsUsdAmount } from '../../common/validation-rules.js';
 
 export class UpdateUserDto {
-  @ApiProperty({ type: Number, nullable: true, example: 5, description: 'Daily spend limit in USD (UTC days), at most 9 decimals; null: USER_DAILY_BUDGET_USD applies.' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 5,
+    description: 'Daily spend limit in USD (UTC days), at most 9 decimals; null: USER_DAILY_BUDGET_USD applies.',
+  })
   @ValidateIf((_dto, value) => value !== null)
   @Max(1_000_000)
   @IsUsdAmount()

@@ -15,7 +15,12 @@ export class UserDto {
   @ApiProperty({ example: '2026-11-22T10:00:00.123Z' })
   created_at: string;
 
-  @ApiProperty({ type: Number, nullable: true, example: null, description: 'Own daily spend limit in USD; null: USER_DAILY_BUDGET_USD applies.' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: null,
+    description: 'Own daily spend limit in USD; null: USER_DAILY_BUDGET_USD applies.',
+  })
   daily_budget_usd: number | null;
 
   static from(this: void, user: User): UserDto {

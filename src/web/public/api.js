@@ -94,8 +94,7 @@ export class ApiError extends Error {
 /** Refused locally, before any request: the service needs a key this tab does not have. */
 const keyMissing = () => new ApiError(401, 'UNAUTHORIZED', KEY_NEEDED);
 
-export const networkError = () =>
-  new ApiError(0, 'NETWORK_ERROR', 'The server could not be reached. Check your connection and try again.');
+export const networkError = () => new ApiError(0, 'NETWORK_ERROR', 'The server could not be reached. Check your connection and try again.');
 
 const unreadable = (status) => new ApiError(status, 'BAD_RESPONSE', 'The server sent a reply this page cannot read.');
 

@@ -37,8 +37,33 @@ const marked = new Marked({
 // An instance of its own: the hook below must not reach any other use of DOMPurify.
 const purify = DOMPurify(window);
 const POLICY = {
-  ALLOWED_TAGS: ['p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'ul', 'ol', 'li', 'pre', 'code',
-    'em', 'strong', 'del', 'a', 'table', 'thead', 'tbody', 'tr', 'th', 'td'],
+  ALLOWED_TAGS: [
+    'p',
+    'br',
+    'hr',
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'blockquote',
+    'ul',
+    'ol',
+    'li',
+    'pre',
+    'code',
+    'em',
+    'strong',
+    'del',
+    'a',
+    'table',
+    'thead',
+    'tbody',
+    'tr',
+    'th',
+    'td',
+  ],
   // No class or style: a reply must not take on the page's own looks (a fake banner, say).
   ALLOWED_ATTR: ['href', 'title', 'align', 'start'],
   // DOMPurify checks every attribute not listed here against the URL pattern below.

@@ -38,7 +38,8 @@ function render() {
 /** "Context: 12,340 of 1,048,576 tokens" */
 function gaugeText({ context_tokens: tokens, context_limit: limit, message_count: messages }) {
   const known = typeof limit === 'number';
-  if (typeof tokens === 'number') return known ? `Context: ${count(tokens)} of ${count(limit)} tokens` : `Context: ${plural(tokens, 'token')}`;
+  if (typeof tokens === 'number')
+    return known ? `Context: ${count(tokens)} of ${count(limit)} tokens` : `Context: ${plural(tokens, 'token')}`;
   // Null before the first turn; also when the API could not be read after a turn.
   const what = messages === 0 ? 'no turns yet' : 'known after the next turn';
   return `Context: ${what}${known ? ` · limit ${count(limit)} tokens` : ''}`;
@@ -71,7 +72,9 @@ function renderWarning(session) {
   ui.warning.hidden = !notice;
   if (!notice) return;
   const consequence =
-    notice.status === 'retired' ? ' Google no longer serves it under this name: its turns may fail, or be answered (and billed) by its replacement.' : '';
+    notice.status === 'retired'
+      ? ' Google no longer serves it under this name: its turns may fail, or be answered (and billed) by its replacement.'
+      : '';
   ui.warning.textContent = `This session's model ${formatModelNotice({ model: session.model, ...notice })}.${consequence}`;
 }
 
