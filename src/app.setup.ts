@@ -16,6 +16,7 @@ import { requestId } from './http/request-id.middleware.js';
 import { NotReady } from './common/errors.js';
 import { toErrorBody } from './common/http-exception.filter.js';
 import { Readiness } from './health/readiness.js';
+import { REPLAYED_HEADER } from './idempotency/idempotency-key.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** How long the request line and headers may take to arrive. */
@@ -57,7 +58,7 @@ export function configureApp(app: NestExpressApplication): void {
     app.enableCors({
       origin: config.corsOrigins,
       allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'Idempotency-Key', 'X-Request-Id'],
-      exposedHeaders: ['X-Request-Id', 'Retry-After', 'Server-Timing', 'Idempotent-Replayed'],
+      exposedHeaders: ['X-Request-Id', 'Retry-After', 'Server-Timing', REPLAYED_HEADER],
     });
   }
   // After CORS, so a cross-origin client sees the 405 rather than a CORS failure.

@@ -29,7 +29,7 @@ export class ApiKeysService {
   constructor(
     private readonly keys: ApiKeysRepository,
     private readonly users: UsersService,
-    private readonly transactions: UnitOfWork<{ apiKeys: ApiKeysRepository }>,
+    private readonly unitOfWork: UnitOfWork<{ apiKeys: ApiKeysRepository }>,
     @Inject(appConfig.KEY) config: AppConfig,
   ) {
     this.adminKeyHash = config.adminApiKey === null ? null : sha256(config.adminApiKey);
@@ -45,12 +45,12 @@ export class ApiKeysService {
     const keyId = randomBytes(8).toString('hex');
     const key = `gca_${keyId}.${randomBytes(32).toString('base64url')}`;
     const createdAt = now();
-    await this.transactions.commit(({ apiKeys }) => apiKeys.insert({ keyId, userId, keyHash: sha256(key).toString('hex'), createdAt }));
+    await this.unitOfWork.commit(({ apiKeys }) => apiKeys.insert({ keyId, userId, keyHash: sha256(key).toString('hex'), createdAt }));
     return { keyId, key, createdAt };
   }
 
   async revoke(userId: string, keyId: string): Promise<void> {
-    const revoked = await this.transactions.commit(({ apiKeys }) => apiKeys.delete(userId, keyId));
+    const revoked = await this.unitOfWork.commit(({ apiKeys }) => apiKeys.delete(userId, keyId));
     if (!revoked) throw new KeyNotFound(keyId);
   }
 

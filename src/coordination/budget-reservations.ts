@@ -3,7 +3,7 @@ import type { UnitOfWork } from '../database/unit-of-work.js';
 import type { CoordinationRepository } from './coordination.repository.js';
 import type { BudgetRefusal } from './coordination.repository.js';
 import type { Heartbeat } from './heartbeat.js';
-import { heldRow } from './hold.js';
+import { releasableHold } from './hold.js';
 import type { CoordinationTx, Hold } from './hold.js';
 import { KeyedQueue } from './keyed-queue.js';
 
@@ -51,7 +51,7 @@ export class InMemoryBudgetReservations extends BudgetReservations {
         if (left > 0) this.reserved.set(userId, left);
         else this.reserved.delete(userId);
       };
-      return heldRow({ what: 'a budget reservation', releaseIn: async () => undefined, releaseAlone: async () => undefined, gone });
+      return releasableHold({ what: 'a budget reservation', releaseIn: async () => undefined, releaseAlone: async () => undefined, gone });
     });
   }
 }
@@ -65,7 +65,7 @@ export class InMemoryBudgetReservations extends BudgetReservations {
  */
 export class DatabaseBudgetReservations extends BudgetReservations {
   constructor(
-    private readonly transactions: UnitOfWork<{ coordination: CoordinationRepository }>,
+    private readonly unitOfWork: UnitOfWork<{ coordination: CoordinationRepository }>,
     private readonly coordination: CoordinationRepository,
     private readonly heartbeat: Heartbeat,
   ) {
@@ -77,7 +77,7 @@ export class DatabaseBudgetReservations extends BudgetReservations {
     const forget = this.heartbeat.keepAlive('budget_reservations', id);
     let admitted: true | BudgetRefusal;
     try {
-      admitted = await this.transactions.commit(({ coordination }) =>
+      admitted = await this.unitOfWork.commit(({ coordination }) =>
         coordination.reserve({ id, ...request, ttlMs: this.heartbeat.leaseTtlMs }),
       );
     } catch (error) {
@@ -88,7 +88,7 @@ export class DatabaseBudgetReservations extends BudgetReservations {
       forget();
       return admitted;
     }
-    return heldRow({
+    return releasableHold({
       what: 'a budget reservation',
       releaseIn: (coordination) => coordination.releaseReservation(id),
       releaseAlone: () => this.coordination.releaseReservation(id),

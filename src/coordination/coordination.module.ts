@@ -41,12 +41,12 @@ const providers: Provider[] = [
     inject: [appConfig.KEY, UnitOfWork, CoordinationRepository, Heartbeat],
     useFactory: (
       config: AppConfig,
-      transactions: UnitOfWork<{ coordination: CoordinationRepository }>,
+      unitOfWork: UnitOfWork<{ coordination: CoordinationRepository }>,
       coordination: CoordinationRepository,
       heartbeat: Heartbeat,
     ) =>
       onPostgres(config)
-        ? new DatabaseBudgetReservations(transactions, coordination, heartbeat)
+        ? new DatabaseBudgetReservations(unitOfWork, coordination, heartbeat)
         : new InMemoryBudgetReservations(coordination),
   },
 ];

@@ -28,7 +28,7 @@ export class Heartbeat implements OnModuleDestroy {
   private lastSweep = Date.now();
 
   constructor(
-    private readonly transactions: UnitOfWork<{ coordination: CoordinationRepository }>,
+    private readonly unitOfWork: UnitOfWork<{ coordination: CoordinationRepository }>,
     @Inject(appConfig.KEY) config: AppConfig,
   ) {
     this.leaseTtlMs = config.leaseTtlMs;
@@ -52,10 +52,10 @@ export class Heartbeat implements OnModuleDestroy {
     this.beating = true;
     try {
       const held = this.snapshot();
-      if (held) await this.transactions.commit(({ coordination }) => coordination.renew(held, this.leaseTtlMs));
+      if (held) await this.unitOfWork.commit(({ coordination }) => coordination.renew(held, this.leaseTtlMs));
       if (Date.now() - this.lastSweep >= 60_000) {
         this.lastSweep = Date.now();
-        await this.transactions.commit(({ coordination }) => coordination.sweepRateLimits());
+        await this.unitOfWork.commit(({ coordination }) => coordination.sweepRateLimits());
       }
     } catch (error) {
       // The next beat tries again; a lease lost meanwhile is noticed when its turn is stored.
@@ -70,7 +70,7 @@ export class Heartbeat implements OnModuleDestroy {
     const held = this.snapshot();
     if (!held) return;
     try {
-      await this.transactions.commit(({ coordination }) => coordination.release(held));
+      await this.unitOfWork.commit(({ coordination }) => coordination.release(held));
     } catch {
       // Stopping anyway: whatever is left expires.
     }

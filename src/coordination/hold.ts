@@ -32,7 +32,7 @@ const logger = new Logger('Hold');
  * or by `releaseAlone` when no such transaction committed (a failure to do so is logged: the row
  * expires). `gone` runs once, when it is released either way (the heartbeat stops renewing it).
  */
-export function heldRow({
+export function releasableHold({
   what,
   releaseIn,
   releaseAlone,

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoordinationRepository } from './coordination.repository.js';
 import type { Heartbeat } from './heartbeat.js';
-import { heldRow, NOTHING_HELD } from './hold.js';
+import { releasableHold, NOTHING_HELD } from './hold.js';
 import type { CoordinationTx, Hold } from './hold.js';
 import { KeyedQueue } from './keyed-queue.js';
 
@@ -78,7 +78,7 @@ export class LeasedSessionLine extends SessionLine {
 
   private async lease(sessionId: string): Promise<Hold<CoordinationTx>> {
     const holder = randomUUID();
-    const lease = heldRow({
+    const lease = releasableHold({
       what: `the lease on session ${sessionId}`,
       releaseIn: async (coordination) => {
         if (!(await coordination.releaseLease(sessionId, holder))) {

@@ -68,7 +68,3 @@ export function countsToUsage(counts: Partial<Record<TokenName, number | string 
   for (const { key, name } of TOKEN_CLASSES) usage[key] = Number(counts[name] ?? 0);
   return usage;
 }
-
-export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
-  return Object.fromEntries(TOKEN_CLASSES.map(({ key }) => [key, a[key] + b[key]])) as TokenUsage;
-}

@@ -54,7 +54,7 @@ async function run<T>(
     if (claim.replayed) return { value: claim.value, replayed: answer.replayed };
     try {
       const value = await task();
-      await world.transactions.commit((tx) => claim.hold.settleIn(tx, value));
+      await world.unitOfWork.commit((tx) => claim.hold.settleIn(tx, value));
       return { value, replayed: false };
     } catch (error) {
       await claim.hold.abandon(error);
@@ -277,8 +277,8 @@ describe(IdempotencyService.name, () => {
 
     it('leaves the record of a takeover alone when the claim it replaced settles late', async () => {
       // Another instance over the same database, after this one's claim expired (its heartbeat stalled).
-      const other = new Heartbeat(world.transactions, world.config);
-      const otherInstance = new IdempotencyService(world.repositories.idempotency, world.transactions, other);
+      const other = new Heartbeat(world.unitOfWork, world.config);
+      const otherInstance = new IdempotencyService(world.repositories.idempotency, world.unitOfWork, other);
       const { first, finish } = await runningFirst('late first');
       await world.dataSource.query('UPDATE idempotency_records SET expires_at = 0');
 

@@ -48,7 +48,7 @@ export class IdempotencyService {
 
   constructor(
     private readonly records: IdempotencyRepository,
-    private readonly transactions: UnitOfWork<{ idempotency: IdempotencyRepository; coordination: CoordinationRepository }>,
+    private readonly unitOfWork: UnitOfWork<{ idempotency: IdempotencyRepository; coordination: CoordinationRepository }>,
     private readonly heartbeat: Heartbeat,
   ) {}
 
@@ -109,7 +109,7 @@ export class IdempotencyService {
    */
   private async claimOrFind(key: RecordKey, requestHash: string, at: string, holder: string): Promise<IdempotencyRecord | null> {
     try {
-      return await this.transactions.commit(async ({ idempotency, coordination }) => {
+      return await this.unitOfWork.commit(async ({ idempotency, coordination }) => {
         const record = await idempotency.find(key);
         const now = await coordination.now();
         if (record && !reusable(record, at, now)) return record;
@@ -129,7 +129,7 @@ export class IdempotencyService {
   private async settleFailure(key: RecordKey, holder: string, error: unknown): Promise<void> {
     const status: number = error instanceof DomainError ? statusFor(error.code) : 500;
     const remembered = status < 500 && status !== 409 && status !== 429;
-    await this.transactions.commit(({ idempotency }) => {
+    await this.unitOfWork.commit(({ idempotency }) => {
       if (!remembered) return idempotency.release(key, holder);
       const stored: StoredError = { code: (error as DomainError).code, message: (error as DomainError).message };
       return idempotency.complete(key, holder, status, JSON.stringify(stored));

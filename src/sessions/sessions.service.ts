@@ -45,7 +45,7 @@ export class SessionsService {
     private readonly conversations: ConversationCache,
     private readonly users: UsersService,
     private readonly idempotency: IdempotencyService,
-    private readonly transactions: UnitOfWork<{ users: UsersRepository; sessions: SessionsRepository; idempotency: IdempotencyRepository }>,
+    private readonly unitOfWork: UnitOfWork<{ users: UsersRepository; sessions: SessionsRepository; idempotency: IdempotencyRepository }>,
     @Inject(appConfig.KEY) private readonly config: AppConfig,
   ) {}
 
@@ -81,7 +81,7 @@ export class SessionsService {
     );
     if (claim.replayed) return claim.value;
     try {
-      await this.transactions.commit(async (tx) => {
+      await this.unitOfWork.commit(async (tx) => {
         await tx.users.ensureExists(session.userId, session.createdAt);
         await tx.sessions.insert(session);
         await claim.hold.settleIn(tx, session);
@@ -154,14 +154,14 @@ export class SessionsService {
     const current = await this.getFor(caller, sessionId);
     const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as SessionChanges;
     const updated: Session = { ...current, ...given, updatedAt: now() };
-    await this.transactions.commit(({ sessions }) => sessions.update(sessionId, { ...given, updatedAt: updated.updatedAt }));
+    await this.unitOfWork.commit(({ sessions }) => sessions.update(sessionId, { ...given, updatedAt: updated.updatedAt }));
     return updated;
   }
 
   /** Removes the session, every message of it and the remembered results that hold them. */
   async delete(caller: Caller, sessionId: string): Promise<void> {
     await this.getFor(caller, sessionId);
-    await this.transactions.commit(async ({ sessions, idempotency }) => {
+    await this.unitOfWork.commit(async ({ sessions, idempotency }) => {
       await sessions.delete(sessionId);
       await idempotency.deleteForSession(sessionId);
     });

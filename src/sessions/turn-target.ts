@@ -14,9 +14,9 @@ export type TurnTarget =
   /** POST /chat without one: a new session of that user, stored only if the turn succeeds. */
   | { kind: 'new-chat'; sessionId: string; ownerId: string };
 
-/** The target of a POST /chat. */
-export function chatTarget(ownerId: string, chatId: string | undefined): TurnTarget {
-  return chatId === undefined ? { kind: 'new-chat', sessionId: randomUUID(), ownerId } : { kind: 'chat', sessionId: chatId, ownerId };
+/** The target of a POST /chat: a `chat_id` absent or null starts a new chat, as the original API did. */
+export function chatTarget(ownerId: string, chatId: string | null | undefined): TurnTarget {
+  return chatId == null ? { kind: 'new-chat', sessionId: randomUUID(), ownerId } : { kind: 'chat', sessionId: chatId, ownerId };
 }
 
 /** The session a turn runs on, as resolved for it (once, by SessionsService.resolveTarget). */

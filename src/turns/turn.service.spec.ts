@@ -243,8 +243,8 @@ describe(TurnService.name, () => {
         llm.answer(anLlmResult({ text: 'Stored with its outcome.' }));
         // What a crash right after each commit would leave: stored messages, and the key's state.
         const afterEachCommit: { messages: number; key: string | undefined }[] = [];
-        const commit = world.transactions.commit.bind(world.transactions);
-        jest.spyOn(world.transactions, 'commit').mockImplementation(async (work) => {
+        const commit = world.unitOfWork.commit.bind(world.unitOfWork);
+        jest.spyOn(world.unitOfWork, 'commit').mockImplementation(async (work) => {
           const result = await commit(work);
           const record = await world.repositories.idempotency.find({ scope: 'user:alice', idempotencyKey: 'turn-1' });
           afterEachCommit.push({ messages: (await rowCounts(world)).messages, key: record?.state });

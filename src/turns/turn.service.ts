@@ -71,7 +71,7 @@ export class TurnService {
     private readonly budgets: BudgetService,
     private readonly llm: LlmClient,
     private readonly pricing: PricingService,
-    private readonly transactions: UnitOfWork<TurnRepositories>,
+    private readonly unitOfWork: UnitOfWork<TurnRepositories>,
   ) {}
 
   send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
@@ -222,14 +222,14 @@ export class TurnService {
     const turnId = randomUUID();
     let stored: TurnResult | null;
     try {
-      stored = await this.transactions.commit(async (tx) => {
+      stored = await this.unitOfWork.commit(async (tx) => {
         await holds.releaseIn(tx);
         const result = await storeTurn(tx, turnSession, turn, { turnId, title });
         if (result) await holds.completeIn(tx, result);
         return result;
       });
     } catch (error) {
-      await this.transactions
+      await this.unitOfWork
         .commit(({ usage }) => usage.recordOnce(spendOf(turnId, session, turn)))
         .catch((ledgerError: unknown) => this.logger.error(`turn ${turnId}: its spend could not be recorded: ${String(ledgerError)}`));
       throw error;

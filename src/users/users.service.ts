@@ -18,7 +18,7 @@ export interface NewUser {
 export class UsersService {
   constructor(
     private readonly users: UsersRepository,
-    private readonly transactions: UnitOfWork<{ users: UsersRepository; idempotency: IdempotencyRepository }>,
+    private readonly unitOfWork: UnitOfWork<{ users: UsersRepository; idempotency: IdempotencyRepository }>,
   ) {}
 
   async create(input: NewUser): Promise<User> {
@@ -30,7 +30,7 @@ export class UsersService {
       dailyBudgetNanoUsd: null,
     };
     try {
-      await this.transactions.commit(({ users }) => users.insert(user));
+      await this.unitOfWork.commit(({ users }) => users.insert(user));
     } catch (error) {
       if (isUniqueViolation(error)) throw new UserExists(user.userId);
       throw error;
@@ -52,14 +52,14 @@ export class UsersService {
   /** Sets (or with null, removes) the user's own daily limit. */
   async setDailyBudget(userId: string, dailyBudgetNanoUsd: number | null): Promise<User> {
     const user = await this.get(userId);
-    await this.transactions.commit(({ users }) => users.setDailyBudget(userId, dailyBudgetNanoUsd));
+    await this.unitOfWork.commit(({ users }) => users.setDailyBudget(userId, dailyBudgetNanoUsd));
     return { ...user, dailyBudgetNanoUsd };
   }
 
   /** Removes a user with every session, message and API key of theirs, and the remembered results that hold them. */
   async delete(userId: string): Promise<void> {
     await this.get(userId);
-    await this.transactions.commit(async ({ users, idempotency }) => {
+    await this.unitOfWork.commit(async ({ users, idempotency }) => {
       await users.delete(userId);
       await idempotency.deleteForUser(userId);
     });

@@ -274,6 +274,16 @@ describe('HTTP contract', () => {
       await request(t.baseUrl).get('/history/nobody-at-all').expect(200, { chat_sessions: [] });
     });
 
+    it('starts a new chat for a chat_id of null, as for one left out', async () => {
+      const response = await request(t.baseUrl).post('/chat').send({ user_id: 'lea', message: 'hi', chat_id: null }).expect(200);
+
+      expect(response.body.chat_id).toMatch(/^[0-9a-f-]{36}$/);
+      await request(t.baseUrl)
+        .get('/history/lea')
+        .expect(200, { chat_sessions: [response.body.chat_id] });
+      expect(t.emulator.generateRequests()).toHaveLength(1);
+    });
+
     it('is 404 CHAT_NOT_FOUND for a chat_id that does not exist, and never creates it', async () => {
       const chatId = '0d7f4a52-3b7e-4a39-9d7e-2f4c1b6a8e90';
       const response = await request(t.baseUrl).post('/chat').send({ user_id: 'jack', message: 'hi', chat_id: chatId }).expect(404);

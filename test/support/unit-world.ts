@@ -63,7 +63,7 @@ export interface World {
   module: TestingModule;
   dataSource: DataSource;
   /** The unit of work of every repository, as the app binds it. */
-  transactions: UnitOfWork<Repositories>;
+  unitOfWork: UnitOfWork<Repositories>;
   /** This process as the heartbeat of its claims knows it. */
   heartbeat: Heartbeat;
   models: ModelCatalog;
@@ -123,7 +123,7 @@ export async function createWorld(env: Record<string, string> = {}, options: Wor
     config,
     module,
     dataSource: module.get<DataSource>(getDataSourceToken()),
-    transactions: get<UnitOfWork<Repositories>>(UnitOfWork),
+    unitOfWork: get<UnitOfWork<Repositories>>(UnitOfWork),
     heartbeat: get(Heartbeat),
     models: get(ModelCatalog),
     pricing: get(PricingService),
@@ -184,7 +184,7 @@ export interface StoredTurnInput {
 export async function storeTurn(world: World, sessionId: string, input: StoredTurnInput = {}): Promise<[Message, Message]> {
   const at = input.at ?? new Date().toISOString();
   const costNanoUsd = input.costNanoUsd === undefined ? 1_000 : input.costNanoUsd;
-  return world.transactions.commit(async (tx) => {
+  return world.unitOfWork.commit(async (tx) => {
     const found = await tx.sessions.findWithOwner(sessionId);
     if (!found) throw new Error(`no session ${sessionId}`);
     // Sent with the whole history, as every turn that fits.

@@ -2,7 +2,7 @@ import { Table, TableColumn, TableIndex } from 'typeorm';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * What instances sharing one PostgreSQL database coordinate through (src/cluster): a lease per
+ * What instances sharing one PostgreSQL database coordinate through (src/coordination): a lease per
  * session with a turn running, budget reservations of turns in flight, and the turn starts of
  * the last minute per caller (on SQLite, one process, these three stay empty). A lease, a
  * reservation and a running Idempotency-Key claim (on both databases) expire (epoch ms, the

@@ -16,10 +16,15 @@ export class ChatRequestDto {
   @Matches(NOT_BLANK, { message: '$property must not be empty' })
   message: string;
 
-  @ApiPropertyOptional({ format: 'uuid', description: "Continue this chat (must be the user's; else 404); absent: start a new one." })
+  @ApiPropertyOptional({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: "Continue this chat (must be the user's; else 404); absent or null: start a new one.",
+  })
   @IsOptional()
   @IsString()
-  chat_id?: string;
+  chat_id?: string | null;
 }
 
 export class ChatResponseDto {
