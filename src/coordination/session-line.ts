@@ -20,15 +20,11 @@ export interface SessionPlace {
 }
 
 /**
- * Turns of one session run one at a time, in arrival order, each seeing the ones before it.
- * One process (SQLite) needs only its own line per session; instances sharing PostgreSQL also
- * take the session's lease in the database (LeasedSessionLine).
+ * Turns of one session run one at a time, in arrival order, each seeing the ones before it. Each
+ * process keeps its own line per session; one process (SQLite) needs nothing more, instances
+ * sharing PostgreSQL also take the session's lease in the database (LeasedSessionLine).
  */
 export abstract class SessionLine {
-  abstract enter(sessionId: string): SessionPlace;
-}
-
-export class InProcessSessionLine extends SessionLine {
   private readonly lines = new KeyedQueue();
 
   enter(sessionId: string): SessionPlace {
@@ -36,10 +32,19 @@ export class InProcessSessionLine extends SessionLine {
     return {
       waitForTurn: async () => {
         await place.reached;
-        return NOTHING_HELD;
+        return this.claimSession(sessionId);
       },
       leave: () => place.leave(),
     };
+  }
+
+  /** Once the turns of this process ahead are done: what makes the session this turn's beyond it. */
+  protected abstract claimSession(sessionId: string): Promise<Hold<CoordinationTx>>;
+}
+
+export class InProcessSessionLine extends SessionLine {
+  protected async claimSession(): Promise<Hold<CoordinationTx>> {
+    return NOTHING_HELD;
   }
 }
 
@@ -56,7 +61,6 @@ const LONGEST_RETRY_MS = 100;
  */
 export class LeasedSessionLine extends SessionLine {
   private readonly logger = new Logger(LeasedSessionLine.name);
-  private readonly lines = new KeyedQueue();
 
   constructor(
     private readonly coordination: CoordinationRepository,
@@ -65,18 +69,8 @@ export class LeasedSessionLine extends SessionLine {
     super();
   }
 
-  enter(sessionId: string): SessionPlace {
-    const place = this.lines.enter(sessionId);
-    return {
-      waitForTurn: async () => {
-        await place.reached;
-        return this.lease(sessionId);
-      },
-      leave: () => place.leave(),
-    };
-  }
-
-  private async lease(sessionId: string): Promise<Hold<CoordinationTx>> {
+  /** The session's lease, taken once no other instance holds it. */
+  protected async claimSession(sessionId: string): Promise<Hold<CoordinationTx>> {
     const holder = randomUUID();
     const lease = releasableHold({
       what: `the lease on session ${sessionId}`,
