@@ -1,10 +1,12 @@
 import { jest } from '@jest/globals';
 import { DomainError, ErrorCode } from '../common/errors.js';
 import { usdToNano } from '../core/money.js';
+import { ZERO_USAGE } from '../core/token-usage.js';
+import { pricesAt } from '../models/model-table.js';
+import { priceOf } from '../pricing/price.js';
 import { createWorld, storeSession, storeTurn } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
 import { BudgetService } from './budget.service.js';
-import { NOTHING_HELD } from '../coordination/hold.js';
 import type { CoordinationTx, Hold } from '../coordination/hold.js';
 
 const MODEL = 'gemini-2.5-flash';
@@ -23,6 +25,17 @@ describe(BudgetService.name, () => {
     return w.pricing.worstCaseNanoUsd(model, PROMPT_CHARS, w.config.gemini.maxOutputTokens);
   }
 
+  /** The worst case at one model's own rates (`alone`), or at the highest of it and the models it is rerouted to. */
+  function worstCaseAt(w: World, model: string, rerouted = true): number {
+    if (rerouted) return worstCase(w, model);
+    const entry = w.models.find(model)!;
+    return priceOf(pricesAt(entry, new Date()), {
+      ...ZERO_USAGE,
+      promptTokens: PROMPT_CHARS,
+      outputTokens: w.config.gemini.maxOutputTokens,
+    })!;
+  }
+
   /** Alice has a session and spent `nano` today. */
   async function aliceSpent(w: World, nano: number, at?: string): Promise<void> {
     const session = await storeSession(w, { userId: 'alice' });
@@ -36,25 +49,26 @@ describe(BudgetService.name, () => {
   });
 
   describe('admit', () => {
-    it('admits holding nothing when there is no limit', async () => {
+    it('admits whatever was spent when there is no limit, and still writes the reservation before the call', async () => {
       const w = await setUp();
       await aliceSpent(w, 1_000_000_000_000);
 
       const release = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
 
-      expect(release).toBe(NOTHING_HELD);
-      expect(w.reservations.reservedFor('alice')).toBe(0);
+      expect(await w.reservations.reservedFor('alice')).toBe(worstCase(w));
+      await release.abandon(undefined);
+      expect(await w.reservations.reservedFor('alice')).toBe(0);
     });
 
-    it('reserves the worst case of the turn until it is released', async () => {
+    it('reserves at the highest rates the turn could be priced at: a pricier model Google reroutes to', async () => {
+      // gemini-2.0-flash is retired; Google answers with gemini-3.5-flash, at its far higher rates.
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
-      expect(worstCase(w)).toBeGreaterThan(0);
+      const atReplacementRates = worstCaseAt(w, 'gemini-3.5-flash');
+      expect(atReplacementRates).toBeGreaterThan(worstCaseAt(w, 'gemini-2.0-flash', false));
 
-      const release = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
+      await w.budget.admit('alice', null, 'gemini-2.0-flash', PROMPT_CHARS);
 
-      expect(w.reservations.reservedFor('alice')).toBe(worstCase(w));
-      await release.abandon(undefined);
-      expect(w.reservations.reservedFor('alice')).toBe(0);
+      expect(await w.reservations.reservedFor('alice')).toBe(atReplacementRates);
     });
 
     it('frees a reservation once, however often release is called', async () => {
@@ -65,7 +79,7 @@ describe(BudgetService.name, () => {
       await first.abandon(undefined);
       await first.abandon(undefined);
 
-      expect(w.reservations.reservedFor('alice')).toBe(worstCase(w));
+      expect(await w.reservations.reservedFor('alice')).toBe(worstCase(w));
     });
 
     it('keeps reservations per user', async () => {
@@ -73,7 +87,7 @@ describe(BudgetService.name, () => {
 
       await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
 
-      expect(w.reservations.reservedFor('bob')).toBe(0);
+      expect(await w.reservations.reservedFor('bob')).toBe(0);
     });
 
     it('overshoots the limit by less than one turn when turns are admitted concurrently', async () => {
@@ -90,8 +104,8 @@ describe(BudgetService.name, () => {
       expect(admitted.length).toBe(Math.ceil((limit - spent) / perTurn));
       expect(refused.length).toBeGreaterThan(0);
       for (const { reason } of refused) expect(reason).toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
-      const committed = spent + w.reservations.reservedFor('alice');
-      expect(w.reservations.reservedFor('alice')).toBe(admitted.length * perTurn);
+      const committed = spent + (await w.reservations.reservedFor('alice'));
+      expect(await w.reservations.reservedFor('alice')).toBe(admitted.length * perTurn);
       expect(committed).toBeGreaterThanOrEqual(limit);
       expect(committed - limit).toBeLessThan(perTurn);
     });
@@ -125,7 +139,7 @@ describe(BudgetService.name, () => {
 
       await expect(refusal).rejects.toBeInstanceOf(DomainError);
       await expect(refusal).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED, retryAfterSeconds: seconds });
-      expect(w.reservations.reservedFor('alice')).toBe(0);
+      expect(await w.reservations.reservedFor('alice')).toBe(0);
     });
 
     it("counts only today's spend (UTC)", async () => {
@@ -148,7 +162,7 @@ describe(BudgetService.name, () => {
       await aliceSpent(w, 5_000);
 
       await expect(w.budget.admit('alice', usdToNano(100), MODEL, PROMPT_CHARS)).resolves.toMatchObject({ abandon: expect.any(Function) });
-      expect(w.reservations.reservedFor('alice')).toBe(worstCase(w));
+      expect(await w.reservations.reservedFor('alice')).toBe(worstCase(w));
     });
 
     it("enforces a user's own limit when there is no default", async () => {
@@ -164,12 +178,13 @@ describe(BudgetService.name, () => {
       await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT_CHARS)).rejects.toMatchObject({
         code: ErrorCode.MODEL_UNPRICED,
       });
-      expect(w.reservations.reservedFor('alice')).toBe(0);
+      expect(await w.reservations.reservedFor('alice')).toBe(0);
     });
 
     it('lets an unpriced model run for a user without a budget', async () => {
       const w = await setUp();
-      await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT_CHARS)).resolves.toBe(NOTHING_HELD);
+      await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT_CHARS)).resolves.toBeDefined();
+      expect(await w.reservations.reservedFor('alice')).toBe(0);
     });
   });
 });

@@ -3,7 +3,6 @@ import { BudgetExceeded, ModelUnpriced } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { BudgetReservations } from '../coordination/budget-reservations.js';
-import { NOTHING_HELD } from '../coordination/hold.js';
 import type { CoordinationTx, Hold } from '../coordination/hold.js';
 import { DAY_MS, utcDay } from '../core/clock.js';
 import { PricingService } from '../pricing/pricing.service.js';
@@ -12,9 +11,9 @@ const IN_FLIGHT_RETRY_SECONDS = 2;
 
 /**
  * Daily spend limits (USER_DAILY_BUDGET_USD, or the user's own), counted from the spend ledger's
- * running daily totals, so deleting chats never resets them. Each admitted turn reserves its
- * worst case until its real cost is stored (see BudgetReservations: in memory on SQLite, in the
- * database, cluster-wide, on PostgreSQL).
+ * running daily totals, so deleting chats never resets them. Every turn reserves its worst case
+ * in the database before it calls Gemini, limit or not, until its real cost is stored (see
+ * BudgetReservations): a turn that cannot write its reservation makes no paid call.
  */
 @Injectable()
 export class BudgetService {
@@ -31,8 +30,7 @@ export class BudgetService {
    */
   async admit(userId: string, ownDailyBudgetNanoUsd: number | null, model: string, promptChars: number): Promise<Hold<CoordinationTx>> {
     const limitNanoUsd = ownDailyBudgetNanoUsd ?? this.config.userDailyBudgetNanoUsd;
-    if (limitNanoUsd === null) return NOTHING_HELD;
-    if (!this.pricing.isPriced(model)) throw new ModelUnpriced(model);
+    if (limitNanoUsd !== null && !this.pricing.isPriced(model)) throw new ModelUnpriced(model);
     const now = Date.now();
     const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
     // A token is rarely shorter than a character: the prompt's length bounds its tokens.

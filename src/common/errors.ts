@@ -90,6 +90,9 @@ export function quoted(value: string): string {
  * client as is, so it never carries upstream bodies, SQL, stack traces or keys.
  */
 export class DomainError extends Error {
+  /** More of the error body, beside its code and message: what a refused paid call cost (`usage`, `cost_usd`, `cost_status`). */
+  details: Readonly<Record<string, unknown>> = {};
+
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -97,6 +100,12 @@ export class DomainError extends Error {
   ) {
     super(message);
     this.name = 'DomainError';
+  }
+
+  /** This error, its body extended with `details` (snake_case JSON). */
+  with(details: Record<string, unknown>): this {
+    this.details = { ...this.details, ...details };
+    return this;
   }
 }
 

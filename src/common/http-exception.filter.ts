@@ -8,6 +8,8 @@ export interface ErrorBody {
   error: string;
   code: ErrorCode;
   message: string;
+  /** What a refused call Gemini billed cost (CONTENT_BLOCKED, UPSTREAM_*): `usage`, `cost_usd`, `cost_status`, `priced_as`. */
+  [detail: string]: unknown;
 }
 
 /** body-parser reports its failures as errors carrying `type` and `status`. */
@@ -39,7 +41,9 @@ export function toErrorBody(thrown: unknown): { body: ErrorBody; retryAfterSecon
   let message: string;
   let status: number;
   let retryAfterSeconds: number | undefined;
+  let details: Readonly<Record<string, unknown>> = {};
   if (exception instanceof DomainError) {
+    details = exception.details;
     code = exception.code;
     status = statusFor(code);
     message = exception.message;
@@ -69,7 +73,7 @@ export function toErrorBody(thrown: unknown): { body: ErrorBody; retryAfterSecon
     message = 'Something went wrong on our side.';
   }
   return {
-    body: { statusCode: status, error: STATUS_CODES[status] ?? 'Error', code, message },
+    body: { ...details, statusCode: status, error: STATUS_CODES[status] ?? 'Error', code, message },
     retryAfterSeconds,
   };
 }

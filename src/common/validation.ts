@@ -22,19 +22,23 @@ const OBJECT_INTERNALS = new Set([...Object.getOwnPropertyNames(Object.prototype
 
 /**
  * What the validators cannot be trusted with: nesting deep enough to overflow the stack, keys
- * that shadow JavaScript object internals (they slip past `forbidNonWhitelisted`), and strings
+ * that shadow JavaScript object internals (they slip past `forbidNonWhitelisted`), strings
  * with lone UTF-16 surrogates (not Unicode: validators throw on them, and SQLite would store a
- * replacement character instead of what was sent). Returns the problem, or null.
+ * replacement character instead of what was sent), and U+0000 anywhere (PostgreSQL cannot store
+ * it in text: refused on every database alike, before anything is stored or sent). Returns the
+ * problem, or null.
  */
 export function unreadable(value: unknown, path = '', depth = 0): string | null {
   if (typeof value === 'string') {
-    return value.isWellFormed() ? null : `${path || 'value'}: is not valid Unicode (lone surrogate)`;
+    if (!value.isWellFormed()) return `${path || 'value'}: is not valid Unicode (lone surrogate)`;
+    return value.includes('\u0000') ? `${path || 'value'}: must not contain U+0000 (NUL)` : null;
   }
   if (typeof value !== 'object' || value === null) return null;
   if (depth >= MAX_DEPTH) return `${path || 'body'}: nested too deeply`;
   for (const [key, item] of Object.entries(value)) {
     const where = path ? `${path}.${key}` : key;
     if (!Array.isArray(value) && OBJECT_INTERNALS.has(key)) return `${where}: unknown field`;
+    if (key.includes('\u0000')) return `${JSON.stringify(where).slice(1, -1).slice(0, 100)}: a field name must not contain U+0000 (NUL)`;
     const problem = unreadable(item, where, depth + 1);
     if (problem) return problem;
   }

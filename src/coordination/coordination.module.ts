@@ -3,8 +3,7 @@ import type { Provider } from '@nestjs/common';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { repositoryProvider } from '../database/repository-provider.js';
-import { UnitOfWork } from '../database/unit-of-work.js';
-import { BudgetReservations, DatabaseBudgetReservations, InMemoryBudgetReservations } from './budget-reservations.js';
+import { BudgetReservations } from './budget-reservations.js';
 import { CoordinationRepository } from './coordination.repository.js';
 import { Heartbeat } from './heartbeat.js';
 import { DatabaseRateLimiter, InMemoryRateLimiter, RateLimiter } from './rate-limiter.js';
@@ -14,10 +13,10 @@ const onPostgres = (config: AppConfig) => config.database.kind === 'postgres';
 
 /**
  * The one place that decides where coordination lives. PostgreSQL (any number of instances):
- * in the database — session leases, rate-limit windows and budget reservations, kept alive by
- * this instance's heartbeat. SQLite (one process by nature): in memory, with the same
- * observable behaviour. Idempotency claims (renewed by the heartbeat) and API keys live in the
- * database either way.
+ * in the database — session leases and rate-limit windows, kept alive by this instance's
+ * heartbeat. SQLite (one process by nature): in memory, with the same observable behaviour.
+ * Budget reservations (written before every call to Gemini), idempotency claims (both renewed
+ * by the heartbeat) and API keys live in the database either way.
  */
 const providers: Provider[] = [
   repositoryProvider(CoordinationRepository),
@@ -36,19 +35,7 @@ const providers: Provider[] = [
         ? new DatabaseRateLimiter(coordination, config.rateLimitPerMinute)
         : new InMemoryRateLimiter(config.rateLimitPerMinute),
   },
-  {
-    provide: BudgetReservations,
-    inject: [appConfig.KEY, UnitOfWork, CoordinationRepository, Heartbeat],
-    useFactory: (
-      config: AppConfig,
-      unitOfWork: UnitOfWork<{ coordination: CoordinationRepository }>,
-      coordination: CoordinationRepository,
-      heartbeat: Heartbeat,
-    ) =>
-      onPostgres(config)
-        ? new DatabaseBudgetReservations(unitOfWork, coordination, heartbeat)
-        : new InMemoryBudgetReservations(coordination),
-  },
+  BudgetReservations,
 ];
 
 @Module({ providers, exports: [Heartbeat, SessionLine, RateLimiter, BudgetReservations] })

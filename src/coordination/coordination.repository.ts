@@ -27,7 +27,8 @@ export interface Reservation {
   userId: string;
   /** The UTC day whose spend counts (`YYYY-MM-DD`). */
   day: string;
-  limitNanoUsd: number;
+  /** Null: no limit to check, the reservation is written all the same. */
+  limitNanoUsd: number | null;
   worstCaseNanoUsd: number;
   ttlMs: number;
 }
@@ -48,14 +49,10 @@ const TAKE_LEASE = new Sql<{ holder: string }>(
 const RELEASE_LEASE = new Sql('DELETE FROM session_leases WHERE session_id = :sessionId AND holder = :holder');
 
 const LOCK_USER_BUDGET = new Sql(`SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))`);
-const DROP_EXPIRED_RESERVATIONS = new Sql(`DELETE FROM budget_reservations WHERE user_id = :userId AND expires_at <= ${PG_NOW_MS}`);
 /** The day's spend and what turns in flight reserved, in one statement: one snapshot. */
 const SPENT_AND_RESERVED = new Sql<{ spent: string; reserved: string }>(
   `SELECT COALESCE((SELECT cost_nano_usd FROM spend_daily WHERE user_id = :userId AND day = :day), 0) AS spent,
           COALESCE((SELECT SUM(nano_usd) FROM budget_reservations WHERE user_id = :userId), 0) AS reserved`,
-);
-const RESERVE = new Sql(
-  `INSERT INTO budget_reservations (id, user_id, nano_usd, expires_at) VALUES (:id, :userId, :nanoUsd, ${PG_NOW_MS} + :ttlMs)`,
 );
 const RELEASE_RESERVATION = new Sql('DELETE FROM budget_reservations WHERE id = :id');
 const SPENT_ON = new Sql<{ cost_nano_usd: number | string }>(
@@ -126,18 +123,36 @@ export class CoordinationRepository {
   }
 
   /**
-   * PostgreSQL, in a transaction: admits a turn under an advisory lock on its user — while the
-   * day's spend plus the live reservations is under the limit — and reserves its worst case.
-   * Reservations left by an instance that died count no more, and go.
+   * In a transaction: reserves a turn's worst case — with a limit, only while the day's spend
+   * plus the live reservations is under it, decided under a lock on the user (PostgreSQL's
+   * advisory lock; SQLite has one writer). Reservations left by a process that died count no
+   * more, and go.
    */
   async reserve({ id, userId, day, limitNanoUsd, worstCaseNanoUsd, ttlMs }: Reservation): Promise<true | BudgetRefusal> {
-    await LOCK_USER_BUDGET.execute(this.manager, { lock: `budget:${userId}` });
-    await DROP_EXPIRED_RESERVATIONS.execute(this.manager, { userId });
-    const [committed] = await SPENT_AND_RESERVED.rows(this.manager, { userId, day });
-    if (Number(committed.spent) >= limitNanoUsd) return 'spent';
-    if (Number(committed.spent) + Number(committed.reserved) >= limitNanoUsd) return 'in-flight';
-    await RESERVE.execute(this.manager, { id, userId, nanoUsd: worstCaseNanoUsd, ttlMs });
+    const now = databaseNowMs(this.manager.connection.options.type);
+    if (limitNanoUsd !== null) {
+      if (this.manager.connection.options.type === 'postgres') await LOCK_USER_BUDGET.execute(this.manager, { lock: `budget:${userId}` });
+      await runSql(this.manager, `DELETE FROM budget_reservations WHERE user_id = :userId AND expires_at <= ${now}`, { userId });
+      const [committed] = await SPENT_AND_RESERVED.rows(this.manager, { userId, day });
+      if (Number(committed.spent) >= limitNanoUsd) return 'spent';
+      if (Number(committed.spent) + Number(committed.reserved) >= limitNanoUsd) return 'in-flight';
+    }
+    await runSql(
+      this.manager,
+      `INSERT INTO budget_reservations (id, user_id, nano_usd, expires_at) VALUES (:id, :userId, :nanoUsd, ${now} + :ttlMs)`,
+      { id, userId, nanoUsd: worstCaseNanoUsd, ttlMs },
+    );
     return true;
+  }
+
+  /** What the user's turns in flight have reserved, nano-dollars. */
+  async reservedBy(userId: string): Promise<number> {
+    const [row] = await runSql<{ reserved: string | number | null }[]>(
+      this.manager,
+      'SELECT SUM(nano_usd) AS reserved FROM budget_reservations WHERE user_id = :userId',
+      { userId },
+    );
+    return Number(row?.reserved ?? 0);
   }
 
   async releaseReservation(id: string): Promise<void> {

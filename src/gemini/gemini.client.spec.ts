@@ -121,6 +121,9 @@ describe(GeminiClient.name, () => {
         },
         finishReason: 'STOP',
         modelVersion: 'gemini-2.5-flash-002',
+        modelVersionRejected: false,
+        failure: null,
+        complete: true,
       });
       expect(emulator.generateRequests()).toHaveLength(1);
     });
@@ -397,6 +400,9 @@ describe(GeminiClient.name, () => {
         },
         finishReason: 'STOP',
         modelVersion: MODEL,
+        modelVersionRejected: false,
+        failure: null,
+        complete: true,
       });
       expect(deltas).toEqual(['alpha ', 'beta ', 'gamma ', 'delta']);
       const calls = emulator.generateRequests();
@@ -424,7 +430,7 @@ describe(GeminiClient.name, () => {
       expect(emulator.generateRequests()).toHaveLength(2);
     });
 
-    it('does not retry an error after text was delivered: UPSTREAM_ERROR after one call, each delta once', async () => {
+    it('does not retry an error after text was delivered: a paid UPSTREAM_ERROR after one call, each delta once', async () => {
       // 503 is retryable before any text; here only the delivered text stops the retry. The pause
       // keeps each SSE event in its own read (the SDK drops a data event read together with an error).
       emulator.enqueue(
@@ -433,9 +439,12 @@ describe(GeminiClient.name, () => {
       );
       const deltas: string[] = [];
 
-      await expect(clientWith({ retries: 2 }).stream(requestOf(), (text) => deltas.push(text))).rejects.toMatchObject({
-        code: ErrorCode.UPSTREAM_ERROR,
-        message: 'Gemini failed to answer (HTTP 503).',
+      // The chunks that arrived carried usage: the call resolves with it, so its spend is recorded.
+      await expect(clientWith({ retries: 2 }).stream(requestOf(), (text) => deltas.push(text))).resolves.toMatchObject({
+        text: 'alpha beta ',
+        usage: expect.objectContaining({ outputTokens: expect.any(Number) }),
+        failure: expect.objectContaining({ code: ErrorCode.UPSTREAM_ERROR, message: 'Gemini failed to answer (HTTP 503).' }),
+        complete: false,
       });
       expect(deltas).toEqual(['alpha ', 'beta ']);
       expect(emulator.generateRequests()).toHaveLength(1);
@@ -448,20 +457,24 @@ describe(GeminiClient.name, () => {
       );
       const deltas: string[] = [];
 
-      await expect(clientWith({ retries: 2 }).stream(requestOf(), (text) => deltas.push(text))).rejects.toMatchObject({
-        code: ErrorCode.UPSTREAM_ERROR,
+      await expect(clientWith({ retries: 2 }).stream(requestOf(), (text) => deltas.push(text))).resolves.toMatchObject({
+        text: '',
+        usage: expect.objectContaining({ thoughtsTokens: expect.any(Number) }),
+        failure: expect.objectContaining({ code: ErrorCode.UPSTREAM_ERROR }),
+        complete: false,
       });
       expect(deltas).toEqual([]);
       expect(emulator.generateRequests()).toHaveLength(1);
     });
 
-    it('times out a stream that outlasts GEMINI_TIMEOUT_MS after delivering text', async () => {
+    it('times out a stream that outlasts GEMINI_TIMEOUT_MS after delivering text, keeping the usage reported so far', async () => {
       emulator.enqueue({ text: 'alpha beta gamma delta', chunkDelayMs: 10_000 });
       const deltas: string[] = [];
 
-      await expect(clientWith({ timeoutMs: 300 }).stream(requestOf(), (text) => deltas.push(text))).rejects.toMatchObject({
-        code: ErrorCode.UPSTREAM_TIMEOUT,
-        message: expect.stringContaining('300 ms'),
+      await expect(clientWith({ timeoutMs: 300 }).stream(requestOf(), (text) => deltas.push(text))).resolves.toMatchObject({
+        failure: expect.objectContaining({ code: ErrorCode.UPSTREAM_TIMEOUT, message: expect.stringContaining('300 ms') }),
+        usage: expect.objectContaining({ promptTokens: expect.any(Number) }),
+        complete: false,
       });
       expect(deltas).toEqual(['alpha ']);
       const calls = emulator.generateRequests();

@@ -2,13 +2,15 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiError, GoogleGenAI } from '@google/genai';
 import type { Content, GenerateContentParameters, GenerateContentResponse } from '@google/genai';
 import { UpstreamError } from '../common/errors.js';
+import type { DomainError } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { LlmClient } from './llm-client.js';
 import type { LlmMode, LlmRequest, LlmResult } from './llm-client.js';
 import { GEMINI_ENDPOINT } from './gemini-endpoint.js';
 import type { GeminiEndpoint } from './gemini-endpoint.js';
-import { answerText, assertAnswered, retryInfoSeconds, toDomainError, toTokenUsage } from './upstream-errors.js';
+import { retryInfoSeconds, toDomainError } from './upstream-errors.js';
+import { answerText, boundedFetch, mostUsageOf, replyByteLimit, replyTooLargeIn, resultOf } from './upstream-reply.js';
 
 /** The one place the Gemini SDK is constructed. */
 @Injectable()
@@ -26,31 +28,44 @@ export class GeminiClient extends LlmClient {
     this.sdk = new GoogleGenAI({
       // Without a key the SDK reaches for Google Cloud credentials over the network.
       apiKey: endpoint.apiKey,
-      httpOptions: endpoint.baseUrl ? { baseUrl: endpoint.baseUrl } : undefined,
+      // Every reply is read through a byte bound: no upstream answer is held past what the output cap allows.
+      httpOptions: {
+        ...(endpoint.baseUrl ? { baseUrl: endpoint.baseUrl } : {}),
+        fetch: boundedFetch(replyByteLimit(config.gemini.maxOutputTokens)),
+      },
     });
   }
 
   generate(request: LlmRequest): Promise<LlmResult> {
-    return this.withDeadline(request, 'generateContent', async (abortSignal) => {
-      const response = await this.sdk.models.generateContent(this.paramsFor(request, abortSignal));
-      return resultOf([response]);
-    });
+    return this.withDeadline(
+      request,
+      'generateContent',
+      async (abortSignal) => resultOf([await this.sdk.models.generateContent(this.paramsFor(request, abortSignal))]),
+      // Cut off for size: the model wrote past its cap, and nothing says what it billed.
+      (failure, cutOff) => resultOf([], { failure, paid: cutOff, atMost: this.mostUsageOf(request) }),
+    );
   }
 
   stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult> {
-    return this.withDeadline(request, 'streamGenerateContent', async (abortSignal, attempt) => {
-      // An HTTP error rejects this await; a failure mid-stream throws from the loop.
-      const chunks: GenerateContentResponse[] = [];
-      for await (const chunk of await this.sdk.models.generateContentStream(this.paramsFor(request, abortSignal))) {
-        // Once a chunk arrived the model ran (thinking is billed too), and once text reached the
-        // client a retry would show it twice: no more retries either way.
-        attempt.retryable = false;
-        chunks.push(chunk);
-        const text = answerText(chunk);
-        if (text) onDelta(text);
-      }
-      return resultOf(chunks);
-    });
+    const chunks: GenerateContentResponse[] = [];
+    return this.withDeadline(
+      request,
+      'streamGenerateContent',
+      async (abortSignal, attempt) => {
+        // An HTTP error rejects this await; a failure mid-stream throws from the loop.
+        for await (const chunk of await this.sdk.models.generateContentStream(this.paramsFor(request, abortSignal))) {
+          // Once a chunk arrived the model ran (thinking is billed too), and once text reached the
+          // client a retry would show it twice: no more retries either way.
+          attempt.retryable = false;
+          chunks.push(chunk);
+          const text = answerText(chunk);
+          if (text) onDelta(text);
+        }
+        return resultOf(chunks);
+      },
+      // Broken, timed out or cut off after chunks: what they reported is what Gemini billed so far.
+      (failure, cutOff) => resultOf(chunks, { failure, paid: cutOff, atMost: this.mostUsageOf(request) }),
+    );
   }
 
   /**
@@ -74,6 +89,10 @@ export class GeminiClient extends LlmClient {
       }
       return total;
     });
+  }
+
+  private mostUsageOf(request: LlmRequest) {
+    return mostUsageOf(request, this.config.gemini.maxOutputTokens);
   }
 
   private paramsFor(request: LlmRequest, abortSignal: AbortSignal): GenerateContentParameters {
@@ -100,6 +119,11 @@ export class GeminiClient extends LlmClient {
     request: LlmRequest,
     method: string,
     call: (abortSignal: AbortSignal, attempt: { retryable: boolean }) => Promise<T>,
+    /**
+     * A call that failed once the model ran: its outcome when Gemini billed it (resultOf throws
+     * the failure when nothing was reported billed). `cutOff`: the reply ran past its byte bound.
+     */
+    paidFailure?: (failure: DomainError, cutOff: boolean) => T,
   ): Promise<T> {
     const { timeoutMs, retries } = this.config.gemini;
     const deadline = new AbortController();
@@ -124,6 +148,8 @@ export class GeminiClient extends LlmClient {
           return await call(attemptAbort.signal, attempt);
         } catch (error) {
           const mapped = toDomainError(error, { model: request.model, timeoutMs, timedOut });
+          const cutOff = replyTooLargeIn(error) !== null;
+          if (paidFailure && (cutOff || !attempt.retryable)) return paidFailure(mapped, cutOff);
           const delayMs = retryDelayMs(error, attemptNo);
           const retry =
             attempt.retryable && !timedOut && attemptNo < retries && delayMs !== null && Date.now() + delayMs + timeoutMs / 4 <= deadlineAt;
@@ -169,25 +195,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(wake, ms);
     signal.addEventListener('abort', wake, { once: true });
   });
-}
-
-/**
- * The reply of one call from its chunks (one for generateContent). Usage is the last chunk that
- * carries it: streamed usage is a running total, so summing chunks would bill several times.
- */
-export function resultOf(chunks: GenerateContentResponse[]): LlmResult {
-  const text = chunks.map(answerText).join('');
-  const last = chunks.at(-1);
-  const withUsage = chunks.findLast((chunk) => chunk.usageMetadata !== undefined);
-  const finishReason = chunks.map((chunk) => chunk.candidates?.[0]?.finishReason).findLast((reason) => reason);
-  const blocked = chunks.find((chunk) => chunk.promptFeedback?.blockReason);
-  assertAnswered(text, blocked ?? last ?? ({} as GenerateContentResponse), finishReason);
-  return {
-    text,
-    usage: toTokenUsage(withUsage?.usageMetadata),
-    finishReason: finishReason ?? null,
-    modelVersion: chunks.map((chunk) => chunk.modelVersion).findLast((version) => version) ?? null,
-  };
 }
 
 /** For the log only: the kind of failure, never the upstream body (it may echo the prompt). */

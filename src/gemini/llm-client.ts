@@ -1,3 +1,4 @@
+import type { DomainError } from '../common/errors.js';
 import type { TokenUsage } from '../core/token-usage.js';
 
 export interface LlmTurn {
@@ -12,28 +13,45 @@ export interface LlmRequest {
   systemInstruction: string | null;
 }
 
+/**
+ * A call Gemini ran, and so billed: its reply, or — when it ended badly after Gemini reported
+ * usage — what it reported and why it gives no reply to store (`failure`).
+ */
 export interface LlmResult {
   text: string;
-  /** Null when Gemini's usageMetadata was not made of non-negative safe integers: nothing to price. */
+  /**
+   * What Gemini reported (the last report of a stream). Null when its usageMetadata was not made
+   * of non-negative safe integers, or when it never said (a reply cut off for size: see
+   * `complete`).
+   */
   usage: TokenUsage | null;
   finishReason: string | null;
-  /** The model that answered, as Gemini names it (`modelVersion`), when it says. */
+  /** The model that answered, as Gemini names it (`modelVersion`), when it says and the name is a plausible model id. */
   modelVersion: string | null;
+  /** Gemini named the answering model with something that is not a model id: priced at the requested model's rates, marked estimated. */
+  modelVersionRejected: boolean;
+  /** Null when Gemini answered; else the error the client gets (CONTENT_BLOCKED, UPSTREAM_ERROR, UPSTREAM_TIMEOUT), after the call's spend is recorded. */
+  failure: DomainError | null;
+  /** False when the call ended before its last chunk (a stream broke or timed out, a reply was cut off): `usage` is the last reported, not the final one. */
+  complete: boolean;
 }
 
 export type LlmMode = 'emulator' | 'configured';
 
 /**
- * The port feature code talks to. Implementations throw only DomainErrors:
- * UpstreamRateLimited, UpstreamTimeout, UpstreamError, ContentBlocked, and ContextTooLong
- * (`reason: 'gemini'`) when Gemini refused a prompt over the model's input limit.
+ * The port feature code talks to. A call Gemini billed — it reported usage, or ran its reply
+ * past the size bound — resolves, its failure in `failure`, so its spend can be recorded.
+ * Calls that cost nothing reject, with DomainErrors only: UpstreamRateLimited, UpstreamTimeout,
+ * UpstreamError, ContentBlocked, and ContextTooLong (`reason: 'gemini'`) when Gemini refused a
+ * prompt over the model's input limit.
  */
 export abstract class LlmClient {
   abstract readonly mode: LlmMode;
   abstract generate(request: LlmRequest): Promise<LlmResult>;
   /**
    * Streams the reply: `onDelta` gets each piece of answer text as it arrives; the result is
-   * the whole reply with the usage of the last chunk that carried usage.
+   * the whole reply with the usage of the last chunk that carried usage (or, when the stream
+   * broke after such a chunk, that usage and the failure).
    */
   abstract stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult>;
   /** The prompt tokens of the request, as Gemini counts them (countTokens: free, nothing generated). */

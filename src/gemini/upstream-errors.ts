@@ -1,9 +1,10 @@
-import { ApiError, FinishReason } from '@google/genai';
-import type { GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
-import { ContentBlocked, ContextTooLong, DomainError, UpstreamError, UpstreamRateLimited, UpstreamTimeout } from '../common/errors.js';
-import type { TokenUsage } from '../core/token-usage.js';
+import { ApiError } from '@google/genai';
+import { ContextTooLong, DomainError, UpstreamError, UpstreamRateLimited, UpstreamTimeout } from '../common/errors.js';
+import { replyTooLargeError, replyTooLargeIn } from './upstream-reply.js';
 
 const DEFAULT_RETRY_AFTER_SECONDS = 30;
+/** The longest wait passed on to a client: a hint of days from upstream is not one to follow. */
+export const MAX_RETRY_AFTER_SECONDS = 3600;
 
 /**
  * ApiError.message is the upstream JSON body stringified, double-encoded for stream errors
@@ -16,7 +17,7 @@ export function retryInfoSeconds(message: string): number | null {
 
 export function retryAfterFrom(message: string): number {
   const seconds = retryInfoSeconds(message);
-  return seconds === null ? DEFAULT_RETRY_AFTER_SECONDS : Math.max(1, Math.ceil(seconds));
+  return seconds === null ? DEFAULT_RETRY_AFTER_SECONDS : Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(seconds)));
 }
 
 /**
@@ -40,6 +41,8 @@ export interface UpstreamCallContext {
 /** Maps whatever the SDK threw to the domain error a client sees. */
 export function toDomainError(error: unknown, context: UpstreamCallContext): DomainError {
   if (error instanceof DomainError) return error;
+  const tooLarge = replyTooLargeIn(error);
+  if (tooLarge) return replyTooLargeError(tooLarge.limitBytes);
   const { name, message } = describeThrown(error);
   if (context.timedOut || name === 'AbortError') {
     return new UpstreamTimeout(`Gemini did not answer within ${context.timeoutMs} ms.`);
@@ -77,62 +80,4 @@ function describeThrown(error: unknown): { name: string; message: string } {
   if (typeof error !== 'object' || error === null) return { name: typeof error, message: String(error) };
   const { name, message } = error as { name?: unknown; message?: unknown };
   return { name: typeof name === 'string' ? name : '', message: typeof message === 'string' ? message : '' };
-}
-
-export function toTokenUsage(metadata: GenerateContentResponseUsageMetadata | undefined): TokenUsage | null {
-  // Gemini's answer is input like any other: a count is a non-negative safe integer, or the
-  // usage is not to be stored, summed or priced at all (a string would concatenate, 1e308
-  // would overflow every total).
-  let valid = true;
-  const count = (value: unknown): number => {
-    if (value === undefined || value === null) return 0;
-    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-    valid = false;
-    return 0;
-  };
-  const audio = (details: { modality?: string; tokenCount?: number }[] | undefined) =>
-    (Array.isArray(details) ? details : []).filter((d) => d?.modality === 'AUDIO').reduce((sum, d) => sum + count(d.tokenCount), 0);
-  const promptTokens = count(metadata?.promptTokenCount);
-  const outputTokens = count(metadata?.candidatesTokenCount);
-  const thoughtsTokens = count(metadata?.thoughtsTokenCount);
-  const toolPromptTokens = count(metadata?.toolUsePromptTokenCount);
-  const usage: TokenUsage = {
-    promptTokens,
-    cachedTokens: count(metadata?.cachedContentTokenCount),
-    outputTokens,
-    thoughtsTokens,
-    toolPromptTokens,
-    totalTokens:
-      metadata?.totalTokenCount === undefined
-        ? promptTokens + outputTokens + thoughtsTokens + toolPromptTokens
-        : count(metadata.totalTokenCount),
-    audioPromptTokens: audio(metadata?.promptTokensDetails),
-    audioCachedTokens: audio(metadata?.cacheTokensDetails),
-  };
-  return valid && Object.values(usage).every((n) => Number.isSafeInteger(n)) ? usage : null;
-}
-
-/** The answer text: text parts of the first candidate, thought parts skipped. */
-export function answerText(response: GenerateContentResponse): string {
-  const parts = response.candidates?.[0]?.content?.parts ?? [];
-  return parts
-    .filter((part) => typeof part.text === 'string' && !part.thought)
-    .map((part) => part.text)
-    .join('');
-}
-
-/** A reply with no text is refused as CONTENT_BLOCKED, saying why when Gemini said. */
-export function assertAnswered(
-  text: string,
-  response: GenerateContentResponse,
-  finishReason = response.candidates?.[0]?.finishReason,
-): void {
-  const blockReason = response.promptFeedback?.blockReason;
-  if (blockReason) throw new ContentBlocked(`Gemini blocked the prompt (${blockReason}).`);
-  if (text.length > 0) return;
-  throw new ContentBlocked(
-    finishReason && finishReason !== FinishReason.STOP
-      ? `Gemini returned no reply text (finish reason ${finishReason}).`
-      : 'Gemini returned an empty reply.',
-  );
 }

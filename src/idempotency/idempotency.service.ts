@@ -30,6 +30,8 @@ export type ClaimTx = Transaction<{ idempotency: IdempotencyRepository }>;
 interface StoredError {
   code: ErrorCode;
   message: string;
+  /** The rest of its body (what a refused paid call cost); absent in records written before it existed. */
+  details?: Record<string, unknown>;
 }
 
 /**
@@ -131,7 +133,8 @@ export class IdempotencyService {
     const remembered = status < 500 && status !== 409 && status !== 429;
     await this.unitOfWork.commit(({ idempotency }) => {
       if (!remembered) return idempotency.release(key, holder);
-      const stored: StoredError = { code: (error as DomainError).code, message: (error as DomainError).message };
+      const { code, message, details } = error as DomainError;
+      const stored: StoredError = { code, message, details };
       return idempotency.complete(key, holder, status, JSON.stringify(stored));
     });
   }
@@ -153,6 +156,6 @@ function replay<T>(record: IdempotencyRecord, requestHash: string, request: Idem
   request.markReplayed();
   const outcome: unknown = JSON.parse(record.responseBody!);
   if (record.responseStatus === null) return outcome as T;
-  const { code, message } = outcome as StoredError;
-  throw new DomainError(code, message);
+  const { code, message, details = {} } = outcome as StoredError;
+  throw new DomainError(code, message).with(details);
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigValidationError } from '../config/environment.js';
-import { toTokenUsage } from '../gemini/upstream-errors.js';
+import { toTokenUsage } from '../gemini/upstream-reply.js';
 import { ModelCatalog } from '../models/model-catalog.js';
 import { nanoToUsd } from '../core/money.js';
 import { PricingService } from './pricing.service.js';

@@ -37,12 +37,19 @@ export class PricingService {
 
   /**
    * The most a call can cost: every prompt character a token, and the whole output cap used
-   * (thinking counts against it). An unpriced model reserves nothing: it cannot be budgeted.
+   * (thinking counts against it), at the highest rates it could be priced at — the requested
+   * model's, or those of a model Google reroutes it to (its replacement, and theirs), which
+   * answers and is priced in its place. An unpriced model reserves nothing: it cannot be budgeted.
    */
   worstCaseNanoUsd(model: string, promptChars: number, maxOutputTokens: number, at = new Date()): number {
-    const entry = this.models.find(model);
-    if (!entry) return 0;
-    return priceOf(pricesAt(entry, at), { ...ZERO_USAGE, promptTokens: promptChars, outputTokens: maxOutputTokens }) ?? 0;
+    const usage = { ...ZERO_USAGE, promptTokens: promptChars, outputTokens: maxOutputTokens };
+    let worst = 0;
+    const seen = new Set<string>();
+    for (let entry = this.models.find(model); entry && !seen.has(entry.model); entry = this.models.find(entry.replacement)) {
+      seen.add(entry.model);
+      worst = Math.max(worst, priceOf(pricesAt(entry, at), usage) ?? 0);
+    }
+    return worst;
   }
 
   /**
@@ -70,12 +77,14 @@ export class PricingService {
    * at the rates in force `at` the call. When that one has no price and the requested one has,
    * the call is `estimated` at the requested model's rates. Usage that Gemini did not report as
    * valid counts (null), or with tokens of a class the table has no rate for, has no price.
+   * `certain` false: the usage or the answering model is not known for sure (a stream that broke
+   * before its final count, a model name that was not one) — priced, but `estimated`.
    */
-  cost(answeringModel: string | null | undefined, requestedModel: string, usage: TokenUsage | null, at = new Date()): Cost {
+  cost(answeringModel: string | null | undefined, requestedModel: string, usage: TokenUsage | null, at = new Date(), certain = true): Cost {
     if (!usage) return UNPRICED;
     const answering = this.models.find(answeringModel || requestedModel);
     const own = answering ? priceOf(pricesAt(answering, at), usage) : null;
-    if (own !== null) return { costNanoUsd: own, costStatus: 'priced', pricedAs: answering!.model };
+    if (own !== null) return { costNanoUsd: own, costStatus: certain ? 'priced' : 'estimated', pricedAs: answering!.model };
     // No price of its own (or none for some class it used): the requested model's, if it has one.
     const requested = this.models.find(requestedModel);
     const estimate = requested && requested !== answering ? priceOf(pricesAt(requested, at), usage) : null;

@@ -193,14 +193,14 @@ describe(TurnService.name, () => {
       const session = await storeSession(world, { userId: 'alice' });
       let reservedDuringCall: number | undefined;
       llm.answer(async () => {
-        reservedDuringCall = world.reservations.reservedFor('alice');
+        reservedDuringCall = await world.reservations.reservedFor('alice');
         throw new UpstreamTimeout('Gemini did not answer in time.');
       });
 
       await expect(turns.send(OPEN, onSession(session.id), 'Hi')).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
 
       expect(reservedDuringCall).toBeGreaterThan(0);
-      expect(world.reservations.reservedFor('alice')).toBe(0);
+      expect(await world.reservations.reservedFor('alice')).toBe(0);
       await expect(rowCounts(world)).resolves.toMatchObject({ messages: 0 });
     });
 
@@ -253,7 +253,9 @@ describe(TurnService.name, () => {
 
         await turns.send(OPEN, onSession(session.id), 'Hi', { idempotency: keyed('turn-1') });
 
+        // The key's claim, the turn's reservation (written before the call), the turn.
         expect(afterEachCommit).toEqual([
+          { messages: 0, key: 'running' },
           { messages: 0, key: 'running' },
           { messages: 2, key: 'done' },
         ]);

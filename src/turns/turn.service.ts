@@ -5,9 +5,12 @@ import { callerScope } from '../access/caller.js';
 import type { Caller } from '../access/caller.js';
 import { BudgetService } from '../budgets/budget.service.js';
 import { ContextTooLong, NotReady, SessionNotFound, UserNotFound } from '../common/errors.js';
+import type { DomainError } from '../common/errors.js';
 import { RateLimiter } from '../coordination/rate-limiter.js';
 import { SessionLine } from '../coordination/session-line.js';
 import { now } from '../core/clock.js';
+import { nanoToUsd } from '../core/money.js';
+import { usageToCounts } from '../core/token-usage.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
@@ -114,10 +117,11 @@ export class TurnService {
         promptChars(planned.request),
       );
       const exchange = await this.exchange(session, history, message, planned, onDelta);
+      // Gemini ran the call: from here on it is paid for, whatever the client is answered.
       const turn = this.priced(session, message, receivedAt, exchange);
       // Untitled sessions are named after their first message, with no extra model call.
       const title = history.messages.length === 0 ? titleFrom(message) : null;
-      const result = await this.store(turnSession, turn, title, holds);
+      const result = await this.settle(turnSession, turn, title, holds, exchange.answer.failure);
       return { result, replayed: false, upstreamMs: exchange.upstreamMs };
     } catch (error) {
       await holds.abandon(error);
@@ -184,8 +188,14 @@ export class TurnService {
   /** Both rows of the turn, the reply priced at the rates of the day it was answered (the day its rows say). */
   private priced(session: Session, message: string, receivedAt: string, { answer, sent, upstreamMs }: Exchange): NewTurn {
     const answeredAt = now();
-    const cost = this.pricing.cost(answer.modelVersion, session.model, answer.usage, new Date(answeredAt));
-    if (cost.costStatus !== 'priced') {
+    // A count Gemini never finished, or a model name that was not one: priced, but estimated.
+    const certain = answer.complete && !answer.modelVersionRejected;
+    const cost = this.pricing.cost(answer.modelVersion, session.model, answer.usage, new Date(answeredAt), certain);
+    if (answer.modelVersionRejected) {
+      this.logger.warn(
+        `Gemini named the model that answered with something that is not a model id: priced as ${session.model} (estimated)`,
+      );
+    } else if (cost.costStatus !== 'priced' && answer.complete) {
       this.logger.warn(
         !answer.usage
           ? 'Gemini reported usage that is not valid token counts: turn stored as unpriced, without counts'
@@ -212,31 +222,58 @@ export class TurnService {
   }
 
   /**
-   * One transaction: what the turn holds settled, the turn stored. When the session (or a new
-   * session's owner) was deleted while Gemini answered, a delete wins: what was spent is
-   * recorded, nothing of the conversation comes back (404). When the transaction fails, the paid
-   * turn's spend is recorded on its own all the same.
+   * The one place a paid call is settled — every call Gemini ran reaches it, answered or not:
+   * its spend goes into the ledger and the day's total before the client hears anything.
+   *
+   * One transaction: what the turn holds settled, and the turn stored — or, when the call gave
+   * no reply to store (`failure`: nothing but thinking, a SAFETY ending, a stream that broke),
+   * its spend alone, and the failure thrown with what the call cost in its body. When the session
+   * (or a new session's owner) was deleted while Gemini answered, a delete wins: the spend is
+   * recorded, nothing of the conversation comes back (404). When the transaction fails, the
+   * spend is recorded on its own all the same.
    */
-  private async store(turnSession: TurnSession, turn: NewTurn, title: string | null, holds: TurnHolds): Promise<TurnResult> {
+  private async settle(
+    turnSession: TurnSession,
+    turn: NewTurn,
+    title: string | null,
+    holds: TurnHolds,
+    failure: DomainError | null,
+  ): Promise<TurnResult> {
     const { session } = turnSession;
     const turnId = randomUUID();
+    const spend = spendOf(turnId, session, turn);
     let stored: TurnResult | null;
     try {
       stored = await this.unitOfWork.commit(async (tx) => {
         await holds.releaseIn(tx);
+        if (failure) {
+          await tx.usage.record(spend);
+          return null;
+        }
         const result = await storeTurn(tx, turnSession, turn, { turnId, title });
         if (result) await holds.completeIn(tx, result);
         return result;
       });
     } catch (error) {
       await this.unitOfWork
-        .commit(({ usage }) => usage.recordOnce(spendOf(turnId, session, turn)))
+        .commit(({ usage }) => usage.recordOnce(spend))
         .catch((ledgerError: unknown) => this.logger.error(`turn ${turnId}: its spend could not be recorded: ${String(ledgerError)}`));
-      throw error;
+      throw failure ? failure.with(costBody(turn)) : error;
     }
+    if (failure) throw failure.with(costBody(turn));
     if (!stored) throw turnSession.kind === 'draft' ? new UserNotFound(session.userId) : new SessionNotFound(session.id);
     return stored;
   }
+}
+
+/** What a refused call cost, in its error body: the same fields as a model message. */
+function costBody(turn: NewTurn): Record<string, unknown> {
+  return {
+    usage: turn.usage ? usageToCounts(turn.usage) : null,
+    cost_usd: nanoToUsd(turn.costNanoUsd),
+    cost_status: turn.costStatus,
+    priced_as: turn.pricedAs,
+  };
 }
 
 /**

@@ -88,7 +88,13 @@ describe('Stored costs', () => {
     await t.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd + 1 WHERE id = ?', [model.id]);
     const { mismatches } = await storedCostMismatches(t.app);
     expect(mismatches).toEqual([
-      { id: model.id, model: DEFAULTS.GEMINI_MODEL, stored: Number(model.cost_nano_usd) + 1, recomputed: Number(model.cost_nano_usd) },
+      {
+        table: 'chat_history',
+        id: model.id,
+        model: DEFAULTS.GEMINI_MODEL,
+        stored: Number(model.cost_nano_usd) + 1,
+        recomputed: Number(model.cost_nano_usd),
+      },
     ]);
     // Put it back: the app checks every stored cost when it closes.
     await t.query('UPDATE chat_history SET cost_nano_usd = cost_nano_usd - 1 WHERE id = ?', [model.id]);

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../src/config/environment.js';
 import request from 'supertest';
 import { createSession, historyRows } from '../support/http.js';
 import { streamMessage } from '../support/sse.js';
@@ -77,7 +78,7 @@ describe('Streaming a turn (Accept: text/event-stream)', () => {
   it.each([
     ['an error event from Gemini', { streamErrorAfterChunks: 1, status: 500 }],
     ['a connection that breaks', { breakAfterChunks: 1 }],
-  ])('ends with an error event and stores nothing after %s mid-stream', async (_name, reply) => {
+  ])('ends with an error event saying what was spent, and stores no message, after %s mid-stream', async (_name, reply) => {
     const sessionId = await createSession(t);
     t.emulator.enqueue({ text: LONG_REPLY, ...reply });
     const result = await streamMessage(t.baseUrl, sessionId, 'this will fail');
@@ -86,13 +87,20 @@ describe('Streaming a turn (Accept: text/event-stream)', () => {
     expect(names[0]).toBe('delta');
     expect(names.at(-1)).toBe('error');
     expect(names).not.toContain('done');
+    // The chunks before the failure carried usage: Gemini billed them, and the ledger has them.
     expect(result.events.at(-1)!.data).toEqual({
       statusCode: 502,
       error: 'Bad Gateway',
       code: 'UPSTREAM_ERROR',
       message: expect.any(String),
+      usage: expect.objectContaining({ prompt_tokens: expect.any(Number) }),
+      cost_usd: expect.any(Number),
+      cost_status: 'estimated',
+      priced_as: DEFAULTS.GEMINI_MODEL,
     });
     expect(await historyRows(t, sessionId)).toEqual([]);
+    const lines = await t.query('SELECT cost_status FROM spend_ledger WHERE session_id = ?', [sessionId]);
+    expect(lines).toEqual([{ cost_status: 'estimated' }]);
   });
 
   it('answers a failure before any text with its real status and a JSON body', async () => {

@@ -97,7 +97,8 @@ describe('A turn', () => {
   });
 
   describe('when Gemini fails', () => {
-    const failures: [string, ScriptedReply, number, string, RegExp | null][] = [
+    // [name, reply, status, code, message, whether Gemini billed it (its usage is in the body and the ledger)]
+    const failures: [string, ScriptedReply, number, string, RegExp | null, boolean?][] = [
       ['rate limit (429)', { status: 429 }, 503, 'UPSTREAM_RATE_LIMITED', null],
       ['internal error (500)', { status: 500 }, 502, 'UPSTREAM_ERROR', null],
       ['unavailable (503)', { status: 503 }, 502, 'UPSTREAM_ERROR', null],
@@ -105,20 +106,25 @@ describe('A turn', () => {
       ['upstream deadline (504)', { status: 504 }, 504, 'UPSTREAM_TIMEOUT', null],
       ['a malformed body', { malformed: true }, 502, 'UPSTREAM_ERROR', null],
       ['a connection cut mid-body', { breakAfterChunks: 0 }, 502, 'UPSTREAM_ERROR', null],
-      ['a blocked prompt', { blocked: 'SAFETY' }, 422, 'CONTENT_BLOCKED', /SAFETY/],
-      ['an empty reply', { empty: true, finishReason: 'MAX_TOKENS' }, 422, 'CONTENT_BLOCKED', /MAX_TOKENS/],
+      ['a blocked prompt', { blocked: 'SAFETY' }, 422, 'CONTENT_BLOCKED', /SAFETY/, true],
+      ['an empty reply', { empty: true, finishReason: 'MAX_TOKENS' }, 422, 'CONTENT_BLOCKED', /MAX_TOKENS/, true],
       ['no answer within GEMINI_TIMEOUT_MS', { delayMs: 2_000 }, 504, 'UPSTREAM_TIMEOUT', /400 ms/],
     ];
 
-    it.each(failures)('%s → %d %s, history unchanged', async (_name, reply, status, code, message) => {
+    it.each(failures)('%s → %d %s, history unchanged', async (_name, reply, status, code, message, billed = false) => {
       const sessionId = await createSession(t);
       t.emulator.enqueue({ text: 'first answer' });
       await send(t, sessionId, 'first').expect(201);
       const before = await historyRows(t, sessionId);
 
       t.emulator.enqueue({ ...reply, errorMessage: 'upstream-detail-that-must-not-leak' });
+      const ledgerBefore = await count(t, 'spend_ledger');
       const response = await send(t, sessionId, 'second').expect(status);
-      expect(response.body).toEqual(errorBody(status, code));
+      const cost = billed
+        ? { usage: expect.any(Object), cost_usd: expect.any(Number), cost_status: 'priced', priced_as: expect.any(String) }
+        : {};
+      expect(response.body).toEqual({ ...errorBody(status, code), ...cost });
+      expect(await count(t, 'spend_ledger')).toBe(ledgerBefore + (billed ? 1 : 0));
       if (message) expect(response.body.message).toMatch(message);
       expect(JSON.stringify(response.body)).not.toContain('upstream-detail-that-must-not-leak');
       if (status === 503) expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);

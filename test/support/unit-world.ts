@@ -9,7 +9,6 @@ import { BudgetService } from '../../src/budgets/budget.service.js';
 import { appConfig } from '../../src/config/app.config.js';
 import type { AppConfig } from '../../src/config/app.config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
-import { BudgetReservations } from '../../src/coordination/budget-reservations.js';
 import { CoordinationRepository } from '../../src/coordination/coordination.repository.js';
 import { Heartbeat } from '../../src/coordination/heartbeat.js';
 import { RateLimiter } from '../../src/coordination/rate-limiter.js';
@@ -39,7 +38,6 @@ import { storeTurn as writeTurn } from '../../src/turns/store-turn.js';
 import { TurnService } from '../../src/turns/turn.service.js';
 import { UsageRepository } from '../../src/usage/usage.repository.js';
 import { UsersService } from '../../src/users/users.service.js';
-import { ObservedBudgetReservations } from './fakes/observed-budget-reservations.js';
 import { ObservedRateLimiter } from './fakes/observed-rate-limiter.js';
 import { ScriptedLlm } from './fakes/scripted-llm.js';
 
@@ -77,7 +75,8 @@ export interface World {
   };
   llm: ScriptedLlm;
   rateLimiter: ObservedRateLimiter;
-  reservations: ObservedBudgetReservations;
+  /** The budget reservations of turns in flight, as stored. */
+  reservations: { reservedFor(userId: string): Promise<number> };
   idempotency: IdempotencyService;
   sessions: SessionsService;
   /** The conversations cache the services read through (keeping every conversation, however short). */
@@ -106,11 +105,6 @@ export async function createWorld(env: Record<string, string> = {}, options: Wor
     .useValue(llm)
     .overrideProvider(RateLimiter)
     .useValue(rateLimiter)
-    .overrideProvider(BudgetReservations)
-    .useFactory({
-      factory: (coordination: CoordinationRepository) => new ObservedBudgetReservations(coordination),
-      inject: [CoordinationRepository],
-    })
     // Every conversation kept, however short: what the cache does shows in few messages.
     .overrideProvider(ConversationCache)
     .useFactory({ factory: (messages: MessagesRepository) => new ConversationCache(messages, 0), inject: [MessagesRepository] });
@@ -135,7 +129,7 @@ export async function createWorld(env: Record<string, string> = {}, options: Wor
     },
     llm,
     rateLimiter,
-    reservations: module.get<BudgetReservations, ObservedBudgetReservations>(BudgetReservations, { strict: false }),
+    reservations: { reservedFor: (userId) => get(CoordinationRepository).reservedBy(userId) },
     idempotency: get(IdempotencyService),
     sessions: get(SessionsService),
     conversations: get(ConversationCache),
@@ -153,7 +147,16 @@ export function aUsage(overrides: Partial<TokenUsage> = {}): TokenUsage {
 
 /** What the model answers: a priced default, overridable field by field. */
 export function anLlmResult(overrides: Partial<LlmResult> = {}): LlmResult {
-  return { text: 'Hi there.', usage: aUsage(), finishReason: 'STOP', modelVersion: 'gemini-2.5-flash', ...overrides };
+  return {
+    text: 'Hi there.',
+    usage: aUsage(),
+    finishReason: 'STOP',
+    modelVersion: 'gemini-2.5-flash',
+    modelVersionRejected: false,
+    failure: null,
+    complete: true,
+    ...overrides,
+  };
 }
 
 /** Stores a session (and its user) as POST /sessions does. */

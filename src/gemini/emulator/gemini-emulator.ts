@@ -56,6 +56,13 @@ export interface ScriptedReply {
   usageOnEveryChunk?: boolean;
   /** Stream: pause between chunks (default 2 ms). */
   chunkDelayMs?: number;
+  /** The reply is a function call and no text (usage still present). */
+  functionCall?: { name: string; args?: Record<string, unknown> };
+  /**
+   * A hostile upstream: these top-level fields replace those of the response body (of every
+   * chunk, streamed), whatever their type — `{ modelVersion: { x: 1 } }`, a candidates list of 10 MB.
+   */
+  fields?: Record<string, unknown>;
 }
 
 export interface RecordedRequest {
@@ -263,6 +270,7 @@ function isOpen(res: ServerResponse): boolean {
 interface Answer {
   blocked?: string;
   thoughts?: string;
+  functionCall?: { name: string; args?: Record<string, unknown> };
   text: string;
   finishReason: string;
   promptTokens: number;
@@ -433,7 +441,7 @@ export class GeminiEmulator {
     const answer = composeAnswer(body, model, reply);
     if (isSse) return this.sendStream(res, answer, reply);
     // Without alt=sse the real API streams one JSON array of the chunks.
-    const payload = action === 'streamGenerateContent' ? streamChunks(answer, reply) : responseBody(answer);
+    const payload = action === 'streamGenerateContent' ? streamChunks(answer, reply) : { ...responseBody(answer), ...reply.fields };
     return this.sendUnary(res, payload, reply);
   }
 
@@ -636,6 +644,7 @@ function composeAnswer(body: Record<string, any>, model: string, reply: Scripted
   return {
     blocked: reply.blocked,
     thoughts: reply.thoughts,
+    functionCall: reply.functionCall,
     text,
     finishReason,
     promptTokens,
@@ -659,7 +668,8 @@ function responseBody(answer: Answer): Record<string, unknown> {
   if (answer.blocked) return blockedBody(answer);
   const parts: Part[] = [];
   if (answer.thoughts !== undefined) parts.push({ text: answer.thoughts, thought: true });
-  if (answer.text.length > 0) parts.push({ text: answer.text });
+  if (answer.functionCall) parts.push({ functionCall: answer.functionCall });
+  else if (answer.text.length > 0) parts.push({ text: answer.text });
   return {
     candidates: [candidate(parts, answer.finishReason)],
     usageMetadata: answer.usage,
@@ -669,12 +679,13 @@ function responseBody(answer: Answer): Record<string, unknown> {
 }
 
 function streamChunks(answer: Answer, reply: ScriptedReply): Record<string, unknown>[] {
-  if (answer.blocked) return [blockedBody(answer)];
+  if (answer.blocked) return [{ ...blockedBody(answer), ...reply.fields }];
   const everyChunk = reply.usageOnEveryChunk ?? true;
   // Thinking comes first and on its own, as the real API streams it.
   const partsPerChunk: Part[][] = [];
   if (answer.thoughts !== undefined) partsPerChunk.push([{ text: answer.thoughts, thought: true }]);
-  if (answer.text.length > 0) {
+  if (answer.functionCall) partsPerChunk.push([{ functionCall: answer.functionCall }]);
+  else if (answer.text.length > 0) {
     for (const piece of splitForStream(answer.text, STREAM_CHUNKS)) partsPerChunk.push([{ text: piece }]);
   }
   if (partsPerChunk.length === 0) partsPerChunk.push([]);
@@ -694,7 +705,7 @@ function streamChunks(answer: Answer, reply: ScriptedReply): Record<string, unkn
     }
     chunk.modelVersion = answer.modelVersion;
     chunk.responseId = answer.responseId;
-    return chunk;
+    return { ...chunk, ...reply.fields };
   });
 }
 
