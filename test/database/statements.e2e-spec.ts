@@ -31,23 +31,25 @@ const HISTORY_READ = 'SELECT chat_sessions+chat_history';
 /** The ledger line, the day's running total, the session's running totals, both messages: what every turn writes. */
 const TURN_WRITES = ['INSERT spend_ledger', 'INSERT spend_daily', 'UPDATE chat_sessions', 'INSERT chat_history'];
 
+const BEGIN = onPostgres ? 'START' : 'BEGIN';
+
 /**
- * What a turn asks of each database besides its reads and writes. On PostgreSQL the instances
- * coordinate through it: the caller's rate-limit window is one call (`take_rate_limit`), the
- * session's lease is taken (one upsert) before the history is read and released in the turn's
- * transaction.
+ * What a turn asks of each database besides its reads and writes. Before it calls Gemini it
+ * writes its budget reservation (a database that cannot take writes refuses it there, before
+ * any spend), released in the turn's transaction. On PostgreSQL the instances coordinate through
+ * it: the caller's rate-limit window is one call (`take_rate_limit`), the session's lease is
+ * taken (one upsert) before the history is read and released in the turn's transaction.
  */
-const EXPECTED = onPostgres
-  ? {
-      beforeHistory: ['SELECT take_rate_limit', 'INSERT session_leases'],
-      store: (writes: string[]) => ['START', 'DELETE session_leases', ...writes, 'COMMIT'],
-    }
-  : { beforeHistory: [], store: (writes: string[]) => ['BEGIN', ...writes, 'COMMIT'] };
+const EXPECTED = {
+  beforeHistory: onPostgres ? ['SELECT take_rate_limit', 'INSERT session_leases'] : [],
+  reserve: [BEGIN, 'INSERT budget_reservations', 'COMMIT'],
+  store: (writes: string[]) => [BEGIN, ...(onPostgres ? ['DELETE session_leases'] : []), 'DELETE budget_reservations', ...writes, 'COMMIT'],
+};
 
 describe('What a turn asks of the database', () => {
   const t = useTestApp();
 
-  it('a continuing turn reads twice and writes once, however long the session', async () => {
+  it('a continuing turn reads twice, writes its reservation and then itself, however long the session', async () => {
     const sessionId = await createSession(t, { user_id: 'ann' });
     await send(t, sessionId, 'first').expect(201);
 
@@ -55,7 +57,7 @@ describe('What a turn asks of the database', () => {
     for (let turn = 0; turn < 30; turn++) await send(t, sessionId, `turn ${turn}`).expect(201);
     const longer = await statementsOf(t, () => send(t, sessionId, 'after 64 messages').expect(201));
 
-    const continuing = [SESSION_READ, ...EXPECTED.beforeHistory, HISTORY_READ, ...EXPECTED.store(TURN_WRITES)];
+    const continuing = [SESSION_READ, ...EXPECTED.beforeHistory, HISTORY_READ, ...EXPECTED.reserve, ...EXPECTED.store(TURN_WRITES)];
     expect(second).toEqual(continuing);
     expect(longer).toEqual(continuing);
   });
@@ -84,14 +86,17 @@ describe('What a turn asks of the database', () => {
 
     const statements = await statementsOf(t, () => send(t, sessionId, 'second').expect(201));
 
-    const admission = onPostgres
-      ? // under the user's advisory lock: expired reservations go, spend and reservations are read, one is added
-        ['START', 'SELECT', 'DELETE budget_reservations', 'SELECT spend_daily', 'INSERT budget_reservations', 'COMMIT']
-      : ['SELECT spend_daily'];
-    const store = onPostgres
-      ? ['START', 'DELETE session_leases', 'DELETE budget_reservations', ...TURN_WRITES, 'COMMIT']
-      : EXPECTED.store(TURN_WRITES);
-    expect(statements).toEqual([SESSION_READ, ...EXPECTED.beforeHistory, HISTORY_READ, ...admission, ...store]);
+    // Under a lock on the user (PostgreSQL: advisory; SQLite: its one writer): expired reservations
+    // go, spend and reservations are read in one statement, one is added.
+    const admission = [
+      BEGIN,
+      ...(onPostgres ? ['SELECT'] : []),
+      'DELETE budget_reservations',
+      'SELECT spend_daily',
+      'INSERT budget_reservations',
+      'COMMIT',
+    ];
+    expect(statements).toEqual([SESSION_READ, ...EXPECTED.beforeHistory, HISTORY_READ, ...admission, ...EXPECTED.store(TURN_WRITES)]);
   });
 
   it('a new chat looks its owner up once, and writes the session with its first turn', async () => {
@@ -102,9 +107,14 @@ describe('What a turn asks of the database', () => {
 
     const ledger = TURN_WRITES.slice(0, 2);
     const created = ['INSERT users', 'INSERT chat_sessions', 'INSERT chat_history'];
-    expect(newUser).toEqual(['SELECT users', ...EXPECTED.beforeHistory, ...EXPECTED.store([...ledger, ...created])]);
+    expect(newUser).toEqual(['SELECT users', ...EXPECTED.beforeHistory, ...EXPECTED.reserve, ...EXPECTED.store([...ledger, ...created])]);
     // An owner who existed is looked for again in the transaction: deleted meanwhile, they stay deleted.
-    expect(knownUser).toEqual(['SELECT users', ...EXPECTED.beforeHistory, ...EXPECTED.store([...ledger, 'SELECT users', ...created])]);
+    expect(knownUser).toEqual([
+      'SELECT users',
+      ...EXPECTED.beforeHistory,
+      ...EXPECTED.reserve,
+      ...EXPECTED.store([...ledger, 'SELECT users', ...created]),
+    ]);
   });
 
   it('the history of a session is two reads, whatever its length', async () => {
