@@ -73,7 +73,8 @@ export function toErrorBody(thrown: unknown): { body: ErrorBody; retryAfterSecon
     message = 'Something went wrong on our side.';
   }
   return {
-    body: { ...details, statusCode: status, error: STATUS_CODES[status] ?? 'Error', code, message },
+    // The details follow the contract's four fields (set by this service alone, they never replace them).
+    body: { statusCode: status, error: STATUS_CODES[status] ?? 'Error', code, message, ...details },
     retryAfterSeconds,
   };
 }
