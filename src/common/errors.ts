@@ -178,8 +178,8 @@ export class KeyNotFound extends DomainError {
 }
 
 export class RateLimited extends DomainError {
-  /** `counted`: what the window counts, as the message names it ("turns", "estimates"). */
-  constructor(retryAfterSeconds: number, limit: number, counted = 'turns') {
+  /** `counted`: what the window counts, as the message names it ("turns and new sessions", "estimates"). */
+  constructor(retryAfterSeconds: number, limit: number, counted: string) {
     super(
       ErrorCode.RATE_LIMITED,
       `Too many ${counted}: at most ${limit} a minute. Try again in ${retryAfterSeconds} s.`,

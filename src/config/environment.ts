@@ -40,7 +40,7 @@ export interface AppSettings {
   logFormat: 'text' | 'json';
   /** Null: open mode (no authentication), as the original services were. */
   adminApiKey: string | null;
-  /** Turns a caller may start per minute. */
+  /** Turns a caller may start, and sessions they may create, per minute (one window). */
   rateLimitPerMinute: number;
   /** Estimates (POST /sessions/:id/estimate) a caller may ask for per minute, in a window of their own. */
   estimatesPerMinute: number;
