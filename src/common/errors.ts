@@ -187,8 +187,13 @@ export class KeyNotFound extends DomainError {
 }
 
 export class RateLimited extends DomainError {
-  constructor(retryAfterSeconds: number, limit: number) {
-    super(ErrorCode.RATE_LIMITED, `Too many turns: at most ${limit} a minute. Try again in ${retryAfterSeconds} s.`, retryAfterSeconds);
+  /** `counted`: what the window counts, as the message names it ("turns and new sessions", "estimates"). */
+  constructor(retryAfterSeconds: number, limit: number, counted: string) {
+    super(
+      ErrorCode.RATE_LIMITED,
+      `Too many ${counted}: at most ${limit} a minute. Try again in ${retryAfterSeconds} s.`,
+      retryAfterSeconds,
+    );
   }
 }
 

@@ -13,6 +13,7 @@ describe('parseEnvironment', () => {
       pricingFile: null,
       adminApiKey: null,
       rateLimitPerMinute: 60,
+      estimatesPerMinute: 240,
       userDailyBudgetNanoUsd: null,
       corsOrigins: [],
     });
@@ -28,6 +29,11 @@ describe('parseEnvironment', () => {
     ['postgresql://u@db/chat', { kind: 'postgres', url: 'postgresql://u@db/chat' }],
   ])('reads DATABASE_URL %s', (url, database) => {
     expect(parseEnvironment({ DATABASE_URL: url }, '/srv/app').database).toEqual(database);
+  });
+
+  it('gives estimates four times the turn limit unless ESTIMATES_PER_MINUTE says otherwise', () => {
+    expect(parseEnvironment({ RATE_LIMIT_PER_MINUTE: '10' }).estimatesPerMinute).toBe(40);
+    expect(parseEnvironment({ RATE_LIMIT_PER_MINUTE: '10', ESTIMATES_PER_MINUTE: '5' }).estimatesPerMinute).toBe(5);
   });
 
   it('leaves offline mode when a key or a base URL is given, and drops a trailing slash', () => {
@@ -53,6 +59,8 @@ describe('parseEnvironment', () => {
     ['LOG_FORMAT', 'xml'],
     ['ADMIN_API_KEY', 'short'],
     ['RATE_LIMIT_PER_MINUTE', '0'],
+    ['ESTIMATES_PER_MINUTE', '0'],
+    ['ESTIMATES_PER_MINUTE', 'many'],
     ['USER_DAILY_BUDGET_USD', '-5'],
     ['USER_DAILY_BUDGET_USD', '1e3'],
     ['CORS_ORIGINS', 'https://app.example.com/path'],

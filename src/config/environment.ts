@@ -40,8 +40,10 @@ export interface AppSettings {
   logFormat: 'text' | 'json';
   /** Null: open mode (no authentication), as the original services were. */
   adminApiKey: string | null;
-  /** Turns a caller may start per minute. */
+  /** Turns a caller may start, and sessions they may create, per minute (one window). */
   rateLimitPerMinute: number;
+  /** Estimates (POST /sessions/:id/estimate) a caller may ask for per minute, in a window of their own. */
+  estimatesPerMinute: number;
   /** Default daily spend limit per user in nano-dollars; null: none. */
   userDailyBudgetNanoUsd: number | null;
   /** Origins allowed by CORS; empty: CORS off. */
@@ -87,7 +89,10 @@ function optional(env: Env, name: string): string | null {
 }
 
 function integer(env: Env, name: keyof typeof DEFAULTS, min: number, max: number): number {
-  const raw = value(env, name);
+  return wholeNumber(name, value(env, name), min, max);
+}
+
+function wholeNumber(name: string, raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new ConfigValidationError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
@@ -139,6 +144,8 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     throw new ConfigValidationError('LOG_FORMAT', 'must be "text" or "json"');
   }
   const pricingFile = optional(env, 'PRICING_FILE');
+  const rateLimitPerMinute = integer(env, 'RATE_LIMIT_PER_MINUTE', 1, 1_000_000);
+  const estimatesPerMinute = optional(env, 'ESTIMATES_PER_MINUTE');
   return {
     port: integer(env, 'PORT', 0, 65535),
     host: value(env, 'HOST'),
@@ -156,7 +163,10 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     pricingFile: pricingFile && (isAbsolute(pricingFile) ? pricingFile : resolve(cwd, pricingFile)),
     logFormat,
     adminApiKey: parseAdminKey(optional(env, 'ADMIN_API_KEY')),
-    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1, 1_000_000),
+    rateLimitPerMinute,
+    // Unset: four times the turns, as the page estimates while a message is typed.
+    estimatesPerMinute:
+      estimatesPerMinute === null ? 4 * rateLimitPerMinute : wholeNumber('ESTIMATES_PER_MINUTE', estimatesPerMinute, 1, 4_000_000),
     userDailyBudgetNanoUsd: parseUsd('USER_DAILY_BUDGET_USD', optional(env, 'USER_DAILY_BUDGET_USD')),
     corsOrigins: parseOrigins(optional(env, 'CORS_ORIGINS')),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 1, 1_000),

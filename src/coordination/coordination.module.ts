@@ -6,17 +6,22 @@ import { repositoryProvider } from '../database/repository-provider.js';
 import { BudgetReservations } from './budget-reservations.js';
 import { CoordinationRepository } from './coordination.repository.js';
 import { Heartbeat } from './heartbeat.js';
-import { DatabaseRateLimiter, InMemoryRateLimiter, RateLimiter } from './rate-limiter.js';
+import { DatabaseRateLimiter, ESTIMATE_RATE_LIMITER, ESTIMATES, InMemoryRateLimiter, RateLimiter, TURNS } from './rate-limiter.js';
+import type { CountedCalls } from './rate-limiter.js';
 import { InProcessSessionLine, LeasedSessionLine, SessionLine } from './session-line.js';
 
 const onPostgres = (config: AppConfig) => config.database.kind === 'postgres';
 
+/** A per-caller window of `limit` calls a minute: in the database on PostgreSQL, in memory on SQLite. */
+const rateLimiter = (config: AppConfig, coordination: CoordinationRepository, limit: number, counts: CountedCalls): RateLimiter =>
+  onPostgres(config) ? new DatabaseRateLimiter(coordination, limit, counts) : new InMemoryRateLimiter(limit, counts);
+
 /**
  * The one place that decides where coordination lives. PostgreSQL (any number of instances):
- * in the database — session leases and rate-limit windows, kept alive by this instance's
- * heartbeat. SQLite (one process by nature): in memory, with the same observable behaviour.
- * Budget reservations (written before every call to Gemini), idempotency claims (both renewed
- * by the heartbeat) and API keys live in the database either way.
+ * in the database — session leases and rate-limit windows (turns, estimates), kept alive by
+ * this instance's heartbeat. SQLite (one process by nature): in memory, with the same
+ * observable behaviour. Budget reservations (written before every call to Gemini),
+ * idempotency claims (both renewed by the heartbeat) and API keys live in the database either way.
  */
 const providers: Provider[] = [
   repositoryProvider(CoordinationRepository),
@@ -31,12 +36,17 @@ const providers: Provider[] = [
     provide: RateLimiter,
     inject: [appConfig.KEY, CoordinationRepository],
     useFactory: (config: AppConfig, coordination: CoordinationRepository) =>
-      onPostgres(config)
-        ? new DatabaseRateLimiter(coordination, config.rateLimitPerMinute)
-        : new InMemoryRateLimiter(config.rateLimitPerMinute),
+      rateLimiter(config, coordination, config.rateLimitPerMinute, TURNS),
+  },
+  {
+    // The same machinery, a window of its own: estimates never use up turns, nor turns estimates.
+    provide: ESTIMATE_RATE_LIMITER,
+    inject: [appConfig.KEY, CoordinationRepository],
+    useFactory: (config: AppConfig, coordination: CoordinationRepository) =>
+      rateLimiter(config, coordination, config.estimatesPerMinute, ESTIMATES),
   },
   BudgetReservations,
 ];
 
-@Module({ providers, exports: [Heartbeat, SessionLine, RateLimiter, BudgetReservations] })
+@Module({ providers, exports: [Heartbeat, SessionLine, RateLimiter, ESTIMATE_RATE_LIMITER, BudgetReservations] })
 export class CoordinationModule {}

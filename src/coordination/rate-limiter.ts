@@ -3,18 +3,42 @@ import type { CoordinationRepository } from './coordination.repository.js';
 
 const WINDOW_MS = 60_000;
 
+/** What a window counts: the 429 names it, and its scopes are its own. */
+export interface CountedCalls {
+  /** What the 429 says is counted. */
+  name: string;
+  /**
+   * Put before the caller's scope, so that two windows of one caller never count each other's
+   * calls (on PostgreSQL their starts are rows of one table). The turn window has none: its
+   * rows keep the scopes they have always had.
+   */
+  prefix: string;
+}
+
+/** Turns, and the sessions a caller creates (POST /sessions): one window, RATE_LIMIT_PER_MINUTE. */
+export const TURNS: CountedCalls = { name: 'turns and new sessions', prefix: '' };
+/** POST /sessions/:id/estimate: each may make countTokens calls on the service's Gemini key. */
+export const ESTIMATES: CountedCalls = { name: 'estimates', prefix: 'estimate:' };
+
+/** The window of estimates (ESTIMATES_PER_MINUTE), a RateLimiter of its own; `RateLimiter` itself is the turn window. */
+export const ESTIMATE_RATE_LIMITER = Symbol('ESTIMATE_RATE_LIMITER');
+
 /**
- * RATE_LIMIT_PER_MINUTE turns per caller over a sliding minute. The caller is the API key (the
- * user in open mode), never a header the client controls.
+ * `limit` calls per caller over a sliding minute: RATE_LIMIT_PER_MINUTE turns and new sessions, or
+ * ESTIMATES_PER_MINUTE estimates. The caller is the API key (the user in open mode), never a
+ * header the client controls.
  */
 export abstract class RateLimiter {
-  constructor(protected readonly limit: number) {}
+  constructor(
+    protected readonly limit: number,
+    protected readonly counts: CountedCalls = TURNS,
+  ) {}
 
-  /** Counts a turn for the caller, or refuses it with 429 and how long to wait. */
+  /** Counts a call for the caller, or refuses it with 429 and how long to wait. */
   abstract take(scope: string): Promise<void>;
 
   protected refuse(oldestStart: number, now: number): never {
-    throw new RateLimited(Math.max(1, Math.ceil((oldestStart + WINDOW_MS - now) / 1000)), this.limit);
+    throw new RateLimited(Math.max(1, Math.ceil((oldestStart + WINDOW_MS - now) / 1000)), this.limit, this.counts.name);
   }
 }
 
@@ -23,9 +47,10 @@ export class InMemoryRateLimiter extends RateLimiter {
   private readonly starts = new Map<string, number[]>();
 
   async take(scope: string, now = Date.now()): Promise<void> {
-    let recent = this.starts.get(scope);
-    if (!recent) this.starts.set(scope, (recent = []));
-    // Starts leave from the front as they age out: a turn costs the few that left, not the whole window.
+    const key = this.counts.prefix + scope;
+    let recent = this.starts.get(key);
+    if (!recent) this.starts.set(key, (recent = []));
+    // Starts leave from the front as they age out: a call costs the few that left, not the whole window.
     let aged = 0;
     while (aged < recent.length && recent[aged] <= now - WINDOW_MS) aged += 1;
     if (aged > 0) recent.splice(0, aged);
@@ -35,8 +60,8 @@ export class InMemoryRateLimiter extends RateLimiter {
   }
 
   private forgetIdle(now: number): void {
-    for (const [scope, times] of this.starts) {
-      if (times.every((at) => at <= now - WINDOW_MS)) this.starts.delete(scope);
+    for (const [key, times] of this.starts) {
+      if (times.every((at) => at <= now - WINDOW_MS)) this.starts.delete(key);
     }
   }
 }
@@ -51,12 +76,13 @@ export class DatabaseRateLimiter extends RateLimiter {
   constructor(
     private readonly coordination: CoordinationRepository,
     limit: number,
+    counts: CountedCalls = TURNS,
   ) {
-    super(limit);
+    super(limit, counts);
   }
 
   async take(scope: string): Promise<void> {
-    const window = await this.coordination.takeRateLimit(scope, this.limit, WINDOW_MS);
+    const window = await this.coordination.takeRateLimit(this.counts.prefix + scope, this.limit, WINDOW_MS);
     if (!window.admitted) this.refuse(window.oldest, window.now);
   }
 }

@@ -157,7 +157,7 @@ describe(IdempotencyService.name, () => {
       ['a 504 upstream timeout', new UpstreamTimeout('late')],
       ['a 409 conflict', new UserExists('alice')],
       ['a 409 in progress', new IdempotencyInProgress()],
-      ['a 429 rate limit', new RateLimited(3, 60)],
+      ['a 429 rate limit', new RateLimited(3, 60, 'turns')],
       ['an unknown error', new Error('boom')],
       ['a thrown string', 'boom'],
     ])('forgets %s, so the next request with the key runs', async (_what, error) => {

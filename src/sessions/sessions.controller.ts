@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ActsFor, CurrentCaller } from '../access/access.js';
 import type { Caller } from '../access/caller.js';
-import { ApiErrorResponses, ApiIdempotencyKey } from '../common/api-errors.decorator.js';
+import { ApiErrorResponses, ApiIdempotencyKey, ErrorBodyDto } from '../common/api-errors.decorator.js';
 import { ValidationFailed } from '../common/errors.js';
 import { mapPage, PageQuery } from '../common/paging.js';
 import type { Page } from '../common/paging.js';
@@ -43,11 +43,17 @@ export class SessionsController {
     summary: 'Start a session',
     description:
       'Without user_id the session belongs to "anonymous" (with a user key: to that key\'s user); an unknown user_id is created. ' +
-      'Accepts Idempotency-Key.',
+      "Counts against the caller's RATE_LIMIT_PER_MINUTE as a turn does (a replay of an Idempotency-Key does not). Accepts Idempotency-Key.",
   })
   @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: SessionDto })
   @ApiErrorResponses(400, 401, 404, 409, 422)
+  @ApiResponse({
+    status: 429,
+    description:
+      'RATE_LIMITED: more than RATE_LIMIT_PER_MINUTE turns and new sessions in the last minute. See Retry-After. Nothing is stored.',
+    type: ErrorBodyDto,
+  })
   async create(
     @Body() body: CreateSessionDto,
     @CurrentCaller() caller: Caller,

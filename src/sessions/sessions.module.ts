@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CoordinationModule } from '../coordination/coordination.module.js';
 import { repositoryProvider } from '../database/repository-provider.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
@@ -9,7 +10,7 @@ import { SessionsRepository } from './sessions.repository.js';
 import { SessionsService } from './sessions.service.js';
 
 @Module({
-  imports: [MessagesModule, UsersModule, IdempotencyModule, ModelsModule],
+  imports: [MessagesModule, UsersModule, IdempotencyModule, ModelsModule, CoordinationModule],
   controllers: [SessionsController],
   providers: [repositoryProvider(SessionsRepository), SessionsService],
   exports: [SessionsService],

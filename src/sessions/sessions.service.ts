@@ -7,6 +7,7 @@ import { pageOf } from '../common/paging.js';
 import type { Page } from '../common/paging.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
+import { RateLimiter } from '../coordination/rate-limiter.js';
 import { now } from '../core/clock.js';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
@@ -45,6 +46,7 @@ export class SessionsService {
     private readonly conversations: ConversationCache,
     private readonly users: UsersService,
     private readonly idempotency: IdempotencyService,
+    private readonly rateLimiter: RateLimiter,
     private readonly unitOfWork: UnitOfWork<{ users: UsersRepository; sessions: SessionsRepository; idempotency: IdempotencyRepository }>,
     @Inject(appConfig.KEY) private readonly config: AppConfig,
   ) {}
@@ -67,11 +69,16 @@ export class SessionsService {
     };
   }
 
-  /** Stores a new session, creating its user when unknown; once per Idempotency-Key (a repeat answers the first one's). */
+  /**
+   * Stores a new session, creating its user when unknown; once per Idempotency-Key (a repeat
+   * answers the first one's). It counts against the caller's RATE_LIMIT_PER_MINUTE as a turn
+   * does (429, nothing stored).
+   */
   async create(caller: Caller, input: NewSession, request: IdempotentRequest): Promise<Session> {
     const session = this.draft(input);
+    const scope = callerScope(caller, session.userId);
     const claim = await this.idempotency.claim<Session>(
-      callerScope(caller, session.userId),
+      scope,
       request,
       { create: 'session', input },
       {
@@ -81,6 +88,8 @@ export class SessionsService {
     );
     if (claim.replayed) return claim.value;
     try {
+      // Counted after the claim, as a turn is: a replay is never refused, and a refusal gives the key up.
+      await this.rateLimiter.take(scope);
       await this.unitOfWork.commit(async (tx) => {
         await tx.users.ensureExists(session.userId, session.createdAt);
         await tx.sessions.insert(session);

@@ -1,12 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { callerScope } from '../access/caller.js';
 import type { Caller } from '../access/caller.js';
 import { SessionNotFound } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
+import { ESTIMATE_RATE_LIMITER, RateLimiter } from '../coordination/rate-limiter.js';
 import { ConversationCache } from '../messages/conversation-cache.js';
 import { PricingService } from '../pricing/pricing.service.js';
+import type { Session } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { ContextPlanner } from './context-planner.js';
+import { RecentAnswers } from './estimate-cache.js';
 
 /** What the next turn would send and cost, before it is sent. */
 export interface TurnEstimate {
@@ -23,37 +28,77 @@ export interface TurnEstimate {
   maxNanoUsd: number | null;
 }
 
+/** The part of an estimate that costs countTokens calls: what is kept for identical estimates. */
+type CountedPrompt = Pick<TurnEstimate, 'promptTokens' | 'contextLimit' | 'truncated' | 'messagesInContext'>;
+
 /**
  * Estimating a message: the prompt the next turn would send — planned as the turn plans it,
- * truncation included — counted with Gemini's countTokens (free) and priced at the session
- * model's rates. Nothing is generated, stored, budgeted or rate-limited as a turn.
+ * truncation included — counted with Gemini's countTokens (free, but on the service's Gemini
+ * quota) and priced at the session model's rates. Nothing is generated, stored or budgeted.
+ * Estimates are counted in a per-caller window of their own (ESTIMATES_PER_MINUTE), and an
+ * identical estimate of an unchanged session is answered from a short cache (estimate-cache.ts).
  */
 @Injectable()
 export class EstimateService {
+  private readonly counted = new RecentAnswers<CountedPrompt>();
+
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
     private readonly sessions: SessionsService,
     private readonly conversations: ConversationCache,
     private readonly contexts: ContextPlanner,
     private readonly pricing: PricingService,
+    @Inject(ESTIMATE_RATE_LIMITER) private readonly window: RateLimiter,
   ) {}
 
   async estimate(caller: Caller, sessionId: string, message: string): Promise<TurnEstimate> {
     this.contexts.checkLength(message);
     const session = await this.sessions.getFor(caller, sessionId);
-    const history = await this.conversations.contextOf(session.id, session.totals.messageCount);
-    if (!history) throw new SessionNotFound(sessionId);
-    const { plan, limit } = await this.contexts.plan(session, history, message, { exact: true });
-    const promptTokens = plan.promptTokens!;
-    const cost = this.pricing.promptCost(session.model, promptTokens, this.config.gemini.maxOutputTokens);
+    const scope = callerScope(caller, session.userId);
+    // Counted before anything else, answers from the cache too: the window bounds what a caller
+    // may ask, the cache what reaches Gemini.
+    await this.window.take(scope);
+    const counted = await this.counted.answer(identityOf(scope, session, message), () => this.count(session, message));
+    const cost = this.pricing.promptCost(session.model, counted.promptTokens, this.config.gemini.maxOutputTokens);
     return {
       sessionId: session.id,
-      promptTokens,
-      contextLimit: limit,
-      truncated: plan.context.truncated,
-      messagesInContext: plan.context.messages,
+      ...counted,
       inputNanoUsd: cost?.inputNanoUsd ?? null,
       maxNanoUsd: cost?.maxNanoUsd ?? null,
     };
   }
+
+  private async count(session: Session, message: string): Promise<CountedPrompt> {
+    const history = await this.conversations.contextOf(session.id, session.totals.messageCount);
+    if (!history) throw new SessionNotFound(session.id);
+    const { plan, limit } = await this.contexts.plan(session, history, message, { exact: true });
+    return {
+      promptTokens: plan.promptTokens!,
+      contextLimit: limit,
+      truncated: plan.context.truncated,
+      messagesInContext: plan.context.messages,
+    };
+  }
+}
+
+/**
+ * What makes two estimates identical: the caller, the message, and everything of the session the
+ * prompt is planned from. A turn stored changes the message count (and updated_at), a PATCH the
+ * settings (and updated_at), so an estimate after either is counted again — on any instance,
+ * since the session is read afresh for each estimate. Hashed: a key is small whatever the text.
+ */
+function identityOf(scope: string, session: Session, message: string): string {
+  const parts = [
+    scope,
+    session.id,
+    session.updatedAt,
+    session.totals.messageCount,
+    session.contextTokens,
+    session.model,
+    session.systemInstruction,
+    session.maxContextTokens,
+    session.truncation,
+    message,
+  ];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
 }

@@ -56,7 +56,10 @@ describe(TurnService.name, () => {
     return { world, llm: world.llm, rateLimiter: world.rateLimiter, turns: world.turns };
   }
 
-  /** Alice's session with a first turn sent and held at Gemini until `answerFirst()` ('first reply'). */
+  /**
+   * Alice's session with a first turn sent and held at Gemini until `answerFirst()` ('first reply').
+   * The rate limiter has counted two calls then: the session's creation and the first turn.
+   */
   async function firstTurnAtGemini(options: { idempotency?: IdempotentRequest } = {}) {
     const harness = await setUp();
     const session = await storeSession(harness.world, { userId: 'alice' });
@@ -280,7 +283,7 @@ describe(TurnService.name, () => {
       llm.answer(anLlmResult({ text: 'second reply' }));
       const second = turns.send(OPEN, onSession(session.id), 'second message');
       // The second turn is counted and queued behind the first, which still waits for Gemini.
-      await rateLimiter.takenTimes(2);
+      await rateLimiter.takenTimes(3);
       expect(llm.requests).toHaveLength(1);
       answerFirst();
 
@@ -302,7 +305,7 @@ describe(TurnService.name, () => {
       const refused = turns.send(OPEN, onSession(session.id), 'first message', { idempotency: keyed('turn-1') });
       const third = turns.send(OPEN, onSession(session.id), 'third message');
       await expect(refused).rejects.toMatchObject({ code: ErrorCode.IDEMPOTENCY_IN_PROGRESS });
-      await rateLimiter.takenTimes(2);
+      await rateLimiter.takenTimes(3);
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(llm.requests).toHaveLength(1);
       answerFirst();
@@ -315,7 +318,7 @@ describe(TurnService.name, () => {
     it('drains: finishes the turn at Gemini, refuses the one waiting behind it and any new one with NOT_READY', async () => {
       const { world, llm, rateLimiter, turns, session, first, answerFirst } = await firstTurnAtGemini();
       const waiting = turns.send(OPEN, onSession(session.id), 'second message');
-      await rateLimiter.takenTimes(2);
+      await rateLimiter.takenTimes(3);
       const drained = turns.drain(5_000);
       await expect(turns.send(OPEN, onSession(session.id), 'too late')).rejects.toMatchObject({ code: ErrorCode.NOT_READY });
       answerFirst();

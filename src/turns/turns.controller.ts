@@ -1,14 +1,15 @@
 import { Body, Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentCaller } from '../access/access.js';
 import type { Caller } from '../access/caller.js';
-import { ApiErrorResponses, ApiIdempotencyKey, TURN_ERRORS } from '../common/api-errors.decorator.js';
+import { ApiErrorResponses, ApiIdempotencyKey, ErrorBodyDto, TURN_ERRORS } from '../common/api-errors.decorator.js';
 import { SessionIdParams } from '../common/params.js';
 import { IdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { EstimateDto } from './dto/estimate.dto.js';
 import { SendMessageDto } from './dto/send-message.dto.js';
+import { ESTIMATE_CACHE_MS } from './estimate-cache.js';
 import { EstimateService } from './estimate.service.js';
 import { TurnResponseDto } from './dto/turn-response.dto.js';
 import { answerTurn } from './turn-http.js';
@@ -61,10 +62,17 @@ export class TurnsController {
     description:
       'The prompt the message would make (system instruction, the stored turns that fit the context limit, the message), counted ' +
       "with Gemini's countTokens (free) and priced at the session model's input rate; max_cost_usd adds the whole output cap at the " +
-      'output rate. Nothing is generated, stored or charged to a budget. With truncation "disabled", a prompt over the limit is 422 CONTEXT_TOO_LONG, as the turn would be.',
+      'output rate. Nothing is generated, stored or charged to a budget. With truncation "disabled", a prompt over the limit is 422 CONTEXT_TOO_LONG, as the turn would be.\n\n' +
+      'Estimates are counted in a per-caller window of their own, ESTIMATES_PER_MINUTE (not against the turns of RATE_LIMIT_PER_MINUTE). ' +
+      `The same message estimated again on a session without a turn or change since is answered for ${ESTIMATE_CACHE_MS / 1000} s without counting again; it still counts against the window.`,
   })
   @ApiOkResponse({ type: EstimateDto })
   @ApiErrorResponses(400, 401, 404, 413, 415, 422, 502, 503, 504)
+  @ApiResponse({
+    status: 429,
+    description: 'RATE_LIMITED: more than ESTIMATES_PER_MINUTE estimates in the last minute. See Retry-After. Nothing is sent to Gemini.',
+    type: ErrorBodyDto,
+  })
   async estimate(@Param() params: SessionIdParams, @Body() body: SendMessageDto, @CurrentCaller() caller: Caller): Promise<EstimateDto> {
     return EstimateDto.from(await this.estimates.estimate(caller, params.session_id, body.message));
   }

@@ -192,8 +192,9 @@ describe('One turn at a time per session', () => {
 
 describe('Rate limit', () => {
   it('allows RATE_LIMIT_PER_MINUTE turns per caller, then 429 with Retry-After, whatever X-Forwarded-For says', async () => {
-    const t = await startTestApp({ env: { RATE_LIMIT_PER_MINUTE: '3' } });
+    const t = await startTestApp({ env: { RATE_LIMIT_PER_MINUTE: '4' } });
     try {
+      // The session's creation is the first of the four.
       const sessionId = await createSession(t, { user_id: 'limited' });
       for (let i = 0; i < 3; i++) {
         await request(t.baseUrl)

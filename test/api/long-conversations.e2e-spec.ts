@@ -28,7 +28,8 @@ async function session(t: TestApp, id: string) {
 }
 
 describe('Long conversations', () => {
-  const t = useTestApp();
+  // Dozens of sessions and turns of one user a minute: the rate limit is not what is tested here.
+  const t = useTestApp({ env: { RATE_LIMIT_PER_MINUTE: '100000' } });
   beforeEach(() => t.emulator.setDefaultReply({ text: REPLY }));
 
   describe('truncation "auto"', () => {

@@ -3,7 +3,8 @@ import { createSession, errorBody, historyRows, send } from '../support/http.js'
 import { useTestApp } from '../support/test-app.js';
 
 describe('Sessions: paging, management, usage, export', () => {
-  const t = useTestApp();
+  // Hundreds of sessions of one user within a minute: the rate limit is not what is tested here.
+  const t = useTestApp({ env: { RATE_LIMIT_PER_MINUTE: '100000' } });
 
   /** Follows next_cursor to the end; returns every page. */
   async function allPages(path: string, limit: number): Promise<{ data: any[]; has_more: boolean; next_cursor: string | null }[]> {

@@ -147,6 +147,29 @@ describe('Many instances on one PostgreSQL database', () => {
   );
 
   it(
+    'share one ESTIMATES_PER_MINUTE per caller, a window apart from the turns',
+    async () => {
+      cluster = await startCluster({ emulator, env: { ESTIMATES_PER_MINUTE: '6', RATE_LIMIT_PER_MINUTE: '100' } });
+      const sessionId = await newSession('estimating');
+      const responses = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          request(instanceUrl(i))
+            .post(`/sessions/${sessionId}/estimate`)
+            .send({ message: `draft ${i}` }),
+        ),
+      );
+      const admitted = responses.filter((response) => response.status === 200);
+      const refused = responses.filter((response) => response.status === 429);
+      expect([admitted.length, refused.length]).toEqual([6, 6]);
+      expect(refused.every((response) => response.body.code === 'RATE_LIMITED' && Number(response.headers['retry-after']) >= 1)).toBe(true);
+      expect(emulator.requests.filter((r) => r.action === 'countTokens')).toHaveLength(6);
+      // The same caller's turns are counted in another window.
+      await request(instanceUrl(1)).post(`/sessions/${sessionId}/messages`).send({ message: 'a turn' }).expect(201);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
     'share one daily budget: concurrent turns over all instances overshoot it by less than one turn',
     async () => {
       // worst case of a turn = 5 prompt chars × 300 + 100 output tokens × 2,500 = 251,500 n$; real cost = 2 × 300 + 100 × 2,500 = 250,600 n$.

@@ -284,6 +284,8 @@ async function replenish(ctx: Ctx, authorization?: string): Promise<void> {
   let n = 0;
   while (ctx.world.sessions.length < 3 && n < 3) {
     const response = await exchange(ctx, seedSpec(ctx.world.sessions.length + n, authorization));
+    // Creating a session counts against the caller's rate limit: when it is spent, fewer sessions for a while.
+    if (response.status === 429) return;
     if (response.status !== 201) throw new Error(`could not seed a session: ${response.status} ${response.text}`);
     n += 1;
   }
