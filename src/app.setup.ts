@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiKeysService } from './auth/api-keys.service.js';
+import { allowedHosts } from './http/allowed-hosts.js';
 import { allowedMethods } from './http/allowed-methods.js';
 import { bodyGate } from './http/request-bodies.js';
 import { requestId } from './http/request-id.middleware.js';
@@ -53,6 +54,8 @@ export function configureApp(app: NestExpressApplication): void {
   app.set('etag', false);
   app.use(securityHeaders());
   app.use(requestId);
+  const hosts = allowedHosts({ openMode: config.adminApiKey === null, allowedHosts: config.allowedHosts, anyHost: HEALTH_CHECKS });
+  if (hosts) app.use(hosts);
   app.use(servingGate(app.get(Readiness)));
   if (config.corsOrigins.length > 0) {
     app.enableCors({
@@ -112,11 +115,17 @@ export async function listenAndMigrate(app: NestExpressApplication, port: number
   await app.get(Readiness).migrate();
 }
 
+/**
+ * Liveness and readiness: answered while migrating or draining, and under any Host (a load
+ * balancer probes an instance by its address; they carry no user data).
+ */
+const HEALTH_CHECKS = ['/health', '/health/ready'];
+
 /** While migrating or draining, every request but the health checks gets 503 NOT_READY with Retry-After. */
 function servingGate(readiness: Readiness) {
   return (request: Request, response: Response, next: NextFunction) => {
     const phase = readiness.phase;
-    if (phase === 'ready' || request.path === '/health' || request.path === '/health/ready') return next();
+    if (phase === 'ready' || HEALTH_CHECKS.includes(request.path)) return next();
     const { body, retryAfterSeconds } = toErrorBody(new NotReady(phase));
     response.setHeader('Retry-After', String(retryAfterSeconds));
     // Draining: this connection goes too, so its next request reaches another instance.

@@ -1,42 +1,8 @@
-import net from 'node:net';
+import { raw } from '../support/raw-http.js';
 import { useTestApp } from '../support/test-app.js';
 
 const ADMIN_KEY = 'admin-key-of-the-slow-client-spec-0123456789';
 const BODY_TIMEOUT_MS = 800;
-
-interface RawAnswer {
-  status: number;
-  body: string;
-  /** The server closed the connection. */
-  closed: boolean;
-  ms: number;
-}
-
-/** Sends raw bytes on a fresh loopback connection; resolves once the server closes it, or after `waitMs`. */
-function raw(baseUrl: string, head: string, options: { drip?: string; waitMs?: number } = {}): Promise<RawAnswer> {
-  const { port } = new URL(baseUrl);
-  return new Promise((resolve) => {
-    const started = Date.now();
-    let data = '';
-    let drip: NodeJS.Timeout | undefined;
-    const socket = net.connect(Number(port), '127.0.0.1', () => {
-      socket.write(head.replace(/\n/g, '\r\n'));
-      // A byte every 100 ms: the body never arrives whole in time.
-      if (options.drip) drip = setInterval(() => socket.writable && socket.write(options.drip!), 100);
-    });
-    const done = (closed: boolean) => {
-      clearInterval(drip);
-      clearTimeout(timer);
-      socket.destroy();
-      const [headers, body = ''] = data.split('\r\n\r\n');
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? 0), body, closed, ms: Date.now() - started });
-    };
-    const timer = setTimeout(() => done(false), options.waitMs ?? 5_000);
-    socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
-    socket.on('close', () => done(true));
-    socket.on('error', () => undefined);
-  });
-}
 
 /** Clients that announce bodies and never send them: answered from the headers, and let go. */
 describe('Slow and keyless clients', () => {
