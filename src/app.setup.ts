@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ApiKeysService } from './auth/api-keys.service.js';
 import { allowedHosts } from './http/allowed-hosts.js';
 import { allowedMethods } from './http/allowed-methods.js';
+import { ExpressAdapterWithServerOptions } from './http/http-server.js';
 import { refuseCostlyJson } from './http/json-items.js';
 import { bodyGate } from './http/request-bodies.js';
 import { requestId } from './http/request-id.middleware.js';
@@ -23,6 +24,22 @@ import { REPLAYED_HEADER } from './idempotency/idempotency-key.js';
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** How long the request line and headers may take to arrive. */
 export const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * How often Node looks for connections past their headers or request timeout (its default is
+ * 30 s): a connection that never finishes its headers is closed 10–11 s after it opened.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * The HTTP adapter both main.ts and the test apps create the app with: Express, on a Node server
+ * made with the headers timeout and how often it is checked.
+ */
+export function createHttpAdapter(): ExpressAdapterWithServerOptions {
+  return new ExpressAdapterWithServerOptions({
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+  });
+}
 
 /**
  * Options both main.ts and the test apps create the app with. Nest's own body parsers are off:
@@ -112,9 +129,9 @@ function vendorFiles() {
 export async function listenAndMigrate(app: NestExpressApplication, port: number, host: string): Promise<void> {
   await app.listen(port, host);
   const server: Server = app.getHttpServer();
-  // Headers trickled in for longer than this are not a client worth waiting for (slowloris);
-  // the body has its own limit (bodyGate), this is the server's backstop behind it.
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  // Headers trickled in for longer than HEADERS_TIMEOUT_MS are not a client worth waiting for
+  // (slowloris: the server was made with that, createHttpAdapter); the body has its own limit
+  // (bodyGate), this is the server's backstop behind it.
   server.requestTimeout = app.get<AppConfig>(appConfig.KEY).requestBodyTimeoutMs + HEADERS_TIMEOUT_MS;
   await app.get(Readiness).migrate();
 }

@@ -1,4 +1,7 @@
+import { HEADERS_TIMEOUT_MS } from '../../src/app.setup.js';
 import { raw } from '../support/raw-http.js';
+import { runServer, SERVER_TEST_TIMEOUT_MS } from '../support/server-process.js';
+import type { ServerProcess } from '../support/server-process.js';
 import { useTestApp } from '../support/test-app.js';
 
 const ADMIN_KEY = 'admin-key-of-the-slow-client-spec-0123456789';
@@ -45,4 +48,41 @@ describe('Slow and keyless clients', () => {
     );
     expect(answer).toMatchObject({ status: 201, closed: true });
   });
+});
+
+/**
+ * Slowloris: a request line that never ends. Node closes such a connection once it is past
+ * `headersTimeout` (10 s) — but only when it next checks, which by default is every 30 s (closed
+ * after 13–37 s, measured). Both ways the service is started are checked: a test app, and the
+ * built server as `npm start` runs it.
+ */
+describe('Connections that never finish their headers', () => {
+  const t = useTestApp();
+  let server: ServerProcess;
+  let serverUrl: string;
+
+  beforeAll(async () => {
+    server = runServer({ DATABASE_URL: 'sqlite::memory:' });
+    serverUrl = await server.ready;
+  }, SERVER_TEST_TIMEOUT_MS);
+
+  afterAll(async () => {
+    server?.child.kill('SIGTERM');
+    await server?.exited;
+  }, SERVER_TEST_TIMEOUT_MS);
+
+  it(
+    'are answered 408 and closed 10–11 s after they open',
+    async () => {
+      const partial = 'GET /health HT';
+      const answers = await Promise.all([raw(t.baseUrl, partial, { waitMs: 15_000 }), raw(serverUrl, partial, { waitMs: 15_000 })]);
+      for (const answer of answers) {
+        expect(answer).toMatchObject({ status: 408, closed: true });
+        // Timers may fire a little early on a busy machine, never seconds early.
+        expect(answer.ms).toBeGreaterThan(HEADERS_TIMEOUT_MS - 500);
+        expect(answer.ms).toBeLessThan(15_000);
+      }
+    },
+    SERVER_TEST_TIMEOUT_MS,
+  );
 });
