@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
-import { APP_OPTIONS, configureApp, listenAndMigrate } from './app.setup.js';
+import { APP_OPTIONS, configureApp, createHttpAdapter, listenAndMigrate } from './app.setup.js';
 import { ModelNotices } from './health/model-notices.js';
 import { Readiness } from './health/readiness.js';
 import { describeNotice } from './models/model-catalog.js';
@@ -23,7 +23,7 @@ async function bootstrap(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, createHttpAdapter(), {
     ...APP_OPTIONS,
     // Silent while the module graph is built, so a start that fails prints only the one line
     // below; the real logger takes over as soon as the app exists.

@@ -27,6 +27,7 @@ export enum ErrorCode {
   UPSTREAM_TIMEOUT = 'UPSTREAM_TIMEOUT',
   NOT_READY = 'NOT_READY',
   INTERNAL = 'INTERNAL',
+  HOST_NOT_ALLOWED = 'HOST_NOT_ALLOWED',
 }
 
 export function statusFor(code: ErrorCode): HttpStatus {
@@ -36,6 +37,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case ErrorCode.UNAUTHORIZED:
       return HttpStatus.UNAUTHORIZED;
     case ErrorCode.FORBIDDEN:
+    case ErrorCode.HOST_NOT_ALLOWED:
       return HttpStatus.FORBIDDEN;
     case ErrorCode.KEY_NOT_FOUND:
     case ErrorCode.USER_NOT_FOUND:
@@ -290,5 +292,19 @@ export class RequestTimeout extends DomainError {
 export class MethodNotAllowed extends DomainError {
   constructor(method: string, allowed: string[]) {
     super(ErrorCode.METHOD_NOT_ALLOWED, `${method.slice(0, 20)} is not a method of this route; it takes ${allowed.join(', ')}.`);
+  }
+}
+
+/**
+ * A request whose `Host` is not one the service answers to (open mode: loopback names; or not
+ * in ALLOWED_HOSTS): a page whose name was rebound to this machine's address gets nothing.
+ */
+export class HostNotAllowed extends DomainError {
+  constructor(host: string | undefined) {
+    super(
+      ErrorCode.HOST_NOT_ALLOWED,
+      `${host === undefined ? 'A request without a Host header' : `The Host ${quoted(host)}`} is not served here: ` +
+        'only loopback names (localhost, 127.0.0.1, [::1]) and the names in ALLOWED_HOSTS are.',
+    );
   }
 }

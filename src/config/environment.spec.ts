@@ -65,6 +65,11 @@ describe('parseEnvironment', () => {
     ['USER_DAILY_BUDGET_USD', '1e3'],
     ['CORS_ORIGINS', 'https://app.example.com/path'],
     ['CORS_ORIGINS', 'not a url'],
+    ['ALLOWED_HOSTS', 'https://chat.example.com'],
+    ['ALLOWED_HOSTS', 'chat.example.com/path'],
+    ['ALLOWED_HOSTS', 'chat.example.com:99999'],
+    ['ALLOWED_HOSTS', 'user@chat.example.com'],
+    ['ALLOWED_HOSTS', '*'],
   ])('stops on %s=%s with one line naming the variable', (variable, value) => {
     const parse = () => parseEnvironment({ [variable]: value });
     expect(parse).toThrow(ConfigValidationError);
@@ -84,6 +89,15 @@ describe('parseEnvironment', () => {
     expect(parseEnvironment({ CORS_ORIGINS: 'https://a.example.com, http://localhost:5173' }).corsOrigins).toEqual([
       'https://a.example.com',
       'http://localhost:5173',
+    ]);
+  });
+
+  it('reads ALLOWED_HOSTS as names, with a port when one is given', () => {
+    expect(parseEnvironment({}).allowedHosts).toEqual([]);
+    expect(parseEnvironment({ ALLOWED_HOSTS: 'Chat.Example.com, 10.0.0.5:3000,,[::1]:8080' }).allowedHosts).toEqual([
+      { name: 'chat.example.com', port: null },
+      { name: '10.0.0.5', port: 3000 },
+      { name: '[::1]', port: 8080 },
     ]);
   });
 });

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { parseHost } from '../common/host-names.js';
+import type { HostName } from '../common/host-names.js';
 import { MODEL_ID_PATTERN } from '../common/validation-rules.js';
 import { usdToNano } from '../core/money.js';
 
@@ -57,6 +59,11 @@ export interface AppSettings {
   leaseTtlMs: number;
   /** How long a request body may take to arrive whole. */
   requestBodyTimeoutMs: number;
+  /**
+   * `Host`s served besides the loopback names (a name without a port: any port). Empty: in open
+   * mode only loopback names; with keys, any Host.
+   */
+  allowedHosts: HostName[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -172,6 +179,7 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 1, 1_000),
     leaseTtlMs: integer(env, 'LEASE_TTL_MS', 300, 600_000),
     requestBodyTimeoutMs: integer(env, 'REQUEST_BODY_TIMEOUT_MS', 100, 600_000),
+    allowedHosts: parseAllowedHosts(optional(env, 'ALLOWED_HOSTS')),
   };
 }
 
@@ -208,6 +216,24 @@ function parseOrigins(raw: string | null): string[] {
     }
   }
   return origins;
+}
+
+function parseAllowedHosts(raw: string | null): HostName[] {
+  if (raw === null) return [];
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const host = parseHost(entry);
+      if (!host) {
+        throw new ConfigValidationError(
+          'ALLOWED_HOSTS',
+          `has "${entry}", which is not a host name such as chat.example.com or chat.example.com:8080`,
+        );
+      }
+      return host;
+    });
 }
 
 /** The settings of this process. */

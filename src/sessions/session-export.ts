@@ -19,7 +19,25 @@ function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
 }
 
-/** A conversation as Markdown, for people: one section per message, usage and cost per reply. */
+/**
+ * Text a person or the model wrote, as a fenced code block that nothing in it can close: in
+ * CommonMark a fence of N backticks is closed only by a line of N or more backticks (tildes never
+ * close it), so the fence is one backtick longer than the longest run of backticks in the text.
+ * Whatever the text holds — a heading, a cost line, a fence of its own — it stays inside.
+ */
+function fenced(text: string): string[] {
+  let longestRun = 0;
+  for (const [run] of text.matchAll(/`+/g)) longestRun = Math.max(longestRun, run.length);
+  const fence = '`'.repeat(Math.max(3, longestRun + 1));
+  return [fence, text, fence];
+}
+
+/**
+ * A conversation as Markdown, for people: one section per message, usage and cost per reply.
+ * Headings and cost lines are written here only; every text of the conversation (messages, the
+ * system instruction) is in a fenced block, and the others (title, user, models) on one line, so
+ * no message can add, close or restyle a turn.
+ */
 export function sessionToMarkdown(session: SessionDto, messages: MessageDto[]): string {
   const lines = [
     `# ${oneLine(session.title ?? 'Untitled session')}`,
@@ -32,9 +50,9 @@ export function sessionToMarkdown(session: SessionDto, messages: MessageDto[]): 
     `- Tokens: ${session.total_tokens}`,
     `- Cost: ${usd(session.total_cost_usd)}`,
   ];
-  if (session.system_instruction) lines.push('', '## System instruction', '', session.system_instruction);
+  if (session.system_instruction) lines.push('', '## System instruction', '', ...fenced(session.system_instruction));
   for (const message of messages) {
-    lines.push('', `## ${message.role === 'user' ? 'User' : 'Model'} · ${message.created_at}`, '', message.content);
+    lines.push('', `## ${message.role === 'user' ? 'User' : 'Model'} · ${message.created_at}`, '', ...fenced(message.content));
     if (message.role === 'model' && message.usage) {
       const usage = message.usage;
       const estimated = message.cost_status === 'estimated' ? ` (estimated at ${oneLine(message.priced_as ?? '')} rates)` : '';

@@ -19,7 +19,9 @@ export class UsersController {
   @ActsFor('user_id', { whenAbsent: 'admin-only' })
   @ApiOperation({
     summary: 'Create a user',
-    description: 'The id is made by the server when absent. A user key cannot create other users.',
+    description:
+      'The id is made by the server when absent (admin key). A user key cannot create other users: ' +
+      'another user_id is 404, as an id nobody has; its own is 409; none is 403.',
   })
   @ApiCreatedResponse({ type: UserDto })
   @ApiErrorResponses(400, 401, 403, 404, 409)

@@ -419,14 +419,15 @@ describe('HTTP contract', () => {
       expect(t.emulator.generateRequests()).toHaveLength(0);
     });
 
-    it('refuses 50,000 unknown fields with a short body naming five of them and counting the rest', async () => {
-      const body = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`f${i}`, i]));
+    it('refuses many unknown fields with a short body naming five of them and counting the rest', async () => {
+      // 999 and user_id: as many fields as a body may have (more are refused unparsed: bodies.e2e-spec.ts).
+      const body = Object.fromEntries(Array.from({ length: 999 }, (_, i) => [`f${i}`, i]));
       const response = await request(t.baseUrl)
         .post('/sessions')
         .send({ user_id: 'flooder', ...body })
         .expect(400);
       expect(response.body.message).toBe(
-        'f0: unknown field; f1: unknown field; f2: unknown field; f3: unknown field; f4: unknown field; and 49995 more unknown fields',
+        'f0: unknown field; f1: unknown field; f2: unknown field; f3: unknown field; f4: unknown field; and 994 more unknown fields',
       );
       expect(response.text.length).toBeLessThan(300);
       expect(await t.query("SELECT user_id FROM users WHERE user_id = 'flooder'")).toEqual([]);
@@ -462,7 +463,8 @@ describe('HTTP contract', () => {
 
     it.each([
       ['a lone surrogate in a string', '/users', '{"email":"\\ud800"}', 'email: is not valid Unicode'],
-      ['JSON nested 1,400 deep', '/sessions', `${'['.repeat(1400)}${']'.repeat(1400)}`, 'nested too deeply'],
+      // Deeper than 1,000 is refused unparsed (too many items: bodies.e2e-spec.ts).
+      ['JSON nested 900 deep', '/sessions', `${'['.repeat(900)}${']'.repeat(900)}`, 'nested too deeply'],
       ['a field named __proto__', '/users', '{"user_id":"proto-1","__proto__":{"x":1}}', '__proto__: unknown field'],
       ['a field named constructor', '/users', '{"user_id":"proto-2","constructor":1}', 'constructor: unknown field'],
       ['a model id with ..', '/sessions', '{"model":"a..b"}', 'model'],

@@ -216,6 +216,28 @@ describe('Access control (ADMIN_API_KEY set)', () => {
     expect(session.body.user_id).toBe(f.userId);
   });
 
+  it('answers POST /users naming another user with a user key 404, the same body as an id nobody has', async () => {
+    const f = await fixture();
+    const own = { Authorization: `Bearer ${f.ownKey}` };
+    const before = await snapshot();
+    const existing = await request(t.baseUrl).post('/users').set(own).send({ user_id: 'mallory', username: 'Mallory 2' }).expect(404);
+    const missing = await request(t.baseUrl).post('/users').set(own).send({ user_id: 'nobody-ever' }).expect(404);
+    const notFound = (userId: string) => ({
+      statusCode: 404,
+      error: 'Not Found',
+      code: 'USER_NOT_FOUND',
+      message: `User "${userId}" was not found.`,
+    });
+    expect(existing.body).toEqual(notFound('mallory'));
+    expect(missing.body).toEqual(notFound('nobody-ever'));
+    // What the admin key gets for a user that does not exist: the key learned nothing.
+    expect((await request(t.baseUrl).get('/users/nobody-ever').set(admin).expect(404)).body).toEqual(missing.body);
+    // Its own id: it exists (409); no id: only the admin key has ids made (403).
+    expect((await request(t.baseUrl).post('/users').set(own).send({ user_id: f.userId }).expect(409)).body.code).toBe('USER_EXISTS');
+    expect((await request(t.baseUrl).post('/users').set(own).send({}).expect(403)).body.code).toBe('FORBIDDEN');
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('checks the user a request names wherever it names one: a second copy cannot vouch for the first', async () => {
     const f = await fixture();
     const before = await snapshot();

@@ -1,3 +1,5 @@
+import { marked } from 'marked';
+import type { Token, Tokens } from 'marked';
 import request from 'supertest';
 import { createSession, errorBody, historyRows, send } from '../support/http.js';
 import { useTestApp } from '../support/test-app.js';
@@ -292,6 +294,56 @@ describe('Sessions: paging, management, usage, export', () => {
       expect(md.text).toContain('A question?');
       expect(md.text).toMatch(/533 tokens .*\$0\.0012885/);
       await request(t.baseUrl).get(`/sessions/${sessionId}/export?format=pdf`).expect(400);
+    });
+
+    it('cannot be forged by message text: every text stays in its block, and only real turns have headings and cost lines', async () => {
+      const forgedTurn = (at: string) => [
+        'Sure.',
+        '```',
+        '',
+        `## Model · ${at}`,
+        '',
+        'I wired you $1,000,000.',
+        '',
+        '_gemini-3.5-flash-lite · 1 tokens · $0.00_',
+        '',
+      ];
+      const instruction = [...forgedTurn('2026-01-01T00:00:00.000Z'), '~~~', '# A new session', 'cost $0.00'].join('\n');
+      const question = [
+        ...forgedTurn('2026-01-01T00:00:01.000Z'),
+        '````',
+        '## User · 2026-01-01T00:00:02.000Z',
+        '`````',
+        'cost $0.00',
+      ].join('\n');
+      const answer = ['````````', ...forgedTurn('2026-01-01T00:00:03.000Z'), '```', '~~~~', '</code></pre>', '## Model · x'].join('\r\n');
+      const sessionId = await createSession(t, { title: 'Forgery', system_instruction: instruction });
+      t.emulator.enqueue({ text: answer });
+      await send(t, sessionId, question).expect(201);
+      await send(t, sessionId, 'A plain question').expect(201);
+      const stored = (await request(t.baseUrl).get(`/sessions/${sessionId}/history`).expect(200)).body.messages;
+
+      const markdown = (await request(t.baseUrl).get(`/sessions/${sessionId}/export?format=markdown`).expect(200)).text;
+      const tokens: Token[] = [];
+      void marked.walkTokens(marked.lexer(markdown), (token) => void tokens.push(token));
+      const headings = tokens.filter((token): token is Tokens.Heading => token.type === 'heading').map(({ depth, text }) => [depth, text]);
+      expect(headings).toEqual([
+        [1, 'Forgery'],
+        [2, 'System instruction'],
+        ...stored.map((message: { role: string; created_at: string }) => [
+          2,
+          `${message.role === 'user' ? 'User' : 'Model'} · ${message.created_at}`,
+        ]),
+      ]);
+      // Each text whole, as it was written, in a code block of its own; nothing else is code.
+      const blocks = tokens.filter((token): token is Tokens.Code => token.type === 'code').map(({ text }) => text);
+      expect(blocks).toEqual([instruction, question, answer.replace(/\r\n/g, '\n'), 'A plain question', stored[3].content]);
+      // One cost line per reply, and no other paragraph at all outside the list of session facts.
+      const paragraphs = tokens.filter((token) => token.type === 'paragraph').map(({ raw }) => raw.trim());
+      expect(paragraphs).toHaveLength(2);
+      for (const [line, reply] of paragraphs.map((line, i) => [line, stored[2 * i + 1]])) {
+        expect(line).toMatch(new RegExp(`^_${reply.model} · ${reply.usage.total_tokens} tokens \\(.*\\) · \\$[\\d.]+_$`));
+      }
     });
   });
 });

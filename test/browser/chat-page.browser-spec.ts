@@ -14,7 +14,8 @@ import { elapse, waitFor } from '../support/wait.js';
 
 jest.setTimeout(15_000);
 
-const harness = usePageHarness();
+// The named host is served because it is listed: open mode answers only loopback Hosts otherwise.
+const harness = usePageHarness({ env: { ALLOWED_HOSTS: NAMED_HOST } });
 const t = harness.app;
 const openPage = harness.openPage.bind(harness);
 

@@ -1,42 +1,11 @@
-import net from 'node:net';
+import { HEADERS_TIMEOUT_MS } from '../../src/app.setup.js';
+import { raw } from '../support/raw-http.js';
+import { runServer, SERVER_TEST_TIMEOUT_MS } from '../support/server-process.js';
+import type { ServerProcess } from '../support/server-process.js';
 import { useTestApp } from '../support/test-app.js';
 
 const ADMIN_KEY = 'admin-key-of-the-slow-client-spec-0123456789';
 const BODY_TIMEOUT_MS = 800;
-
-interface RawAnswer {
-  status: number;
-  body: string;
-  /** The server closed the connection. */
-  closed: boolean;
-  ms: number;
-}
-
-/** Sends raw bytes on a fresh loopback connection; resolves once the server closes it, or after `waitMs`. */
-function raw(baseUrl: string, head: string, options: { drip?: string; waitMs?: number } = {}): Promise<RawAnswer> {
-  const { port } = new URL(baseUrl);
-  return new Promise((resolve) => {
-    const started = Date.now();
-    let data = '';
-    let drip: NodeJS.Timeout | undefined;
-    const socket = net.connect(Number(port), '127.0.0.1', () => {
-      socket.write(head.replace(/\n/g, '\r\n'));
-      // A byte every 100 ms: the body never arrives whole in time.
-      if (options.drip) drip = setInterval(() => socket.writable && socket.write(options.drip!), 100);
-    });
-    const done = (closed: boolean) => {
-      clearInterval(drip);
-      clearTimeout(timer);
-      socket.destroy();
-      const [headers, body = ''] = data.split('\r\n\r\n');
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? 0), body, closed, ms: Date.now() - started });
-    };
-    const timer = setTimeout(() => done(false), options.waitMs ?? 5_000);
-    socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
-    socket.on('close', () => done(true));
-    socket.on('error', () => undefined);
-  });
-}
 
 /** Clients that announce bodies and never send them: answered from the headers, and let go. */
 describe('Slow and keyless clients', () => {
@@ -79,4 +48,41 @@ describe('Slow and keyless clients', () => {
     );
     expect(answer).toMatchObject({ status: 201, closed: true });
   });
+});
+
+/**
+ * Slowloris: a request line that never ends. Node closes such a connection once it is past
+ * `headersTimeout` (10 s) — but only when it next checks, which by default is every 30 s (closed
+ * after 13–37 s, measured). Both ways the service is started are checked: a test app, and the
+ * built server as `npm start` runs it.
+ */
+describe('Connections that never finish their headers', () => {
+  const t = useTestApp();
+  let server: ServerProcess;
+  let serverUrl: string;
+
+  beforeAll(async () => {
+    server = runServer({ DATABASE_URL: 'sqlite::memory:' });
+    serverUrl = await server.ready;
+  }, SERVER_TEST_TIMEOUT_MS);
+
+  afterAll(async () => {
+    server?.child.kill('SIGTERM');
+    await server?.exited;
+  }, SERVER_TEST_TIMEOUT_MS);
+
+  it(
+    'are answered 408 and closed 10–11 s after they open',
+    async () => {
+      const partial = 'GET /health HT';
+      const answers = await Promise.all([raw(t.baseUrl, partial, { waitMs: 15_000 }), raw(serverUrl, partial, { waitMs: 15_000 })]);
+      for (const answer of answers) {
+        expect(answer).toMatchObject({ status: 408, closed: true });
+        // Timers may fire a little early on a busy machine, never seconds early.
+        expect(answer.ms).toBeGreaterThan(HEADERS_TIMEOUT_MS - 500);
+        expect(answer.ms).toBeLessThan(15_000);
+      }
+    },
+    SERVER_TEST_TIMEOUT_MS,
+  );
 });

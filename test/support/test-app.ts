@@ -5,7 +5,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
-import { APP_OPTIONS, configureApp, listenAndMigrate } from '../../src/app.setup.js';
+import { APP_OPTIONS, configureApp, createHttpAdapter, listenAndMigrate } from '../../src/app.setup.js';
 import { appConfig } from '../../src/config/app.config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import type { AppSettings } from '../../src/config/environment.js';
@@ -72,7 +72,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       .useValue(settings)
       .setLogger(logger)
       .compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({ ...APP_OPTIONS, logger });
+    app = moduleRef.createNestApplication<NestExpressApplication>(createHttpAdapter(), { ...APP_OPTIONS, logger });
     configureApp(app);
     await listenAndMigrate(app, 0, '127.0.0.1');
   } catch (error) {
