@@ -14,6 +14,14 @@ export interface DataSourceExtras {
   poolSize?: number;
 }
 
+/**
+ * How long a request waits for a PostgreSQL connection: a new one to connect, or a busy pool to
+ * free one (a connection is held for about a millisecond at a time). pg waits for ever by
+ * default, so a server that drops packets would hold every request until TCP gives up (minutes);
+ * past this it is 503 NOT_READY.
+ */
+const POSTGRES_CONNECT_TIMEOUT_MS = 5_000;
+
 /** Options for the app and for the TypeORM CLI alike. Migrations run at start (see migrate.ts), never synchronize. */
 export function dataSourceOptions(database: DatabaseSettings, { entities = [], poolSize = 10 }: DataSourceExtras = {}): DataSourceOptions {
   const common = {
@@ -23,7 +31,7 @@ export function dataSourceOptions(database: DatabaseSettings, { entities = [], p
     synchronize: false,
   };
   if (database.kind === 'postgres') {
-    return { ...common, type: 'postgres', url: database.url, poolSize };
+    return { ...common, type: 'postgres', url: database.url, poolSize, connectTimeoutMS: POSTGRES_CONNECT_TIMEOUT_MS };
   }
   if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
   return {
