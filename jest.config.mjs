@@ -18,8 +18,8 @@ const base = {
  */
 const E2E = '<rootDir>/test/**/*.e2e-spec.ts';
 
-/** Specs of the SQLite file and of the single process around it (boot, crash, process, soak). */
-const SQLITE_ONLY = ['boot', 'crash', 'process', 'soak'].map((name) => `/test/resilience/${name}\\.e2e-spec\\.ts$`);
+/** Specs of the SQLite file and of the single process around it (boot, crash, process, soak, a full disk). */
+const SQLITE_ONLY = ['boot', 'crash', 'process', 'soak', 'disk-full'].map((name) => `/test/resilience/${name}\\.e2e-spec\\.ts$`);
 
 export default {
   projects: [

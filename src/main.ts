@@ -11,6 +11,7 @@ import { describeNotice } from './models/model-catalog.js';
 import { TurnService } from './turns/turn.service.js';
 import { LlmClient } from './gemini/llm-client.js';
 import { ConfigValidationError, loadDotEnv, readSettings } from './config/environment.js';
+import { SqliteFileInUse } from './database/errors.js';
 import type { AppSettings } from './config/environment.js';
 
 async function bootstrap(): Promise<void> {
@@ -82,8 +83,10 @@ function stopGracefully(app: NestExpressApplication): void {
 }
 
 bootstrap().catch((error: unknown) => {
-  // A bad PRICING_FILE surfaces while the module graph is built: still one line.
-  const message = error instanceof ConfigValidationError ? error.message : `Start failed: ${String(error)}`;
+  // A bad PRICING_FILE, or a SQLite file another process holds, surfaces while the module graph
+  // is built: still one line, that says what to do.
+  const message =
+    error instanceof ConfigValidationError || error instanceof SqliteFileInUse ? error.message : `Start failed: ${String(error)}`;
   process.stderr.write(`${message}\n`);
   process.exit(1);
 });

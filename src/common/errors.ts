@@ -224,15 +224,24 @@ export class IdempotencyKeyReused extends DomainError {
   }
 }
 
+/** Why the service cannot serve a request now, and what it tells the client. */
+const NOT_READY: Record<NotReadyReason, { message: string; retryAfterSeconds: number }> = {
+  migrating: { message: 'The service is starting (its database schema is being migrated): try again shortly.', retryAfterSeconds: 1 },
+  draining: { message: 'This instance is shutting down: try again.', retryAfterSeconds: 1 },
+  // A database restarting or failing over takes seconds, not one: retries every second would only add load.
+  'database-unavailable': { message: 'The database cannot be reached right now: try again shortly.', retryAfterSeconds: 5 },
+  // A full disk or a read-only database waits for an operator.
+  'database-read-only': {
+    message: 'The database cannot take writes right now (it is read-only or its disk is full): try again later.',
+    retryAfterSeconds: 30,
+  },
+};
+
+export type NotReadyReason = 'migrating' | 'draining' | 'database-unavailable' | 'database-read-only';
+
 export class NotReady extends DomainError {
-  constructor(phase: 'migrating' | 'draining') {
-    super(
-      ErrorCode.NOT_READY,
-      phase === 'migrating'
-        ? 'The service is starting (its database schema is being migrated): try again shortly.'
-        : 'This instance is shutting down: try again.',
-      1,
-    );
+  constructor(reason: NotReadyReason) {
+    super(ErrorCode.NOT_READY, NOT_READY[reason].message, NOT_READY[reason].retryAfterSeconds);
   }
 }
 

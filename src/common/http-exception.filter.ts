@@ -1,7 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
-import { DomainError, ErrorCode, statusFor } from './errors.js';
+import { databaseFailureOf } from '../core/database-failure.js';
+import { DomainError, ErrorCode, NotReady, statusFor } from './errors.js';
 
 export interface ErrorBody {
   statusCode: number;
@@ -36,7 +37,9 @@ function codeForHttpStatus(status: number): ErrorCode {
 /** Turns anything thrown into the error body of the contract. */
 export function toErrorBody(thrown: unknown): { body: ErrorBody; retryAfterSeconds?: number } {
   // The Express adapter wraps body-parser failures in an HttpException; judge the original.
-  const exception = thrown instanceof HttpException && isBodyParserError(thrown.cause) ? thrown.cause : thrown;
+  const unwrapped = thrown instanceof HttpException && isBodyParserError(thrown.cause) ? thrown.cause : thrown;
+  // A database that cannot be reached or written is the service not ready, never a 500.
+  const exception = asNotReady(unwrapped) ?? unwrapped;
   let code: ErrorCode;
   let message: string;
   let status: number;
@@ -79,6 +82,27 @@ export function toErrorBody(thrown: unknown): { body: ErrorBody; retryAfterSecon
   };
 }
 
+function asNotReady(exception: unknown): NotReady | null {
+  if (exception instanceof DomainError) return null;
+  const failure = databaseFailureOf(exception);
+  return failure && new NotReady(failure === 'unavailable' ? 'database-unavailable' : 'database-read-only');
+}
+
+/**
+ * The server's log line for a failure its client sees as `body` (one per failure: the filter's,
+ * or a stream's once it has started): a 500 with its stack; a database failure with what the
+ * driver said — its code and message, never the statement's parameters (user text); other 5xx by
+ * their code. Client errors are not logged here.
+ */
+export function logFailure(logger: Logger, subject: string, exception: unknown, body: ErrorBody): void {
+  if (body.code === ErrorCode.INTERNAL) {
+    logger.error(`${subject} failed: ${describe(exception)}`, exception instanceof Error ? exception.stack : undefined);
+  } else if (body.statusCode >= 500) {
+    const failure = exception instanceof DomainError ? null : databaseFailureOf(exception);
+    logger.warn(`${subject}: ${body.code}${failure ? ` (database ${failure}: ${describeDatabaseError(exception)})` : ''}`);
+  }
+}
+
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(HttpExceptionFilter.name);
@@ -89,14 +113,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const { body, retryAfterSeconds } = toErrorBody(exception);
     const requestId = response.getHeader('x-request-id');
-    if (body.code === ErrorCode.INTERNAL) {
-      this.logger.error(
-        `request ${String(requestId)} ${request.method} ${request.path} failed: ${describe(exception)}`,
-        exception instanceof Error ? exception.stack : undefined,
-      );
-    } else if (body.statusCode >= 500) {
-      this.logger.warn(`request ${String(requestId)} ${request.method} ${request.path}: ${body.code}`);
-    }
+    logFailure(this.logger, `request ${String(requestId)} ${request.method} ${request.path}`, exception, body);
     if (response.headersSent) {
       response.end();
       return;
@@ -109,4 +126,15 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
 function describe(exception: unknown): string {
   return exception instanceof Error ? `${exception.name}: ${exception.message}` : String(exception);
+}
+
+/**
+ * The driver's code and message, on one line and cut short. TypeORM's QueryFailedError carries
+ * the statement and its parameters too: those are left out, they may hold what a user wrote.
+ */
+function describeDatabaseError(exception: unknown): string {
+  const { code, message } = exception as { code?: unknown; message?: unknown };
+  const text = `${typeof code === 'string' ? `${code} ` : ''}${typeof message === 'string' ? message : ''}`;
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 200);
 }

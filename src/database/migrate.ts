@@ -5,7 +5,7 @@ import { DataSource, MigrationExecutor } from 'typeorm';
  * Runs the pending migrations, each in its own transaction. On PostgreSQL under a session-level
  * advisory lock, on the connection that migrates: instances starting together on an empty
  * database wait for each other, and the schema is migrated once (the others find nothing
- * pending). SQLite has one writer per file anyway.
+ * pending). A SQLite file is held by one process (data-source-options.ts).
  */
 export async function migrate(dataSource: DataSource): Promise<void> {
   const runner = dataSource.createQueryRunner();

@@ -102,7 +102,9 @@ describe(SqliteGroupCommit.name, () => {
       await insertInto('ann');
       await Promise.all([insertInto('bob'), insertInto('cid')]);
 
-      // Another connection sees them: they were committed, not left in a transaction still open.
+      // They outlive the connection (closing rolls back a transaction still open), and another
+      // connection sees them: they were committed. The file is this connection's alone while open.
+      await file.destroy();
       const reader = new Database(join(directory, 'chat.db'), { readonly: true });
       try {
         expect(reader.prepare('SELECT name FROM names ORDER BY name').pluck().all()).toEqual(['ann', 'bob', 'cid']);
@@ -110,7 +112,7 @@ describe(SqliteGroupCommit.name, () => {
         reader.close();
       }
     } finally {
-      await file.destroy();
+      if (file.isInitialized) await file.destroy();
       rmSync(directory, { recursive: true, force: true });
     }
   });

@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { ApiKeysService } from '../auth/api-keys.service.js';
 import { Public } from '../access/access.js';
 import { DatabaseHealth } from '../database/database-health.js';
+import type { DatabaseState } from '../database/database-health.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmMode } from '../gemini/llm-client.js';
 import { ModelNoticeDto } from '../sessions/dto/session.dto.js';
@@ -14,7 +15,12 @@ import type { Phase } from './readiness.js';
 class ReadinessDto {
   @ApiProperty({ enum: ['migrating', 'ready', 'draining'], description: 'Serving only when "ready".' })
   status: Phase;
-  @ApiProperty({ enum: ['up', 'down'] }) database: 'up' | 'down';
+  @ApiProperty({
+    enum: ['up', 'read-only', 'down'],
+    description:
+      '"up": answers and takes writes; "read-only": answers, but cannot take writes (read-only, disk full); "down": does not answer.',
+  })
+  database: DatabaseState;
 }
 
 class ModelInUseNoticeDto extends ModelNoticeDto {
@@ -56,14 +62,15 @@ export class HealthController {
   @ApiOperation({
     summary: 'Readiness, for load balancers',
     description:
-      '200 when this instance serves: its database answers and is migrated. 503 while it migrates, while it drains after SIGTERM, or when the database does not answer.',
+      '200 when this instance serves: its database is migrated, answers and takes a write. 503 while it migrates, while it drains after SIGTERM, when the database does not answer, or when it cannot take writes.',
   })
   @ApiOkResponse({ type: ReadinessDto })
   @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'Not serving: send requests to another instance.' })
   async ready(@Res({ passthrough: true }) response: Response): Promise<ReadinessDto> {
-    const database: ReadinessDto['database'] = (await this.database.ping()) ? 'up' : 'down';
     const status = this.readiness.phase;
-    if (status !== 'ready' || database === 'down') response.status(HttpStatus.SERVICE_UNAVAILABLE);
+    // Writes are probed only once migrated: before, what they would write to may not exist yet.
+    const database: DatabaseState = status === 'ready' ? await this.database.state() : (await this.database.ping()) ? 'up' : 'down';
+    if (status !== 'ready' || database !== 'up') response.status(HttpStatus.SERVICE_UNAVAILABLE);
     return { status, database };
   }
 

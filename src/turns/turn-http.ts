@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { performance } from 'node:perf_hooks';
-import { ErrorCode } from '../common/errors.js';
-import { toErrorBody } from '../common/http-exception.filter.js';
+import { logFailure, toErrorBody } from '../common/http-exception.filter.js';
 import { requestStartedAt } from '../http/request-id.middleware.js';
 import type { TurnResult } from './store-turn.js';
 import type { TurnReply } from './turn.service.js';
@@ -83,7 +82,7 @@ class TurnEventStream {
   /** An error after the stream opened: an `error` event with the contract's error body. */
   fail(error: unknown): void {
     const { body } = toErrorBody(error);
-    if (body.code === ErrorCode.INTERNAL) this.logger.error(`streamed turn failed: ${String(error)}`);
+    logFailure(this.logger, `request ${String(this.response.getHeader('x-request-id'))} streamed turn`, error, body);
     this.send('error', body);
     this.close(null);
   }

@@ -165,6 +165,38 @@ describe('The server process', () => {
     }
   });
 
+  it('holds its SQLite file: a second process on it refuses to start in one line, and a killed one leaves no lock behind', async () => {
+    const file = join(dir, 'single', 'chat.db');
+    const env = { DATABASE_URL: `sqlite:${file}`, GEMINI_API_KEY: 'k', GEMINI_BASE_URL: geminiUrl };
+    const first = runServer(env);
+    let third: ReturnType<typeof runServer> | undefined;
+    try {
+      const url = await first.ready;
+      const session = (await request(url).post('/sessions').send({}).expect(201)).body.session_id;
+
+      const second = runServer(env);
+      expect(await second.exited).toBe(1);
+      expect(second.output().trim().split('\n')).toEqual([
+        `The SQLite file ${file} is in use by another process. SQLite is one process per file: stop the other one, or use PostgreSQL (DATABASE_URL=postgres://…) to run several instances.`,
+      ]);
+      // The first never noticed: it serves and stores on.
+      await request(url).post(`/sessions/${session}/messages`).send({ message: 'still mine' }).expect(201);
+
+      // The lock is the operating system's: it goes with the process, however it ends.
+      first.child.kill('SIGKILL');
+      expect(await first.exited).toBe('SIGKILL');
+      third = runServer(env);
+      const history = await request(await third.ready)
+        .get(`/sessions/${session}/history`)
+        .expect(200);
+      expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual(['still mine', expect.any(String)]);
+    } finally {
+      first.child.kill('SIGKILL');
+      third?.child.kill('SIGTERM');
+      await Promise.all([first.exited, third?.exited]);
+    }
+  });
+
   it('sends security headers, a CSP the page works under, and no X-Powered-By', async () => {
     const server = runServer({
       DATABASE_URL: `sqlite:${join(dir, 'headers', 'chat.db')}`,

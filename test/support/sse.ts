@@ -19,6 +19,8 @@ export interface SseResult {
 export interface SseOptions {
   /** Hang up once this many delta events have arrived. */
   disconnectAfterDeltas?: number;
+  /** Called with each event as it arrives, e.g. to break something while the stream runs. */
+  onEvent?: (event: SseEvent) => void;
 }
 
 /** POSTs a message with `Accept: text/event-stream` and collects what comes back. */
@@ -39,7 +41,9 @@ export function streamMessage(baseUrl: string, sessionId: string, message: strin
         res.on('data', (chunk: string) => {
           body += chunk;
           if (!String(res.headers['content-type']).startsWith('text/event-stream')) return;
+          const seen = events.length;
           events.splice(0, events.length, ...parseEvents(body));
+          for (const event of events.slice(seen)) options.onEvent?.(event);
           const deltas = events.filter((e) => e.event === 'delta').length;
           if (options.disconnectAfterDeltas !== undefined && deltas >= options.disconnectAfterDeltas) {
             req.destroy();

@@ -5,6 +5,7 @@ import { SpendLedger1764100000000 } from './1764100000000-spend-ledger.js';
 import { ClusterCoordination1764200000000 } from './1764200000000-cluster-coordination.js';
 import { RateLimitFunction1764300000000 } from './1764300000000-rate-limit-function.js';
 import { LongConversations1764400000000 } from './1764400000000-long-conversations.js';
+import { HealthProbe1764450000000 } from './1764450000000-health-probe.js';
 
 /** Every migration, oldest first: the schema. Entities describe it for TypeORM and are checked against it. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ClusterCoordination1764200000000,
   RateLimitFunction1764300000000,
   LongConversations1764400000000,
+  HealthProbe1764450000000,
 ];
