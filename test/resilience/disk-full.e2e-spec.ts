@@ -67,9 +67,12 @@ describe('The SQLite file on a full disk', () => {
     expect(created.body).toEqual(errorBody(503, 'NOT_READY'));
     expect(Number(created.headers['retry-after'])).toBeGreaterThan(0);
     expect(t.logs).toContainEqual(expect.stringMatching(/POST \/sessions: NOT_READY \(database read-only: SQLITE_FULL /));
+    const calls = t.emulator.generateRequests().length;
     const turn = await send(t, sessionId, 'on a full disk');
     expect(turn.status).toBe(503);
     expect(turn.body).toEqual(errorBody(503, 'NOT_READY'));
+    // Refused when it wrote its reservation, before it called Gemini: nothing was spent.
+    expect(t.emulator.generateRequests()).toHaveLength(calls);
     const history = await request(t.baseUrl).get(`/sessions/${sessionId}/history`).expect(200);
     expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual(['stored before', expect.any(String)]);
 

@@ -42,6 +42,11 @@ describe('A database that cannot take writes', () => {
     const session = await request(t.baseUrl).get(`/sessions/${sessionId}`).expect(200);
     expect(session.body.title).toBe('kept');
 
+    // A turn writes its reservation before it calls Gemini: refused there, before any spend.
+    const turn = await send(t, sessionId, 'would be paid for and lost').expect(503);
+    expect(turn.body).toEqual(errorBody(503, 'NOT_READY'));
+    expect(t.emulator.generateRequests()).toHaveLength(0);
+
     const ready = await waitFor('/health/ready to say the database cannot write', () => request(t.baseUrl).get('/health/ready'), {
       until: (r) => r.body.database === 'read-only',
     });
