@@ -45,8 +45,11 @@ export class BudgetReservations {
     const forget = this.heartbeat.keepAlive('budget_reservations', id);
     let admitted: true | BudgetRefusal;
     try {
-      admitted = await this.unitOfWork.commit(({ coordination }) =>
-        coordination.reserve({ id, ...request, ttlMs: this.heartbeat.leaseTtlMs }),
+      // Written, so a database that cannot take writes refuses the turn here; not synced on SQLite:
+      // a crash loses the turn with its reservation, and the turn's own commit syncs it.
+      admitted = await this.unitOfWork.commit(
+        ({ coordination }) => coordination.reserve({ id, ...request, ttlMs: this.heartbeat.leaseTtlMs }),
+        { durable: false },
       );
     } catch (error) {
       forget();

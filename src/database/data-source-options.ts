@@ -42,12 +42,15 @@ export function dataSourceOptions(database: DatabaseSettings, { entities = [], p
     prepareDatabase: (db: SqliteConnection) => {
       if (database.path !== ':memory:') holdExclusively(db, database.path);
       // Billing rows must survive a power cut, not only a crash of the process.
-      db.pragma('synchronous = FULL');
+      db.pragma(`synchronous = ${SQLITE_SYNCHRONOUS}`);
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = ON');
     },
   };
 }
+
+/** How SQLite commits: synced to disk (SqliteGroupCommit relaxes it only for units that are not durable). */
+export const SQLITE_SYNCHRONOUS = 'FULL';
 
 /** What prepareDatabase is handed: better-sqlite3's connection, the one TypeORM's driver uses for everything. */
 interface SqliteConnection {

@@ -74,6 +74,20 @@ describe(SqliteGroupCommit.name, () => {
     expect(recorder.ran.map(({ sql }) => sql.split(' ')[0])).toEqual(['BEGIN', 'INSERT', 'COMMIT']);
   });
 
+  it('commits a unit that is not durable without an fsync, a group with a durable unit with one, and puts the setting back', async () => {
+    await dataSource.query('PRAGMA synchronous = FULL');
+    const synchronous = async (manager: EntityManager) => Number((await manager.query('PRAGMA synchronous'))[0].synchronous);
+
+    const alone = await group.commit(synchronous, false);
+    const [mixedLoose, mixedDurable] = await Promise.all([group.commit(synchronous, false), group.commit(synchronous)]);
+
+    // 1 = NORMAL (in WAL mode: written at commit, synced later), 2 = FULL.
+    expect([alone, mixedLoose, mixedDurable]).toEqual([1, 2, 2]);
+    expect(await synchronous(dataSource.manager)).toBe(2);
+    await group.commit(insert('after'), false);
+    expect(await names(dataSource)).toEqual(['after']);
+  });
+
   it('stays in step with SQLite after SQLite rolled a whole transaction back itself (disk full, I/O error)', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'group-commit-'));
     const file = await openDatabase(join(directory, 'chat.db'));

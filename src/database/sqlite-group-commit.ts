@@ -1,10 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { SQLITE_SYNCHRONOUS } from './data-source-options.js';
 
 /** A transaction's work on its manager. */
 export type Unit<T> = (manager: EntityManager) => Promise<T>;
 
 interface Waiting {
   unit: Unit<unknown>;
+  /** False: its writes need not reach the disk at its commit (see `commit`). */
+  durable: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -29,10 +32,15 @@ export class SqliteGroupCommit {
 
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Runs the unit in the next group; resolves once the group's commit stored it. */
-  commit<T>(unit: Unit<T>): Promise<T> {
+  /**
+   * Runs the unit in the next group; resolves once the group's commit stored it. A unit that is
+   * not `durable` (a turn's budget reservation: a crash loses its turn anyway) may be committed
+   * without an fsync (`synchronous = NORMAL` for that commit, in WAL mode: written to the WAL,
+   * synced with the next durable commit); a group with any durable unit is synced whole.
+   */
+  commit<T>(unit: Unit<T>, durable = true): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ unit, resolve: resolve as (value: unknown) => void, reject });
+      this.waiting.push({ unit, durable, resolve: resolve as (value: unknown) => void, reject });
       if (this.committing) return;
       this.committing = true;
       // Units that become ready in this turn of the event loop join the first group.
@@ -44,8 +52,13 @@ export class SqliteGroupCommit {
     try {
       while (this.waiting.length > 0) {
         const group = this.waiting.splice(0, LARGEST_GROUP);
-        if (group.length === 1) await this.commitAlone(group[0]);
-        else await this.commitGroup(group);
+        const restore = group.some((unit) => unit.durable) ? null : this.unsynced();
+        try {
+          if (group.length === 1) await this.commitAlone(group[0]);
+          else await this.commitGroup(group);
+        } finally {
+          restore?.();
+        }
       }
     } finally {
       this.committing = false;
@@ -95,6 +108,14 @@ export class SqliteGroupCommit {
       if (outcome.stored) unit.resolve(outcome.value);
       else unit.reject(outcome.error);
     });
+  }
+
+  /** The next commit is not synced to disk (still written: a full disk still fails it); the result puts the setting back. */
+  private unsynced(): () => void {
+    const connection = (this.dataSource.driver as unknown as { databaseConnection: { pragma(sql: string, options?: object): unknown } })
+      .databaseConnection;
+    connection.pragma('synchronous = NORMAL');
+    return () => connection.pragma(`synchronous = ${SQLITE_SYNCHRONOUS}`);
   }
 
   /**

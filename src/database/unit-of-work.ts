@@ -34,12 +34,16 @@ export class UnitOfWork<R extends object> {
     this.groupCommit = dataSource.options.type === 'postgres' ? null : new SqliteGroupCommit(dataSource);
   }
 
-  /** Runs `work` in a transaction and commits it; resolves with its value once committed. */
-  async commit<T>(work: (tx: Transaction<R>) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in a transaction and commits it; resolves with its value once committed.
+   * `durable: false` lets SQLite skip the fsync of this commit (see SqliteGroupCommit.commit):
+   * for rows a crash may lose, never for what was stored or spent.
+   */
+  async commit<T>(work: (tx: Transaction<R>) => Promise<T>, { durable = true }: { durable?: boolean } = {}): Promise<T> {
     const committed: (() => void)[] = [];
     const unit = (manager: EntityManager) =>
       work({ ...this.bind(manager), afterCommit: (callback: () => void) => void committed.push(callback) });
-    const value = this.groupCommit ? await this.groupCommit.commit(unit) : await this.dataSource.transaction(unit);
+    const value = this.groupCommit ? await this.groupCommit.commit(unit, durable) : await this.dataSource.transaction(unit);
     // What was committed is stored whatever these do: a callback failing is logged, never the unit's outcome.
     for (const callback of committed) {
       try {
