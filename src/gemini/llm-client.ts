@@ -13,6 +13,11 @@ export interface LlmRequest {
   systemInstruction: string | null;
 }
 
+/** The characters of a request's prompt: a bound on its tokens (a token is rarely shorter than a character). */
+export function promptCharsOf(request: LlmRequest): number {
+  return request.contents.reduce((sum, turn) => sum + turn.text.length, request.systemInstruction?.length ?? 0);
+}
+
 /**
  * A call Gemini ran, and so billed: its reply, or — when it ended badly after Gemini reported
  * usage — what it reported and why it gives no reply to store (`failure`).

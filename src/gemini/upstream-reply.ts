@@ -4,6 +4,7 @@ import { ContentBlocked, UpstreamError } from '../common/errors.js';
 import type { DomainError } from '../common/errors.js';
 import { ZERO_USAGE } from '../core/token-usage.js';
 import type { TokenUsage } from '../core/token-usage.js';
+import { promptCharsOf } from './llm-client.js';
 import type { LlmRequest, LlmResult } from './llm-client.js';
 
 /**
@@ -131,7 +132,7 @@ export function resultOf(
 
 /** The most a call can have used: every prompt character a token (a token is rarely shorter), and the whole output cap. */
 export function mostUsageOf(request: LlmRequest, maxOutputTokens: number): TokenUsage {
-  const promptTokens = request.contents.reduce((sum, turn) => sum + turn.text.length, request.systemInstruction?.length ?? 0);
+  const promptTokens = promptCharsOf(request);
   return { ...ZERO_USAGE, promptTokens, outputTokens: maxOutputTokens, totalTokens: promptTokens + maxOutputTokens };
 }
 

@@ -12,7 +12,7 @@ import { now } from '../core/clock.js';
 import { nanoToUsd } from '../core/money.js';
 import { usageToCounts } from '../core/token-usage.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
-import { LlmClient } from '../gemini/llm-client.js';
+import { LlmClient, promptCharsOf } from '../gemini/llm-client.js';
 import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
 import { WITHOUT_KEY } from '../idempotency/idempotency-key.js';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
@@ -114,7 +114,7 @@ export class TurnService {
         session.userId,
         turnSession.ownerDailyBudgetNanoUsd,
         session.model,
-        promptChars(planned.request),
+        promptCharsOf(planned.request),
       );
       const exchange = await this.exchange(session, history, message, planned, onDelta);
       // Gemini ran the call: from here on it is paid for, whatever the client is answered.
@@ -286,10 +286,6 @@ function fingerprintOf(target: TurnTarget, message: string): unknown {
       ? { sessionId: target.sessionId }
       : { sessionId: target.kind === 'chat' ? target.sessionId : null, ownerId: target.ownerId };
   return { turn, message };
-}
-
-function promptChars(request: LlmRequest): number {
-  return request.contents.reduce((sum, turn) => sum + turn.text.length, request.systemInstruction?.length ?? 0);
 }
 
 const TITLE_LENGTH = 60;
