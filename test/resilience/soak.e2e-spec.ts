@@ -25,8 +25,21 @@ function heapAfterGcMb(): number {
   return process.memoryUsage().heapUsed / 1024 / 1024;
 }
 
+/**
+ * Requests whose connection failed before an answer (counted in the figures). The soak measures
+ * memory, not connections: CI once saw one `read ECONNRESET` in 4,500 turns that no local run,
+ * loaded or not, reproduced, so such a request is sent once more and counted, and only more than
+ * MAX_TRANSPORT_FAILURES of them fail the soak. A status code is never retried.
+ */
+const transportFailures: string[] = [];
+const MAX_TRANSPORT_FAILURES = 5;
+
 async function post(url: string, body: object): Promise<Record<string, unknown>> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const send = () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await send().catch((error: Error & { cause?: { code?: string } }) => {
+    transportFailures.push(`${url}: ${error.cause?.code ?? error.message}`);
+    return send();
+  });
   if (response.status >= 300) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as Record<string, unknown>;
 }
@@ -65,7 +78,11 @@ describe('Offline mode under sustained load', () => {
     const figures = () =>
       `soak (offline mode): ${WARM_UP_TURNS} warm-up turns, then ${ROUNDS} rounds of ${TURNS_PER_ROUND} turns in ` +
       `${seconds.toFixed(1)} s (${((ROUNDS * TURNS_PER_ROUND) / seconds).toFixed(0)} turns/s); heap after GC per round ` +
-      `${rounds.map((mb) => mb.toFixed(1)).join(', ')} MB; growth ${growth.toFixed(1)} MB`;
-    explained(figures, () => expect(growth).toBeLessThan(ALLOWED_GROWTH_MB));
+      `${rounds.map((mb) => mb.toFixed(1)).join(', ')} MB; growth ${growth.toFixed(1)} MB; ` +
+      `requests sent again after a connection failure: ${transportFailures.length} ${JSON.stringify(transportFailures)}`;
+    explained(figures, () => {
+      expect(growth).toBeLessThan(ALLOWED_GROWTH_MB);
+      expect(transportFailures.length).toBeLessThanOrEqual(MAX_TRANSPORT_FAILURES);
+    });
   }, 180_000);
 });
