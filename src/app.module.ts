@@ -8,6 +8,7 @@ import { JsonBodiesGuard } from './http/json-bodies.guard.js';
 import { createValidationPipe } from './common/validation.js';
 import { appConfig } from './config/app.config.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { ModelsModule } from './models/models.module.js';
 import { PersistenceModule } from './persistence.js';
 import { SessionsModule } from './sessions/sessions.module.js';
@@ -27,6 +28,7 @@ import { UsersModule } from './users/users.module.js';
     UsageModule,
     ModelsModule,
     HealthModule,
+    MetricsModule,
   ],
   providers: [
     // As providers, not in main.ts, so every test app gets them too.

@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiKeysService } from './auth/api-keys.service.js';
+import { countAnswers } from './metrics/count-answers.js';
+import { Metrics } from './metrics/metrics.js';
 import { allowedHosts } from './http/allowed-hosts.js';
 import { allowedMethods } from './http/allowed-methods.js';
 import { ExpressAdapterWithServerOptions } from './http/http-server.js';
@@ -72,7 +74,11 @@ export function configureApp(app: NestExpressApplication): void {
   app.set('etag', false);
   app.use(securityHeaders());
   app.use(requestId);
-  const hosts = allowedHosts({ openMode: config.adminApiKey === null, allowedHosts: config.allowedHosts, anyHost: HEALTH_CHECKS });
+  app.use(countAnswers(app.get(Metrics)));
+  // A scraper addresses an instance by its IP, like a load balancer's probe; with a token, a
+  // rebound page cannot present it, so the Host need not be checked.
+  const anyHost = config.metricsToken === null ? HEALTH_CHECKS : [...HEALTH_CHECKS, METRICS];
+  const hosts = allowedHosts({ openMode: config.adminApiKey === null, allowedHosts: config.allowedHosts, anyHost });
   if (hosts) app.use(hosts);
   app.use(servingGate(app.get(Readiness)));
   if (config.corsOrigins.length > 0) {
@@ -141,12 +147,14 @@ export async function listenAndMigrate(app: NestExpressApplication, port: number
  * balancer probes an instance by its address; they carry no user data).
  */
 const HEALTH_CHECKS = ['/health', '/health/ready'];
+/** What an instance counts: read while it migrates or drains too (it reads no database). */
+const METRICS = '/metrics';
 
-/** While migrating or draining, every request but the health checks gets 503 NOT_READY with Retry-After. */
+/** While migrating or draining, every request but the health checks and metrics gets 503 NOT_READY with Retry-After. */
 function servingGate(readiness: Readiness) {
   return (request: Request, response: Response, next: NextFunction) => {
     const phase = readiness.phase;
-    if (phase === 'ready' || HEALTH_CHECKS.includes(request.path)) return next();
+    if (phase === 'ready' || HEALTH_CHECKS.includes(request.path) || request.path === METRICS) return next();
     const { body, retryAfterSeconds } = toErrorBody(new NotReady(phase));
     response.setHeader('Retry-After', String(retryAfterSeconds));
     // Draining: this connection goes too, so its next request reaches another instance.

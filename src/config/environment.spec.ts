@@ -16,6 +16,8 @@ describe('parseEnvironment', () => {
       estimatesPerMinute: 240,
       userDailyBudgetNanoUsd: null,
       corsOrigins: [],
+      metricsEnabled: false,
+      metricsToken: null,
     });
     expect(DEFAULTS.DATABASE_URL).toBe('sqlite:data/chat.db');
   });
@@ -99,6 +101,16 @@ describe('parseEnvironment', () => {
       { name: '10.0.0.5', port: 3000 },
       { name: '[::1]', port: 8080 },
     ]);
+  });
+
+  it('turns metrics on with METRICS_ENABLED=true, behind a METRICS_TOKEN of 16 characters or more', () => {
+    expect(parseEnvironment({ METRICS_ENABLED: 'true', METRICS_TOKEN: 'a-scraper-token-16' })).toMatchObject({
+      metricsEnabled: true,
+      metricsToken: 'a-scraper-token-16',
+    });
+    expect(parseEnvironment({ METRICS_ENABLED: 'false' }).metricsEnabled).toBe(false);
+    expect(() => parseEnvironment({ METRICS_ENABLED: 'yes' })).toThrow('METRICS_ENABLED must be "true" or "false", got "yes"');
+    expect(() => parseEnvironment({ METRICS_TOKEN: 'short' })).toThrow('METRICS_TOKEN must be at least 16 characters long');
   });
 });
 

@@ -64,6 +64,10 @@ export interface AppSettings {
    * mode only loopback names; with keys, any Host.
    */
   allowedHosts: HostName[];
+  /** GET /metrics answers (Prometheus text); off: 404 like any unknown route. */
+  metricsEnabled: boolean;
+  /** The bearer token GET /metrics asks for; null: none asked (open mode's Host check still applies). */
+  metricsToken: string | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -169,7 +173,7 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     maxMessageChars: integer(env, 'MAX_MESSAGE_CHARS', 1, 1_000_000),
     pricingFile: pricingFile && (isAbsolute(pricingFile) ? pricingFile : resolve(cwd, pricingFile)),
     logFormat,
-    adminApiKey: parseAdminKey(optional(env, 'ADMIN_API_KEY')),
+    adminApiKey: parseSecret('ADMIN_API_KEY', optional(env, 'ADMIN_API_KEY')),
     rateLimitPerMinute,
     // Unset: four times the turns, as the page estimates while a message is typed.
     estimatesPerMinute:
@@ -180,12 +184,21 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     leaseTtlMs: integer(env, 'LEASE_TTL_MS', 300, 600_000),
     requestBodyTimeoutMs: integer(env, 'REQUEST_BODY_TIMEOUT_MS', 100, 600_000),
     allowedHosts: parseAllowedHosts(optional(env, 'ALLOWED_HOSTS')),
+    metricsEnabled: parseBoolean('METRICS_ENABLED', optional(env, 'METRICS_ENABLED')),
+    metricsToken: parseSecret('METRICS_TOKEN', optional(env, 'METRICS_TOKEN')),
   };
 }
 
-function parseAdminKey(raw: string | null): string | null {
+function parseBoolean(variable: string, raw: string | null): boolean {
+  if (raw === null || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new ConfigValidationError(variable, `must be "true" or "false", got "${raw}"`);
+}
+
+/** A key or token: long enough not to be guessed. */
+function parseSecret(variable: string, raw: string | null): string | null {
   if (raw !== null && raw.length < 16) {
-    throw new ConfigValidationError('ADMIN_API_KEY', 'must be at least 16 characters long');
+    throw new ConfigValidationError(variable, 'must be at least 16 characters long');
   }
   return raw;
 }

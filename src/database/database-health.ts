@@ -6,6 +6,13 @@ import { databaseFailureOf } from '../core/database-failure.js';
 import { now } from '../core/clock.js';
 import { Sql } from './sql.js';
 
+/** The PostgreSQL pool of this instance: connections lent out, idle, and requests waiting for one. */
+export interface PoolReading {
+  inUse: number;
+  idle: number;
+  waiting: number;
+}
+
 /** `up`: answers and takes writes; `read-only`: answers, but a write fails (read-only, disk full); `down`: does not answer. */
 export type DatabaseState = 'up' | 'read-only' | 'down';
 
@@ -42,6 +49,13 @@ export class DatabaseHealth {
     } catch {
       return false;
     }
+  }
+
+  /** The pool's state now (pg's Pool counts); null on SQLite, which has one connection and no pool. */
+  pool(): PoolReading | null {
+    const pool = (this.dataSource.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+    if (this.dataSource.options.type !== 'postgres' || !pool) return null;
+    return { inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount };
   }
 
   /**

@@ -3,6 +3,9 @@ import { Logger } from '@nestjs/common';
 import { ApiError } from '@google/genai';
 import { DomainError, ErrorCode } from '../common/errors.js';
 import { parseEnvironment } from '../config/environment.js';
+import type { AppConfig } from '../config/app.config.js';
+import { Metrics } from '../metrics/metrics.js';
+import { ModelCatalog } from '../models/model-catalog.js';
 import { GeminiEmulator } from './emulator/gemini-emulator.js';
 import type { RecordedRequest } from './emulator/gemini-emulator.js';
 import { GeminiClient, retryDelayMs } from './gemini.client.js';
@@ -66,17 +69,29 @@ describe(GeminiClient.name, () => {
   let baseUrl: string;
   let warnings: string[];
 
-  const clientWith = ({ timeoutMs = 5000, retries = 2, maxOutputTokens = 8192 }: ClientSettings = {}) =>
-    new GeminiClient(
-      parseEnvironment({
-        GEMINI_BASE_URL: baseUrl,
-        GEMINI_API_KEY: 'test-key',
-        GEMINI_TIMEOUT_MS: String(timeoutMs),
-        GEMINI_RETRIES: String(retries),
-        GEMINI_MAX_OUTPUT_TOKENS: String(maxOutputTokens),
-      }),
-      { mode: 'configured', apiKey: 'test-key', baseUrl, close: async () => undefined },
+  /** The metrics of the last client made. */
+  let metrics: Metrics;
+  const metricsFor = (config: AppConfig) => (metrics = new Metrics(config, new ModelCatalog(config), { pool: () => null }));
+  /** The samples of one series of those metrics. */
+  const counted = async (name: string) => {
+    const all = await metrics.registry.getMetricsAsJSON();
+    // A histogram's samples name their series (`…_count`, `…_bucket`); a counter's are the metric's.
+    const samples = all.flatMap((metric) =>
+      metric.values.map((value) => ({ name: (value as { metricName?: string }).metricName ?? metric.name, ...value })),
     );
+    return samples.filter((sample) => sample.name === name).map(({ labels, value }) => ({ labels, value }));
+  };
+
+  const clientWith = ({ timeoutMs = 5000, retries = 2, maxOutputTokens = 8192 }: ClientSettings = {}) => {
+    const config = parseEnvironment({
+      GEMINI_BASE_URL: baseUrl,
+      GEMINI_API_KEY: 'test-key',
+      GEMINI_TIMEOUT_MS: String(timeoutMs),
+      GEMINI_RETRIES: String(retries),
+      GEMINI_MAX_OUTPUT_TOKENS: String(maxOutputTokens),
+    });
+    return new GeminiClient(config, { mode: 'configured', apiKey: 'test-key', baseUrl, close: async () => undefined }, metricsFor(config));
+  };
 
   beforeAll(async () => {
     baseUrl = await emulator.start(0, '127.0.0.1');
@@ -183,6 +198,14 @@ describe(GeminiClient.name, () => {
       expect(calls).toHaveLength(2);
       expect(gapMs(calls, 0, 1)).toBeGreaterThanOrEqual(400);
       expect(warnings).toEqual([expect.stringContaining('retrying in 400 ms')]);
+      // Each attempt is counted: the refused one by Gemini's status, the answered one as ok.
+      expect(await counted('gemini_chat_upstream_errors_total')).toEqual([
+        { labels: { method: 'generateContent', status: '429', code: 'UPSTREAM_RATE_LIMITED' }, value: 1 },
+      ]);
+      expect(await counted('gemini_chat_upstream_duration_seconds_count')).toEqual([
+        { labels: { method: 'generateContent', outcome: 'error' }, value: 1 },
+        { labels: { method: 'generateContent', outcome: 'ok' }, value: 1 },
+      ]);
     });
 
     it('does not retry a 500 (the call may already be billed): UPSTREAM_ERROR after one call', async () => {
@@ -353,12 +376,12 @@ describe(GeminiClient.name, () => {
 
     it('maps its failures like a generate call', async () => {
       const unreachable = 'http://127.0.0.1:1';
-      const client = new GeminiClient(parseEnvironment({ GEMINI_BASE_URL: unreachable, GEMINI_API_KEY: 'k', GEMINI_RETRIES: '0' }), {
-        mode: 'configured',
-        apiKey: 'k',
-        baseUrl: unreachable,
-        close: async () => undefined,
-      });
+      const config = parseEnvironment({ GEMINI_BASE_URL: unreachable, GEMINI_API_KEY: 'k', GEMINI_RETRIES: '0' });
+      const client = new GeminiClient(
+        config,
+        { mode: 'configured', apiKey: 'k', baseUrl: unreachable, close: async () => undefined },
+        metricsFor(config),
+      );
       await expect(client.countTokens(requestOf())).rejects.toMatchObject({
         code: ErrorCode.UPSTREAM_ERROR,
         message: 'Gemini could not be reached.',
@@ -418,6 +441,8 @@ describe(GeminiClient.name, () => {
 
       expect(deltas).toEqual(['one ', 'two']);
       expect(emulator.generateRequests()).toHaveLength(2);
+      // The first text is timed once, however many attempts it took.
+      expect(await counted('gemini_chat_time_to_first_delta_seconds_count')).toEqual([{ labels: {}, value: 1 }]);
     });
 
     it('retries a 429 sent in the stream before any text', async () => {

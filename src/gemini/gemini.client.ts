@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiError, GoogleGenAI } from '@google/genai';
+import { performance } from 'node:perf_hooks';
 import type { Content, GenerateContentParameters, GenerateContentResponse } from '@google/genai';
 import { UpstreamError } from '../common/errors.js';
 import type { DomainError } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
+import { Metrics } from '../metrics/metrics.js';
 import { LlmClient } from './llm-client.js';
 import type { LlmMode, LlmRequest, LlmResult } from './llm-client.js';
 import { GEMINI_ENDPOINT } from './gemini-endpoint.js';
@@ -22,6 +24,7 @@ export class GeminiClient extends LlmClient {
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
     @Inject(GEMINI_ENDPOINT) endpoint: GeminiEndpoint,
+    private readonly metrics: Metrics,
   ) {
     super();
     this.mode = endpoint.mode;
@@ -48,6 +51,8 @@ export class GeminiClient extends LlmClient {
 
   stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult> {
     const chunks: GenerateContentResponse[] = [];
+    const started = performance.now();
+    let firstDelta = true;
     return this.withDeadline(
       request,
       'streamGenerateContent',
@@ -59,7 +64,10 @@ export class GeminiClient extends LlmClient {
           attempt.retryable = false;
           chunks.push(chunk);
           const text = answerText(chunk);
-          if (text) onDelta(text);
+          if (!text) continue;
+          if (firstDelta) this.metrics.firstDelta((performance.now() - started) / 1000);
+          firstDelta = false;
+          onDelta(text);
         }
         return resultOf(chunks);
       },
@@ -139,15 +147,23 @@ export class GeminiClient extends LlmClient {
         if (deadline.signal.aborted)
           throw toDomainError(new DOMException('deadline', 'AbortError'), { model: request.model, timeoutMs, timedOut: true });
         const attempt = { retryable: true };
+        const attemptStarted = performance.now();
+        const attemptSeconds = () => (performance.now() - attemptStarted) / 1000;
         // A signal per attempt, following the deadline: the SDK leaves its abort listeners on the
         // signal it is given, and they must not pile up on one signal across retries.
         const attemptAbort = new AbortController();
         const abortAttempt = () => attemptAbort.abort();
         deadline.signal.addEventListener('abort', abortAttempt, { once: true });
         try {
-          return await call(attemptAbort.signal, attempt);
+          const result = await call(attemptAbort.signal, attempt);
+          this.metrics.upstreamAttempt(method, attemptSeconds());
+          return result;
         } catch (error) {
           const mapped = toDomainError(error, { model: request.model, timeoutMs, timedOut });
+          this.metrics.upstreamAttempt(method, attemptSeconds(), {
+            status: error instanceof ApiError ? error.status : null,
+            code: mapped.code,
+          });
           const cutOff = replyTooLargeIn(error) !== null;
           if (paidFailure && (cutOff || !attempt.retryable)) return paidFailure(mapped, cutOff);
           const delayMs = retryDelayMs(error, attemptNo);

@@ -1,11 +1,14 @@
 import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import type { Caller } from '../access/caller.js';
 import { DomainError, ErrorCode, UpstreamError, UpstreamTimeout } from '../common/errors.js';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { ChatMessageEntity } from '../messages/chat-message.entity.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
+import { Metrics } from '../metrics/metrics.js';
 import { ChatSessionEntity } from '../sessions/chat-session.entity.js';
 import { chatTarget } from '../sessions/turn-target.js';
+import { UsageRepository } from '../usage/usage.repository.js';
 import { UserEntity } from '../users/user.entity.js';
 import { anLlmResult, aUsage, createWorld, gate, messagesOf, sessionOf, storeSession, storeTurn } from '../../test/support/unit-world.js';
 import type { World } from '../../test/support/unit-world.js';
@@ -343,6 +346,31 @@ describe(TurnService.name, () => {
       expect(total).toMatchObject({ turns: 1, costNanoUsd: 100 * 300 + 10 * 2_500 });
       await expect(rowCounts(world)).resolves.toMatchObject({ messages: 0 });
       await expect(sessionOf(world, session.id)).resolves.toMatchObject({ totals: { messageCount: 0, totalCostNanoUsd: 0 } });
+    });
+
+    it('logs everything the ledger line would hold, and counts it, when even the spend alone cannot be written', async () => {
+      const { world, llm, turns } = await setUp();
+      const session = await storeSession(world, { userId: 'alice' });
+      llm.answer(anLlmResult({ text: 'paid for', usage: aUsage({ promptTokens: 100, outputTokens: 10, totalTokens: 110 }) }));
+      jest.spyOn(MessagesRepository.prototype, 'appendTurn').mockRejectedValueOnce(new Error('disk full'));
+      jest.spyOn(UsageRepository.prototype, 'recordOnce').mockRejectedValueOnce(new Error('still full'));
+      const errors: string[] = [];
+      jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => void errors.push(String(message)));
+
+      await expect(turns.send(OPEN, onSession(session.id), 'Hi')).rejects.toThrow('disk full');
+
+      expect(errors).toEqual([expect.stringMatching(/its spend could not be recorded: Error: still full; spend \{.*\}$/)]);
+      const logged = JSON.parse(errors[0].slice(errors[0].indexOf('spend {') + 'spend '.length));
+      expect(logged).toMatchObject({
+        userId: 'alice',
+        sessionId: session.id,
+        model: 'gemini-2.5-flash', // the one that answered (the scripted reply's), as the ledger names it
+        usage: { prompt_tokens: 100, output_tokens: 10, total_tokens: 110 },
+        costNanoUsd: 100 * 300 + 10 * 2_500,
+        costStatus: 'priced',
+      });
+      const unrecorded = await world.module.get(Metrics).registry.getSingleMetricAsString('gemini_chat_spend_unrecorded_total');
+      expect(unrecorded).toMatch(/^gemini_chat_spend_unrecorded_total 1$/m);
     });
 
     it('stores the cost PricingService gives for the usage the LLM reported', async () => {

@@ -5,6 +5,7 @@ import { callerScope } from '../access/caller.js';
 import type { Caller } from '../access/caller.js';
 import { BudgetService } from '../budgets/budget.service.js';
 import { ContextTooLong, NotReady, SessionNotFound, UserNotFound } from '../common/errors.js';
+import { toErrorBody } from '../common/http-exception.filter.js';
 import type { DomainError } from '../common/errors.js';
 import { RateLimiter } from '../coordination/rate-limiter.js';
 import { SessionLine } from '../coordination/session-line.js';
@@ -17,6 +18,7 @@ import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
 import { WITHOUT_KEY } from '../idempotency/idempotency-key.js';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { IdempotencyService } from '../idempotency/idempotency.service.js';
+import { Metrics } from '../metrics/metrics.js';
 import { ConversationCache } from '../messages/conversation-cache.js';
 import type { NewTurn, TurnHistory } from '../messages/message.js';
 import { normaliseModel } from '../models/model-catalog.js';
@@ -75,12 +77,36 @@ export class TurnService {
     private readonly llm: LlmClient,
     private readonly pricing: PricingService,
     private readonly unitOfWork: UnitOfWork<TurnRepositories>,
+    private readonly metrics: Metrics,
   ) {}
 
   send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
     // Refused before anything is done: this instance is stopping, another one takes the retry.
     if (this.draining) return Promise.reject(new NotReady('draining'));
-    return this.track(this.answer(caller, target, message, options));
+    return this.track(this.counted(options.onDelta !== undefined, (asked) => this.answer(caller, target, message, options, asked)));
+  }
+
+  /**
+   * A turn, counted when it ends (Metrics.turnEnded): answered, replayed, or the error code its
+   * client gets; by the model its session asks for (known once the session is), or that answered.
+   */
+  private async counted(streamed: boolean, turn: (asked: { model: string | null }) => Promise<TurnReply>): Promise<TurnReply> {
+    const started = performance.now();
+    const closeStream = streamed ? this.metrics.streamOpened() : () => undefined;
+    const asked = { model: null as string | null };
+    const ended = (model: string | null, outcome: string, finishReason: string | null) =>
+      this.metrics.turnEnded(model, outcome, finishReason, streamed, (performance.now() - started) / 1000);
+    try {
+      const reply = await turn(asked);
+      const { model, finishReason } = reply.result.modelMessage;
+      ended(model ?? asked.model, reply.replayed ? 'replayed' : 'answered', finishReason);
+      return reply;
+    } catch (error) {
+      ended(asked.model, toErrorBody(error).body.code, null);
+      throw error;
+    } finally {
+      closeStream();
+    }
   }
 
   private async answer(
@@ -88,6 +114,7 @@ export class TurnService {
     target: TurnTarget,
     message: string,
     { idempotency = WITHOUT_KEY, onDelta }: TurnOptions,
+    asked: { model: string | null },
   ): Promise<TurnReply> {
     this.planner.checkLength(message);
     // The place in the session's line is taken on arrival, before any lookup (whose answers may
@@ -97,6 +124,7 @@ export class TurnService {
     try {
       const turnSession = await this.sessions.resolveTarget(caller, target);
       const { session } = turnSession;
+      asked.model = session.model;
       const scope = callerScope(caller, session.userId);
       const owner = { userId: session.userId, sessionId: session.id };
       const claim = await this.idempotency.claim<TurnResult>(scope, idempotency, fingerprintOf(target, message), owner);
@@ -254,10 +282,21 @@ export class TurnService {
         if (result) await holds.completeIn(tx, result);
         return result;
       });
+      this.metrics.spendRecorded(spend);
     } catch (error) {
       await this.unitOfWork
         .commit(({ usage }) => usage.recordOnce(spend))
-        .catch((ledgerError: unknown) => this.logger.error(`turn ${turnId}: its spend could not be recorded: ${String(ledgerError)}`));
+        .then(
+          () => this.metrics.spendRecorded(spend),
+          (ledgerError: unknown) => {
+            this.metrics.spendUnrecorded();
+            // The log is then the only record: everything the ledger line would have held, to enter by hand.
+            this.logger.error(
+              `turn ${turnId}: its spend could not be recorded: ${String(ledgerError)}; ` +
+                `spend ${JSON.stringify({ ...spend, usage: usageToCounts(spend.usage) })}`,
+            );
+          },
+        );
       throw failure ? failure.with(costBody(turn)) : error;
     }
     if (failure) throw failure.with(costBody(turn));

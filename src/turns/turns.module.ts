@@ -4,6 +4,7 @@ import { CoordinationModule } from '../coordination/coordination.module.js';
 import { GeminiModule } from '../gemini/gemini.module.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { ModelsModule } from '../models/models.module.js';
 import { PricingModule } from '../pricing/pricing.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
@@ -24,6 +25,7 @@ import { TurnsController } from './turns.controller.js';
     IdempotencyModule,
     BudgetsModule,
     CoordinationModule,
+    MetricsModule,
   ],
   controllers: [TurnsController, ChatController],
   providers: [TurnService, ContextPlanner, EstimateService],

@@ -362,6 +362,7 @@ describe('HTTP contract', () => {
           '/health/ready',
           '/history/{user_id}',
           '/history/{user_id}/{chat_id}',
+          '/metrics',
           '/models',
           '/sessions',
           '/sessions/{session_id}',
