@@ -81,7 +81,7 @@ describe('Every paid call is recorded', () => {
     );
   });
 
-  it.each<[string, ScriptedReply]>([
+  const refusals: [string, ScriptedReply][] = [
     ['a SAFETY ending with usage', { empty: true, finishReason: 'SAFETY', usage: { promptTokenCount: 40, thoughtsTokenCount: 100 } }],
     [
       'a RECITATION ending with usage',
@@ -89,23 +89,29 @@ describe('Every paid call is recorded', () => {
     ],
     ['a prompt blocked after counting', { blocked: 'SAFETY', usage: { promptTokenCount: 40 } }],
     ['a reply that is only a function call', { functionCall: { name: 'lookup', args: { q: 'x' } }, usage: { promptTokenCount: 40 } }],
-  ])('records %s: 422 with its cost, one ledger line of that cost', async (name, reply) => {
-    const userId = `refused-${name.replace(/\W+/g, '-')}`;
-    t.emulator.enqueue(reply);
+  ];
+  const ways: Way[] = ['a session turn', 'a streamed session turn', 'a /chat turn'];
 
-    const refused = await turn(t, 'a session turn', userId, 'hello');
+  it.each(refusals.flatMap(([name, reply]) => ways.map((way): [string, Way, ScriptedReply] => [name, way, reply])))(
+    'records %s through %s: 422 with its cost, one ledger line of that cost',
+    async (name, way, reply) => {
+      const userId = `refused-${name}-${way}`.replace(/\W+/g, '-');
+      t.emulator.enqueue(reply);
 
-    expect(refused.status).toBe(422);
-    expect(refused.body).toMatchObject({
-      code: 'CONTENT_BLOCKED',
-      cost_status: 'priced',
-      usage: expect.objectContaining({ prompt_tokens: 40 }),
-    });
-    expect(refused.body.cost_usd).toBeGreaterThan(0);
-    const [line] = await ledger(t, userId);
-    expect(Number(line.cost_nano_usd)).toBe(Math.round(refused.body.cost_usd * 1e9));
-    expect(await usageReport(t, userId)).toMatchObject({ turns: 1, total_cost_usd: refused.body.cost_usd });
-  });
+      const refused = await turn(t, way, userId, 'hello');
+
+      expect(refused.status).toBe(422);
+      expect(refused.body).toMatchObject({
+        code: 'CONTENT_BLOCKED',
+        cost_status: 'priced',
+        usage: expect.objectContaining({ prompt_tokens: 40 }),
+      });
+      expect(refused.body.cost_usd).toBeGreaterThan(0);
+      const [line] = await ledger(t, userId);
+      expect(Number(line.cost_nano_usd)).toBe(Math.round(refused.body.cost_usd * 1e9));
+      expect(await usageReport(t, userId)).toMatchObject({ turns: 1, total_cost_usd: refused.body.cost_usd });
+    },
+  );
 
   it('replays a refused paid call for its Idempotency-Key with the same cost, and records it once', async () => {
     const sessionId = await createSession(t, { user_id: 'replayer' });
