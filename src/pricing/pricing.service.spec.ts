@@ -97,6 +97,21 @@ describe(PricingService.name, () => {
       expect(service.cost('gemini-2.5-pro', 'gemini-2.5-pro', tokens).costNanoUsd).toBe(904 * 1250 + 4_096 * 125 + 50 * 10_000);
     });
 
+    it('prices counts that contradict each other as Google bills them: by class, each prompt token once, never negative', () => {
+      // Cached beyond the prompt: the whole prompt at the cached rate, nothing more; a total that
+      // is not the sum of the classes is stored as reported and never priced.
+      const overCached = toTokenUsage({
+        promptTokenCount: 1_000,
+        cachedContentTokenCount: 1_500,
+        candidatesTokenCount: 10,
+        totalTokenCount: 3,
+      });
+      expect(service.cost('gemini-2.5-pro', 'gemini-2.5-pro', overCached).costNanoUsd).toBe(1_000 * 125 + 10 * 10_000);
+      // Output beyond GEMINI_MAX_OUTPUT_TOKENS (8,192 by default) is what was billed: priced as reported.
+      const overCap = toTokenUsage({ promptTokenCount: 10, candidatesTokenCount: 20_000 });
+      expect(service.cost('gemini-2.5-pro', 'gemini-2.5-pro', overCap).costNanoUsd).toBe(10 * 1250 + 20_000 * 10_000);
+    });
+
     it('reads audio shares from the modality details of the usage metadata', () => {
       const tokens = toTokenUsage({
         promptTokenCount: 1_000,

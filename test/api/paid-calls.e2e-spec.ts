@@ -191,6 +191,35 @@ describe('Every paid call is recorded', () => {
     );
   });
 
+  it('records counts that contradict the request as Gemini reported them, priced by class (each prompt token once)', async () => {
+    const sessionId = await createSession(t, { user_id: 'contradicted' });
+    // Output past GEMINI_MAX_OUTPUT_TOKENS (8,192), cached tokens past the prompt, a total that is no sum.
+    t.emulator.enqueue({
+      text: 'counted oddly',
+      usage: {
+        promptTokenCount: 100,
+        cachedContentTokenCount: 150,
+        candidatesTokenCount: 9_000,
+        thoughtsTokenCount: 0,
+        totalTokenCount: 7,
+      },
+    });
+
+    const answer = await send(t, sessionId, 'count me').expect(201);
+
+    expect(answer.body.model_message.usage).toMatchObject({
+      prompt_tokens: 100,
+      cached_tokens: 150,
+      output_tokens: 9_000,
+      total_tokens: 7,
+    });
+    // gemini-3.5-flash-lite: the whole prompt at the cached rate (30 a token), the output as reported (2,500 a token).
+    const costNano = 100 * 30 + 9_000 * 2_500;
+    expect(answer.body.model_message).toMatchObject({ cost_usd: costNano / 1e9, cost_status: 'priced' });
+    const [line] = await ledger(t, 'contradicted');
+    expect(Number(line.cost_nano_usd)).toBe(costNano);
+  });
+
   describe('a hostile modelVersion', () => {
     it.each<[string, unknown]>([
       ['an object', { name: 'gemini-3.5-flash-lite' }],
