@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { KeysetCursor } from '../common/keyset-cursor.js';
+import { newestFirstPage } from '../database/keyset-page.js';
 import { FileEntity } from './file.entity.js';
 import type { StoredFile } from './file.js';
 
@@ -44,14 +45,7 @@ export class FilesRepository {
 
   /** A user's files, newest first, after the cursor. */
   pageForUser(userId: string, limit: number, cursor: KeysetCursor | null): Promise<StoredFile[]> {
-    const query = this.files
-      .createQueryBuilder('f')
-      .where('f.userId = :userId', { userId })
-      .orderBy('f.createdAt', 'DESC')
-      .addOrderBy('f.id', 'DESC')
-      .limit(limit);
-    if (cursor) query.andWhere('(f.createdAt < :createdAt OR (f.createdAt = :createdAt AND f.id < :id))', cursor);
-    return query.getMany();
+    return newestFirstPage(this.files.createQueryBuilder('f').where('f.userId = :userId', { userId }), 'f', limit, cursor);
   }
 
   /** Its bytes in file_blobs go with it (the foreign key cascades). */

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { newestFirstPage } from '../database/keyset-page.js';
 import { Sql } from '../database/sql.js';
 import { ChatSessionEntity } from './chat-session.entity.js';
 import type { KeysetCursor } from '../common/keyset-cursor.js';
@@ -99,16 +100,7 @@ export class SessionsRepository {
    * rows added or removed meanwhile never make a page skip or repeat one.
    */
   pageForUser(userId: string, limit: number, cursor: KeysetCursor | null): Promise<Session[]> {
-    const query = this.sessions
-      .createQueryBuilder('s')
-      .where('s.userId = :userId', { userId })
-      .orderBy('s.createdAt', 'DESC')
-      .addOrderBy('s.id', 'DESC')
-      .limit(limit);
-    if (cursor) {
-      query.andWhere('(s.createdAt < :createdAt OR (s.createdAt = :createdAt AND s.id < :id))', cursor);
-    }
-    return query.getMany();
+    return newestFirstPage(this.sessions.createQueryBuilder('s').where('s.userId = :userId', { userId }), 's', limit, cursor);
   }
 
   /** The user's session ids, oldest first. */
