@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * The media types a file may have, and what its bytes say it is (their magic numbers; text must
  * be valid UTF-8 without NUL). A small table of our own rather than the `file-type` package: the
@@ -48,6 +50,9 @@ export const MEDIA_TYPES = {
 } as const satisfies Record<string, MediaType>;
 
 export type Format = keyof typeof MEDIA_TYPES;
+
+/** Every media type stored and served, once each (aliases are stored under these). */
+export const ACCEPTED_MIME_TYPES: readonly string[] = [...new Set(Object.values(MEDIA_TYPES).map((type: MediaType) => type.mimeType))];
 
 const BY_NAME = new Map<string, Format>(
   (Object.entries(MEDIA_TYPES) as [Format, MediaType][]).flatMap(([format, type]) =>
@@ -171,19 +176,17 @@ function isMpegAudioFrame(bytes: Uint8Array, at: number): boolean {
   return version !== 0x01 && layer !== 0x00 && bitrate !== 0x0f && sampleRate !== 0x03;
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Reads the head of a text; a character cut at its end becomes U+FFFD, which no check below looks for. */
+const HEAD = new TextDecoder('utf-8');
 
-/** Text: valid UTF-8 without NUL; an HTML or SVG document is named as such (and refused). */
+/**
+ * Text: valid UTF-8 without NUL (checked on the bytes, no string of the whole file is made); an
+ * HTML or SVG document is named as such (and refused).
+ */
 function sniffText(bytes: Uint8Array): Sniffed {
   if (bytes.includes(0)) return { other: 'binary data (a NUL byte)' };
-  let text: string;
-  try {
-    text = UTF8.decode(bytes);
-  } catch {
-    return { other: 'bytes that are neither a known type nor valid UTF-8 text' };
-  }
-  const head = text
-    .slice(0, 1024)
+  if (!isUtf8(bytes)) return { other: 'bytes that are neither a known type nor valid UTF-8 text' };
+  const head = HEAD.decode(bytes.subarray(0, 1024))
     .replace(/^\uFEFF/, '')
     .trimStart()
     .toLowerCase();
@@ -191,6 +194,3 @@ function sniffText(bytes: Uint8Array): Sniffed {
   if (/^<svg[\s/>]/.test(head) || (head.startsWith('<?xml') && head.includes('<svg'))) return { other: 'image/svg+xml' };
   return { format: 'text' };
 }
-
-/** Every media type stored and served, once each (aliases are stored under these). */
-export const ACCEPTED_MIME_TYPES: readonly string[] = [...new Set(Object.values(MEDIA_TYPES).map((type: MediaType) => type.mimeType))];
