@@ -7,6 +7,7 @@ import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { JsonBodiesGuard } from './http/json-bodies.guard.js';
 import { createValidationPipe } from './common/validation.js';
 import { appConfig } from './config/app.config.js';
+import { FilesModule } from './files/files.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { ModelsModule } from './models/models.module.js';
@@ -24,6 +25,7 @@ import { UsersModule } from './users/users.module.js';
     AuthModule,
     UsersModule,
     SessionsModule,
+    FilesModule,
     TurnsModule,
     UsageModule,
     ModelsModule,

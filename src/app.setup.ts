@@ -5,7 +5,7 @@ import { appConfig } from './config/app.config.js';
 import type { AppConfig } from './config/app.config.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,8 @@ import { allowedHosts } from './http/allowed-hosts.js';
 import { allowedMethods } from './http/allowed-methods.js';
 import { ExpressAdapterWithServerOptions } from './http/http-server.js';
 import { refuseCostlyJson } from './http/json-items.js';
-import { bodyGate } from './http/request-bodies.js';
+import { bodyGate, takesRawBody } from './http/request-bodies.js';
+import type { RawBodyRoute } from './http/request-bodies.js';
 import { requestId } from './http/request-id.middleware.js';
 import { NotReady } from './common/errors.js';
 import { toErrorBody } from './common/http-exception.filter.js';
@@ -92,15 +93,33 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(allowedMethods(document));
   const keys = app.get(ApiKeysService);
   app.use(
-    bodyGate({ limitBytes: BODY_LIMIT_BYTES, timeoutMs: config.requestBodyTimeoutMs, callerFor: (header) => keys.callerFor(header) }),
+    bodyGate({
+      limitBytes: BODY_LIMIT_BYTES,
+      rawBodies: rawBodyRoutes(config),
+      timeoutMs: config.requestBodyTimeoutMs,
+      callerFor: (header) => keys.callerFor(header),
+    }),
   );
   // Nest's types leave out `verify` (it sets its own for `rawBody`, which this app does not ask
   // for), so the options go through a variable; the field-flood spec shows the hook runs.
-  const jsonOptions = { limit: BODY_LIMIT_BYTES, verify: refuseCostlyJson };
+  // A raw-body route's bytes are its own to read, whatever Content-Type they claim.
+  const jsonOptions = {
+    limit: BODY_LIMIT_BYTES,
+    verify: refuseCostlyJson,
+    type: (request: IncomingMessage) => !takesRawBody(request) && Boolean((request as Request).is('application/json')),
+  };
   app.useBodyParser('json', jsonOptions);
   app.use(vendorFiles());
   app.useStaticAssets(PUBLIC_DIR, { index: 'index.html', fallthrough: true });
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+/**
+ * The routes whose body is a file's raw bytes (any accepted media type) rather than JSON, each
+ * with its limit: the one list of them (request-bodies.ts reads it).
+ */
+function rawBodyRoutes(config: AppConfig): RawBodyRoute[] {
+  return [{ method: 'POST', path: '/files', limitBytes: config.fileMaxBytes }];
 }
 
 /**

@@ -3,6 +3,10 @@ import { ApiKeyEntity } from './auth/api-key.entity.js';
 import { ApiKeysRepository } from './auth/api-keys.repository.js';
 import { CoordinationRepository } from './coordination/coordination.repository.js';
 import { DatabaseModule } from './database/database.module.js';
+import { FileBlobsRepository } from './files/file-blobs.repository.js';
+import { FileEntity } from './files/file.entity.js';
+import type { FileStore } from './files/file-store.js';
+import { FilesRepository } from './files/files.repository.js';
 import type { Manager } from './database/unit-of-work.js';
 import { IdempotencyRecordEntity } from './idempotency/idempotency-record.entity.js';
 import { IdempotencyRepository } from './idempotency/idempotency.repository.js';
@@ -28,6 +32,7 @@ export const ENTITIES = [
   IdempotencyRecordEntity,
   SpendEntryEntity,
   DailySpendEntity,
+  FileEntity,
 ];
 
 /** The repositories of a write transaction, all bound to it. */
@@ -39,6 +44,9 @@ export interface Repositories {
   idempotency: IdempotencyRepository;
   usage: UsageRepository;
   coordination: CoordinationRepository;
+  files: FilesRepository;
+  /** The bytes of files: the database's FileStore, bound to the transaction like the rest. */
+  fileStore: FileStore;
 }
 
 function repositoriesOf(manager: Manager): Repositories {
@@ -50,6 +58,8 @@ function repositoriesOf(manager: Manager): Repositories {
     idempotency: new IdempotencyRepository(manager),
     usage: new UsageRepository(manager),
     coordination: new CoordinationRepository(manager),
+    files: new FilesRepository(manager),
+    fileStore: new FileBlobsRepository(manager),
   };
 }
 

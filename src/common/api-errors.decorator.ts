@@ -55,7 +55,7 @@ const DESCRIPTIONS: Record<number, string> = {
     'CONTENT_BLOCKED: Gemini blocked the prompt or returned no text (no message is stored; when Gemini billed the call, the body says what it cost and the ledger has it); IDEMPOTENCY_KEY_REUSED: the key was used with another request; ' +
     'CONTEXT_TOO_LONG: the prompt is over the context limit and truncation is disabled, or the system instruction and the message alone are (nothing is sent or stored); ' +
     'MODEL_UNPRICED: a user under a daily budget cannot use a model with no price.',
-  429: "RATE_LIMITED: more than RATE_LIMIT_PER_MINUTE turns and new sessions; or BUDGET_EXCEEDED: the user's daily limit is spent. See Retry-After. Nothing is sent to Gemini.",
+  429: "RATE_LIMITED: more than RATE_LIMIT_PER_MINUTE turns, new sessions and uploads; or BUDGET_EXCEEDED: the user's daily limit is spent. See Retry-After. Nothing is sent to Gemini.",
   502: 'UPSTREAM_ERROR: Gemini failed, was unreachable, sent a malformed or oversized reply, or does not serve the model. No message is stored; a call Gemini billed is in the ledger and its cost in the body.',
   503: 'UPSTREAM_RATE_LIMITED: Gemini rate-limited the service (see Retry-After). Nothing is stored. Or NOT_READY: this instance is migrating its database or shutting down; retry (Retry-After: 1).',
   504: 'UPSTREAM_TIMEOUT: Gemini did not answer within GEMINI_TIMEOUT_MS. No message is stored; a call Gemini billed is in the ledger and its cost in the body.',

@@ -9,6 +9,7 @@ export enum ErrorCode {
   USER_NOT_FOUND = 'USER_NOT_FOUND',
   SESSION_NOT_FOUND = 'SESSION_NOT_FOUND',
   CHAT_NOT_FOUND = 'CHAT_NOT_FOUND',
+  FILE_NOT_FOUND = 'FILE_NOT_FOUND',
   ROUTE_NOT_FOUND = 'ROUTE_NOT_FOUND',
   METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED',
   USER_EXISTS = 'USER_EXISTS',
@@ -17,6 +18,7 @@ export enum ErrorCode {
   RATE_LIMITED = 'RATE_LIMITED',
   BUDGET_EXCEEDED = 'BUDGET_EXCEEDED',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  STORAGE_QUOTA_EXCEEDED = 'STORAGE_QUOTA_EXCEEDED',
   REQUEST_TIMEOUT = 'REQUEST_TIMEOUT',
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   CONTENT_BLOCKED = 'CONTENT_BLOCKED',
@@ -43,6 +45,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case ErrorCode.USER_NOT_FOUND:
     case ErrorCode.SESSION_NOT_FOUND:
     case ErrorCode.CHAT_NOT_FOUND:
+    case ErrorCode.FILE_NOT_FOUND:
     case ErrorCode.ROUTE_NOT_FOUND:
       return HttpStatus.NOT_FOUND;
     case ErrorCode.METHOD_NOT_ALLOWED:
@@ -56,6 +59,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case ErrorCode.BUDGET_EXCEEDED:
       return HttpStatus.TOO_MANY_REQUESTS;
     case ErrorCode.PAYLOAD_TOO_LARGE:
+    case ErrorCode.STORAGE_QUOTA_EXCEEDED:
       return HttpStatus.PAYLOAD_TOO_LARGE;
     case ErrorCode.REQUEST_TIMEOUT:
       return HttpStatus.REQUEST_TIMEOUT;
@@ -135,6 +139,12 @@ export class ChatNotFound extends DomainError {
   }
 }
 
+export class FileNotFound extends DomainError {
+  constructor(fileId: string) {
+    super(ErrorCode.FILE_NOT_FOUND, `File ${quoted(fileId)} was not found.`);
+  }
+}
+
 export class UserExists extends DomainError {
   constructor(userId: string) {
     super(ErrorCode.USER_EXISTS, `User ${quoted(userId)} already exists.`);
@@ -189,7 +199,7 @@ export class KeyNotFound extends DomainError {
 }
 
 export class RateLimited extends DomainError {
-  /** `counted`: what the window counts, as the message names it ("turns and new sessions", "estimates"). */
+  /** `counted`: what the window counts, as the message names it ("turns, new sessions and uploads", "estimates"). */
   constructor(retryAfterSeconds: number, limit: number, counted: string) {
     super(
       ErrorCode.RATE_LIMITED,
@@ -254,6 +264,13 @@ export class UnsupportedMediaType extends DomainError {
   }
 }
 
+/** A file whose declared type is not accepted, or does not agree with its bytes. */
+export class UnsupportedFileType extends DomainError {
+  constructor(message: string) {
+    super(ErrorCode.UNSUPPORTED_MEDIA_TYPE, message);
+  }
+}
+
 export class ModelUnpriced extends DomainError {
   constructor(model: string) {
     super(
@@ -286,9 +303,29 @@ export class ContextTooLong extends DomainError {
   }
 }
 
+/** A byte count as people read it: `1 MiB`, `20 MiB`, `512 KiB`, `1000 bytes`. */
+export function byteSize(bytes: number): string {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const)
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  return `${bytes} bytes`;
+}
+
 export class PayloadTooLarge extends DomainError {
-  constructor() {
-    super(ErrorCode.PAYLOAD_TOO_LARGE, 'The request body is larger than the limit of 1 MiB.');
+  constructor(limitBytes = 1024 * 1024) {
+    super(ErrorCode.PAYLOAD_TOO_LARGE, `The request body is larger than the limit of ${byteSize(limitBytes)}.`);
+  }
+}
+
+export class StorageQuotaExceeded extends DomainError {
+  constructor(quotaBytes: number, usedBytes: number) {
+    super(
+      ErrorCode.STORAGE_QUOTA_EXCEEDED,
+      `This file would take the user's stored files over their quota of ${byteSize(quotaBytes)} (${usedBytes} bytes are in use): delete files first.`,
+    );
   }
 }
 

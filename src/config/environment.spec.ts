@@ -18,6 +18,8 @@ describe('parseEnvironment', () => {
       corsOrigins: [],
       metricsEnabled: false,
       metricsToken: null,
+      fileMaxBytes: 20 * 1024 * 1024,
+      userStorageBytes: 1024 * 1024 * 1024,
     });
     expect(DEFAULTS.DATABASE_URL).toBe('sqlite:data/chat.db');
   });
@@ -72,6 +74,10 @@ describe('parseEnvironment', () => {
     ['ALLOWED_HOSTS', 'chat.example.com:99999'],
     ['ALLOWED_HOSTS', 'user@chat.example.com'],
     ['ALLOWED_HOSTS', '*'],
+    ['FILE_MAX_BYTES', '0'],
+    ['FILE_MAX_BYTES', '20MiB'],
+    ['FILE_MAX_BYTES', String(1024 ** 3 + 1)],
+    ['USER_STORAGE_BYTES', '-1'],
   ])('stops on %s=%s with one line naming the variable', (variable, value) => {
     const parse = () => parseEnvironment({ [variable]: value });
     expect(parse).toThrow(ConfigValidationError);

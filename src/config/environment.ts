@@ -68,6 +68,10 @@ export interface AppSettings {
   metricsEnabled: boolean;
   /** The bearer token GET /metrics asks for; null: none asked (open mode's Host check still applies). */
   metricsToken: string | null;
+  /** The largest file POST /files takes (its body limit; other routes keep 1 MiB). */
+  fileMaxBytes: number;
+  /** What one user's stored files may add up to. */
+  userStorageBytes: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -87,6 +91,8 @@ export const DEFAULTS = {
   DATABASE_POOL_SIZE: '10',
   LEASE_TTL_MS: '15000',
   REQUEST_BODY_TIMEOUT_MS: '30000',
+  FILE_MAX_BYTES: String(20 * 1024 * 1024),
+  USER_STORAGE_BYTES: String(1024 * 1024 * 1024),
 } as const;
 
 function value(env: Env, name: keyof typeof DEFAULTS): string {
@@ -186,6 +192,9 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     allowedHosts: parseAllowedHosts(optional(env, 'ALLOWED_HOSTS')),
     metricsEnabled: parseBoolean('METRICS_ENABLED', optional(env, 'METRICS_ENABLED')),
     metricsToken: parseSecret('METRICS_TOKEN', optional(env, 'METRICS_TOKEN')),
+    // A file is read into memory whole (twice at most): 1 GiB is far past what Gemini takes inline or by the Files API.
+    fileMaxBytes: integer(env, 'FILE_MAX_BYTES', 1, 1024 ** 3),
+    userStorageBytes: integer(env, 'USER_STORAGE_BYTES', 1, Number.MAX_SAFE_INTEGER),
   };
 }
 

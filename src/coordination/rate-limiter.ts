@@ -15,8 +15,8 @@ export interface CountedCalls {
   prefix: string;
 }
 
-/** Turns, and the sessions a caller creates (POST /sessions): one window, RATE_LIMIT_PER_MINUTE. */
-export const TURNS: CountedCalls = { name: 'turns and new sessions', prefix: '' };
+/** Turns, and the sessions and files a caller creates (POST /sessions, POST /files): one window, RATE_LIMIT_PER_MINUTE. */
+export const TURNS: CountedCalls = { name: 'turns, new sessions and uploads', prefix: '' };
 /** POST /sessions/:id/estimate: each may make countTokens calls on the service's Gemini key. */
 export const ESTIMATES: CountedCalls = { name: 'estimates', prefix: 'estimate:' };
 
@@ -24,7 +24,7 @@ export const ESTIMATES: CountedCalls = { name: 'estimates', prefix: 'estimate:' 
 export const ESTIMATE_RATE_LIMITER = Symbol('ESTIMATE_RATE_LIMITER');
 
 /**
- * `limit` calls per caller over a sliding minute: RATE_LIMIT_PER_MINUTE turns and new sessions, or
+ * `limit` calls per caller over a sliding minute: RATE_LIMIT_PER_MINUTE turns, new sessions and uploads, or
  * ESTIMATES_PER_MINUTE estimates. The caller is the API key (the user in open mode), never a
  * header the client controls.
  */

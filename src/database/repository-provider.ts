@@ -8,6 +8,7 @@ import type { EntityManager } from 'typeorm';
  */
 export type RepositoryClass<T> = new (manager: EntityManager) => T;
 
-export function repositoryProvider<T>(type: RepositoryClass<T>): Provider {
-  return { provide: type, inject: [DataSource], useFactory: (dataSource: DataSource) => new type(dataSource.manager) };
+/** `token`: what it is injected as, when not its class (an interface's token). */
+export function repositoryProvider<T>(type: RepositoryClass<T>, token: string | symbol | RepositoryClass<T> = type): Provider {
+  return { provide: token, inject: [DataSource], useFactory: (dataSource: DataSource) => new type(dataSource.manager) };
 }

@@ -1,11 +1,35 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { RequestWithCaller } from '../access/access.js';
 import type { Caller } from '../access/caller.js';
 import { DomainError, PayloadTooLarge, RequestTimeout } from '../common/errors.js';
 import { toErrorBody } from '../common/http-exception.filter.js';
 
-export interface BodyGateOptions {
+/**
+ * A route whose body is the raw bytes of a file, not JSON (POST /files): its own size limit, and
+ * the JSON parser and JsonBodiesGuard leave it alone. app.setup.ts lists them, the one place
+ * that decides which routes take raw bodies.
+ */
+export interface RawBodyRoute {
+  method: string;
+  path: string;
   limitBytes: number;
+}
+
+/** Set by the body gate on a request to a raw-body route: its limit. */
+const RAW_BODY_LIMIT = Symbol('rawBodyLimit');
+type RequestWithRawBody = Request & { [RAW_BODY_LIMIT]?: number };
+
+/** Whether the body gate found the request to be for a raw-body route (the JSON parser and JsonBodiesGuard leave it alone). */
+export function takesRawBody(request: IncomingMessage): boolean {
+  return (request as RequestWithRawBody)[RAW_BODY_LIMIT] !== undefined;
+}
+
+export interface BodyGateOptions {
+  /** The limit of every JSON body. */
+  limitBytes: number;
+  rawBodies: RawBodyRoute[];
   timeoutMs: number;
   /** Who an Authorization header stands for; throws 401 when keys are required and it is not a valid one. */
   callerFor: (authorization: string | undefined) => Promise<Caller>;
@@ -18,12 +42,15 @@ export interface BodyGateOptions {
  * never read. A body that has not arrived whole within `timeoutMs` is 408. Requests without a
  * body pass untouched; the AuthGuard still decides everything else.
  */
-export function bodyGate({ limitBytes, timeoutMs, callerFor }: BodyGateOptions) {
+export function bodyGate({ limitBytes: jsonLimitBytes, rawBodies, timeoutMs, callerFor }: BodyGateOptions) {
   return (request: Request, response: Response, next: NextFunction): void => {
+    const raw = rawBodies.find((route) => route.method === request.method && route.path === request.path);
+    if (raw) markRawBody(request as RequestWithRawBody, response, raw.limitBytes);
+    const limitBytes = raw?.limitBytes ?? jsonLimitBytes;
     const length = request.headers['content-length'];
     const chunked = request.headers['transfer-encoding'] !== undefined;
     if (!chunked && (length === undefined || Number(length) === 0)) return next();
-    if (length !== undefined && Number(length) > limitBytes) return refuse(response, new PayloadTooLarge());
+    if (length !== undefined && Number(length) > limitBytes) return refuse(response, new PayloadTooLarge(limitBytes));
     const timer = setTimeout(() => refuse(response, new RequestTimeout(timeoutMs / 1000)), timeoutMs);
     const stop = () => clearTimeout(timer);
     request.once('end', stop);
@@ -38,6 +65,68 @@ export function bodyGate({ limitBytes, timeoutMs, callerFor }: BodyGateOptions) 
       (error: unknown) => (error instanceof DomainError ? refuse(response, error) : next(error)),
     );
   };
+}
+
+/**
+ * A raw body is read by its route, after the access checks: a request answered before it was
+ * read whole (404, 415, 429, …) closes its connection rather than have Node read and discard
+ * what may be megabytes.
+ */
+function markRawBody(request: RequestWithRawBody, response: Response, limitBytes: number): void {
+  request[RAW_BODY_LIMIT] = limitBytes;
+  response.once('finish', () => {
+    if (!request.complete) request.socket.destroySoon();
+  });
+}
+
+/** A raw body read whole: its bytes and their SHA-256, computed while it arrived. */
+export interface RawBody {
+  bytes: Buffer;
+  sha256: string;
+}
+
+/**
+ * Reads the body of a raw-body route into a list of chunks, hashing as it goes, and joins them
+ * once (two copies of the file at most). A body longer than the route's limit — a chunked one,
+ * whose length nobody announced — is refused with 413 as soon as it passes it.
+ */
+export function readRawBody(request: Request): Promise<RawBody> {
+  const limitBytes = (request as RequestWithRawBody)[RAW_BODY_LIMIT];
+  if (limitBytes === undefined) throw new Error(`${request.method} ${request.path} is not a raw-body route (app.setup.ts)`);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const hash = createHash('sha256');
+    let length = 0;
+    const onData = (chunk: Buffer) => {
+      length += chunk.length;
+      if (length > limitBytes) {
+        cleanUp();
+        request.pause();
+        request.res?.setHeader('Connection', 'close');
+        chunks.length = 0;
+        reject(new PayloadTooLarge(limitBytes));
+        return;
+      }
+      hash.update(chunk);
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanUp();
+      resolve({ bytes: Buffer.concat(chunks, length), sha256: hash.digest('hex') });
+    };
+    const onError = (error: Error) => {
+      cleanUp();
+      reject(error);
+    };
+    const cleanUp = () => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+    };
+    request.on('data', onData);
+    request.once('end', onEnd);
+    request.once('error', onError);
+  });
 }
 
 function refuse(response: Response, error: DomainError): void {

@@ -51,7 +51,7 @@ export class SessionsController {
   @ApiResponse({
     status: 429,
     description:
-      'RATE_LIMITED: more than RATE_LIMIT_PER_MINUTE turns and new sessions in the last minute. See Retry-After. Nothing is stored.',
+      'RATE_LIMITED: more than RATE_LIMIT_PER_MINUTE turns, new sessions and uploads in the last minute. See Retry-After. Nothing is stored.',
     type: ErrorBodyDto,
   })
   async create(

@@ -1,7 +1,8 @@
 import type { EntityManager } from 'typeorm';
+import { newestFirstPage } from '../database/keyset-page.js';
 import { Sql } from '../database/sql.js';
 import { ChatSessionEntity } from './chat-session.entity.js';
-import type { SessionCursor } from './session-cursor.js';
+import type { KeysetCursor } from '../common/keyset-cursor.js';
 import type { Session, SessionChanges, SessionTotals, SessionWithOwner, Truncation } from './session.js';
 
 interface TotalsRow {
@@ -98,17 +99,8 @@ export class SessionsRepository {
    * A user's sessions, newest first, from after `cursor`. Keyset paging on (created_at, id), so
    * rows added or removed meanwhile never make a page skip or repeat one.
    */
-  pageForUser(userId: string, limit: number, cursor: SessionCursor | null): Promise<Session[]> {
-    const query = this.sessions
-      .createQueryBuilder('s')
-      .where('s.userId = :userId', { userId })
-      .orderBy('s.createdAt', 'DESC')
-      .addOrderBy('s.id', 'DESC')
-      .limit(limit);
-    if (cursor) {
-      query.andWhere('(s.createdAt < :createdAt OR (s.createdAt = :createdAt AND s.id < :id))', cursor);
-    }
-    return query.getMany();
+  pageForUser(userId: string, limit: number, cursor: KeysetCursor | null): Promise<Session[]> {
+    return newestFirstPage(this.sessions.createQueryBuilder('s').where('s.userId = :userId', { userId }), 's', limit, cursor);
   }
 
   /** The user's session ids, oldest first. */

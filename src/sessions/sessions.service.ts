@@ -19,7 +19,7 @@ import type { IdempotencyRepository } from '../idempotency/idempotency.repositor
 import type { UsersRepository } from '../users/users.repository.js';
 import { ANONYMOUS_USER_ID } from '../users/user.js';
 import { UsersService } from '../users/users.service.js';
-import { decodeSessionCursor, encodeSessionCursor } from './session-cursor.js';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../common/keyset-cursor.js';
 import { EMPTY_TOTALS } from './session.js';
 import type { Session, SessionChanges, SessionWithOwner, Truncation } from './session.js';
 import { SessionsRepository } from './sessions.repository.js';
@@ -145,7 +145,7 @@ export class SessionsService {
 
   /** A user's sessions, newest first, a page at a time. */
   async list(userId: string, limit: number, after: string | undefined): Promise<Page<Session>> {
-    return pageOf(await this.sessions.pageForUser(userId, limit + 1, decodeSessionCursor(after)), limit, encodeSessionCursor);
+    return pageOf(await this.sessions.pageForUser(userId, limit + 1, decodeKeysetCursor(after)), limit, encodeKeysetCursor);
   }
 
   /** Every model some session is set to. */

@@ -358,6 +358,9 @@ describe('HTTP contract', () => {
       expect(Object.keys(document.paths).sort()).toEqual(
         [
           '/chat',
+          '/files',
+          '/files/{file_id}',
+          '/files/{file_id}/content',
           '/health',
           '/health/ready',
           '/history/{user_id}',

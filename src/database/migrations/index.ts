@@ -6,6 +6,7 @@ import { ClusterCoordination1764200000000 } from './1764200000000-cluster-coordi
 import { RateLimitFunction1764300000000 } from './1764300000000-rate-limit-function.js';
 import { LongConversations1764400000000 } from './1764400000000-long-conversations.js';
 import { HealthProbe1764450000000 } from './1764450000000-health-probe.js';
+import { Files1764500000000 } from './1764500000000-files.js';
 
 /** Every migration, oldest first: the schema. Entities describe it for TypeORM and are checked against it. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   RateLimitFunction1764300000000,
   LongConversations1764400000000,
   HealthProbe1764450000000,
+  Files1764500000000,
 ];
