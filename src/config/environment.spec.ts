@@ -76,7 +76,7 @@ describe('parseEnvironment', () => {
     ['ALLOWED_HOSTS', '*'],
     ['FILE_MAX_BYTES', '0'],
     ['FILE_MAX_BYTES', '20MiB'],
-    ['FILE_MAX_BYTES', String(1024 ** 3 + 1)],
+    ['FILE_MAX_BYTES', String(512 * 1024 ** 2 + 1)],
     ['USER_STORAGE_BYTES', '-1'],
   ])('stops on %s=%s with one line naming the variable', (variable, value) => {
     const parse = () => parseEnvironment({ [variable]: value });

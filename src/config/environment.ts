@@ -193,7 +193,8 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     metricsEnabled: parseBoolean('METRICS_ENABLED', optional(env, 'METRICS_ENABLED')),
     metricsToken: parseSecret('METRICS_TOKEN', optional(env, 'METRICS_TOKEN')),
     // A file is read into memory whole (twice at most): 1 GiB is far past what Gemini takes inline or by the Files API.
-    fileMaxBytes: integer(env, 'FILE_MAX_BYTES', 1, 1024 ** 3),
+    // 512 MiB at most: within SQLite's blob limit (1e9 bytes) and PostgreSQL's bytea limit (1 GB), with room for the copies a write makes.
+    fileMaxBytes: integer(env, 'FILE_MAX_BYTES', 1, 512 * 1024 ** 2),
     userStorageBytes: integer(env, 'USER_STORAGE_BYTES', 1, Number.MAX_SAFE_INTEGER),
   };
 }

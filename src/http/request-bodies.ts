@@ -17,6 +17,12 @@ export interface RawBodyRoute {
   limitBytes: number;
 }
 
+/**
+ * The slowest upload a raw body is given time for, on top of REQUEST_BODY_TIMEOUT_MS: 128 KiB/s
+ * (about 1 Mbit/s), so a 20 MiB file has 160 s more.
+ */
+export const RAW_BODY_MIN_BYTES_PER_SECOND = 128 * 1024;
+
 /** Set by the body gate on a request to a raw-body route: its limit. */
 const RAW_BODY_LIMIT = Symbol('rawBodyLimit');
 type RequestWithRawBody = Request & { [RAW_BODY_LIMIT]?: number };
@@ -42,16 +48,22 @@ export interface BodyGateOptions {
  * never read. A body that has not arrived whole within `timeoutMs` is 408. Requests without a
  * body pass untouched; the AuthGuard still decides everything else.
  */
-export function bodyGate({ limitBytes: jsonLimitBytes, rawBodies, timeoutMs, callerFor }: BodyGateOptions) {
+export function bodyGate({ limitBytes: jsonLimitBytes, rawBodies, timeoutMs: jsonTimeoutMs, callerFor }: BodyGateOptions) {
   return (request: Request, response: Response, next: NextFunction): void => {
-    const raw = rawBodies.find((route) => route.method === request.method && route.path === request.path);
+    // As Express routes: any case, a trailing slash or not (`POST /Files/` reaches the same handler).
+    const path = request.path.toLowerCase().replace(/(?<=.)\/+$/, '');
+    const raw = rawBodies.find((route) => route.method === request.method && route.path === path);
     if (raw) markRawBody(request as RequestWithRawBody, response, raw.limitBytes);
     const limitBytes = raw?.limitBytes ?? jsonLimitBytes;
     const length = request.headers['content-length'];
     const chunked = request.headers['transfer-encoding'] !== undefined;
     if (!chunked && (length === undefined || Number(length) === 0)) return next();
     if (length !== undefined && Number(length) > limitBytes) return refuse(response, new PayloadTooLarge(limitBytes));
-    const timer = setTimeout(() => refuse(response, new RequestTimeout(timeoutMs / 1000)), timeoutMs);
+    // A file may be large: it gets the time of a JSON body plus that of its bytes at a slow upload rate.
+    const timeoutMs = raw
+      ? jsonTimeoutMs + Math.ceil(((length !== undefined ? Number(length) : limitBytes) / RAW_BODY_MIN_BYTES_PER_SECOND) * 1000)
+      : jsonTimeoutMs;
+    const timer = setTimeout(() => refuse(response, new RequestTimeout(Math.ceil(timeoutMs / 1000))), timeoutMs);
     const stop = () => clearTimeout(timer);
     request.once('end', stop);
     request.once('close', stop);

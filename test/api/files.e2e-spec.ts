@@ -206,6 +206,31 @@ describe('Files: POST /files and the files resource', () => {
       await request(t.baseUrl).delete(`/files/${first.body.file_id}`).expect(204);
       await upload(t, { user_id: 'quota' }, 'text/plain', third(3)).expect(201);
     });
+    it('holds the quota for uploads sent at once: two of four fit, two are refused; the same bytes at once are one file', async () => {
+      const third = (n: number) => Buffer.alloc(3000, `at-once-${n}`);
+      const statuses = await Promise.all(
+        [1, 2, 3, 4].map(async (n) => (await upload(t, { user_id: 'racer' }, 'text/plain', third(n))).status),
+      );
+      expect(statuses.sort()).toEqual([201, 201, 413, 413]);
+      expect(await storedFor(t, 'racer')).toEqual({ files: 2, blobs: 2 });
+
+      const same = Buffer.alloc(1000, 'twins');
+      const answers = await Promise.all([1, 2, 3].map(() => upload(t, { user_id: 'twins' }, 'text/plain', same)));
+      expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 201]);
+      expect(new Set(answers.map((answer) => answer.body.file_id)).size).toBe(1);
+      expect(await storedFor(t, 'twins')).toEqual({ files: 1, blobs: 1 });
+    });
+
+    it.each(['/files/', '/Files', '/FILES/'])('takes an upload at %s, as Express routes it, with the same rules', async (path) => {
+      await request(t.baseUrl).post(path).query({ user_id: `pathed${path.replace(/\W/g, '-')}` }).set('Content-Type', 'image/png').send(png()).expect(201);
+      const empty = await request(t.baseUrl).post(path).set('Content-Type', 'text/plain').send(Buffer.alloc(0));
+      expect(empty.status).toBe(400);
+      const large = await raw(
+        t.baseUrl,
+        `POST ${path} HTTP/1.1\nHost: 127.0.0.1\nContent-Type: text/plain\nContent-Length: ${FILE_MAX_BYTES + 1}\n\n`,
+      );
+      expect(large.status).toBe(413);
+    });
   });
 
   describe('reading and deleting', () => {
