@@ -222,7 +222,12 @@ describe('Files: POST /files and the files resource', () => {
     });
 
     it.each(['/files/', '/Files', '/FILES/'])('takes an upload at %s, as Express routes it, with the same rules', async (path) => {
-      await request(t.baseUrl).post(path).query({ user_id: `pathed${path.replace(/\W/g, '-')}` }).set('Content-Type', 'image/png').send(png()).expect(201);
+      await request(t.baseUrl)
+        .post(path)
+        .query({ user_id: `pathed${path.replace(/\W/g, '-')}` })
+        .set('Content-Type', 'image/png')
+        .send(png())
+        .expect(201);
       const empty = await request(t.baseUrl).post(path).set('Content-Type', 'text/plain').send(Buffer.alloc(0));
       expect(empty.status).toBe(400);
       const large = await raw(
