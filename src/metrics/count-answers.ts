@@ -17,7 +17,9 @@ export function countAnswers(metrics: Metrics) {
     };
     response.on('close', () => {
       const route = (request.route as { path?: unknown } | undefined)?.path;
-      metrics.answered(request.method, typeof route === 'string' ? route : null, response.statusCode, errorCode);
+      // A client that left first got no status: the one set by then may be a default (Nest's 201).
+      const status = response.writableFinished ? response.statusCode : 'aborted';
+      metrics.answered(request.method, typeof route === 'string' ? route : null, status, errorCode);
     });
     next();
   };

@@ -47,8 +47,10 @@ export class MetricsController {
   }
 }
 
+/** `Authorization: Bearer <token>` (the scheme in any case, RFC 7235), compared in constant time. */
 function presents(authorization: string | undefined, token: string): boolean {
-  const given = Buffer.from(authorization ?? '');
-  const expected = Buffer.from(`Bearer ${token}`);
+  const match = /^bearer +(.*)$/i.exec(authorization ?? '');
+  const given = Buffer.from(match?.[1] ?? '');
+  const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }

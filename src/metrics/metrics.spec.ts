@@ -70,6 +70,30 @@ describe(Metrics.name, () => {
     expect(tokens).toEqual({ 'prompt/text': 70, 'prompt/audio': 30, 'cached/text': 30, 'cached/audio': 10, 'output/text': 7 });
   });
 
+  it('never counts more prompt or cached tokens than the ledger holds, when the audio share Gemini reports is larger', async () => {
+    const metrics = metricsOf();
+    metrics.spendRecorded({
+      model: 'gemini-3.5-flash-lite',
+      usage: { ...ZERO_USAGE, promptTokens: 10, audioPromptTokens: 25, cachedTokens: 5, audioCachedTokens: 9 },
+      costNanoUsd: 1,
+      costStatus: 'priced',
+    });
+    const tokens = Object.fromEntries(
+      (await samples(metrics, 'gemini_chat_tokens_total')).map(({ labels, value }) => [`${labels.class}/${labels.modality}`, value]),
+    );
+    expect(tokens).toEqual({ 'prompt/audio': 10, 'cached/audio': 5 });
+  });
+
+  it('counts an answer its client left before it was sent as aborted, and not as a refusal', async () => {
+    const metrics = metricsOf();
+    metrics.answered('POST', '/files', 'aborted', null);
+    metrics.answered('POST', '/files', 'aborted', 'PAYLOAD_TOO_LARGE');
+    expect(await samples(metrics, 'gemini_chat_http_requests_total')).toEqual([
+      { labels: { method: 'POST', route: '/files', status: 'aborted' }, value: 2 },
+    ]);
+    expect(await samples(metrics, 'gemini_chat_refusals_total')).toEqual([]);
+  });
+
   it('counts an open stream once, however often its end is reported', async () => {
     const metrics = metricsOf();
     const close = metrics.streamOpened();

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { FinishReason } from '@google/genai';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ErrorCode } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import type { CostStatus } from '../core/cost-status.js';
@@ -23,10 +24,8 @@ const FINISH_REASONS = new Set<string>(Object.values(FinishReason));
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** Upstream calls and turns: from a tenth of a second to Gemini's slowest answers. */
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120];
-/** A turn's outcome when it is not an error code. */
-const OUTCOMES = new Set(['answered', 'replayed']);
-/** Error codes are upper-case words from one table (common/errors.ts); anything else is not one. */
-const CODE = /^[A-Z][A-Z_]{1,40}$/;
+/** A turn's outcome when it is not an error code; error codes are those of the one table (common/errors.ts). */
+const OUTCOMES = new Set<string>(['answered', 'replayed', ...Object.values(ErrorCode)]);
 
 /**
  * What the service counts for Prometheus (GET /metrics, when METRICS_ENABLED). One registry per
@@ -91,7 +90,7 @@ export class Metrics {
   );
   private readonly requests = this.counter(
     'gemini_chat_http_requests_total',
-    'HTTP requests answered, by method, route pattern (none: answered without a route) and status.',
+    'HTTP requests answered, by method, route pattern (unmatched: answered without a route) and status (aborted: the client left first).',
     ['method', 'route', 'status'],
   );
   private readonly streamsOpen = new Gauge({
@@ -152,10 +151,13 @@ export class Metrics {
     const add = (tokenClass: string, modality: string, count: number) => {
       if (count > 0) this.tokens.inc({ model: labels.model, class: tokenClass, modality }, count);
     };
-    add('prompt', 'text', usage.promptTokens - usage.audioPromptTokens);
-    add('prompt', 'audio', usage.audioPromptTokens);
-    add('cached', 'text', usage.cachedTokens - usage.audioCachedTokens);
-    add('cached', 'audio', usage.audioCachedTokens);
+    // The shares add up to the ledger's prompt and cached counts, even when Gemini's contradict each other.
+    const audioPrompt = Math.min(usage.audioPromptTokens, usage.promptTokens);
+    const audioCached = Math.min(usage.audioCachedTokens, usage.cachedTokens);
+    add('prompt', 'text', usage.promptTokens - audioPrompt);
+    add('prompt', 'audio', audioPrompt);
+    add('cached', 'text', usage.cachedTokens - audioCached);
+    add('cached', 'audio', audioCached);
     add('output', 'text', usage.outputTokens);
     add('thoughts', 'text', usage.thoughtsTokens);
     add('tool_prompt', 'text', usage.toolPromptTokens);
@@ -184,10 +186,14 @@ export class Metrics {
     };
   }
 
-  /** An HTTP answer: counted by its route pattern, and by its code when it is an error body. */
-  answered(method: string, route: string | null, status: number, errorCode: string | null): void {
-    this.requests.inc({ method: METHODS.has(method) ? method : OTHER, route: route ?? 'unmatched', status: this.status(status, OTHER) });
-    if (errorCode !== null && status >= 400) this.refusals.inc({ code: this.code(errorCode), status: this.status(status, OTHER) });
+  /**
+   * An HTTP answer: counted by its route pattern, and by its code when it is an error body;
+   * `aborted` when the client left before it was sent whole.
+   */
+  answered(method: string, route: string | null, status: number | 'aborted', errorCode: string | null): void {
+    const statusLabel = status === 'aborted' ? status : this.status(status, OTHER);
+    this.requests.inc({ method: METHODS.has(method) ? method : OTHER, route: route ?? 'unmatched', status: statusLabel });
+    if (errorCode !== null && status !== 'aborted' && status >= 400) this.refusals.inc({ code: this.code(errorCode), status: statusLabel });
   }
 
   private model(name: string | null): string {
@@ -201,7 +207,7 @@ export class Metrics {
   }
 
   private code(code: string): string {
-    return OUTCOMES.has(code) || CODE.test(code) ? code : OTHER;
+    return OUTCOMES.has(code) ? code : OTHER;
   }
 
   private status(status: number | null, missing: string): string {

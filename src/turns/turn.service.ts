@@ -96,17 +96,18 @@ export class TurnService {
     const asked = { model: null as string | null };
     const ended = (model: string | null, outcome: string, finishReason: string | null) =>
       this.metrics.turnEnded(model, outcome, finishReason, streamed, (performance.now() - started) / 1000);
+    let reply: TurnReply;
     try {
-      const reply = await turn(asked);
-      const { model, finishReason } = reply.result.modelMessage;
-      ended(model ?? asked.model, reply.replayed ? 'replayed' : 'answered', finishReason);
-      return reply;
+      reply = await turn(asked);
     } catch (error) {
+      closeStream();
       ended(asked.model, toErrorBody(error).body.code, null);
       throw error;
-    } finally {
-      closeStream();
     }
+    closeStream();
+    const { model, finishReason } = reply.result.modelMessage;
+    ended(model ?? asked.model, reply.replayed ? 'replayed' : 'answered', finishReason);
+    return reply;
   }
 
   private async answer(
@@ -282,7 +283,6 @@ export class TurnService {
         if (result) await holds.completeIn(tx, result);
         return result;
       });
-      this.metrics.spendRecorded(spend);
     } catch (error) {
       await this.unitOfWork
         .commit(({ usage }) => usage.recordOnce(spend))
@@ -299,6 +299,7 @@ export class TurnService {
         );
       throw failure ? failure.with(costBody(turn)) : error;
     }
+    this.metrics.spendRecorded(spend);
     if (failure) throw failure.with(costBody(turn));
     if (!stored) throw turnSession.kind === 'draft' ? new UserNotFound(session.userId) : new SessionNotFound(session.id);
     return stored;

@@ -15,21 +15,29 @@ const MODEL = 'gemini-3.5-flash-lite';
 // 1,000 prompt and 5,000 output tokens at 300 and 2,500 nano-dollars: $0.0128, over the $0.01 budget.
 const EXPENSIVE = { promptTokenCount: 1_000, candidatesTokenCount: 5_000 };
 
-/** The ledger grouped as the metrics are: lines, nano-dollars and tokens by model and cost status. */
-async function ledgerByModel(t: TestApp) {
+/** The ledger grouped as the spend metrics are: lines and nano-dollars by model and cost status. */
+async function ledgerSpend(t: TestApp) {
   const rows = await t.query(
-    `SELECT model, cost_status, COUNT(*) AS calls, SUM(cost_nano_usd) AS cost, SUM(prompt_tokens) AS prompt,
-            SUM(output_tokens) AS output, SUM(thoughts_tokens) AS thoughts
-       FROM spend_ledger GROUP BY model, cost_status ORDER BY model, cost_status`,
+    'SELECT model, cost_status, COUNT(*) AS calls, SUM(cost_nano_usd) AS cost FROM spend_ledger GROUP BY model, cost_status',
   );
   return rows.map((row) => ({
     model: row.model as string,
     costStatus: row.cost_status as string,
     calls: Number(row.calls),
     cost: Number(row.cost ?? 0),
-    prompt: Number(row.prompt),
-    output: Number(row.output),
-    thoughts: Number(row.thoughts),
+  }));
+}
+
+/** The ledger's tokens by model and class, as the token metric names the classes. */
+async function ledgerTokens(t: TestApp) {
+  const rows = await t.query(
+    `SELECT model, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached, SUM(output_tokens) AS output,
+            SUM(thoughts_tokens) AS thoughts, SUM(tool_prompt_tokens) AS tool_prompt
+       FROM spend_ledger GROUP BY model`,
+  );
+  return rows.map(({ model, ...classes }) => ({
+    model: model as string,
+    classes: Object.fromEntries(Object.entries(classes).map(([name, sum]) => [name, Number(sum)])),
   }));
 }
 
@@ -46,6 +54,9 @@ describe('GET /metrics', () => {
 
   it('counts turns by outcome, and its paid calls, spend and tokens are the ledger and the usage report', async () => {
     const reader = await createSession(t, { user_id: 'reader' });
+    t.emulator.enqueue({
+      usage: { promptTokenCount: 500, cachedContentTokenCount: 300, candidatesTokenCount: 20, toolUsePromptTokenCount: 7 },
+    });
     await send(t, reader, 'first').expect(201);
     await send(t, reader, 'second').expect(201);
     expect((await streamMessage(t.baseUrl, reader, 'third, streamed')).status).toBe(200);
@@ -95,16 +106,19 @@ describe('GET /metrics', () => {
     expect(metrics.sum('gemini_chat_turn_duration_seconds_count')).toBe(17);
     expect(metrics.sum('gemini_chat_turns_total', { outcome: 'answered', finish_reason: 'STOP', model: MODEL })).toBe(11);
 
-    // The books: paid calls, spend and tokens by model and cost status, line for line.
-    const ledger = await ledgerByModel(t);
-    expect(ledger.reduce((calls, row) => calls + row.calls, 0)).toBe(12); // 11 answered + the thinking one
-    for (const row of ledger) {
+    // The books: paid calls and spend by model and cost status, tokens by model and class.
+    const spend = await ledgerSpend(t);
+    expect(spend.reduce((calls, row) => calls + row.calls, 0)).toBe(12); // 11 answered + the thinking one
+    for (const row of spend) {
       const labels = { model: row.model, cost_status: row.costStatus };
       expect(metrics.sum('gemini_chat_paid_calls_total', labels)).toBe(row.calls);
       expect(metrics.sum('gemini_chat_cost_nano_usd_total', labels)).toBe(row.cost);
-      expect(metrics.sum('gemini_chat_tokens_total', { model: row.model, class: 'prompt' })).toBe(row.prompt);
-      expect(metrics.sum('gemini_chat_tokens_total', { model: row.model, class: 'output' })).toBe(row.output);
-      expect(metrics.sum('gemini_chat_tokens_total', { model: row.model, class: 'thoughts' })).toBe(row.thoughts);
+    }
+    const tokens = await ledgerTokens(t);
+    expect(tokens.map((row) => row.model)).toEqual([MODEL]);
+    expect(tokens[0].classes).toMatchObject({ cached: 300, tool_prompt: 7 });
+    for (const [tokenClass, sum] of Object.entries(tokens[0].classes)) {
+      expect([tokenClass, metrics.sum('gemini_chat_tokens_total', { model: MODEL, class: tokenClass })]).toEqual([tokenClass, sum]);
     }
     expect(metrics.sum('gemini_chat_spend_unrecorded_total')).toBe(0);
 
@@ -163,7 +177,8 @@ describe('GET /metrics', () => {
     await send(t, sessionId, 'odd ending').expect(201);
 
     const after = await scrape(t, TOKEN);
-    const models = new Set(after.samples('gemini_chat_paid_calls_total').map(({ labels }) => labels.model));
+    // Every series of every metric that has a model label: the table's model or `other`, nothing else.
+    const models = new Set(after.all().flatMap(({ labels }) => (labels.model === undefined ? [] : [labels.model])));
     expect(models).toEqual(new Set([MODEL, 'other']));
     expect(after.sum('gemini_chat_paid_calls_total', { model: 'other' })).toBe(5);
     expect(after.sum('gemini_chat_turns_total', { finish_reason: 'other' })).toBe(1);
@@ -192,6 +207,9 @@ describe('GET /metrics', () => {
     expect(without.body).toEqual(errorBody(401, 'UNAUTHORIZED'));
     expect(without.headers['www-authenticate']).toBe('Bearer');
     await request(t.baseUrl).get('/metrics').set('Authorization', `Bearer ${TOKEN}x`).expect(401);
+    await request(t.baseUrl).get('/metrics').set('Authorization', TOKEN).expect(401);
+    // The scheme is case-insensitive (RFC 7235).
+    await request(t.baseUrl).get('/metrics').set('Authorization', `bearer ${TOKEN}`).expect(200);
   });
 
   it('is read by a scraper that addresses the instance by any Host, since it holds the token', async () => {

@@ -40,6 +40,8 @@ export interface Scrape {
   samples(name: string): { labels: Record<string, string>; value: number }[];
   /** How many samples the scrape holds in all. */
   sampleCount(): number;
+  /** Every sample. */
+  all(): Sample[];
 }
 
 export async function scrape(t: TestApp, token?: string): Promise<Scrape> {
@@ -55,5 +57,6 @@ export async function scrape(t: TestApp, token?: string): Promise<Scrape> {
         .filter((sample) => Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
         .reduce((total, sample) => total + sample.value, 0),
     sampleCount: () => all.length,
+    all: () => all,
   };
 }
