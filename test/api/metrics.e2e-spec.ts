@@ -183,13 +183,13 @@ describe('GET /metrics', () => {
     expect(after.sum('gemini_chat_paid_calls_total', { model: 'other' })).toBe(5);
     expect(after.sum('gemini_chat_turns_total', { finish_reason: 'other' })).toBe(1);
     // Six more turns added the `other` series (a histogram is many samples), not a series per name.
-    const grownBy = after.sampleCount() - before.sampleCount();
+    const grownBy = after.serviceSampleCount() - before.serviceSampleCount();
     const another = await createSession(t, { user_id: 'hostile-again' }); // a minute's turns of its own
     for (let turn = 0; turn < 5; turn++) {
       t.emulator.enqueue({ modelVersion: `gemini-made-up-again-${turn}` });
       await send(t, another, `again ${turn}`).expect(201);
     }
-    expect((await scrape(t, TOKEN)).sampleCount()).toBe(after.sampleCount());
+    expect((await scrape(t, TOKEN)).serviceSampleCount()).toBe(after.serviceSampleCount());
     expect(grownBy).toBeGreaterThan(0);
   });
 

@@ -38,8 +38,12 @@ export interface Scrape {
   sum(name: string, labels?: Record<string, string>): number;
   /** Each sample of a series name: its labels and value. */
   samples(name: string): { labels: Record<string, string>; value: number }[];
-  /** How many samples the scrape holds in all. */
-  sampleCount(): number;
+  /**
+   * How many samples of the service's own metrics (`gemini_chat_*`) the scrape holds. prom-client's
+   * process metrics gain series of their own as the process runs (a GC of a new kind, a new
+   * handle type), whatever the service is sent.
+   */
+  serviceSampleCount(): number;
   /** Every sample. */
   all(): Sample[];
 }
@@ -56,7 +60,7 @@ export async function scrape(t: TestApp, token?: string): Promise<Scrape> {
       samples(name)
         .filter((sample) => Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
         .reduce((total, sample) => total + sample.value, 0),
-    sampleCount: () => all.length,
+    serviceSampleCount: () => all.filter((sample) => sample.name.startsWith('gemini_chat_')).length,
     all: () => all,
   };
 }
