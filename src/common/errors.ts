@@ -174,6 +174,17 @@ export class UpstreamError extends DomainError {
   }
 }
 
+/**
+ * Gemini refused a request naming a Files API file it no longer has (403 PERMISSION_DENIED:
+ * expired after 48 h, or deleted). Nothing was generated; `uris` lists the files the request
+ * named, so the caller can upload them again and retry. Answered as 502 UPSTREAM_ERROR when not recovered.
+ */
+export class UpstreamFileUnavailable extends DomainError {
+  constructor(readonly uris: readonly string[]) {
+    super(ErrorCode.UPSTREAM_ERROR, 'Gemini no longer has a file this turn names.');
+  }
+}
+
 export class UpstreamTimeout extends DomainError {
   constructor(message: string) {
     super(ErrorCode.UPSTREAM_TIMEOUT, message);

@@ -8,7 +8,7 @@ import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { Metrics } from '../metrics/metrics.js';
 import { LlmClient } from './llm-client.js';
-import type { LlmMode, LlmRequest, LlmResult } from './llm-client.js';
+import type { LlmMode, LlmRequest, LlmResult, UploadedFile } from './llm-client.js';
 import { GEMINI_ENDPOINT } from './gemini-endpoint.js';
 import type { GeminiEndpoint } from './gemini-endpoint.js';
 import { retryInfoSeconds, toDomainError } from './upstream-errors.js';
@@ -97,6 +97,14 @@ export class GeminiClient extends LlmClient {
       }
       return total;
     });
+  }
+
+  uploadFile(_file: { data: Buffer; mimeType: string; displayName: string }): Promise<UploadedFile> {
+    return Promise.reject(new UpstreamError('uploadFile: not built yet'));
+  }
+
+  deleteFile(_name: string): Promise<void> {
+    return Promise.reject(new UpstreamError('deleteFile: not built yet'));
   }
 
   private mostUsageOf(request: LlmRequest) {

@@ -1,9 +1,28 @@
 import type { DomainError } from '../common/errors.js';
 import type { TokenUsage } from '../core/token-usage.js';
 
+/**
+ * A file in a turn, as Gemini gets it: its bytes inline, or the URI of its copy in Gemini's
+ * Files API (uploaded with `LlmClient.uploadFile`), or — for a file deleted since — a one-line
+ * note in its place.
+ */
+export type LlmMedia =
+  { kind: 'inline'; mimeType: string; data: Buffer } | { kind: 'uri'; mimeType: string; uri: string } | { kind: 'note'; text: string };
+
 export interface LlmTurn {
   role: 'user' | 'model';
   text: string;
+  /** The turn's files, sent before its text (a user turn's attachments). */
+  media?: readonly LlmMedia[];
+}
+
+/** A file uploaded to Gemini's Files API: `name` (`files/…`) deletes it, `uri` names it in a turn until `expiresAt`. */
+export interface UploadedFile {
+  name: string;
+  uri: string;
+  mimeType: string;
+  /** ISO time; Gemini deletes its files 48 h after upload. */
+  expiresAt: string;
 }
 
 export interface LlmRequest {
@@ -61,4 +80,8 @@ export abstract class LlmClient {
   abstract stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult>;
   /** The prompt tokens of the request, as Gemini counts them (countTokens: free, nothing generated). */
   abstract countTokens(request: LlmRequest): Promise<number>;
+  /** Uploads bytes to Gemini's Files API (free), waiting until the file is ACTIVE. */
+  abstract uploadFile(file: { data: Buffer; mimeType: string; displayName: string }): Promise<UploadedFile>;
+  /** Deletes an uploaded file at Gemini; a file Gemini no longer has is not an error. */
+  abstract deleteFile(name: string): Promise<void>;
 }

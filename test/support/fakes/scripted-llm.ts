@@ -1,5 +1,5 @@
 import { LlmClient } from '../../../src/gemini/llm-client.js';
-import type { LlmMode, LlmRequest, LlmResult } from '../../../src/gemini/llm-client.js';
+import type { LlmMode, LlmRequest, LlmResult, UploadedFile } from '../../../src/gemini/llm-client.js';
 
 type Answer = (request: LlmRequest) => Promise<LlmResult>;
 
@@ -42,6 +42,17 @@ export class ScriptedLlm extends LlmClient {
   countTokens(request: LlmRequest): Promise<number> {
     this.unexpected.push(`countTokens(${JSON.stringify(request.contents.at(-1))})`);
     return Promise.reject(new Error('ScriptedLlm: unexpected countTokens call'));
+  }
+
+  /** Uploads are not scripted: a spec that sends no large file never uploads. */
+  uploadFile(file: { mimeType: string; displayName: string }): Promise<UploadedFile> {
+    this.unexpected.push(`uploadFile(${file.displayName}, ${file.mimeType})`);
+    return Promise.reject(new Error('ScriptedLlm: unexpected uploadFile call'));
+  }
+
+  deleteFile(name: string): Promise<void> {
+    this.unexpected.push(`deleteFile(${name})`);
+    return Promise.reject(new Error('ScriptedLlm: unexpected deleteFile call'));
   }
 
   stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult> {
