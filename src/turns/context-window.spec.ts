@@ -23,8 +23,8 @@ function counter() {
 function historyOf(turns: number, chars = 400): TurnHistory {
   const messages: ContextMessage[] = [];
   for (let i = 0; i < turns; i++) {
-    messages.push({ id: 2 * i + 1, role: 'user', content: `${i}`.padEnd(chars, 'q') });
-    messages.push({ id: 2 * i + 2, role: 'model', content: `${i}`.padEnd(chars, 'a') });
+    messages.push({ id: 2 * i + 1, role: 'user', content: `${i}`.padEnd(chars, 'q'), attachments: [] });
+    messages.push({ id: 2 * i + 2, role: 'model', content: `${i}`.padEnd(chars, 'a'), attachments: [] });
   }
   if (turns === 0) return { messages, lastTurn: null };
   // The last turn's prompt (everything before its reply) and its reply, as Gemini counted them.
@@ -38,8 +38,18 @@ function historyOf(turns: number, chars = 400): TurnHistory {
   };
 }
 
+const NO_FILES = { attachments: [], weigh: () => 0 };
+
 function input(overrides: Partial<ContextInput>): ContextInput {
-  return { history: historyOf(10), systemInstruction: null, message: 'next question', limit: 1_000_000, truncation: 'auto', ...overrides };
+  return {
+    history: historyOf(10),
+    systemInstruction: null,
+    message: 'next question',
+    ...NO_FILES,
+    limit: 1_000_000,
+    truncation: 'auto',
+    ...overrides,
+  };
 }
 
 describe('planContext', () => {
@@ -181,7 +191,7 @@ describe('reportedBound', () => {
   it('is the last turn as Gemini counted it plus the bytes of what is new', () => {
     const history = historyOf(10);
     // 2,000 tokens counted for the last turn and its reply, 4 of room for resending the reply, the new message's 13 bytes and 4 of room.
-    expect(reportedBound({ history, systemInstruction: null, message: 'next question' })).toBe(2_000 + 4 + 13 + 4);
+    expect(reportedBound({ history, systemInstruction: null, message: 'next question', ...NO_FILES })).toBe(2_000 + 4 + 13 + 4);
   });
 
   it('adds the bytes of the messages the last turn left out', () => {
@@ -191,19 +201,23 @@ describe('reportedBound', () => {
       lastTurn: { tokens: 1_000, context: { messages: 8, firstMessageId: 11, truncated: true } },
     };
     // Messages 1–10 (400 bytes + 4 each) were left out.
-    expect(reportedBound({ history: truncated, systemInstruction: null, message: 'next question' })).toBe(1_000 + 4 + 10 * 404 + 17);
+    expect(reportedBound({ history: truncated, systemInstruction: null, message: 'next question', ...NO_FILES })).toBe(
+      1_000 + 4 + 10 * 404 + 17,
+    );
   });
 
   it('is null when Gemini did not count the last turn', () => {
     const history: TurnHistory = { ...historyOf(2), lastTurn: { tokens: null, context: null } };
-    expect(reportedBound({ history, systemInstruction: 'be brief', message: 'hi' })).toBeNull();
+    expect(reportedBound({ history, systemInstruction: 'be brief', message: 'hi', ...NO_FILES })).toBeNull();
   });
 });
 
 describe('byteBound', () => {
   it('is the bytes of everything, with room for what a tokenizer adds per content', () => {
-    expect(byteBound({ history: historyOf(2), systemInstruction: 'be brief', message: 'hi' })).toBe(4 * 404 + (8 + 4) + (2 + 4));
-    expect(byteBound({ history: historyOf(0), systemInstruction: null, message: 'é' })).toBe(2 + 4);
+    expect(byteBound({ history: historyOf(2), systemInstruction: 'be brief', message: 'hi', ...NO_FILES })).toBe(
+      4 * 404 + (8 + 4) + (2 + 4),
+    );
+    expect(byteBound({ history: historyOf(0), systemInstruction: null, message: 'é', ...NO_FILES })).toBe(2 + 4);
   });
 });
 
