@@ -85,7 +85,7 @@ export class FilesService {
       width: facts?.width ?? null,
       height: facts?.height ?? null,
       pages: facts?.pages ?? null,
-      durationMs: facts?.seconds === null || facts?.seconds === undefined ? null : Math.round(facts.seconds * 1000),
+      durationMs: facts?.seconds === null || facts?.seconds === undefined ? null : Math.ceil(facts.seconds * 1000),
     };
     return this.unitOfWork.commit(async (tx) => {
       await tx.users.ensureExists(userId, file.createdAt);
