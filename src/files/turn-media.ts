@@ -13,6 +13,12 @@ import { FilesRepository } from './files.repository.js';
 /** At most this many files a message. */
 export const MAX_ATTACHMENTS = 10;
 
+/**
+ * What the inline files of one request may add up to: base64 makes 14 MiB into 18.7 MiB, under
+ * the 20 MB Gemini documents for a whole request, with room for the text.
+ */
+const INLINE_BYTES_PER_REQUEST = 14 * 1024 * 1024;
+
 /** A copy at Gemini is uploaded again when it has less than this left before Gemini deletes it (48 h after upload). */
 const REUPLOAD_BEFORE_EXPIRY_MS = 60 * 60 * 1000;
 
@@ -62,7 +68,8 @@ export class TurnMedia {
     if (ids.length === 0) return contents.map(() => undefined);
     if (unavailable.length > 0) await this.files.forgetGeminiCopies(unavailable);
     const stored = new Map((await this.files.findByIds(ids)).map((file) => [file.id, file]));
-    const byUri = [...stored.values()].filter((file) => file.bytes > this.config.fileInlineMaxBytes);
+    const inline = this.inlineOf([...stored.values()]);
+    const byUri = [...stored.values()].filter((file) => !inline.has(file.id));
     const copies = await this.files.geminiCopies(byUri.map((file) => file.id));
     const media = new Map<string, LlmMedia>();
     for (const file of stored.values()) {
@@ -73,7 +80,7 @@ export class TurnMedia {
       }
       const data = await this.store.get(file.id);
       if (!data) continue; // deleted since it was looked up: a note, as any deleted file
-      if (file.bytes <= this.config.fileInlineMaxBytes) {
+      if (inline.has(file.id)) {
         media.set(file.id, { kind: 'inline', mimeType: file.mimeType, data });
         continue;
       }
@@ -88,6 +95,22 @@ export class TurnMedia {
     return contents.map((attachments) =>
       attachments.length === 0 ? undefined : attachments.map((attachment) => media.get(attachment.fileId) ?? deletedNote(attachment)),
     );
+  }
+
+  /**
+   * Which files go inline: those up to FILE_INLINE_MAX_BYTES, smallest first, while the request
+   * stays under Gemini's limit on a whole request (the history's files add up turn after turn);
+   * the others go by URI.
+   */
+  private inlineOf(files: readonly StoredFile[]): Set<string> {
+    const inline = new Set<string>();
+    let total = 0;
+    for (const file of [...files].sort((a, b) => a.bytes - b.bytes)) {
+      if (file.bytes > this.config.fileInlineMaxBytes || total + file.bytes > INLINE_BYTES_PER_REQUEST) break;
+      total += file.bytes;
+      inline.add(file.id);
+    }
+    return inline;
   }
 
   /** Deletes copies at Gemini, in the background: a failure is logged (Gemini deletes them within 48 h anyway). */
