@@ -1,6 +1,6 @@
 import { ContextTooLong } from '../common/errors.js';
 import type { LlmTurn } from '../gemini/llm-client.js';
-import type { ContextMessage, TurnHistory } from '../messages/message.js';
+import type { ContextMessage, MessageAttachment, TurnHistory } from '../messages/message.js';
 import { byteBound, fewestThatFit, planContext, reportedBound } from './context-window.js';
 import type { ContextInput } from './context-window.js';
 
@@ -165,6 +165,37 @@ describe('planContext', () => {
     const plan = await planContext(input({ history: historyOf(0), limit: 10 }), count);
     expect(plan.contents).toEqual([{ role: 'user', text: 'next question' }]);
     expect(plan.context).toEqual({ messages: 0, firstMessageId: null, truncated: false });
+  });
+
+  it('weighs files by what they weigh in tokens, not their bytes: a turn whose file does not fit is left out whole', async () => {
+    const { count, calls } = counter();
+    const history = historyOf(10);
+    const image = {
+      fileId: 'file_1',
+      name: 'chart.png',
+      mimeType: 'image/png',
+      modality: 'image' as const,
+      bytes: 5_000_000,
+    } as MessageAttachment;
+    // The oldest turn carried a file weighing 3,000 tokens (its 5 MB play no part).
+    // The last turn sent it too: Gemini's count of that turn includes its weight.
+    const withFile: TurnHistory = {
+      messages: history.messages.map((m, i) => (i === 0 ? { ...m, attachments: [image] } : m)),
+      lastTurn: { ...history.lastTurn!, tokens: history.lastTurn!.tokens! + 3_000 },
+    };
+    const weigh = (files: readonly MessageAttachment[]) => files.length * 3_000;
+    const plan = await planContext(input({ history: withFile, weigh, limit: 3_000 }), count);
+    expect(plan.context).toEqual({ messages: 18, firstMessageId: 3, truncated: true });
+    expect(plan.attachments.every((files) => files.length === 0)).toBe(true);
+    expect(plan.mediaTokens).toBe(0);
+    expect(plan.promptTokens).toBeLessThanOrEqual(3_000);
+    // The whole conversation (2,004 tokens of text and 3,000 of file) was counted first.
+    expect(calls[0]).toBe(21);
+    // Files go with their turn, and the new message's with it.
+    const kept = await planContext(input({ history: withFile, weigh, attachments: [image], limit: 1_000_000 }), count);
+    expect(kept.attachments[0]).toEqual([image]);
+    expect(kept.attachments.at(-1)).toEqual([image]);
+    expect(kept.mediaTokens).toBe(6_000);
   });
 
   it('stays close to the limit turn after turn: each counted prompt fits, and one more turn would not', async () => {
