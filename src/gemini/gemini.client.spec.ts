@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { ApiError } from '@google/genai';
 import { DomainError, ErrorCode, UpstreamFileUnavailable } from '../common/errors.js';
 import { parseEnvironment } from '../config/environment.js';
+import { ZERO_USAGE } from '../core/token-usage.js';
 import type { AppConfig } from '../config/app.config.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ModelCatalog } from '../models/model-catalog.js';
@@ -127,16 +128,7 @@ describe(GeminiClient.name, () => {
 
       await expect(clientWith().generate(requestOf())).resolves.toEqual({
         text: 'Fine, thanks.',
-        usage: {
-          promptTokens: 12,
-          cachedTokens: 0,
-          outputTokens: 4,
-          thoughtsTokens: 9,
-          toolPromptTokens: 0,
-          audioPromptTokens: 0,
-          audioCachedTokens: 0,
-          totalTokens: 25,
-        },
+        usage: { ...ZERO_USAGE, promptTokens: 12, outputTokens: 4, thoughtsTokens: 9, totalTokens: 25 },
         finishReason: 'STOP',
         modelVersion: 'gemini-2.5-flash-002',
         modelVersionRejected: false,
@@ -414,16 +406,7 @@ describe(GeminiClient.name, () => {
 
       await expect(clientWith().stream(requestOf(), (text) => deltas.push(text))).resolves.toEqual({
         text: 'alpha beta gamma delta',
-        usage: {
-          promptTokens: 12,
-          cachedTokens: 0,
-          outputTokens: 40,
-          thoughtsTokens: 25,
-          toolPromptTokens: 0,
-          audioPromptTokens: 0,
-          audioCachedTokens: 0,
-          totalTokens: 77,
-        },
+        usage: { ...ZERO_USAGE, promptTokens: 12, outputTokens: 40, thoughtsTokens: 25, totalTokens: 77 },
         finishReason: 'STOP',
         modelVersion: MODEL,
         modelVersionRejected: false,

@@ -1,5 +1,6 @@
 import type { GenerateContentResponse } from '@google/genai';
 import { DomainError, ErrorCode } from '../common/errors.js';
+import { ZERO_USAGE } from '../core/token-usage.js';
 import { answerText, boundedFetch, modelIdOf, refusalOf, ReplyTooLarge, resultOf, toTokenUsage } from './upstream-reply.js';
 
 const response = (body: object) => body as GenerateContentResponse;
@@ -65,6 +66,82 @@ describe('toTokenUsage', () => {
     expect(
       toTokenUsage({ promptTokenCount: 10, promptTokensDetails: [{ modality: 'AUDIO' as never, tokenCount: value as never }] }),
     ).toBeNull();
+  });
+
+  it('reads every modality of promptTokensDetails and cacheTokensDetails; text is the rest of the count', () => {
+    const details = (entries: [string, number][]) => entries.map(([modality, tokenCount]) => ({ modality: modality as never, tokenCount }));
+    expect(
+      toTokenUsage({
+        promptTokenCount: 2_000,
+        cachedContentTokenCount: 800,
+        candidatesTokenCount: 5,
+        promptTokensDetails: details([
+          ['TEXT', 100],
+          ['IMAGE', 516],
+          ['IMAGE', 258],
+          ['DOCUMENT', 774],
+          ['AUDIO', 96],
+          ['VIDEO', 256],
+        ]),
+        cacheTokensDetails: details([
+          ['IMAGE', 258],
+          ['DOCUMENT', 516],
+          ['AUDIO', 26],
+        ]),
+      }),
+    ).toEqual({
+      ...ZERO_USAGE,
+      promptTokens: 2_000,
+      cachedTokens: 800,
+      outputTokens: 5,
+      totalTokens: 2_005,
+      imagePromptTokens: 774,
+      documentPromptTokens: 774,
+      audioPromptTokens: 96,
+      videoPromptTokens: 256,
+      imageCachedTokens: 258,
+      documentCachedTokens: 516,
+      audioCachedTokens: 26,
+    });
+  });
+
+  it('stores details that add up past their count as shares of it, audio first: every stored split adds up', () => {
+    const usage = toTokenUsage({
+      promptTokenCount: 1_000,
+      cachedContentTokenCount: 100,
+      promptTokensDetails: [
+        { modality: 'IMAGE' as never, tokenCount: 900 },
+        { modality: 'AUDIO' as never, tokenCount: 300 },
+      ],
+      cacheTokensDetails: [{ modality: 'DOCUMENT' as never, tokenCount: 400 }],
+    });
+    expect(usage).toMatchObject({ promptTokens: 1_000, audioPromptTokens: 300, imagePromptTokens: 700, documentCachedTokens: 100 });
+  });
+
+  it('leaves entries of an unknown modality in text, and reads no list that is not one', () => {
+    expect(
+      toTokenUsage({
+        promptTokenCount: 50,
+        promptTokensDetails: [
+          { modality: 'HOLOGRAM' as never, tokenCount: 40 },
+          { modality: 'image' as never, tokenCount: 10 },
+          null as never,
+        ],
+        cacheTokensDetails: { modality: 'AUDIO' } as never,
+      }),
+    ).toEqual({ ...ZERO_USAGE, promptTokens: 50, totalTokens: 50 });
+  });
+
+  it.each(['TEXT', 'IMAGE', 'VIDEO', 'DOCUMENT', 'AUDIO'])('refuses usage whose %s detail is not a count', (modality) => {
+    for (const field of ['promptTokensDetails', 'cacheTokensDetails']) {
+      expect(toTokenUsage({ promptTokenCount: 10, [field]: [{ modality, tokenCount: -3 }] })).toBeNull();
+      expect(toTokenUsage({ promptTokenCount: 10, [field]: [{ modality, tokenCount: '3' }] })).toBeNull();
+    }
+  });
+
+  it('refuses details of one modality that add up past 2^53', () => {
+    const huge = { modality: 'IMAGE' as never, tokenCount: Number.MAX_SAFE_INTEGER };
+    expect(toTokenUsage({ promptTokenCount: 10, promptTokensDetails: [huge, huge] })).toBeNull();
   });
 
   it('refuses counts that are each valid but add up past 2^53', () => {

@@ -2,8 +2,8 @@ import { FinishReason } from '@google/genai';
 import type { Fetch, GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
 import { ContentBlocked, UpstreamError } from '../common/errors.js';
 import type { DomainError } from '../common/errors.js';
-import { ZERO_USAGE } from '../core/token-usage.js';
-import type { TokenUsage } from '../core/token-usage.js';
+import { MEDIA_MODALITIES, splitByModality, ZERO_USAGE } from '../core/token-usage.js';
+import type { MediaModality, TokenUsage } from '../core/token-usage.js';
 import { promptCharsOf } from './llm-client.js';
 import type { LlmRequest, LlmResult } from './llm-client.js';
 
@@ -34,15 +34,32 @@ export function toTokenUsage(metadata: GenerateContentResponseUsageMetadata | un
     valid = false;
     return 0;
   };
-  const audio = (details: { modality?: string; tokenCount?: number }[] | undefined) =>
-    (Array.isArray(details) ? details : []).filter((d) => d?.modality === 'AUDIO').reduce((sum, d) => sum + count(d.tokenCount), 0);
+  // Each modality's tokens from a details list (entries of one modality add up). TEXT is read
+  // only to be checked: text is what is left of the count once the media shares are taken.
+  // Entries of a modality Gemini may add later are left in text, priced at the input rate.
+  const modalities = (details: { modality?: string; tokenCount?: number }[] | undefined) => {
+    const media: Record<MediaModality, number> = { audio: 0, image: 0, video: 0, document: 0 };
+    for (const detail of Array.isArray(details) ? details : []) {
+      const modality = typeof detail?.modality === 'string' && /^[A-Z]+$/.test(detail.modality) ? detail.modality.toLowerCase() : null;
+      if (modality === 'text') count(detail.tokenCount);
+      else if ((MEDIA_MODALITIES as readonly string[]).includes(modality!)) media[modality as MediaModality] += count(detail.tokenCount);
+    }
+    if (!Object.values(media).every((n) => Number.isSafeInteger(n))) valid = false;
+    return media;
+  };
   const promptTokens = count(metadata?.promptTokenCount);
+  const cachedTokens = count(metadata?.cachedContentTokenCount);
   const outputTokens = count(metadata?.candidatesTokenCount);
   const thoughtsTokens = count(metadata?.thoughtsTokenCount);
   const toolPromptTokens = count(metadata?.toolUsePromptTokenCount);
+  // The details are a breakdown of their count, stored as shares of it: details that add up to
+  // more than the count (a contradiction in the reply) are taken up to it, audio first
+  // (splitByModality), so every stored row splits exactly and sums of rows split alike.
+  const prompt = splitByModality(promptTokens, modalities(metadata?.promptTokensDetails));
+  const cached = splitByModality(cachedTokens, modalities(metadata?.cacheTokensDetails));
   const usage: TokenUsage = {
     promptTokens,
-    cachedTokens: count(metadata?.cachedContentTokenCount),
+    cachedTokens,
     outputTokens,
     thoughtsTokens,
     toolPromptTokens,
@@ -50,8 +67,14 @@ export function toTokenUsage(metadata: GenerateContentResponseUsageMetadata | un
       metadata?.totalTokenCount === undefined
         ? promptTokens + outputTokens + thoughtsTokens + toolPromptTokens
         : count(metadata.totalTokenCount),
-    audioPromptTokens: audio(metadata?.promptTokensDetails),
-    audioCachedTokens: audio(metadata?.cacheTokensDetails),
+    audioPromptTokens: prompt.audio,
+    imagePromptTokens: prompt.image,
+    videoPromptTokens: prompt.video,
+    documentPromptTokens: prompt.document,
+    audioCachedTokens: cached.audio,
+    imageCachedTokens: cached.image,
+    videoCachedTokens: cached.video,
+    documentCachedTokens: cached.document,
   };
   return valid && Object.values(usage).every((n) => Number.isSafeInteger(n)) ? usage : null;
 }

@@ -70,6 +70,38 @@ describe(Metrics.name, () => {
     expect(tokens).toEqual({ 'prompt/text': 70, 'prompt/audio': 30, 'cached/text': 30, 'cached/audio': 10, 'output/text': 7 });
   });
 
+  it('splits prompt and cached tokens into every modality, as the usage JSON does', async () => {
+    const metrics = metricsOf();
+    metrics.spendRecorded({
+      model: 'gemini-3.5-flash-lite',
+      usage: {
+        ...ZERO_USAGE,
+        promptTokens: 1_000,
+        imagePromptTokens: 400,
+        videoPromptTokens: 200,
+        documentPromptTokens: 150,
+        audioPromptTokens: 50,
+        cachedTokens: 300,
+        imageCachedTokens: 100,
+        documentCachedTokens: 200,
+      },
+      costNanoUsd: 1,
+      costStatus: 'priced',
+    });
+    const tokens = Object.fromEntries(
+      (await samples(metrics, 'gemini_chat_tokens_total')).map(({ labels, value }) => [`${labels.class}/${labels.modality}`, value]),
+    );
+    expect(tokens).toEqual({
+      'prompt/text': 200,
+      'prompt/image': 400,
+      'prompt/video': 200,
+      'prompt/document': 150,
+      'prompt/audio': 50,
+      'cached/image': 100,
+      'cached/document': 200,
+    });
+  });
+
   it('never counts more prompt or cached tokens than the ledger holds, when the audio share Gemini reports is larger', async () => {
     const metrics = metricsOf();
     metrics.spendRecorded({

@@ -5,6 +5,8 @@ import { ErrorCode } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import type { CostStatus } from '../core/cost-status.js';
+import { MODALITIES } from '../core/modality.js';
+import { cachedByModality, promptByModality } from '../core/token-usage.js';
 import type { TokenUsage } from '../core/token-usage.js';
 import { DatabaseHealth } from '../database/database-health.js';
 import { ModelCatalog } from '../models/model-catalog.js';
@@ -57,7 +59,7 @@ export class Metrics {
   );
   private readonly tokens = this.counter(
     'gemini_chat_tokens_total',
-    'Tokens of the ledger, by model, class (prompt, cached, output, thoughts, tool_prompt) and modality (text, audio).',
+    'Tokens of the ledger, by model, class (prompt, cached, output, thoughts, tool_prompt) and modality (text, image, audio, video, document).',
     ['model', 'class', 'modality'],
   );
   private readonly costNanoUsd = this.counter(
@@ -151,13 +153,14 @@ export class Metrics {
     const add = (tokenClass: string, modality: string, count: number) => {
       if (count > 0) this.tokens.inc({ model: labels.model, class: tokenClass, modality }, count);
     };
-    // The shares add up to the ledger's prompt and cached counts, even when Gemini's contradict each other.
-    const audioPrompt = Math.min(usage.audioPromptTokens, usage.promptTokens);
-    const audioCached = Math.min(usage.audioCachedTokens, usage.cachedTokens);
-    add('prompt', 'text', usage.promptTokens - audioPrompt);
-    add('prompt', 'audio', audioPrompt);
-    add('cached', 'text', usage.cachedTokens - audioCached);
-    add('cached', 'audio', audioCached);
+    // The usage JSON's own splits (a closed set of modalities): they add up to the ledger's prompt
+    // and cached counts, even when Gemini's contradict each other.
+    const prompt = promptByModality(usage);
+    const cached = cachedByModality(usage);
+    for (const modality of MODALITIES) {
+      add('prompt', modality, prompt[modality]);
+      add('cached', modality, cached[modality]);
+    }
     add('output', 'text', usage.outputTokens);
     add('thoughts', 'text', usage.thoughtsTokens);
     add('tool_prompt', 'text', usage.toolPromptTokens);

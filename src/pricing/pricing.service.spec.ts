@@ -126,6 +126,62 @@ describe(PricingService.name, () => {
       expect(service.cost('gemini-2.5-flash', 'gemini-2.5-flash', tokens).costNanoUsd).toBe(459_000);
     });
 
+    describe('per modality: audio at the audio rates, every other modality at the input rates', () => {
+      const flash = (tokens: TokenUsage | null) => service.cost('gemini-2.5-flash', 'gemini-2.5-flash', tokens).costNanoUsd;
+
+      it('bills image and document tokens at the input rate, never drops them (LiteLLM #14285, #24375: up to 99 % under-charged)', () => {
+        const tokens = toTokenUsage({
+          promptTokenCount: 10_000,
+          candidatesTokenCount: 100,
+          promptTokensDetails: [
+            { modality: 'TEXT' as never, tokenCount: 200 },
+            { modality: 'IMAGE' as never, tokenCount: 6_192 },
+            { modality: 'DOCUMENT' as never, tokenCount: 3_608 },
+          ],
+        });
+        expect(tokens).toMatchObject({ imagePromptTokens: 6_192, documentPromptTokens: 3_608 });
+        // Every prompt token at 0.30 USD per 1M: the 200 text tokens alone would be 2 % of it.
+        expect(flash(tokens)).toBe(10_000 * 300 + 100 * 2500);
+      });
+
+      it('bills video tokens at the input rate', () => {
+        expect(flash(usage({ promptTokens: 5_260, videoPromptTokens: 5_260 }))).toBe(5_260 * 300);
+      });
+
+      it('bills cached image and document tokens at the cached rate, cached audio at the cached audio rate (lobehub #18647)', () => {
+        const tokens = usage({
+          promptTokens: 10_000,
+          imagePromptTokens: 5_000,
+          documentPromptTokens: 2_000,
+          audioPromptTokens: 3_000,
+          cachedTokens: 4_000,
+          imageCachedTokens: 2_000,
+          documentCachedTokens: 1_000,
+          audioCachedTokens: 1_000,
+        });
+        // Fresh: 6,000 of which 2,000 audio (3,000 − 1,000 cached); cached: 3,000 non-audio, 1,000 audio.
+        expect(flash(tokens)).toBe(4_000 * 300 + 2_000 * 1000 + 3_000 * 30 + 1_000 * 100);
+        // Cached audio priced as cached text would be 70 nano-dollars less a token: not so.
+        expect(flash(tokens)).not.toBe(4_000 * 300 + 2_000 * 1000 + 4_000 * 30);
+      });
+
+      it('bills each prompt token once when the audio share is larger than what is left uncached', () => {
+        // 800 of 1,000 cached (Gemini says nothing of their modality): at most 200 audio tokens are fresh.
+        expect(flash(usage({ promptTokens: 1_000, cachedTokens: 800, audioPromptTokens: 600 }))).toBe(200 * 1000 + 800 * 30);
+      });
+
+      it('prices details that add up past the prompt as the prompt, audio first', () => {
+        const tokens = toTokenUsage({
+          promptTokenCount: 1_000,
+          promptTokensDetails: [
+            { modality: 'IMAGE' as never, tokenCount: 900 },
+            { modality: 'AUDIO' as never, tokenCount: 300 },
+          ],
+        });
+        expect(flash(tokens)).toBe(700 * 300 + 300 * 1000);
+      });
+    });
+
     it('reports an unknown model as unpriced with a null cost, never $0 (LiteLLM #6133)', () => {
       expect(service.cost('gemini-9-ultra', 'gemini-9-ultra', usage({ promptTokens: 10, outputTokens: 10 }))).toEqual({
         costNanoUsd: null,

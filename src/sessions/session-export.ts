@@ -1,15 +1,35 @@
 import type { MessageDto } from '../messages/dto/message.dto.js';
-import { TOKEN_CLASSES } from '../core/token-usage.js';
+import { MODALITIES } from '../core/modality.js';
+import { FLAT_TOKEN_CLASSES, MODALITY_SHARES } from '../core/token-usage.js';
+import type { ByModality } from '../core/token-usage.js';
 import type { SessionDto } from './dto/session.dto.js';
 
 function usd(value: number | null | undefined): string {
   return value === null || value === undefined ? 'unpriced' : `$${value.toFixed(9).replace(/0+$/, '').replace(/\.$/, '.00')}`;
 }
 
-/** "prompt 20, output 253, thinking 260": every class but the total, zeros left out. */
+/** The media shares are shown inside their count's split, not as classes of their own. */
+const SHARE_KEYS = new Set<string>([...Object.values(MODALITY_SHARES.prompt), ...Object.values(MODALITY_SHARES.cached)]);
+const SHOWN_CLASSES = FLAT_TOKEN_CLASSES.filter(({ key, name }) => name !== 'total_tokens' && !SHARE_KEYS.has(key));
+
+/** " (text 300, image 1200)" when the count holds anything but text; nothing when it is all text (or absent). */
+function modalityBreakdown(split: ByModality | undefined): string {
+  if (!split || split.text === MODALITIES.reduce((sum, modality) => sum + split[modality], 0)) return '';
+  const parts = MODALITIES.filter((modality) => split[modality] > 0).map((modality) => `${modality} ${split[modality]}`);
+  return ` (${parts.join(', ')})`;
+}
+
+/**
+ * "prompt 1500 (text 300, image 1200), output 253, thinking 260": every class but the total,
+ * zeros left out, the prompt and cached tokens split by modality when they hold more than text.
+ */
 function tokenBreakdown(usage: NonNullable<MessageDto['usage']>): string {
-  return TOKEN_CLASSES.filter(({ name }) => name !== 'total_tokens' && usage[name] > 0)
-    .map(({ name, label }) => `${label} ${usage[name]}`)
+  const splits: Partial<Record<string, ByModality>> = {
+    prompt_tokens: usage.prompt_tokens_by_modality,
+    cached_tokens: usage.cached_tokens_by_modality,
+  };
+  return SHOWN_CLASSES.filter(({ name }) => usage[name] > 0)
+    .map(({ name, label }) => `${label} ${usage[name]}${modalityBreakdown(splits[name])}`)
     .join(', ');
 }
 

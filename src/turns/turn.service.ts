@@ -11,7 +11,7 @@ import { RateLimiter } from '../coordination/rate-limiter.js';
 import { SessionLine } from '../coordination/session-line.js';
 import { now } from '../core/clock.js';
 import { nanoToUsd } from '../core/money.js';
-import { usageToCounts } from '../core/token-usage.js';
+import { usageToCounts, usageToJson } from '../core/token-usage.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { LlmClient, promptCharsOf } from '../gemini/llm-client.js';
 import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
@@ -341,7 +341,7 @@ export class TurnService {
 /** What a refused call cost, in its error body: the same fields as a model message. */
 function costBody(turn: NewTurn): Record<string, unknown> {
   return {
-    usage: turn.usage ? usageToCounts(turn.usage) : null,
+    usage: turn.usage ? usageToJson(turn.usage) : null,
     cost_usd: nanoToUsd(turn.costNanoUsd),
     cost_status: turn.costStatus,
     priced_as: turn.pricedAs,

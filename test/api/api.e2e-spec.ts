@@ -153,6 +153,8 @@ describe('HTTP contract', () => {
             audio_prompt_tokens: 0,
             audio_cached_tokens: 0,
             total_tokens: 533,
+            prompt_tokens_by_modality: { text: 20, image: 0, audio: 0, video: 0, document: 0 },
+            cached_tokens_by_modality: { text: 0, image: 0, audio: 0, video: 0, document: 0 },
           },
           // 20 × $0.30/M + (253 + 260) × $2.50/M
           cost_usd: 0.0012885,
@@ -247,6 +249,8 @@ describe('HTTP contract', () => {
           audio_prompt_tokens: 0,
           audio_cached_tokens: 0,
           total_tokens: expect.any(Number),
+          prompt_tokens_by_modality: { text: expect.any(Number), image: 0, audio: 0, video: 0, document: 0 },
+          cached_tokens_by_modality: { text: 0, image: 0, audio: 0, video: 0, document: 0 },
         },
         cost_usd: expect.any(Number),
       });

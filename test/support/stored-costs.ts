@@ -4,7 +4,8 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { ModelCatalog } from '../../src/models/model-catalog.js';
 import { pricesAt } from '../../src/models/model-table.js';
 import { priceOf } from '../../src/pricing/price.js';
-import { countsToUsage } from '../../src/core/token-usage.js';
+import { countsToUsage, MEDIA_MODALITIES, MODALITY_SHARES } from '../../src/core/token-usage.js';
+import type { TokenUsage } from '../../src/core/token-usage.js';
 
 export interface CostMismatch {
   /** `chat_history` for a model message, `spend_ledger` for a line of the ledger. */
@@ -13,6 +14,13 @@ export interface CostMismatch {
   model: string;
   stored: number | null;
   recomputed: number | null;
+  /** Set when the row's media shares of this count add up past the count: its split by modality would not be what was stored. */
+  split?: 'prompt' | 'cached';
+}
+
+/** What the media shares of a count add up to; the service stores them as shares, never past their count. */
+function sharesOf(usage: TokenUsage, of: 'prompt' | 'cached'): number {
+  return MEDIA_MODALITIES.reduce((sum, modality) => sum + usage[MODALITY_SHARES[of][modality]], 0);
 }
 
 /**
@@ -23,7 +31,9 @@ export interface CostMismatch {
  * not report as valid counts carry no counts: both are skipped.) A row priced as another model
  * than the one that answered must say `estimated`; one priced as its own model says `priced`, or
  * `estimated` when its count was never final (a stream that broke); an unpriced one has no
- * `priced_as`.
+ * `priced_as`. The counts read are every token class's column (the media shares — audio, image,
+ * video, document — included: audio is priced at its own rates, the others at the input rates),
+ * and each row's media shares must fit in the count they split.
  */
 export async function storedCostMismatches(app: INestApplication): Promise<{ checked: number; mismatches: CostMismatch[] }> {
   const dataSource = app.get<DataSource>(getDataSourceToken());
@@ -43,9 +53,10 @@ export async function storedCostMismatches(app: INestApplication): Promise<{ che
       // Priced as the answering model itself (a -001 version: its family), or else an estimate.
       const own = pricedAs !== null && models.find(String(row.model))?.model === pricedAs;
       const statuses = pricedAs === null ? ['unpriced'] : own ? ['priced', 'estimated'] : ['estimated'];
-      return stored === recomputed && statuses.includes(String(row.cost_status))
-        ? []
-        : [{ table, id: Number(row.id), model: String(row.model), stored, recomputed }];
+      const mismatch = { table, id: Number(row.id), model: String(row.model), stored, recomputed };
+      if (sharesOf(usage, 'prompt') > usage.promptTokens) return [{ ...mismatch, split: 'prompt' as const }];
+      if (sharesOf(usage, 'cached') > usage.cachedTokens) return [{ ...mismatch, split: 'cached' as const }];
+      return stored === recomputed && statuses.includes(String(row.cost_status)) ? [] : [mismatch];
     };
   const mismatches = [...messages.flatMap(check('chat_history')), ...lines.flatMap(check('spend_ledger'))];
   return { checked: messages.length + lines.length, mismatches };

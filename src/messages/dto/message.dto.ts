@@ -2,19 +2,43 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { nanoToUsd } from '../../core/money.js';
 import { COST_STATUSES } from '../../core/cost-status.js';
 import type { CostStatus } from '../../core/cost-status.js';
-import { TOKEN_CLASSES, usageToCounts } from '../../core/token-usage.js';
-import type { TokenCounts } from '../../core/token-usage.js';
 import { MODALITIES } from '../../core/modality.js';
 import type { Modality } from '../../core/modality.js';
+import { FLAT_TOKEN_CLASSES, usageToJson } from '../../core/token-usage.js';
+import type { ByModality, FlatTokenName } from '../../core/token-usage.js';
 import type { Message, MessageAttachment } from '../message.js';
 
-/** Token counts by class: one property per entry of TOKEN_CLASSES. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- its token columns are declared below, from TOKEN_CLASSES
-export class UsageDto {}
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- the type of those columns
-export interface UsageDto extends TokenCounts {}
-for (const { name, description } of TOKEN_CLASSES) {
-  ApiProperty({ type: Number, example: 0, description })(UsageDto.prototype, name);
+/** Tokens of one count by modality: one integer property per entry of MODALITIES, adding up to that count. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- its properties are declared below, from MODALITIES
+export class ByModalityDto {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- the type of those properties
+export interface ByModalityDto extends ByModality {}
+for (const modality of MODALITIES) {
+  ApiProperty({ type: 'integer', minimum: 0, example: 0 })(ByModalityDto.prototype, modality);
+}
+
+/**
+ * Token counts by class: one property per flat entry of TOKEN_CLASSES, and the prompt and cached
+ * tokens split by modality (the media shares that are not flat fields are there only).
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- its token fields are declared below, from TOKEN_CLASSES
+export class UsageDto {
+  @ApiProperty({
+    type: ByModalityDto,
+    description: 'prompt_tokens by modality (promptTokensDetails); text is the rest of the prompt. Adds up to prompt_tokens.',
+  })
+  prompt_tokens_by_modality: ByModalityDto;
+
+  @ApiProperty({
+    type: ByModalityDto,
+    description: 'cached_tokens by modality (cacheTokensDetails); text is the rest. Adds up to cached_tokens.',
+  })
+  cached_tokens_by_modality: ByModalityDto;
+}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- the type of those fields
+export interface UsageDto extends Record<FlatTokenName, number> {}
+for (const { name, description } of FLAT_TOKEN_CLASSES) {
+  ApiProperty({ type: 'integer', minimum: 0, example: 0, description })(UsageDto.prototype, name);
 }
 
 /** What the model saw besides the turn's own message. */
@@ -142,7 +166,7 @@ export class MessageDto {
       created_at: message.createdAt,
       model: message.model,
       finish_reason: message.finishReason,
-      usage: usageToCounts(message.usage),
+      usage: usageToJson(message.usage),
       cost_usd: nanoToUsd(message.costNanoUsd),
       cost_status: message.costStatus ?? 'unpriced',
       // `?? null`: replays remembered before these fields existed lack them.

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { UsageDto } from '../../messages/dto/message.dto.js';
 import { nanoToUsd } from '../../core/money.js';
-import { usageToCounts } from '../../core/token-usage.js';
+import { usageToJson } from '../../core/token-usage.js';
 import type { TimeRange, UsageReport, UsageTotals } from '../usage.repository.js';
 
 const DATE_OR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}([Tt]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?))?$/;
@@ -63,7 +63,7 @@ function totals(entry: UsageTotals): UsageTotalsDto {
     turns: entry.turns,
     unpriced_turns: entry.unpricedTurns,
     estimated_turns: entry.estimatedTurns,
-    ...usageToCounts(entry.usage),
+    ...usageToJson(entry.usage),
     total_cost_usd: nanoToUsd(entry.costNanoUsd),
   };
 }
