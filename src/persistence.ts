@@ -4,7 +4,7 @@ import { ApiKeysRepository } from './auth/api-keys.repository.js';
 import { CoordinationRepository } from './coordination/coordination.repository.js';
 import { DatabaseModule } from './database/database.module.js';
 import { FileBlobsRepository } from './files/file-blobs.repository.js';
-import { FileEntity } from './files/file.entity.js';
+import { FileEntity, GeminiFileEntity } from './files/file.entity.js';
 import type { FileStore } from './files/file-store.js';
 import { FilesRepository } from './files/files.repository.js';
 import type { Manager } from './database/unit-of-work.js';
@@ -33,6 +33,7 @@ export const ENTITIES = [
   SpendEntryEntity,
   DailySpendEntity,
   FileEntity,
+  GeminiFileEntity,
 ];
 
 /** The repositories of a write transaction, all bound to it. */

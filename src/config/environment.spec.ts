@@ -20,6 +20,7 @@ describe('parseEnvironment', () => {
       metricsToken: null,
       fileMaxBytes: 20 * 1024 * 1024,
       userStorageBytes: 1024 * 1024 * 1024,
+      fileInlineMaxBytes: 4 * 1024 * 1024,
     });
     expect(DEFAULTS.DATABASE_URL).toBe('sqlite:data/chat.db');
   });

@@ -72,6 +72,8 @@ export interface AppSettings {
   fileMaxBytes: number;
   /** What one user's stored files may add up to. */
   userStorageBytes: number;
+  /** Files up to this size go to Gemini inline in each turn; larger ones through its Files API. */
+  fileInlineMaxBytes: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -93,6 +95,7 @@ export const DEFAULTS = {
   REQUEST_BODY_TIMEOUT_MS: '30000',
   FILE_MAX_BYTES: String(20 * 1024 * 1024),
   USER_STORAGE_BYTES: String(1024 * 1024 * 1024),
+  FILE_INLINE_MAX_BYTES: String(4 * 1024 * 1024),
 } as const;
 
 function value(env: Env, name: keyof typeof DEFAULTS): string {
@@ -196,6 +199,8 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     // 512 MiB at most: within SQLite's blob limit (1e9 bytes) and PostgreSQL's bytea limit (1 GB), with room for the copies a write makes.
     fileMaxBytes: integer(env, 'FILE_MAX_BYTES', 1, 512 * 1024 ** 2),
     userStorageBytes: integer(env, 'USER_STORAGE_BYTES', 1, Number.MAX_SAFE_INTEGER),
+    // 0: every file through the Files API. At most 20 MiB: Gemini's documented limit on a whole request.
+    fileInlineMaxBytes: integer(env, 'FILE_INLINE_MAX_BYTES', 0, 20 * 1024 * 1024),
   };
 }
 

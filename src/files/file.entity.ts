@@ -35,4 +35,34 @@ export class FileEntity implements StoredFile {
 
   @Column(timestampColumn('created_at'))
   createdAt: string;
+
+  /** What the bytes say about the file's token weight (media-tokens.ts); null when unknown. */
+  @Column(integerColumn('width'))
+  width: number | null;
+
+  @Column(integerColumn('height'))
+  height: number | null;
+
+  @Column(integerColumn('pages'))
+  pages: number | null;
+
+  @Column(integerColumn('duration_ms'))
+  durationMs: number | null;
+}
+
+/** A file's copy in Gemini's Files API, reused by URI until shortly before it expires. */
+@Entity('gemini_files')
+export class GeminiFileEntity {
+  @PrimaryColumn({ name: 'file_id', type: 'varchar', length: 40 })
+  fileId: string;
+
+  /** `files/…`: what deletes it at Gemini. */
+  @Column({ type: 'varchar', length: 200 })
+  name: string;
+
+  @Column({ type: 'varchar', length: 1000 })
+  uri: string;
+
+  @Column(timestampColumn('expires_at'))
+  expiresAt: string;
 }

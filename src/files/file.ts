@@ -11,6 +11,11 @@ export interface StoredFile {
   /** Hex SHA-256 of the bytes: the same bytes uploaded again by the same user are this file. */
   sha256: string;
   createdAt: string;
+  /** What the bytes say about the file's token weight (gemini/media-tokens.ts), read once at upload; null when unknown. */
+  width: number | null;
+  height: number | null;
+  pages: number | null;
+  durationMs: number | null;
 }
 
 /** The name of a file uploaded without one. */

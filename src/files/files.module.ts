@@ -6,16 +6,19 @@ import { FILE_STORE } from './file-store.js';
 import { FilesController } from './files.controller.js';
 import { FilesRepository } from './files.repository.js';
 import { FilesService } from './files.service.js';
+import { TurnMedia } from './turn-media.js';
+import { GeminiModule } from '../gemini/gemini.module.js';
 
 @Module({
-  imports: [CoordinationModule],
+  imports: [CoordinationModule, GeminiModule],
   controllers: [FilesController],
   providers: [
     repositoryProvider(FilesRepository),
     // The bytes, read outside a transaction; written through the unit of work (persistence.ts).
     repositoryProvider(FileBlobsRepository, FILE_STORE),
     FilesService,
+    TurnMedia,
   ],
-  exports: [FilesService],
+  exports: [FilesService, TurnMedia],
 })
 export class FilesModule {}

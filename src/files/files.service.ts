@@ -19,6 +19,8 @@ import type { StoredFile } from './file.js';
 import { FILE_STORE } from './file-store.js';
 import type { FileStore } from './file-store.js';
 import { FilesRepository } from './files.repository.js';
+import { TurnMedia } from './turn-media.js';
+import { mediaFactsOf } from '../gemini/media-tokens.js';
 import { ACCEPTED_MIME_TYPES, declaredFormat, disagreement, MEDIA_TYPES } from './media-types.js';
 
 /** File ids are `file_` and 32 hex digits, made here: anything else names no file and is not looked up. */
@@ -45,6 +47,7 @@ export class FilesService {
     private readonly rateLimiter: RateLimiter,
     private readonly unitOfWork: UnitOfWork<{ users: UsersRepository; files: FilesRepository; fileStore: FileStore }>,
     @Inject(appConfig.KEY) private readonly config: AppConfig,
+    private readonly media: TurnMedia,
   ) {}
 
   /**
@@ -69,6 +72,7 @@ export class FilesService {
     if (found !== null) {
       throw new UnsupportedFileType(`Content-Type ${type.mimeType} was declared, but the bytes are ${found}: declare what the file is.`);
     }
+    const facts = type.modality === 'text' ? null : mediaFactsOf(type.mimeType, bytes);
     const file: StoredFile = {
       id: `file_${randomUUID().replace(/-/g, '')}`,
       userId,
@@ -78,6 +82,10 @@ export class FilesService {
       bytes: bytes.length,
       sha256,
       createdAt: now(),
+      width: facts?.width ?? null,
+      height: facts?.height ?? null,
+      pages: facts?.pages ?? null,
+      durationMs: facts?.seconds === null || facts?.seconds === undefined ? null : Math.ceil(facts.seconds * 1000),
     };
     return this.unitOfWork.commit(async (tx) => {
       await tx.users.ensureExists(userId, file.createdAt);
@@ -113,12 +121,18 @@ export class FilesService {
     return pageOf(await this.files.pageForUser(userId, limit + 1, decodeKeysetCursor(after)), limit, (file) => encodeKeysetCursor(file));
   }
 
-  /** Removes the file and its bytes. */
+  /**
+   * Removes the file and its bytes here, then its copy at Gemini. Messages that carried it keep
+   * its name (`deleted: true`); what their turns cost stays.
+   */
   async delete(caller: Caller, fileId: string): Promise<void> {
     const file = await this.getFor(caller, fileId);
-    await this.unitOfWork.commit(async ({ files, fileStore }) => {
+    const copy = await this.unitOfWork.commit(async ({ files, fileStore }) => {
+      const copies = await files.geminiCopies([file.id]);
       await fileStore.delete(file.id);
       await files.delete(file.id);
+      return copies.get(file.id) ?? null;
     });
+    if (copy) this.media.deleteAtGemini([copy.name]);
   }
 }

@@ -7,7 +7,9 @@ import { isUtf8 } from 'node:buffer';
  * runs on 20, and it does not judge text at all; the formats accepted here are few and their
  * signatures fixed, each covered by media-types.spec.ts.
  */
-export type Modality = 'image' | 'document' | 'audio' | 'video' | 'text';
+import type { Modality } from '../core/modality.js';
+
+export type { Modality };
 
 export interface MediaType {
   /** What is stored and served (`mime_type`). */

@@ -1,14 +1,17 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { ApiError } from '@google/genai';
-import { DomainError, ErrorCode } from '../common/errors.js';
+import { DomainError, ErrorCode, UpstreamFileUnavailable } from '../common/errors.js';
 import { parseEnvironment } from '../config/environment.js';
 import type { AppConfig } from '../config/app.config.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ModelCatalog } from '../models/model-catalog.js';
 import { GeminiEmulator } from './emulator/gemini-emulator.js';
 import type { RecordedRequest } from './emulator/gemini-emulator.js';
+import { pdf, png } from '../../test/support/file-samples.js';
+import { FILE_LIFETIME_MS } from './emulator/gemini-emulator.js';
 import { GeminiClient, retryDelayMs } from './gemini.client.js';
+import { promptCharsOf } from './llm-client.js';
 import type { LlmRequest } from './llm-client.js';
 
 // GeminiClient is checked through the real @google/genai SDK over loopback HTTP against the
@@ -506,6 +509,196 @@ describe(GeminiClient.name, () => {
       expect(calls).toHaveLength(1);
       await until(() => calls[0].clientGone === true, 'the emulator saw the stream abandoned');
       expect(calls[0].clientGone).toBe(true);
+    });
+  });
+  describe('media and the Files API', () => {
+    const image = png(3, 800, 400);
+    const document = pdf(3);
+
+    it('sends a turn’s files before its text: inline bytes, file URIs, notes for deleted files', async () => {
+      const client = clientWith();
+      const uploaded = await client.uploadFile({ data: document, mimeType: 'application/pdf', displayName: 'report.pdf' });
+      const request = requestOf({
+        contents: [
+          {
+            role: 'user',
+            text: 'Compare them.',
+            media: [
+              { kind: 'inline', mimeType: 'image/png', data: image },
+              { kind: 'uri', mimeType: 'application/pdf', uri: uploaded.uri },
+              { kind: 'note', text: '[The file old.csv was deleted.]' },
+            ],
+          },
+        ],
+      });
+
+      await expect(client.generate(request)).resolves.toMatchObject({ failure: null });
+      await expect(client.countTokens(request)).resolves.toEqual(expect.any(Number));
+
+      const [generated, counted] = emulator.requests.filter((r) => r.action === 'generateContent' || r.action === 'countTokens');
+      const parts = generated.body.contents[0].parts;
+      expect(parts).toEqual([
+        { inlineData: { mimeType: 'image/png', data: expect.any(String) } },
+        { fileData: { mimeType: 'application/pdf', fileUri: uploaded.uri } },
+        { text: '[The file old.csv was deleted.]' },
+        { text: 'Compare them.' },
+      ]);
+      expect(Buffer.from(parts[0].inlineData.data, 'base64').equals(image)).toBe(true);
+      expect(counted.body.contents).toEqual(generated.body.contents);
+    });
+
+    it('sends only the files of a turn without text (Gemini refuses an empty text part)', async () => {
+      const request = requestOf({
+        contents: [{ role: 'user', text: '', media: [{ kind: 'inline', mimeType: 'image/png', data: image }] }],
+      });
+
+      await expect(clientWith().generate(request)).resolves.toMatchObject({ text: expect.stringMatching(/^I received 1 image\./) });
+      expect(emulator.generateRequests()[0].body.contents).toEqual([
+        { role: 'user', parts: [{ inlineData: { mimeType: 'image/png', data: image.toString('base64') } }] },
+      ]);
+    });
+
+    it('reports usage with the media counted (258 a tile on 2.x)', async () => {
+      const request = requestOf({
+        contents: [{ role: 'user', text: 'Hi!', media: [{ kind: 'inline', mimeType: 'image/png', data: image }] }],
+      });
+      // 800×400: 2×1 tiles; "Hi!": 1 token.
+      await expect(clientWith().generate(request)).resolves.toMatchObject({ usage: { promptTokens: 517 } });
+      await expect(clientWith().countTokens(request)).resolves.toBe(517);
+    });
+
+    it('uploads the bytes and answers the file’s name, URI, type and expiry', async () => {
+      const before = Date.now();
+      const uploaded = await clientWith().uploadFile({ data: document, mimeType: 'application/pdf', displayName: 'report.pdf' });
+
+      expect(uploaded).toEqual({
+        name: expect.stringMatching(/^files\//),
+        uri: `${baseUrl}/v1beta/${uploaded.name}`,
+        mimeType: 'application/pdf',
+        expiresAt: expect.any(String),
+      });
+      expect(Date.parse(uploaded.expiresAt) - before).toBeGreaterThan(FILE_LIFETIME_MS - 60_000);
+      expect(Date.parse(uploaded.expiresAt) - before).toBeLessThanOrEqual(FILE_LIFETIME_MS + 1000);
+      expect(emulator.uploads).toEqual([
+        { name: uploaded.name, displayName: 'report.pdf', mimeType: 'application/pdf', data: document, receivedAt: expect.any(Number) },
+      ]);
+      expect(await counted('gemini_chat_upstream_duration_seconds_count')).toEqual([
+        { labels: { method: 'files.upload', outcome: 'ok' }, value: 1 },
+      ]);
+    });
+
+    it('waits while Gemini says PROCESSING, then answers the ACTIVE file', async () => {
+      emulator.scriptNextFileStates('PROCESSING', 'PROCESSING', 'ACTIVE');
+      await expect(clientWith().uploadFile({ data: image, mimeType: 'image/png', displayName: 'a.png' })).resolves.toMatchObject({
+        name: expect.stringMatching(/^files\//),
+      });
+      expect(emulator.requests.filter((r) => r.action === 'files.get')).toHaveLength(2);
+    });
+
+    it('fails with UPSTREAM_ERROR when Gemini could not process the file', async () => {
+      emulator.scriptNextFileStates('PROCESSING', 'FAILED');
+      await expect(clientWith().uploadFile({ data: image, mimeType: 'image/png', displayName: 'a.png' })).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_ERROR,
+        message: 'Gemini could not process the uploaded file.',
+      });
+    });
+
+    it('gives up polling at GEMINI_TIMEOUT_MS', async () => {
+      emulator.scriptNextFileStates('PROCESSING');
+      await expect(
+        clientWith({ timeoutMs: 400 }).uploadFile({ data: image, mimeType: 'image/png', displayName: 'a.png' }),
+      ).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_TIMEOUT });
+    });
+
+    it('retries an upload Gemini refused with 503, once', async () => {
+      emulator.enqueueFileErrors(503);
+      await expect(clientWith().uploadFile({ data: image, mimeType: 'image/png', displayName: 'a.png' })).resolves.toMatchObject({
+        name: expect.stringMatching(/^files\//),
+      });
+      expect(emulator.uploads).toHaveLength(1);
+      expect(await counted('gemini_chat_upstream_errors_total')).toEqual([
+        { labels: { method: 'files.upload', status: '503', code: 'UPSTREAM_ERROR' }, value: 1 },
+      ]);
+    });
+
+    it('answers UpstreamFileUnavailable naming the URI, once, without a retry, when Gemini no longer has the file', async () => {
+      const client = clientWith();
+      const kept = await client.uploadFile({ data: image, mimeType: 'image/png', displayName: 'kept.png' });
+      const gone = await client.uploadFile({ data: document, mimeType: 'application/pdf', displayName: 'gone.pdf' });
+      const request = requestOf({
+        contents: [
+          {
+            role: 'user',
+            text: 'And these?',
+            media: [
+              { kind: 'uri', mimeType: 'image/png', uri: kept.uri },
+              { kind: 'uri', mimeType: 'application/pdf', uri: gone.uri },
+            ],
+          },
+        ],
+      });
+      await expect(client.generate(request)).resolves.toMatchObject({ failure: null });
+
+      emulator.expireFile(gone.name);
+      for (const call of [
+        () => client.generate(request),
+        () => client.stream(request, () => undefined),
+        () => client.countTokens(request),
+      ]) {
+        const outcome = call();
+        await expect(outcome).rejects.toBeInstanceOf(UpstreamFileUnavailable);
+        await expect(outcome).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_ERROR, uris: [gone.uri] });
+      }
+      // The first generate, then one call each: none retried.
+      expect(emulator.requests.filter((r) => r.action !== 'files.upload' && r.action !== 'files.upload.chunk')).toHaveLength(4);
+
+      emulator.advanceClock(FILE_LIFETIME_MS);
+      await expect(client.generate(request)).rejects.toMatchObject({ uris: [kept.uri] });
+    });
+
+    it('still says a 403 about the key is about the key, files or not', async () => {
+      const client = clientWith();
+      const uploaded = await client.uploadFile({ data: image, mimeType: 'image/png', displayName: 'a.png' });
+      emulator.enqueue({ status: 403, errorMessage: "Method doesn't allow unregistered callers." });
+      const request = requestOf({
+        contents: [{ role: 'user', text: 'x', media: [{ kind: 'uri', mimeType: 'image/png', uri: uploaded.uri }] }],
+      });
+
+      await expect(client.generate(request)).rejects.toMatchObject({
+        code: ErrorCode.UPSTREAM_ERROR,
+        message: expect.stringContaining('GEMINI_API_KEY'),
+      });
+    });
+
+    it('deletes a file at Gemini, and takes a file already gone as deleted', async () => {
+      const client = clientWith();
+      const uploaded = await client.uploadFile({ data: image, mimeType: 'image/png', displayName: 'a.png' });
+
+      await expect(client.deleteFile(uploaded.name)).resolves.toBeUndefined();
+      await expect(client.deleteFile(uploaded.name)).resolves.toBeUndefined();
+      expect(emulator.deletes).toEqual([uploaded.name]);
+      expect(emulator.storedFiles()).toEqual([]);
+      expect((await counted('gemini_chat_upstream_duration_seconds_count')).filter((s) => s.labels.method === 'files.delete')).toEqual([
+        { labels: { method: 'files.delete', outcome: 'ok' }, value: 2 },
+      ]);
+    });
+
+    it('bounds a prompt with media by its text: notes count, bytes and URIs do not', () => {
+      const request = requestOf({
+        systemInstruction: 'abc',
+        contents: [
+          {
+            role: 'user',
+            text: 'hello',
+            media: [
+              { kind: 'inline', mimeType: 'image/png', data: image },
+              { kind: 'uri', mimeType: 'image/png', uri: 'https://x/v1beta/files/a' },
+              { kind: 'note', text: 'gone' },
+            ],
+          },
+        ],
+      });
+      expect(promptCharsOf(request)).toBe(3 + 5 + 4);
     });
   });
 });

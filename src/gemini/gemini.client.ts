@@ -1,14 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ApiError, GoogleGenAI } from '@google/genai';
+import { ApiError, FileState, GoogleGenAI } from '@google/genai';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
-import type { Content, GenerateContentParameters, GenerateContentResponse } from '@google/genai';
+import type { Content, Fetch, File as GeminiFile, GenerateContentParameters, GenerateContentResponse, Part } from '@google/genai';
 import { UpstreamError } from '../common/errors.js';
 import type { DomainError } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { Metrics } from '../metrics/metrics.js';
-import { LlmClient } from './llm-client.js';
-import type { LlmMode, LlmRequest, LlmResult, UploadedFile } from './llm-client.js';
+import { fileUrisOf, LlmClient } from './llm-client.js';
+import type { LlmMedia, LlmMode, LlmRequest, LlmResult, LlmTurn, UploadedFile } from './llm-client.js';
 import { GEMINI_ENDPOINT } from './gemini-endpoint.js';
 import type { GeminiEndpoint } from './gemini-endpoint.js';
 import { retryInfoSeconds, toDomainError } from './upstream-errors.js';
@@ -19,6 +20,11 @@ import { answerText, boundedFetch, mostUsageOf, replyByteLimit, replyTooLargeIn,
 export class GeminiClient extends LlmClient {
   private readonly logger = new Logger(GeminiClient.name);
   private readonly sdk: GoogleGenAI;
+  /**
+   * The abort signal of the Files API call running in this async context: the SDK's files.upload
+   * takes none (it sends its chunks without one), so its fetches get the deadline from here.
+   */
+  private readonly callSignal = new AsyncLocalStorage<AbortSignal>();
   readonly mode: LlmMode;
 
   constructor(
@@ -34,7 +40,7 @@ export class GeminiClient extends LlmClient {
       // Every reply is read through a byte bound: no upstream answer is held past what the output cap allows.
       httpOptions: {
         ...(endpoint.baseUrl ? { baseUrl: endpoint.baseUrl } : {}),
-        fetch: boundedFetch(replyByteLimit(config.gemini.maxOutputTokens)),
+        fetch: signalledFetch(boundedFetch(replyByteLimit(config.gemini.maxOutputTokens)), () => this.callSignal.getStore()),
       },
     });
   }
@@ -99,12 +105,40 @@ export class GeminiClient extends LlmClient {
     });
   }
 
-  uploadFile(_file: { data: Buffer; mimeType: string; displayName: string }): Promise<UploadedFile> {
-    return Promise.reject(new UpstreamError('uploadFile: not built yet'));
+  /**
+   * files.upload (a resumable upload), then files.get while Gemini says PROCESSING, all under
+   * GEMINI_TIMEOUT_MS. Retried (429, 503) only until the upload went through: a retry after it
+   * would leave a second copy at Gemini. Its answer is input: checked before it is used.
+   */
+  uploadFile({ data, mimeType, displayName }: { data: Buffer; mimeType: string; displayName: string }): Promise<UploadedFile> {
+    return this.withDeadline(FILES_API, 'files.upload', (abortSignal, attempt) =>
+      this.callSignal.run(abortSignal, async () => {
+        let file = await this.sdk.files
+          .upload({
+            file: new Blob([data as Uint8Array<ArrayBuffer>], { type: mimeType }),
+            config: { mimeType, displayName },
+          })
+          .catch(filesApiMissing);
+        attempt.retryable = false;
+        for (let waitMs = FILE_POLL_FIRST_MS; file?.state === FileState.PROCESSING; waitMs = Math.min(waitMs * 2, FILE_POLL_MAX_MS)) {
+          await sleep(waitMs, abortSignal);
+          file = await this.sdk.files.get({ name: uploadedNameOf(file), config: { abortSignal } });
+        }
+        return uploadedFileOf(file, mimeType);
+      }),
+    );
   }
 
-  deleteFile(_name: string): Promise<void> {
-    return Promise.reject(new UpstreamError('deleteFile: not built yet'));
+  /** files.delete; a file Gemini no longer has (404, or the 403 it answers for an expired one) is deleted already. */
+  deleteFile(name: string): Promise<void> {
+    return this.withDeadline(FILES_API, 'files.delete', async (abortSignal) => {
+      try {
+        await this.sdk.files.delete({ name, config: { abortSignal } });
+      } catch (error) {
+        if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return;
+        throw error;
+      }
+    });
   }
 
   private mostUsageOf(request: LlmRequest) {
@@ -132,7 +166,7 @@ export class GeminiClient extends LlmClient {
    * `chats`: the conversation is rebuilt from the database on every turn.
    */
   private async withDeadline<T>(
-    request: LlmRequest,
+    request: LlmRequest | typeof FILES_API,
     method: string,
     call: (abortSignal: AbortSignal, attempt: { retryable: boolean }) => Promise<T>,
     /**
@@ -142,6 +176,7 @@ export class GeminiClient extends LlmClient {
     paidFailure?: (failure: DomainError, cutOff: boolean) => T,
   ): Promise<T> {
     const { timeoutMs, retries } = this.config.gemini;
+    const fileUris = 'contents' in request ? fileUrisOf(request) : [];
     const deadline = new AbortController();
     const deadlineAt = Date.now() + timeoutMs;
     let timedOut = false;
@@ -153,7 +188,7 @@ export class GeminiClient extends LlmClient {
       for (let attemptNo = 0; ; attemptNo++) {
         // The deadline may have fired while we waited to retry: a listener added now would never fire.
         if (deadline.signal.aborted)
-          throw toDomainError(new DOMException('deadline', 'AbortError'), { model: request.model, timeoutMs, timedOut: true });
+          throw toDomainError(new DOMException('deadline', 'AbortError'), { model: request.model, timeoutMs, timedOut: true, fileUris });
         const attempt = { retryable: true };
         const attemptStarted = performance.now();
         const attemptSeconds = () => (performance.now() - attemptStarted) / 1000;
@@ -167,7 +202,7 @@ export class GeminiClient extends LlmClient {
           this.metrics.upstreamAttempt(method, attemptSeconds());
           return result;
         } catch (error) {
-          const mapped = toDomainError(error, { model: request.model, timeoutMs, timedOut });
+          const mapped = toDomainError(error, { model: request.model, timeoutMs, timedOut, fileUris });
           this.metrics.upstreamAttempt(method, attemptSeconds(), {
             status: error instanceof ApiError ? error.status : null,
             code: mapped.code,
@@ -178,7 +213,7 @@ export class GeminiClient extends LlmClient {
           const retry =
             attempt.retryable && !timedOut && attemptNo < retries && delayMs !== null && Date.now() + delayMs + timeoutMs / 4 <= deadlineAt;
           this.logger.warn(
-            `${method} ${request.model} attempt ${attemptNo + 1} failed: ${mapped.code} (${describeUpstream(error)})` +
+            `${method}${'contents' in request ? ` ${request.model}` : ''} attempt ${attemptNo + 1} failed: ${mapped.code} (${describeUpstream(error)})` +
               (retry ? `; retrying in ${delayMs} ms` : ''),
           );
           if (!retry) throw mapped;
@@ -193,8 +228,85 @@ export class GeminiClient extends LlmClient {
   }
 }
 
+/** What withDeadline is told for a Files API call: no model, no prompt. */
+const FILES_API = { model: 'files' } as const;
+const FILE_POLL_FIRST_MS = 100;
+const FILE_POLL_MAX_MS = 2000;
+/** When Gemini's answer gives no usable expiry: an hour short of its 48 h, so the file is not used past it. */
+const FALLBACK_FILE_LIFETIME_MS = 47 * 3600 * 1000;
+/** No expiry later than Gemini's 48 h is believed. */
+const MAX_FILE_LIFETIME_MS = 48 * 3600 * 1000;
+const FILE_NAME = /^files\/[A-Za-z0-9_-]{1,64}$/;
+
 function contentsOf(request: LlmRequest): Content[] {
-  return request.contents.map((turn) => ({ role: turn.role, parts: [{ text: turn.text }] }));
+  return request.contents.map((turn) => ({ role: turn.role, parts: partsOf(turn) }));
+}
+
+/**
+ * A turn's files, then its text. A turn with files and no text sends only the files: Gemini
+ * refuses an empty text part.
+ */
+function partsOf(turn: LlmTurn): Part[] {
+  const media = (turn.media ?? []).map(partOf);
+  return media.length > 0 && turn.text.length === 0 ? media : [...media, { text: turn.text }];
+}
+
+function partOf(media: LlmMedia): Part {
+  switch (media.kind) {
+    case 'inline':
+      return { inlineData: { mimeType: media.mimeType, data: media.data.toString('base64') } };
+    case 'uri':
+      return { fileData: { mimeType: media.mimeType, fileUri: media.uri } };
+    case 'note':
+      return { text: media.text };
+  }
+}
+
+/** A 404 from files.upload: this endpoint has no Files API (a proxy, an old emulator), not a missing model. */
+function filesApiMissing(error: unknown): never {
+  if (error instanceof ApiError && error.status === 404) throw new UpstreamError("Gemini's Files API is not available at this endpoint.");
+  throw error;
+}
+
+function uploadedNameOf(file: GeminiFile | undefined): string {
+  const name = file?.name;
+  if (typeof name !== 'string' || !FILE_NAME.test(name)) throw new UpstreamError('Gemini answered an upload without a valid file name.');
+  return name;
+}
+
+/** Gemini's answer to an upload, checked: a `files/` name, an http(s) URI, ACTIVE, an expiry no later than 48 h from now. */
+function uploadedFileOf(answer: GeminiFile | undefined, mimeType: string): UploadedFile {
+  const name = uploadedNameOf(answer);
+  const file = answer!;
+  if (file.state === FileState.FAILED) throw new UpstreamError('Gemini could not process the uploaded file.');
+  if (file.state !== undefined && file.state !== FileState.ACTIVE)
+    throw new UpstreamError('Gemini answered an upload in an unknown state.');
+  const uri = file.uri;
+  if (typeof uri !== 'string' || uri.length > 2048 || !/^https?:$/.test(safeUrl(uri)?.protocol ?? '')) {
+    throw new UpstreamError('Gemini answered an upload without a valid file URI.');
+  }
+  const now = Date.now();
+  const stated = typeof file.expirationTime === 'string' ? Date.parse(file.expirationTime) : Number.NaN;
+  const expiresAt =
+    Number.isFinite(stated) && stated > now ? Math.min(stated, now + MAX_FILE_LIFETIME_MS) : now + FALLBACK_FILE_LIFETIME_MS;
+  return { name, uri, mimeType, expiresAt: new Date(expiresAt).toISOString() };
+}
+
+function safeUrl(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The SDK's fetch, also aborted by the signal `signalOf` gives for the call running (if any). */
+function signalledFetch(fetchImpl: Fetch, signalOf: () => AbortSignal | undefined): Fetch {
+  return (input, init) => {
+    const extra = signalOf();
+    if (!extra) return fetchImpl(input, init);
+    return fetchImpl(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, extra]) : extra });
+  };
 }
 
 const BACKOFF_BASE_MS = 250;

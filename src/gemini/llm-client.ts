@@ -32,9 +32,19 @@ export interface LlmRequest {
   systemInstruction: string | null;
 }
 
-/** The characters of a request's prompt: a bound on its tokens (a token is rarely shorter than a character). */
+/**
+ * The characters of a request's text — turns, notes in place of deleted files, the system
+ * instruction: a bound on its text tokens (a token is rarely shorter than a character). Files
+ * sent as bytes or URIs are not text and not counted here.
+ */
 export function promptCharsOf(request: LlmRequest): number {
-  return request.contents.reduce((sum, turn) => sum + turn.text.length, request.systemInstruction?.length ?? 0);
+  const notes = (turn: LlmTurn) => (turn.media ?? []).reduce((sum, media) => sum + (media.kind === 'note' ? media.text.length : 0), 0);
+  return request.contents.reduce((sum, turn) => sum + turn.text.length + notes(turn), request.systemInstruction?.length ?? 0);
+}
+
+/** The Files API URIs a request names (its `uri` media), once each. */
+export function fileUrisOf(request: LlmRequest): string[] {
+  return [...new Set(request.contents.flatMap((turn) => (turn.media ?? []).flatMap((media) => (media.kind === 'uri' ? [media.uri] : []))))];
 }
 
 /**

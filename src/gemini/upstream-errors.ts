@@ -1,5 +1,12 @@
 import { ApiError } from '@google/genai';
-import { ContextTooLong, DomainError, UpstreamError, UpstreamRateLimited, UpstreamTimeout } from '../common/errors.js';
+import {
+  ContextTooLong,
+  DomainError,
+  UpstreamError,
+  UpstreamFileUnavailable,
+  UpstreamRateLimited,
+  UpstreamTimeout,
+} from '../common/errors.js';
 import { replyTooLargeError, replyTooLargeIn } from './upstream-reply.js';
 
 const DEFAULT_RETRY_AFTER_SECONDS = 30;
@@ -36,6 +43,21 @@ export interface UpstreamCallContext {
   timeoutMs: number;
   /** True when our own deadline fired: the abort is a timeout, not a failure. */
   timedOut: boolean;
+  /** The Files API URIs the request named (`fileData` parts): a 403 about a file names one of them. */
+  fileUris?: readonly string[];
+}
+
+/**
+ * Gemini's 403 for a request naming a file it no longer has (deleted, or 48 h after upload):
+ * PERMISSION_DENIED, "You do not have permission to access the File <id> or it may not exist."
+ * The URIs of the request that name that file (all of them when the id cannot be read), or null
+ * when the 403 is not about a file (a refused key is a 403 too).
+ */
+export function unavailableFilesOf(message: string, fileUris: readonly string[]): string[] | null {
+  if (fileUris.length === 0 || !/PERMISSION_DENIED/.test(message) || !/access the File/i.test(message)) return null;
+  const id = /access the File ([A-Za-z0-9_-]+)/i.exec(message)?.[1];
+  const named = id === undefined ? [] : fileUris.filter((uri) => uri.split('?')[0].endsWith(`files/${id}`));
+  return named.length > 0 ? named : [...fileUris];
 }
 
 /** Maps whatever the SDK threw to the domain error a client sees. */
@@ -56,6 +78,8 @@ export function toDomainError(error: unknown, context: UpstreamCallContext): Dom
           'Use another model for this session, or set GEMINI_MODEL for new sessions.',
       );
     }
+    const unavailable = status === 403 ? unavailableFilesOf(error.message, context.fileUris ?? []) : null;
+    if (unavailable) return new UpstreamFileUnavailable(unavailable);
     if (status === 401 || status === 403) {
       return new UpstreamError('Gemini refused the credentials of this service (check GEMINI_API_KEY).');
     }

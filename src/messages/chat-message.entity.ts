@@ -55,6 +55,10 @@ export class ChatMessageEntity {
 
   @Column(integerColumn('latency_ms'))
   latencyMs: number | null;
+
+  /** User rows: the files the message carried, as JSON (attachmentsToColumn); null when none. */
+  @Column({ type: 'text', nullable: true })
+  attachments: string | null;
 }
 
 // The token count columns come from the one list of token classes.

@@ -5,6 +5,8 @@ import type { MessagesRepository } from './messages.repository.js';
 /** Memory the cached conversations may take, roughly (UTF-16 text plus a per-message allowance). */
 const CACHE_BYTES = 64 * 1024 * 1024;
 const BYTES_PER_MESSAGE = 256;
+/** A file a message carried: its description, never its bytes. */
+const BYTES_PER_ATTACHMENT = 512;
 /** Shorter conversations are read whole each time: that costs little, and keeps memory for the long ones. */
 const LONG_CONVERSATION = 32;
 
@@ -90,6 +92,7 @@ export class ConversationCache {
 
 function sizeOf(messages: readonly Message[]): number {
   let bytes = 0;
-  for (const message of messages) bytes += BYTES_PER_MESSAGE + 2 * message.content.length;
+  for (const message of messages)
+    bytes += BYTES_PER_MESSAGE + 2 * message.content.length + BYTES_PER_ATTACHMENT * message.attachments.length;
   return bytes;
 }

@@ -1,4 +1,5 @@
 import type { CostStatus } from '../core/cost-status.js';
+import type { Modality } from '../core/modality.js';
 import type { TokenUsage } from '../core/token-usage.js';
 
 export type MessageRole = 'user' | 'model';
@@ -22,7 +23,42 @@ export interface Message {
   /** Model rows: what the model saw besides the turn's own message. */
   context: MessageContext | null;
   latencyMs: number | null;
+  /** User rows: the files the message carried, in order (empty when none). */
+  attachments: readonly MessageAttachment[];
 }
+
+/**
+ * A file a user message carried, as it was when sent: the message reads the same after the file
+ * is deleted (`deleted`, read from the files still there). What its bytes said about its token
+ * weight is kept with it, so a turn weighs its history's files without reading them.
+ */
+export interface MessageAttachment {
+  fileId: string;
+  name: string;
+  mimeType: string;
+  modality: Modality;
+  bytes: number;
+  sha256: string;
+  width: number | null;
+  height: number | null;
+  pages: number | null;
+  durationMs: number | null;
+  /** The file was deleted since: later turns send a note in its place. */
+  deleted: boolean;
+}
+
+/** The stored form of a message's attachments (`chat_history.attachments`): JSON, null when none. */
+export function attachmentsToColumn(attachments: readonly MessageAttachment[]): string | null {
+  if (attachments.length === 0) return null;
+  return JSON.stringify(attachments.map(({ deleted: _deleted, ...kept }) => kept));
+}
+
+export function attachmentsFromColumn(column: string | null | undefined): readonly MessageAttachment[] {
+  if (!column) return NO_ATTACHMENTS;
+  return (JSON.parse(column) as Omit<MessageAttachment, 'deleted'>[]).map((attachment) => ({ ...attachment, deleted: false }));
+}
+
+export const NO_ATTACHMENTS: readonly MessageAttachment[] = Object.freeze([]);
 
 /** The earlier messages sent as context with a turn's message. */
 export interface MessageContext {
@@ -38,6 +74,7 @@ export interface MessageContext {
 export interface NewTurn {
   sessionId: string;
   userMessage: string;
+  attachments: readonly MessageAttachment[];
   receivedAt: string;
   reply: string;
   answeredAt: string;
@@ -57,6 +94,7 @@ export interface ContextMessage {
   id: number;
   role: MessageRole;
   content: string;
+  attachments: readonly MessageAttachment[];
 }
 
 /** What a stored turn weighed, as Gemini counted it, and what its context was. */

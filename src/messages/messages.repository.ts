@@ -3,7 +3,7 @@ import { Sql } from '../database/sql.js';
 import { countsToUsage, TOKEN_CLASSES } from '../core/token-usage.js';
 import type { TokenName } from '../core/token-usage.js';
 import type { CostStatus } from '../core/cost-status.js';
-import { contextTokensOf } from './message.js';
+import { attachmentsFromColumn, attachmentsToColumn, contextTokensOf } from './message.js';
 import type { ContextMessage, Message, MessageContext, MessageRole, NewTurn, TurnHistory } from './message.js';
 
 type MessageRow = {
@@ -22,6 +22,8 @@ type MessageRow = {
   /** A boolean on PostgreSQL, 0 or 1 on SQLite (and bound as 0 or 1 on both). */
   context_truncated: boolean | number | null;
   latency_ms: number | string | null;
+  /** User rows: JSON (attachmentsToColumn); null when none. */
+  attachments: string | null;
 } & Record<TokenName, number | string | null>;
 
 /** What a turn writes, user row and model row alike; the columns from `model` on are the model row's. */
@@ -30,6 +32,7 @@ const VALUE_COLUMNS = [
   'timestamp',
   'role',
   'content',
+  'attachments',
   'model',
   'priced_as',
   'context_messages',
@@ -46,15 +49,18 @@ const MODEL_ONLY = VALUE_COLUMNS.slice(VALUE_COLUMNS.indexOf('model'));
 const quoted = (column: string) => (column === 'timestamp' ? '"timestamp"' : column);
 const MESSAGE_COLUMNS = ['id', ...VALUE_COLUMNS].map(quoted).join(', ');
 
-type ContextRow = ContextMessage &
-  Pick<MessageRow, 'prompt_tokens' | 'output_tokens' | 'context_messages' | 'context_first_message_id' | 'context_truncated'>;
+type ContextRow = Omit<ContextMessage, 'attachments'> &
+  Pick<
+    MessageRow,
+    'attachments' | 'prompt_tokens' | 'output_tokens' | 'context_messages' | 'context_first_message_id' | 'context_truncated'
+  >;
 
 /**
  * Only what a turn's context needs, in history order, and what the newest turn weighed (on model
  * rows); as SINCE below, no row when there is no such session.
  */
 const CONTEXT = new Sql<{ [column in keyof ContextRow]: ContextRow[column] | null }>(
-  `SELECT h.id, h.role, h.content, h.prompt_tokens, h.output_tokens, h.context_messages, h.context_first_message_id, h.context_truncated
+  `SELECT h.id, h.role, h.content, h.attachments, h.prompt_tokens, h.output_tokens, h.context_messages, h.context_first_message_id, h.context_truncated
      FROM chat_sessions s LEFT JOIN chat_history h ON h.chat_id = s.chat_id
     WHERE s.chat_id = :sessionId ORDER BY h.id`,
 );
@@ -78,7 +84,7 @@ const PAGE = new Sql<MessageRow>(
 /** Both rows of a turn in one statement: the user's message first (history order is by id). */
 const APPEND_TURN = new Sql<{ id: number | string; role: MessageRole }>(
   `INSERT INTO chat_history (${VALUE_COLUMNS.map(quoted).join(', ')})
-   VALUES (:chat_id, :received_at, 'user', :user_message, ${MODEL_ONLY.map(() => 'NULL').join(', ')}),
+   VALUES (:chat_id, :received_at, 'user', :user_message, :user_attachments, ${MODEL_ONLY.map(() => 'NULL').join(', ')}),
           (${VALUE_COLUMNS.map((column) => `:${column}`).join(', ')})
    RETURNING id, role`,
 );
@@ -102,8 +108,14 @@ export class MessagesRepository {
     if (rows[0].role === null) return { messages: [], lastTurn: null };
     const last = rows.at(-1) as ContextRow;
     const count = (value: number | string | null) => (value === null ? null : Number(value));
+    const messages: ContextMessage[] = (rows as ContextRow[]).map((row) => ({
+      id: row.id,
+      role: row.role,
+      content: row.content,
+      attachments: attachmentsFromColumn(row.attachments),
+    }));
     return {
-      messages: rows as ContextRow[],
+      messages,
       lastTurn: {
         tokens: contextTokensOf(count(last.prompt_tokens), count(last.output_tokens)),
         context: last.context_messages === null ? null : contextOf(last),
@@ -116,6 +128,18 @@ export class MessagesRepository {
     return (await PAGE.rows(this.manager, { sessionId, limit, afterId: afterId ?? 0 })).map(toMessage);
   }
 
+  /** Which of these files are still stored (the others were deleted since a message carried them). */
+  async storedFiles(fileIds: readonly string[]): Promise<Set<string>> {
+    if (fileIds.length === 0) return new Set();
+    const rows: { file_id: string }[] = await this.manager
+      .createQueryBuilder()
+      .select('f.file_id', 'file_id')
+      .from('files', 'f')
+      .where('f.file_id IN (:...fileIds)', { fileIds: [...new Set(fileIds)] })
+      .getRawMany();
+    return new Set(rows.map((row) => row.file_id));
+  }
+
   /** Both rows of a turn. */
   async appendTurn(turn: NewTurn): Promise<[Message, Message]> {
     const modelRow: Omit<MessageRow, 'id'> = {
@@ -123,6 +147,7 @@ export class MessagesRepository {
       timestamp: turn.answeredAt,
       role: 'model',
       content: turn.reply,
+      attachments: null,
       model: turn.model,
       priced_as: turn.pricedAs,
       context_messages: turn.context.messages,
@@ -140,8 +165,14 @@ export class MessagesRepository {
       timestamp: turn.receivedAt,
       role: 'user',
       content: turn.userMessage,
+      attachments: attachmentsToColumn(turn.attachments),
     };
-    const ids = await APPEND_TURN.rows(this.manager, { ...modelRow, received_at: turn.receivedAt, user_message: turn.userMessage });
+    const ids = await APPEND_TURN.rows(this.manager, {
+      ...modelRow,
+      received_at: turn.receivedAt,
+      user_message: turn.userMessage,
+      user_attachments: userRow.attachments,
+    });
     const idOf = (role: MessageRole) => ids.find((row) => row.role === role)!.id;
     return [toMessage({ ...userRow, id: idOf('user') }), toMessage({ ...modelRow, id: idOf('model') })];
   }
@@ -163,6 +194,7 @@ function toMessage(row: MessageRow): Message {
     pricedAs: row.priced_as,
     context: isModel && row.context_messages !== null ? contextOf(row) : null,
     latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
+    attachments: attachmentsFromColumn(row.attachments),
   };
 }
 

@@ -7,7 +7,26 @@ export class MessagesService {
   constructor(private readonly messages: MessagesRepository) {}
 
   /** Up to `limit` of a session's messages after the message id `afterId` (null: from the first), in order. */
-  page(sessionId: string, limit: number, afterId: number | null): Promise<Message[]> {
-    return this.messages.page(sessionId, limit, afterId);
+  async page(sessionId: string, limit: number, afterId: number | null): Promise<Message[]> {
+    return this.withDeletedFiles(await this.messages.page(sessionId, limit, afterId));
+  }
+
+  /**
+   * The messages, their attachments marked `deleted` where the file is gone. A stored message
+   * never changes (ConversationCache relies on it): whether its files are still there is read
+   * when it is shown, in one statement for all of them.
+   */
+  async withDeletedFiles(messages: readonly Message[]): Promise<Message[]> {
+    const fileIds = messages.flatMap((message) => message.attachments.map((attachment) => attachment.fileId));
+    if (fileIds.length === 0) return [...messages];
+    const stored = await this.messages.storedFiles(fileIds);
+    return messages.map((message) =>
+      message.attachments.length === 0
+        ? message
+        : {
+            ...message,
+            attachments: message.attachments.map((attachment) => ({ ...attachment, deleted: !stored.has(attachment.fileId) })),
+          },
+    );
   }
 }

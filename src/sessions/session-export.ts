@@ -19,6 +19,12 @@ function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
 }
 
+function longestBacktickRun(text: string): number {
+  let longest = 0;
+  for (const [run] of text.matchAll(/`+/g)) longest = Math.max(longest, run.length);
+  return longest;
+}
+
 /**
  * Text a person or the model wrote, as a fenced code block that nothing in it can close: in
  * CommonMark a fence of N backticks is closed only by a line of N or more backticks (tildes never
@@ -26,10 +32,14 @@ function oneLine(text: string): string {
  * Whatever the text holds — a heading, a cost line, a fence of its own — it stays inside.
  */
 function fenced(text: string): string[] {
-  let longestRun = 0;
-  for (const [run] of text.matchAll(/`+/g)) longestRun = Math.max(longestRun, run.length);
-  const fence = '`'.repeat(Math.max(3, longestRun + 1));
+  const fence = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
   return [fence, text, fence];
+}
+
+/** A name as inline code that nothing in it can close or restyle (as `fenced`, on one line). */
+function code(text: string): string {
+  const ticks = '`'.repeat(longestBacktickRun(text) + 1);
+  return `${ticks} ${oneLine(text)} ${ticks}`;
 }
 
 /**
@@ -53,6 +63,14 @@ export function sessionToMarkdown(session: SessionDto, messages: MessageDto[]): 
   if (session.system_instruction) lines.push('', '## System instruction', '', ...fenced(session.system_instruction));
   for (const message of messages) {
     lines.push('', `## ${message.role === 'user' ? 'User' : 'Model'} · ${message.created_at}`, '', ...fenced(message.content));
+    if (message.attachments?.length) {
+      lines.push(
+        '',
+        ...message.attachments.map(
+          (file) => `- Attachment: ${code(file.name)} (${file.mime_type}, ${file.bytes} bytes${file.deleted ? ', deleted' : ''})`,
+        ),
+      );
+    }
     if (message.role === 'model' && message.usage) {
       const usage = message.usage;
       const estimated = message.cost_status === 'estimated' ? ` (estimated at ${oneLine(message.priced_as ?? '')} rates)` : '';

@@ -183,7 +183,7 @@ export class SessionsService {
     // Deleted in between: the same 404 as if it had never been.
     const messages = await this.conversations.of(session.id);
     if (!messages) throw ownerId === undefined ? new SessionNotFound(sessionId) : new ChatNotFound(sessionId);
-    return { session, messages };
+    return { session, messages: await this.messages.withDeletedFiles(messages) };
   }
 
   /** Messages after the message id `afterId`, in order. */

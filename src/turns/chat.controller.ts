@@ -10,6 +10,7 @@ import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { chatTarget } from '../sessions/turn-target.js';
 import { ChatHistoryDto, ChatListDto, ChatRequestDto, ChatResponseDto, HistoryEntryDto } from './dto/chat.dto.js';
+import { fileIdsOf } from './dto/send-message.dto.js';
 import { answerTurn } from './turn-http.js';
 import { TurnService } from './turn.service.js';
 
@@ -41,7 +42,9 @@ export class ChatController {
     @Res() response: Response,
   ): Promise<void> {
     const target = chatTarget(body.user_id, body.chat_id);
-    await answerTurn(request, response, 200, ChatResponseDto.from, () => this.turns.send(caller, target, body.message, { idempotency }));
+    await answerTurn(request, response, 200, ChatResponseDto.from, () =>
+      this.turns.send(caller, target, body.message ?? '', { idempotency, attachments: fileIdsOf(body) }),
+    );
   }
 
   @Get('history/:user_id')

@@ -4,13 +4,44 @@ import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmRequest } from '../gemini/llm-client.js';
-import type { TurnHistory } from '../messages/message.js';
+import { mediaTokens } from '../gemini/media-tokens.js';
+import type { MessageAttachment, TurnHistory } from '../messages/message.js';
 import { ModelCatalog } from '../models/model-catalog.js';
 import type { Session } from '../sessions/session.js';
 import { planContext } from './context-window.js';
 import type { ContextPlan } from './context-window.js';
 
 export const NO_HISTORY: TurnHistory = Object.freeze({ messages: [], lastTurn: null });
+
+/** What a user sends in a turn: text, files, or both. */
+export interface TurnInput {
+  message: string;
+  attachments: readonly MessageAttachment[];
+}
+
+/**
+ * What files weigh in a prompt to `model`, in tokens: by Gemini's rules for their modality (image
+ * size, PDF pages, seconds of sound or video: media-tokens.ts), never by their bytes — except a
+ * text file, which is text: at most a token a byte, as every text bound here.
+ */
+export function weightOf(model: string, attachments: readonly MessageAttachment[]): number {
+  let tokens = 0;
+  for (const a of attachments) {
+    tokens +=
+      a.modality === 'text'
+        ? a.bytes + TOKENS_PER_FILE
+        : mediaTokens(
+            model,
+            a.modality,
+            { width: a.width, height: a.height, pages: a.pages, seconds: a.durationMs === null ? null : a.durationMs / 1000 },
+            a.bytes,
+          );
+  }
+  return tokens;
+}
+
+/** Room for what wraps a file's part in the prompt. */
+const TOKENS_PER_FILE = 4;
 
 /** A planned prompt and the request that carries it. */
 export interface PlannedRequest {
@@ -46,13 +77,22 @@ export class ContextPlanner {
   async plan(
     session: Session,
     history: TurnHistory,
-    message: string,
+    { message, attachments }: TurnInput,
     options: { exact?: boolean; limit?: number } = {},
   ): Promise<PlannedRequest> {
     const own = this.models.contextLimit(session.model, session.maxContextTokens);
     const limit = options.limit === undefined ? own : Math.min(options.limit, own ?? options.limit);
     const plan = await planContext(
-      { history, systemInstruction: session.systemInstruction, message, limit, truncation: session.truncation, exact: options.exact },
+      {
+        history,
+        systemInstruction: session.systemInstruction,
+        message,
+        attachments,
+        weigh: (files) => weightOf(session.model, files),
+        limit,
+        truncation: session.truncation,
+        exact: options.exact,
+      },
       (systemInstruction, contents) => this.llm.countTokens({ model: session.model, systemInstruction, contents }),
     );
     return { plan, request: { model: session.model, contents: plan.contents, systemInstruction: session.systemInstruction }, limit };
@@ -66,13 +106,13 @@ export class ContextPlanner {
   async refit(
     session: Session,
     history: TurnHistory,
-    message: string,
+    turn: TurnInput,
     sent: PlannedRequest,
     refusal: ContextTooLong,
   ): Promise<PlannedRequest> {
     if (session.truncation === 'disabled') throw new ContextTooLong(refusal.promptTokens, refusal.limit, 'disabled');
     const counted = sent.plan.promptTokens;
     const uncounted = counted !== null && refusal.promptTokens !== null ? Math.max(0, refusal.promptTokens - counted) : 0;
-    return this.plan(session, history, message, { exact: true, limit: Math.max(1, refusal.limit - uncounted) });
+    return this.plan(session, history, turn, { exact: true, limit: Math.max(1, refusal.limit - uncounted) });
   }
 }

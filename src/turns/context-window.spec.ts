@@ -1,6 +1,6 @@
 import { ContextTooLong } from '../common/errors.js';
 import type { LlmTurn } from '../gemini/llm-client.js';
-import type { ContextMessage, TurnHistory } from '../messages/message.js';
+import type { ContextMessage, MessageAttachment, TurnHistory } from '../messages/message.js';
 import { byteBound, fewestThatFit, planContext, reportedBound } from './context-window.js';
 import type { ContextInput } from './context-window.js';
 
@@ -23,8 +23,8 @@ function counter() {
 function historyOf(turns: number, chars = 400): TurnHistory {
   const messages: ContextMessage[] = [];
   for (let i = 0; i < turns; i++) {
-    messages.push({ id: 2 * i + 1, role: 'user', content: `${i}`.padEnd(chars, 'q') });
-    messages.push({ id: 2 * i + 2, role: 'model', content: `${i}`.padEnd(chars, 'a') });
+    messages.push({ id: 2 * i + 1, role: 'user', content: `${i}`.padEnd(chars, 'q'), attachments: [] });
+    messages.push({ id: 2 * i + 2, role: 'model', content: `${i}`.padEnd(chars, 'a'), attachments: [] });
   }
   if (turns === 0) return { messages, lastTurn: null };
   // The last turn's prompt (everything before its reply) and its reply, as Gemini counted them.
@@ -38,8 +38,18 @@ function historyOf(turns: number, chars = 400): TurnHistory {
   };
 }
 
+const NO_FILES = { attachments: [], weigh: () => 0 };
+
 function input(overrides: Partial<ContextInput>): ContextInput {
-  return { history: historyOf(10), systemInstruction: null, message: 'next question', limit: 1_000_000, truncation: 'auto', ...overrides };
+  return {
+    history: historyOf(10),
+    systemInstruction: null,
+    message: 'next question',
+    ...NO_FILES,
+    limit: 1_000_000,
+    truncation: 'auto',
+    ...overrides,
+  };
 }
 
 describe('planContext', () => {
@@ -157,6 +167,37 @@ describe('planContext', () => {
     expect(plan.context).toEqual({ messages: 0, firstMessageId: null, truncated: false });
   });
 
+  it('weighs files by what they weigh in tokens, not their bytes: a turn whose file does not fit is left out whole', async () => {
+    const { count, calls } = counter();
+    const history = historyOf(10);
+    const image = {
+      fileId: 'file_1',
+      name: 'chart.png',
+      mimeType: 'image/png',
+      modality: 'image' as const,
+      bytes: 5_000_000,
+    } as MessageAttachment;
+    // The oldest turn carried a file weighing 3,000 tokens (its 5 MB play no part).
+    // The last turn sent it too: Gemini's count of that turn includes its weight.
+    const withFile: TurnHistory = {
+      messages: history.messages.map((m, i) => (i === 0 ? { ...m, attachments: [image] } : m)),
+      lastTurn: { ...history.lastTurn!, tokens: history.lastTurn!.tokens! + 3_000 },
+    };
+    const weigh = (files: readonly MessageAttachment[]) => files.length * 3_000;
+    const plan = await planContext(input({ history: withFile, weigh, limit: 3_000 }), count);
+    expect(plan.context).toEqual({ messages: 18, firstMessageId: 3, truncated: true });
+    expect(plan.attachments.every((files) => files.length === 0)).toBe(true);
+    expect(plan.mediaTokens).toBe(0);
+    expect(plan.promptTokens).toBeLessThanOrEqual(3_000);
+    // The whole conversation (2,004 tokens of text and 3,000 of file) was counted first.
+    expect(calls[0]).toBe(21);
+    // Files go with their turn, and the new message's with it.
+    const kept = await planContext(input({ history: withFile, weigh, attachments: [image], limit: 1_000_000 }), count);
+    expect(kept.attachments[0]).toEqual([image]);
+    expect(kept.attachments.at(-1)).toEqual([image]);
+    expect(kept.mediaTokens).toBe(6_000);
+  });
+
   it('stays close to the limit turn after turn: each counted prompt fits, and one more turn would not', async () => {
     const { count } = counter();
     for (let turns = 1; turns <= 30; turns++) {
@@ -181,7 +222,7 @@ describe('reportedBound', () => {
   it('is the last turn as Gemini counted it plus the bytes of what is new', () => {
     const history = historyOf(10);
     // 2,000 tokens counted for the last turn and its reply, 4 of room for resending the reply, the new message's 13 bytes and 4 of room.
-    expect(reportedBound({ history, systemInstruction: null, message: 'next question' })).toBe(2_000 + 4 + 13 + 4);
+    expect(reportedBound({ history, systemInstruction: null, message: 'next question', ...NO_FILES })).toBe(2_000 + 4 + 13 + 4);
   });
 
   it('adds the bytes of the messages the last turn left out', () => {
@@ -191,19 +232,23 @@ describe('reportedBound', () => {
       lastTurn: { tokens: 1_000, context: { messages: 8, firstMessageId: 11, truncated: true } },
     };
     // Messages 1–10 (400 bytes + 4 each) were left out.
-    expect(reportedBound({ history: truncated, systemInstruction: null, message: 'next question' })).toBe(1_000 + 4 + 10 * 404 + 17);
+    expect(reportedBound({ history: truncated, systemInstruction: null, message: 'next question', ...NO_FILES })).toBe(
+      1_000 + 4 + 10 * 404 + 17,
+    );
   });
 
   it('is null when Gemini did not count the last turn', () => {
     const history: TurnHistory = { ...historyOf(2), lastTurn: { tokens: null, context: null } };
-    expect(reportedBound({ history, systemInstruction: 'be brief', message: 'hi' })).toBeNull();
+    expect(reportedBound({ history, systemInstruction: 'be brief', message: 'hi', ...NO_FILES })).toBeNull();
   });
 });
 
 describe('byteBound', () => {
   it('is the bytes of everything, with room for what a tokenizer adds per content', () => {
-    expect(byteBound({ history: historyOf(2), systemInstruction: 'be brief', message: 'hi' })).toBe(4 * 404 + (8 + 4) + (2 + 4));
-    expect(byteBound({ history: historyOf(0), systemInstruction: null, message: 'é' })).toBe(2 + 4);
+    expect(byteBound({ history: historyOf(2), systemInstruction: 'be brief', message: 'hi', ...NO_FILES })).toBe(
+      4 * 404 + (8 + 4) + (2 + 4),
+    );
+    expect(byteBound({ history: historyOf(0), systemInstruction: null, message: 'é', ...NO_FILES })).toBe(2 + 4);
   });
 });
 

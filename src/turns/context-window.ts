@@ -1,12 +1,16 @@
 import { ContextTooLong } from '../common/errors.js';
 import type { LlmTurn } from '../gemini/llm-client.js';
-import type { ContextMessage, MessageContext, TurnHistory } from '../messages/message.js';
+import type { ContextMessage, MessageAttachment, MessageContext, TurnHistory } from '../messages/message.js';
 import type { Truncation } from '../sessions/session.js';
 
 /** What a turn sends: which stored messages go with the new one, and what they weigh. */
 export interface ContextPlan {
-  /** The stored messages sent, oldest first, then the new user message. */
+  /** The stored messages sent, oldest first, then the new user message (their text; files are added when sent). */
   contents: LlmTurn[];
+  /** The files of each content, in the same order (empty where none). */
+  attachments: (readonly MessageAttachment[])[];
+  /** What the files sent weigh in tokens (ContextInput.weigh): counted in the prompt, never by their bytes. */
+  mediaTokens: number;
   /** What the model is shown besides the new message (stored on the model message). */
   context: MessageContext;
   /** The prompt's tokens as Gemini counted them (countTokens); null when a bound showed it fits without counting. */
@@ -17,6 +21,10 @@ export interface ContextInput {
   history: TurnHistory;
   systemInstruction: string | null;
   message: string;
+  /** The new message's files. */
+  attachments: readonly MessageAttachment[];
+  /** What files weigh in tokens, by Gemini's rules for the model (0 for none). */
+  weigh: (attachments: readonly MessageAttachment[]) => number;
   /** The most prompt tokens this turn may take; null: no limit is known here. */
   limit: number | null;
   truncation: Truncation;
@@ -50,20 +58,32 @@ function bound(text: string): number {
  * fewest oldest turns whose count fits — so no turn is ever refused, or left out, that would fit.
  */
 export async function planContext(input: ContextInput, count: TokenCounter): Promise<ContextPlan> {
-  const { history, systemInstruction, message, limit, truncation } = input;
+  const { history, systemInstruction, message, limit, truncation, weigh } = input;
   const messages = history.messages;
-  const planFrom = (from: number, promptTokens: number | null): ContextPlan => ({
-    contents: [...messages.slice(from).map(({ role, content }) => ({ role, text: content })), { role: 'user', text: message }],
-    context: { messages: messages.length - from, firstMessageId: messages[from]?.id ?? null, truncated: from > 0 },
-    promptTokens,
-  });
+  const mediaFrom = (from: number): number => {
+    let tokens = weigh(input.attachments);
+    for (let i = from; i < messages.length; i++) if (messages[i].attachments.length > 0) tokens += weigh(messages[i].attachments);
+    return tokens;
+  };
+  const planFrom = (from: number, promptTokens: number | null): ContextPlan => {
+    const sent = messages.slice(from);
+    return {
+      contents: [...sent.map(({ role, content }) => ({ role, text: content })), { role: 'user', text: message }],
+      attachments: [...sent.map((stored) => stored.attachments), input.attachments],
+      mediaTokens: mediaFrom(from),
+      context: { messages: messages.length - from, firstMessageId: messages[from]?.id ?? null, truncated: from > 0 },
+      promptTokens,
+    };
+  };
   if (!input.exact && (limit === null || surelyFits(input, limit))) return planFrom(0, null);
 
   const counts = new Map<number, number>();
   const tokensFrom = async (turnsLeftOut: number): Promise<number> => {
     let tokens = counts.get(turnsLeftOut);
     if (tokens === undefined) {
-      tokens = await count(systemInstruction, planFrom(2 * turnsLeftOut, null).contents);
+      // countTokens counts the text; the files are weighed by Gemini's rules, which are what it counts.
+      const planned = planFrom(2 * turnsLeftOut, null);
+      tokens = (await count(systemInstruction, planned.contents)) + planned.mediaTokens;
       counts.set(turnsLeftOut, tokens);
     }
     return tokens;
@@ -109,28 +129,32 @@ function turnsLeftOutBy({ messages, lastTurn }: TurnHistory): number {
  * changed since), the new message. Null when Gemini did not count the last turn. Only the
  * messages left out are measured: a long conversation that fits costs a pass over its ids.
  */
-export function reportedBound({ history, systemInstruction, message }: BoundInput): number | null {
+export function reportedBound({ history, systemInstruction, message, attachments, weigh }: BoundInput): number | null {
   const messages = history.messages;
   const last = history.lastTurn;
   if (!last || last.tokens === null || last.context === null || messages.length < 2) return null;
   // The last turn's own two messages are the last two; before them, it sent those from its first id on.
   const firstSent = last.context.messages === 0 ? null : last.context.firstMessageId;
   // The last reply was counted as output: room for what resending it as a content adds.
-  let tokens = last.tokens + TOKENS_PER_CONTENT + freshBound(systemInstruction, message);
+  let tokens = last.tokens + TOKENS_PER_CONTENT + freshBound(systemInstruction, message) + weigh(attachments);
   for (let i = 0; i < messages.length - 2; i++) {
-    if (firstSent === null || messages[i].id < firstSent) tokens += bound(messages[i].content);
+    if (firstSent === null || messages[i].id < firstSent) tokens += storedBound(messages[i], weigh);
   }
   return tokens;
 }
 
 /** A bound on the whole prompt's tokens from the UTF-8 bytes of all of it. */
-export function byteBound({ history, systemInstruction, message }: BoundInput): number {
-  let tokens = freshBound(systemInstruction, message);
-  for (const stored of history.messages) tokens += bound(stored.content);
+export function byteBound({ history, systemInstruction, message, attachments, weigh }: BoundInput): number {
+  let tokens = freshBound(systemInstruction, message) + weigh(attachments);
+  for (const stored of history.messages) tokens += storedBound(stored, weigh);
   return tokens;
 }
 
-type BoundInput = Pick<ContextInput, 'history' | 'systemInstruction' | 'message'>;
+type BoundInput = Pick<ContextInput, 'history' | 'systemInstruction' | 'message' | 'attachments' | 'weigh'>;
+
+function storedBound(stored: ContextMessage, weigh: ContextInput['weigh']): number {
+  return bound(stored.content) + (stored.attachments.length === 0 ? 0 : weigh(stored.attachments));
+}
 
 function freshBound(systemInstruction: string | null, message: string): number {
   return (systemInstruction === null ? 0 : bound(systemInstruction)) + bound(message);

@@ -10,7 +10,9 @@ import { ConversationCache } from '../messages/conversation-cache.js';
 import { PricingService } from '../pricing/pricing.service.js';
 import type { Session } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { TurnMedia } from '../files/turn-media.js';
 import { ContextPlanner } from './context-planner.js';
+import type { TurnInput } from './context-planner.js';
 import { RecentAnswers } from './estimate-cache.js';
 
 /** What the next turn would send and cost, before it is sent. */
@@ -49,16 +51,18 @@ export class EstimateService {
     private readonly contexts: ContextPlanner,
     private readonly pricing: PricingService,
     @Inject(ESTIMATE_RATE_LIMITER) private readonly window: RateLimiter,
+    private readonly media: TurnMedia,
   ) {}
 
-  async estimate(caller: Caller, sessionId: string, message: string): Promise<TurnEstimate> {
+  async estimate(caller: Caller, sessionId: string, message: string, fileIds: readonly string[] = []): Promise<TurnEstimate> {
     this.contexts.checkLength(message);
     const session = await this.sessions.getFor(caller, sessionId);
     const scope = callerScope(caller, session.userId);
     // Counted before anything else, answers from the cache too: the window bounds what a caller
     // may ask, the cache what reaches Gemini.
     await this.window.take(scope);
-    const counted = await this.counted.answer(identityOf(scope, session, message), () => this.count(session, message));
+    const turn: TurnInput = { message, attachments: await this.media.attach(session.userId, fileIds) };
+    const counted = await this.counted.answer(identityOf(scope, session, message, fileIds), () => this.count(session, turn));
     const cost = this.pricing.promptCost(session.model, counted.promptTokens, this.config.gemini.maxOutputTokens);
     return {
       sessionId: session.id,
@@ -68,10 +72,10 @@ export class EstimateService {
     };
   }
 
-  private async count(session: Session, message: string): Promise<CountedPrompt> {
+  private async count(session: Session, turn: TurnInput): Promise<CountedPrompt> {
     const history = await this.conversations.contextOf(session.id, session.totals.messageCount);
     if (!history) throw new SessionNotFound(session.id);
-    const { plan, limit } = await this.contexts.plan(session, history, message, { exact: true });
+    const { plan, limit } = await this.contexts.plan(session, history, turn, { exact: true });
     return {
       promptTokens: plan.promptTokens!,
       contextLimit: limit,
@@ -87,7 +91,7 @@ export class EstimateService {
  * settings (and updated_at), so an estimate after either is counted again — on any instance,
  * since the session is read afresh for each estimate. Hashed: a key is small whatever the text.
  */
-function identityOf(scope: string, session: Session, message: string): string {
+function identityOf(scope: string, session: Session, message: string, fileIds: readonly string[]): string {
   const parts = [
     scope,
     session.id,
@@ -99,6 +103,7 @@ function identityOf(scope: string, session: Session, message: string): string {
     session.maxContextTokens,
     session.truncation,
     message,
+    fileIds,
   ];
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
 }

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { callerScope } from '../access/caller.js';
 import type { Caller } from '../access/caller.js';
 import { BudgetService } from '../budgets/budget.service.js';
-import { ContextTooLong, NotReady, SessionNotFound, UserNotFound } from '../common/errors.js';
+import { ContextTooLong, NotReady, SessionNotFound, UpstreamFileUnavailable, UserNotFound } from '../common/errors.js';
 import { toErrorBody } from '../common/http-exception.filter.js';
 import type { DomainError } from '../common/errors.js';
 import { RateLimiter } from '../coordination/rate-limiter.js';
@@ -26,13 +26,16 @@ import { PricingService } from '../pricing/pricing.service.js';
 import type { Session } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { TurnSession, TurnTarget } from '../sessions/turn-target.js';
+import { TurnMedia } from '../files/turn-media.js';
 import { ContextPlanner, NO_HISTORY } from './context-planner.js';
-import type { PlannedRequest } from './context-planner.js';
+import type { PlannedRequest, TurnInput } from './context-planner.js';
 import { spendOf, storeTurn } from './store-turn.js';
 import type { TurnRepositories, TurnResult } from './store-turn.js';
 import { TurnHolds } from './turn-holds.js';
 
 export interface TurnOptions {
+  /** The ids of the files the message carries (the owner's; at most MAX_ATTACHMENTS). */
+  attachments?: readonly string[];
   /** The request's Idempotency-Key: the same key and turn get the first result again. */
   idempotency?: IdempotentRequest;
   /** Streams the reply: each piece of text as Gemini writes it. */
@@ -78,6 +81,7 @@ export class TurnService {
     private readonly pricing: PricingService,
     private readonly unitOfWork: UnitOfWork<TurnRepositories>,
     private readonly metrics: Metrics,
+    private readonly media: TurnMedia,
   ) {}
 
   send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
@@ -114,7 +118,7 @@ export class TurnService {
     caller: Caller,
     target: TurnTarget,
     message: string,
-    { idempotency = WITHOUT_KEY, onDelta }: TurnOptions,
+    { idempotency = WITHOUT_KEY, onDelta, attachments: fileIds = [] }: TurnOptions,
     asked: { model: string | null },
   ): Promise<TurnReply> {
     this.planner.checkLength(message);
@@ -128,7 +132,9 @@ export class TurnService {
       asked.model = session.model;
       const scope = callerScope(caller, session.userId);
       const owner = { userId: session.userId, sessionId: session.id };
-      const claim = await this.idempotency.claim<TurnResult>(scope, idempotency, fingerprintOf(target, message), owner);
+      // The owner's files, each once (else 404 or 400), before anything is held.
+      const turn: TurnInput = { message, attachments: await this.media.attach(session.userId, fileIds) };
+      const claim = await this.idempotency.claim<TurnResult>(scope, idempotency, fingerprintOf(target, message, fileIds), owner);
       if (claim.replayed) return { result: claim.value, replayed: true, upstreamMs: null };
       holds.claim = claim.hold;
       await this.rateLimiter.take(scope);
@@ -136,21 +142,22 @@ export class TurnService {
       const receivedAt = now();
       const history = await this.historyOf(turnSession);
       // Over the limit with truncation disabled: refused (422) before anything is reserved or sent.
-      const planned = await this.planner.plan(session, history, message);
+      const planned = await this.planner.plan(session, history, turn);
       if (this.draining) throw new NotReady('draining'); // nothing started yet: a retry goes elsewhere
       // Refused (429) before any upstream call when the owner's daily limit is spent.
       holds.reservation = await this.budgets.admit(
         session.userId,
         turnSession.ownerDailyBudgetNanoUsd,
         session.model,
-        promptCharsOf(planned.request),
+        // The text by its characters, the files by their token weight (never their bytes).
+        promptCharsOf(planned.request) + planned.plan.mediaTokens,
       );
-      const exchange = await this.exchange(session, history, message, planned, onDelta);
+      const exchange = await this.exchange(session, history, turn, planned, onDelta);
       // Gemini ran the call: from here on it is paid for, whatever the client is answered.
-      const turn = this.priced(session, message, receivedAt, exchange);
-      // Untitled sessions are named after their first message, with no extra model call.
-      const title = history.messages.length === 0 ? titleFrom(message) : null;
-      const result = await this.settle(turnSession, turn, title, holds, exchange.answer.failure);
+      const stored = this.priced(session, turn, receivedAt, exchange);
+      // Untitled sessions are named after their first message (or its files), with no extra model call.
+      const title = history.messages.length === 0 ? titleFrom(message || turn.attachments.map((file) => file.name).join(', ')) : null;
+      const result = await this.settle(turnSession, stored, title, holds, exchange.answer.failure);
       return { result, replayed: false, upstreamMs: exchange.upstreamMs };
     } catch (error) {
       await holds.abandon(error);
@@ -191,31 +198,55 @@ export class TurnService {
     return history;
   }
 
-  /** One call to Gemini — or, when Gemini refuses the prompt as over the model's limit, a second, planned to fit the limit it named. */
+  /**
+   * One call to Gemini, with the files of the turns it carries — or, when Gemini refuses the
+   * prompt as over the model's limit, a second, planned to fit the limit it named; or, when it
+   * no longer has a file the call named (its copy expired or went), a second with those files
+   * uploaded again. Either refusal comes before anything is generated: nothing was billed.
+   */
   private async exchange(
     session: Session,
     history: TurnHistory,
-    message: string,
+    turn: TurnInput,
     planned: PlannedRequest,
     onDelta?: (text: string) => void,
   ): Promise<Exchange> {
     const started = performance.now();
-    const call = (request: LlmRequest) => (onDelta ? this.llm.stream(request, onDelta) : this.llm.generate(request));
+    const call = async (plannedRequest: PlannedRequest, unavailable?: readonly string[]) => {
+      const request = await this.withMedia(plannedRequest, unavailable);
+      return onDelta ? this.llm.stream(request, onDelta) : this.llm.generate(request);
+    };
     let sent = planned;
     let answer: LlmResult;
     try {
-      answer = await call(sent.request);
+      answer = await call(sent);
     } catch (error) {
-      // Gemini refuses an over-long prompt before generating anything: nothing was billed.
-      if (!(error instanceof ContextTooLong)) throw error;
-      sent = await this.planner.refit(session, history, message, planned, error);
-      answer = await call(sent.request);
+      if (error instanceof UpstreamFileUnavailable) {
+        answer = await call(sent, error.uris);
+      } else if (error instanceof ContextTooLong) {
+        sent = await this.planner.refit(session, history, turn, planned, error);
+        answer = await call(sent);
+      } else {
+        throw error;
+      }
     }
     return { answer, sent, upstreamMs: performance.now() - started };
   }
 
+  /** The planned request with the files of its contents: the stored bytes inline, or a Files API URI (TurnMedia). */
+  private async withMedia({ request, plan }: PlannedRequest, unavailable?: readonly string[]): Promise<LlmRequest> {
+    if (plan.mediaTokens === 0 && plan.attachments.every((files) => files.length === 0)) return request;
+    const media = await this.media.mediaOf(plan.attachments, unavailable);
+    return { ...request, contents: request.contents.map((content, i) => (media[i] ? { ...content, media: media[i] } : content)) };
+  }
+
   /** Both rows of the turn, the reply priced at the rates of the day it was answered (the day its rows say). */
-  private priced(session: Session, message: string, receivedAt: string, { answer, sent, upstreamMs }: Exchange): NewTurn {
+  private priced(
+    session: Session,
+    { message, attachments }: TurnInput,
+    receivedAt: string,
+    { answer, sent, upstreamMs }: Exchange,
+  ): NewTurn {
     const answeredAt = now();
     // A count Gemini never finished, or a model name that was not one: priced, but estimated.
     const certain = answer.complete && !answer.modelVersionRejected;
@@ -236,6 +267,7 @@ export class TurnService {
     return {
       sessionId: session.id,
       userMessage: message,
+      attachments,
       receivedAt,
       reply: answer.text,
       answeredAt,
@@ -320,12 +352,13 @@ function costBody(turn: NewTurn): Record<string, unknown> {
  * What a turn's Idempotency-Key stands for: its target and message, in the shape keys were
  * always hashed in, so a retry still matches its first attempt across an upgrade.
  */
-function fingerprintOf(target: TurnTarget, message: string): unknown {
+function fingerprintOf(target: TurnTarget, message: string, attachments: readonly string[]): unknown {
   const turn =
     target.kind === 'session'
       ? { sessionId: target.sessionId }
       : { sessionId: target.kind === 'chat' ? target.sessionId : null, ownerId: target.ownerId };
-  return { turn, message };
+  // Files are part of the turn only when there are some: a text turn hashes as it always did.
+  return attachments.length === 0 ? { turn, message } : { turn, message, attachments };
 }
 
 const TITLE_LENGTH = 60;

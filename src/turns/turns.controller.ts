@@ -8,7 +8,7 @@ import { SessionIdParams } from '../common/params.js';
 import { IdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { EstimateDto } from './dto/estimate.dto.js';
-import { SendMessageDto } from './dto/send-message.dto.js';
+import { fileIdsOf, SendMessageDto } from './dto/send-message.dto.js';
 import { ESTIMATE_CACHE_MS } from './estimate-cache.js';
 import { EstimateService } from './estimate.service.js';
 import { TurnResponseDto } from './dto/turn-response.dto.js';
@@ -51,7 +51,11 @@ export class TurnsController {
     @Res() response: Response,
   ): Promise<void> {
     await answerTurn(request, response, 201, TurnResponseDto.from, (onDelta) =>
-      this.turns.send(caller, { kind: 'session', sessionId: params.session_id }, body.message, { idempotency, onDelta }),
+      this.turns.send(caller, { kind: 'session', sessionId: params.session_id }, body.message ?? '', {
+        idempotency,
+        onDelta,
+        attachments: fileIdsOf(body),
+      }),
     );
   }
 
@@ -74,6 +78,6 @@ export class TurnsController {
     type: ErrorBodyDto,
   })
   async estimate(@Param() params: SessionIdParams, @Body() body: SendMessageDto, @CurrentCaller() caller: Caller): Promise<EstimateDto> {
-    return EstimateDto.from(await this.estimates.estimate(caller, params.session_id, body.message));
+    return EstimateDto.from(await this.estimates.estimate(caller, params.session_id, body.message ?? '', fileIdsOf(body)));
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BudgetsModule } from '../budgets/budgets.module.js';
 import { CoordinationModule } from '../coordination/coordination.module.js';
+import { FilesModule } from '../files/files.module.js';
 import { GeminiModule } from '../gemini/gemini.module.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
@@ -26,6 +27,7 @@ import { TurnsController } from './turns.controller.js';
     BudgetsModule,
     CoordinationModule,
     MetricsModule,
+    FilesModule,
   ],
   controllers: [TurnsController, ChatController],
   providers: [TurnService, ContextPlanner, EstimateService],

@@ -37,6 +37,18 @@ export class UsersRepository {
   }
 
   /** Its sessions, their messages and its API keys go with it (the foreign keys cascade). */
+  /** The names (`files/…`) of the copies at Gemini of the user's files. */
+  async geminiCopiesOf(userId: string): Promise<string[]> {
+    const rows: { name: string }[] = await this.manager
+      .createQueryBuilder()
+      .select('g.name', 'name')
+      .from('gemini_files', 'g')
+      .innerJoin('files', 'f', 'f.file_id = g.file_id')
+      .where('f.user_id = :userId', { userId })
+      .getRawMany();
+    return rows.map((row) => row.name);
+  }
+
   async delete(userId: string): Promise<void> {
     await this.users.delete({ userId });
   }

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { UserExists, UserNotFound } from '../common/errors.js';
 import { now } from '../core/clock.js';
 import { isUniqueViolation } from '../database/errors.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
+import { LlmClient } from '../gemini/llm-client.js';
 import type { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import type { User } from './user.js';
 import { UsersRepository } from './users.repository.js';
@@ -16,9 +17,12 @@ export interface NewUser {
 
 @Injectable()
 export class UsersService {
+  private readonly logger = new Logger(UsersService.name);
+
   constructor(
     private readonly users: UsersRepository,
     private readonly unitOfWork: UnitOfWork<{ users: UsersRepository; idempotency: IdempotencyRepository }>,
+    private readonly llm: LlmClient,
   ) {}
 
   async create(input: NewUser): Promise<User> {
@@ -59,9 +63,15 @@ export class UsersService {
   /** Removes a user with every session, message and API key of theirs, and the remembered results that hold them. */
   async delete(userId: string): Promise<void> {
     await this.get(userId);
-    await this.unitOfWork.commit(async ({ users, idempotency }) => {
+    // Their files go with them (the foreign keys cascade); their copies at Gemini are deleted after.
+    const copies = await this.unitOfWork.commit(async ({ users, idempotency }) => {
+      const names = await users.geminiCopiesOf(userId);
       await users.delete(userId);
       await idempotency.deleteForUser(userId);
+      return names;
     });
+    for (const name of copies) {
+      this.llm.deleteFile(name).catch((error: unknown) => this.logger.warn(`could not delete ${name} at Gemini: ${String(error)}`));
+    }
   }
 }

@@ -130,7 +130,13 @@ describe('HTTP contract', () => {
       expect(response.body).toEqual({
         session_id: sessionId,
         reply: 'Hello!',
-        user_message: { id: expect.any(Number), role: 'user', content: 'Hi there', created_at: expect.stringMatching(ISO_MS) },
+        user_message: {
+          id: expect.any(Number),
+          role: 'user',
+          content: 'Hi there',
+          created_at: expect.stringMatching(ISO_MS),
+          attachments: [],
+        },
         model_message: {
           id: response.body.user_message.id + 1,
           role: 'model',

@@ -23,21 +23,41 @@ function pngChunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([u32be(data.length), typed, u32be(crc32(typed))]);
 }
 
-/** A 1×1 PNG of one grey pixel; `seed` changes the pixel, so each seed is other bytes. */
-export function png(seed = 0): Buffer {
-  const ihdr = Buffer.concat([u32be(1), u32be(1), Buffer.from([8, 0, 0, 0, 0])]); // 8-bit greyscale
+/**
+ * A grey PNG, 1×1 unless sized (a larger one is black but its first pixel); `seed` changes that
+ * pixel, so each seed is other bytes.
+ */
+export function png(seed = 0, width = 1, height = 1): Buffer {
+  const ihdr = Buffer.concat([u32be(width), u32be(height), Buffer.from([8, 0, 0, 0, 0])]); // 8-bit greyscale
+  const rows = Buffer.alloc((width + 1) * height); // each row: filter byte 0, then its pixels
+  rows[1] = seed & 0xff;
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', deflateSync(Buffer.from([0, seed & 0xff]))),
+    pngChunk('IDAT', deflateSync(rows)),
     pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
-/** A JPEG's frame: SOI, a JFIF APP0, EOI (enough for the magic number and structure). */
-export function jpeg(): Buffer {
+const u16be = (n: number) => Buffer.from([(n >>> 8) & 0xff, n & 0xff]);
+
+/**
+ * A JPEG's frame: SOI, a JFIF APP0, EOI (enough for the magic number and structure); sized, a
+ * baseline SOF0 header with those dimensions after the APP0 (headers only, no scan).
+ */
+export function jpeg(size?: { width: number; height: number }): Buffer {
   const app0 = Buffer.concat([Buffer.from('JFIF\0', 'latin1'), Buffer.from([1, 1, 0, 0, 1, 0, 1, 0, 0])]);
-  return Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from([0, app0.length + 2]), app0, Buffer.from([0xff, 0xd9])]);
+  const sof0 = size
+    ? Buffer.concat([
+        Buffer.from([0xff, 0xc0]),
+        u16be(11),
+        Buffer.from([8]),
+        u16be(size.height),
+        u16be(size.width),
+        Buffer.from([1, 1, 0x11, 0]),
+      ])
+    : Buffer.alloc(0);
+  return Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from([0, app0.length + 2]), app0, sof0, Buffer.from([0xff, 0xd9])]);
 }
 
 function riff(form: string, body: Buffer): Buffer {
@@ -50,9 +70,9 @@ export function webp(): Buffer {
   return riff('WEBP', Buffer.concat([Buffer.from('VP8L'), u32le(vp8l.length), vp8l, Buffer.from([0])]));
 }
 
-/** 10 ms of 8 kHz 8-bit mono silence. */
-export function wav(): Buffer {
-  const samples = Buffer.alloc(80, 0x80);
+/** `ms` (default 10) of 8 kHz 8-bit mono silence: 8,000 bytes a second. */
+export function wav(ms = 10): Buffer {
+  const samples = Buffer.alloc(Math.round(ms * 8), 0x80);
   const fmt = Buffer.concat([u16le(1), u16le(1), u32le(8000), u32le(8000), u16le(1), u16le(8)]);
   return riff('WAVE', Buffer.concat([Buffer.from('fmt '), u32le(fmt.length), fmt, Buffer.from('data'), u32le(samples.length), samples]));
 }
@@ -72,12 +92,22 @@ export function isoMedia(brand: string, compatible: string[] = ['isom']): Buffer
 
 export const mp4 = () => isoMedia('isom', ['isom', 'iso2', 'avc1', 'mp41']);
 
-/** A one-page PDF with its cross-reference table. */
-export function pdf(): Buffer {
+/** An MP4 whose `moov` holds an `mvhd` saying it lasts `seconds` (timescale 1000), then an empty `mdat`. */
+export function mp4Lasting(seconds: number): Buffer {
+  const ftypBody = Buffer.concat([Buffer.from('isom'), u32be(0x200), Buffer.from('isomiso2avc1mp41')]);
+  const box = (type: string, body: Buffer) => Buffer.concat([u32be(8 + body.length), Buffer.from(type), body]);
+  // version 0: flags, creation, modification, timescale, duration, then rate, volume and the rest (zeros).
+  const mvhd = box('mvhd', Buffer.concat([u32be(0), u32be(0), u32be(0), u32be(1000), u32be(Math.round(seconds * 1000)), Buffer.alloc(80)]));
+  return Buffer.concat([box('ftyp', ftypBody), box('moov', mvhd), u32be(8), Buffer.from('mdat')]);
+}
+
+/** A PDF of `pages` pages (default 1) with its cross-reference table. */
+export function pdf(pages = 1): Buffer {
+  const pageIds = Array.from({ length: pages }, (_, i) => i + 3);
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] >>',
+    `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages} >>`,
+    ...pageIds.map(() => '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] >>'),
   ];
   let body = '%PDF-1.4\n';
   const offsets: number[] = [];

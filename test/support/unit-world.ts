@@ -206,6 +206,7 @@ export async function storeTurn(world: World, sessionId: string, input: StoredTu
       context: { messages: found.session.totals.messageCount, firstMessageId: first?.id ?? null, truncated: false },
       finishReason: 'STOP',
       latencyMs: 5,
+      attachments: [],
     };
     const stored = await writeTurn(tx, { kind: 'stored', ...found }, turn, { turnId: randomUUID(), title: null });
     return [stored!.userMessage, stored!.modelMessage];

@@ -7,6 +7,7 @@ import { RateLimitFunction1764300000000 } from './1764300000000-rate-limit-funct
 import { LongConversations1764400000000 } from './1764400000000-long-conversations.js';
 import { HealthProbe1764450000000 } from './1764450000000-health-probe.js';
 import { Files1764500000000 } from './1764500000000-files.js';
+import { Attachments1764650000000 } from './1764650000000-attachments.js';
 
 /** Every migration, oldest first: the schema. Entities describe it for TypeORM and are checked against it. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   LongConversations1764400000000,
   HealthProbe1764450000000,
   Files1764500000000,
+  Attachments1764650000000,
 ];

@@ -2,11 +2,10 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import { PageQuery, pageDto } from '../../common/paging.js';
 import { IsUserId } from '../../common/validation-rules.js';
+import { MODALITIES } from '../../core/modality.js';
 import type { StoredFile } from '../file.js';
 import { ACCEPTED_MIME_TYPES } from '../media-types.js';
 import type { Modality } from '../media-types.js';
-
-const MODALITIES: Modality[] = ['image', 'document', 'audio', 'video', 'text'];
 
 /** No control characters, and no bidirectional overrides (which make `gpj.exe` read as `exe.jpg`). */
 const FILE_NAME = /^[^\p{Cc}\u202A-\u202E\u2066-\u2069]+$/u;

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import vm from 'node:vm';
 import { ApiError, GoogleGenAI, type GenerateContentResponse } from '@google/genai';
-import { GeminiEmulator } from './gemini-emulator.js';
+import { pdf, png, wav } from '../../../test/support/file-samples.js';
+import { FILE_LIFETIME_MS, GeminiEmulator } from './gemini-emulator.js';
 
 // The emulator is only worth something if the real SDK accepts what it says, so every
 // behaviour is checked through @google/genai; raw fetch covers what the SDK hides.
@@ -487,5 +489,176 @@ describe('GeminiEmulator', () => {
     expect(Date.now() - started).toBeLessThan(500);
     expect(isError(await pending)).toBe(true);
     expect(() => other.baseUrl).toThrow();
+  });
+
+  describe('media and the Files API', () => {
+    const GEMINI_3_MODEL = 'gemini-3-pro-preview';
+    const image = png(7, 1000, 500); // 2×1 tiles of 768 on 2.x
+    const threePages = pdf(3);
+    const twoAndAHalfSeconds = wav(2500);
+    const inline = (mimeType: string, data: Buffer) => ({ inlineData: { mimeType, data: data.toString('base64') } });
+    const upload = (data: Buffer, mimeType: string, displayName = 'sample') =>
+      ai.files.upload({ file: new Blob([new Uint8Array(data)], { type: mimeType }), config: { mimeType, displayName } });
+    const askWith = (parts: object[], model = PLAIN_MODEL) => ai.models.generateContent({ model, contents: [{ role: 'user', parts }] });
+
+    it('takes inline data and file URIs, and records them as sent, bytes and all', async () => {
+      const file = await upload(threePages, 'application/pdf', 'report.pdf');
+      await askWith([inline('image/png', image), { fileData: { mimeType: 'application/pdf', fileUri: file.uri } }, { text: 'Compare.' }]);
+
+      const [sent] = emulator.generateRequests();
+      const parts = sent.body.contents[0].parts;
+      expect(Buffer.from(parts[0].inlineData.data, 'base64').equals(image)).toBe(true);
+      expect(parts[0].inlineData.mimeType).toBe('image/png');
+      expect(parts[1]).toEqual({ fileData: { mimeType: 'application/pdf', fileUri: file.uri } });
+      expect(parts[2]).toEqual({ text: 'Compare.' });
+      expect(emulator.uploads).toEqual([
+        { name: file.name, displayName: 'report.pdf', mimeType: 'application/pdf', data: threePages, receivedAt: expect.any(Number) },
+      ]);
+    });
+
+    it('answers an upload as Gemini does: a files/ name, a URI under the base URL, ACTIVE, 48 hours to live', async () => {
+      const before = Date.now();
+      const file = await upload(image, 'image/png', 'chart.png');
+
+      expect(file).toMatchObject({
+        name: expect.stringMatching(/^files\/[a-z0-9]+$/),
+        displayName: 'chart.png',
+        mimeType: 'image/png',
+        sizeBytes: String(image.length),
+        state: 'ACTIVE',
+        sha256Hash: Buffer.from(createHash('sha256').update(image).digest('hex')).toString('base64'),
+      });
+      expect(file.uri).toBe(`${baseUrl}/v1beta/${file.name}`);
+      const lifetime = Date.parse(file.expirationTime!) - Date.parse(file.createTime!);
+      expect(lifetime).toBe(FILE_LIFETIME_MS);
+      expect(Date.parse(file.createTime!)).toBeGreaterThanOrEqual(before - 1000);
+      await expect(ai.files.get({ name: file.name! })).resolves.toMatchObject({ name: file.name, state: 'ACTIVE' });
+      const listed = await ai.files.list();
+      expect(listed.page.map((f) => f.name)).toEqual([file.name]);
+    });
+
+    it('takes an upload larger than one of the SDK’s 8 MiB chunks', async () => {
+      const big = Buffer.alloc(9 * 1024 * 1024, 1);
+      big.set(wav(10));
+      const file = await upload(big, 'audio/wav');
+      expect(file.sizeBytes).toBe(String(big.length));
+      expect(emulator.uploads[0].data.equals(big)).toBe(true);
+    });
+
+    it('answers 403 PERMISSION_DENIED for a file expired, deleted or never uploaded, in generate and countTokens alike', async () => {
+      const kept = await upload(image, 'image/png');
+      const expired = await upload(image, 'image/png');
+      const deleted = await upload(image, 'image/png');
+      await ai.files.delete({ name: deleted.name! });
+      emulator.expireFile(expired.name!);
+      const uriPart = (uri: string) => ({ fileData: { mimeType: 'image/png', fileUri: uri } });
+
+      await expect(askWith([uriPart(kept.uri!), { text: 'hi' }])).resolves.toBeDefined();
+      for (const gone of [expired.uri!, deleted.uri!, `${baseUrl}/v1beta/files/neverwas`]) {
+        const id = gone.split('/').pop();
+        const message = `You do not have permission to access the File ${id} or it may not exist.`;
+        await expect(askWith([uriPart(gone), { text: 'hi' }])).rejects.toMatchObject({
+          status: 403,
+          message: expect.stringContaining(message),
+        });
+        await expect(
+          ai.models.countTokens({ model: PLAIN_MODEL, contents: [{ role: 'user', parts: [uriPart(gone), { text: 'hi' }] }] }),
+        ).rejects.toMatchObject({ status: 403, message: expect.stringContaining('PERMISSION_DENIED') });
+      }
+      expect(emulator.deletes).toEqual([deleted.name]);
+      await expect(ai.files.get({ name: deleted.name! })).rejects.toMatchObject({ status: 403 });
+      await expect(ai.files.delete({ name: deleted.name! })).rejects.toMatchObject({ status: 403 });
+    });
+
+    it('expires files 48 hours after upload by its clock', async () => {
+      const file = await upload(image, 'image/png');
+      emulator.advanceClock(FILE_LIFETIME_MS - 1000);
+      await expect(ai.files.get({ name: file.name! })).resolves.toMatchObject({ state: 'ACTIVE' });
+      emulator.advanceClock(1000);
+      await expect(ai.files.get({ name: file.name! })).rejects.toMatchObject({ status: 403 });
+      expect(emulator.storedFiles()).toEqual([]);
+    });
+
+    it('reports scripted states: PROCESSING until a get says ACTIVE, and refuses a file not ACTIVE', async () => {
+      emulator.scriptNextFileStates('PROCESSING', 'PROCESSING', 'ACTIVE');
+      const file = await upload(image, 'image/png');
+      expect(file.state).toBe('PROCESSING');
+      await expect(askWith([{ fileData: { mimeType: 'image/png', fileUri: file.uri } }])).rejects.toMatchObject({ status: 400 });
+      await expect(ai.files.get({ name: file.name! })).resolves.toMatchObject({ state: 'PROCESSING' });
+      await expect(ai.files.get({ name: file.name! })).resolves.toMatchObject({ state: 'ACTIVE' });
+      await expect(askWith([{ fileData: { mimeType: 'image/png', fileUri: file.uri } }])).resolves.toBeDefined();
+    });
+
+    it.each([
+      ['an image on a 2.x model: 258 per 768-px tile', PLAIN_MODEL, inline('image/png', image), { modality: 'IMAGE', tokenCount: 516 }],
+      ['an image on a 3.x model: 1,120 (HIGH)', GEMINI_3_MODEL, inline('image/png', image), { modality: 'IMAGE', tokenCount: 1120 }],
+      ['a 3-page PDF on 2.x: 258 a page', PLAIN_MODEL, inline('application/pdf', threePages), { modality: 'DOCUMENT', tokenCount: 774 }],
+      [
+        'a 3-page PDF on 3.x: 560 a page',
+        GEMINI_3_MODEL,
+        inline('application/pdf', threePages),
+        { modality: 'DOCUMENT', tokenCount: 1680 },
+      ],
+      ['a WAV of 2.5 s: 32 a second', PLAIN_MODEL, inline('audio/wav', twoAndAHalfSeconds), { modality: 'AUDIO', tokenCount: 80 }],
+    ])('reports %s in promptTokensDetails, beside the text, and counts the same', async (_name, model, part, detail) => {
+      const contents = [{ role: 'user', parts: [part, { text: 'Describe this file.' }] }]; // 19 chars: 5 tokens
+      const response = await ai.models.generateContent({ model, contents });
+      const counted = await ai.models.countTokens({ model, contents });
+
+      const usage = response.usageMetadata!;
+      expect(usage.promptTokensDetails).toEqual([{ modality: 'TEXT', tokenCount: 5 }, detail]);
+      expect(usage.promptTokenCount).toBe(5 + detail.tokenCount);
+      expect(counted.totalTokens).toBe(5 + detail.tokenCount);
+    });
+
+    it('counts an uploaded file by its bytes, as inline data', async () => {
+      const file = await upload(threePages, 'application/pdf');
+      const response = await askWith([{ fileData: { mimeType: 'application/pdf', fileUri: file.uri } }]);
+      expect(response.usageMetadata?.promptTokensDetails).toEqual([{ modality: 'DOCUMENT', tokenCount: 774 }]);
+    });
+
+    it('says what the last user turn carried before its usual answer', async () => {
+      const response = await askWith([inline('image/png', image), inline('application/pdf', threePages), { text: 'What are these?' }]);
+      expect(response.text).toMatch(/^I received 1 image and 1 PDF of 3 pages\.\n\nEcho: What are these\?/);
+
+      const audioOnly = await askWith([inline('audio/wav', twoAndAHalfSeconds)]);
+      expect(audioOnly.text).toMatch(/^I received 1 audio file of 2\.5 s\.\n\nEcho: \(no text\)/);
+    });
+
+    it.each([
+      ['a type Gemini does not take', { inlineData: { mimeType: 'image/gif', data: 'R0lGODlh' } }, 'Unsupported MIME type: image/gif'],
+      ['bytes that are not base64', { inlineData: { mimeType: 'image/png', data: 'not base64!' } }, 'Base64 decoding failed'],
+      ['a URI that names no file', { fileData: { mimeType: 'image/png', fileUri: 'https://example.com/cat.png' } }, 'not a File URI'],
+    ])('refuses %s with 400', async (_name, part, message) => {
+      const response = await rawPost(
+        `/v1beta/models/${PLAIN_MODEL}:generateContent`,
+        JSON.stringify({ contents: [{ role: 'user', parts: [part] }] }),
+      );
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain(message);
+    });
+
+    it('refuses a request whose inline data passes the request limit, as Gemini does', async () => {
+      const small = new GeminiEmulator({ maxBodyBytes: 64 * 1024 });
+      const url = await small.start();
+      try {
+        const smallAi = new GoogleGenAI({ apiKey: 'k', httpOptions: { baseUrl: url } });
+        const request = smallAi.models.generateContent({
+          model: PLAIN_MODEL,
+          contents: [{ role: 'user', parts: [inline('image/png', Buffer.alloc(100 * 1024)), { text: 'hi' }] }],
+        });
+        await expect(request).rejects.toMatchObject({
+          status: 400,
+          message: expect.stringContaining('Request payload size exceeds the limit'),
+        });
+      } finally {
+        await small.stop();
+      }
+    });
+
+    it('wants a key on the Files API too', async () => {
+      const response = await fetch(`${baseUrl}/v1beta/files`);
+      expect(response.status).toBe(403);
+    });
   });
 });

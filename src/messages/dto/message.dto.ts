@@ -4,7 +4,9 @@ import { COST_STATUSES } from '../../core/cost-status.js';
 import type { CostStatus } from '../../core/cost-status.js';
 import { TOKEN_CLASSES, usageToCounts } from '../../core/token-usage.js';
 import type { TokenCounts } from '../../core/token-usage.js';
-import type { Message } from '../message.js';
+import { MODALITIES } from '../../core/modality.js';
+import type { Modality } from '../../core/modality.js';
+import type { Message, MessageAttachment } from '../message.js';
 
 /** Token counts by class: one property per entry of TOKEN_CLASSES. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- its token columns are declared below, from TOKEN_CLASSES
@@ -25,6 +27,44 @@ export class MessageContextDto {
 
   @ApiProperty({ example: false, description: 'Whether older messages were left out to fit the context limit (they stay stored).' })
   truncated: boolean;
+}
+
+export class MessageAttachmentDto {
+  @ApiProperty({ example: 'file_3f2a9c0d5b7e4e1f8a6b2c4d9e0f1a2b' })
+  file_id: string;
+
+  @ApiProperty({ example: 'chart.png' })
+  name: string;
+
+  @ApiProperty({ example: 'image/png' })
+  mime_type: string;
+
+  @ApiProperty({ enum: MODALITIES, description: '`document` is a PDF.' })
+  modality: Modality;
+
+  @ApiProperty({ type: 'integer', example: 81234 })
+  bytes: number;
+
+  @ApiProperty({
+    example: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+    description: 'SHA-256 of the bytes sent, hex.',
+  })
+  sha256: string;
+
+  @ApiProperty({ example: false, description: 'The file was deleted since: later turns send Gemini a one-line note in its place.' })
+  deleted: boolean;
+
+  static from(this: void, attachment: MessageAttachment): MessageAttachmentDto {
+    return {
+      file_id: attachment.fileId,
+      name: attachment.name,
+      mime_type: attachment.mimeType,
+      modality: attachment.modality,
+      bytes: attachment.bytes,
+      sha256: attachment.sha256,
+      deleted: attachment.deleted,
+    };
+  }
 }
 
 export class MessageDto {
@@ -76,10 +116,24 @@ export class MessageDto {
   @ApiPropertyOptional({ type: MessageContextDto, nullable: true, description: 'Model rows only: what the model saw.' })
   context?: MessageContextDto | null;
 
+  @ApiPropertyOptional({
+    type: [MessageAttachmentDto],
+    description: 'User rows only: the files the message carried, in order (an empty list when none).',
+  })
+  attachments?: MessageAttachmentDto[];
+
   static from(this: void, message: Message): MessageDto {
-    if (message.role === 'user' || message.usage === null) {
-      return { id: message.id, role: message.role, content: message.content, created_at: message.createdAt };
+    if (message.role === 'user') {
+      return {
+        id: message.id,
+        role: message.role,
+        content: message.content,
+        created_at: message.createdAt,
+        // `?? []`: replays remembered before attachments existed lack them.
+        attachments: (message.attachments ?? []).map(MessageAttachmentDto.from),
+      };
     }
+    if (message.usage === null) return { id: message.id, role: message.role, content: message.content, created_at: message.createdAt };
     // One object literal, no spread: a history maps every message through here.
     return {
       id: message.id,

@@ -1,20 +1,25 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches } from 'class-validator';
+import { IsOptional, IsString } from 'class-validator';
 import { IsUserId } from '../../common/validation-rules.js';
 import { MessageDto, UsageDto } from '../../messages/dto/message.dto.js';
 import type { Message } from '../../messages/message.js';
 import type { TurnResult } from '../store-turn.js';
-import { NOT_BLANK } from './send-message.dto.js';
+import { AttachmentRefDto, Attachments, MessageText } from './send-message.dto.js';
 
 export class ChatRequestDto {
   @ApiProperty({ example: 'alice', description: 'Created when unknown.' })
   @IsUserId()
   user_id: string;
 
-  @ApiProperty({ example: 'Hello!' })
-  @IsString()
-  @Matches(NOT_BLANK, { message: '$property must not be empty' })
-  message: string;
+  @ApiPropertyOptional({
+    example: 'Hello!',
+    description: 'Non-blank, unless the message carries attachments (then it may be empty or absent).',
+  })
+  @MessageText()
+  message?: string;
+
+  @Attachments()
+  attachments?: AttachmentRefDto[];
 
   @ApiPropertyOptional({
     type: String,
