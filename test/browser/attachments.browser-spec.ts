@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import type { Page, Request } from 'playwright-core';
 import { freshUser, models, useUser, usePageHarness } from '../support/browser.js';
 import { pdf, png, text } from '../support/file-samples.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * Files in the built-in page: attached by the button, by dropping them on the composer and by
@@ -281,7 +282,14 @@ describe('sending files with a message', () => {
     const sessionId = await page.inputValue('#session-id');
     const [, history] = await api('GET', `/sessions/${sessionId}/history`);
     expect(history.messages[0].attachments).toEqual([
-      { file_id: chip.fileId, name: 'chart.png', mime_type: 'image/png', modality: 'image', bytes: png(7).length, deleted: false },
+      expect.objectContaining({
+        file_id: chip.fileId,
+        name: 'chart.png',
+        mime_type: 'image/png',
+        modality: 'image',
+        bytes: png(7).length,
+        deleted: false,
+      }),
     ]);
     // What Gemini was sent: the image's bytes.
     const generated = t.emulator.generateRequests().at(-1)!;
@@ -326,6 +334,11 @@ describe('sending files with a message', () => {
     expect(download.suggestedFilename()).toBe('report.pdf');
     const { readFile } = await import('node:fs/promises');
     expect(Buffer.compare(await readFile(await download.path()), pdf())).toBe(0);
+
+    // For a look at the layout: a sent file, and chips of every state in the composer.
+    await pick(page, [PNG(), sample('fake.png', 'image/png', text('not a picture\n'))]);
+    await waitForChips(page, 2);
+    await page.screenshot({ path: '/tmp/page-attachments.png', fullPage: true });
 
     const [status] = await api('DELETE', `/files/${chip.fileId}`);
     expect(status).toBe(204);
@@ -373,8 +386,21 @@ describe('sending files with a message', () => {
       return !line.hidden && line.dataset.stale === undefined && /prompt tokens?/.test(line.textContent);
     });
     expect(estimates().at(-1)).toEqual({ message: '', attachments: [{ file_id: chip.fileId }] });
+    const imageOnly = (await page.textContent('#estimate'))!;
 
+    // Another file is another message: asked for again, with both.
+    await pick(page, [PDF()]);
+    const [, pdfChip] = await waitForChips(page, 2);
+    const both = { message: '', attachments: [{ file_id: chip.fileId }, { file_id: pdfChip.fileId }] };
+    await waitFor('the estimate of both files', () => JSON.stringify(estimates().at(-1)) === JSON.stringify(both));
+    await page.waitForFunction((before) => document.querySelector('#estimate')!.textContent !== before, imageOnly);
+
+    const pdfOnly = { message: '', attachments: [{ file_id: pdfChip.fileId }] };
     await page.getByRole('button', { name: 'Remove chart.png' }).click();
+    await waitFor('the estimate of the file left', () => JSON.stringify(estimates().at(-1)) === JSON.stringify(pdfOnly));
+
+    // Neither text nor files: nothing to estimate.
+    await page.getByRole('button', { name: 'Remove report.pdf' }).click();
     await page.locator('#estimate').waitFor({ state: 'hidden' });
   });
 });

@@ -47,12 +47,6 @@ function chip(attachment) {
     item.append(progress);
     item.setAttribute('aria-busy', 'true');
   }
-  if (attachment.status === 'failed') {
-    // The API's own words (415 names the type declared and the one found; 413 the limit).
-    const error = span('attachment-error', attachment.error?.message ?? String(attachment.error));
-    if (attachment.error?.code) error.title = attachment.error.code;
-    item.append(error);
-  }
   const remove = document.createElement('button');
   remove.type = 'button';
   remove.className = 'attachment-remove';
@@ -60,6 +54,13 @@ function chip(attachment) {
   remove.setAttribute('aria-label', `Remove ${attachment.name}`);
   remove.dataset.remove = String(attachment.id);
   item.append(remove);
+  if (attachment.status === 'failed') {
+    // The API's own words (415 names the type declared and the one found; 413 the limit), on a
+    // line of their own under the chip's name and its remove button.
+    const error = span('attachment-error', attachment.error?.message ?? String(attachment.error));
+    if (attachment.error?.code) error.title = attachment.error.code;
+    item.append(error);
+  }
   return item;
 }
 
