@@ -192,7 +192,8 @@ function securityHeaders() {
     defaultSrc: ["'self'"],
     scriptSrc: ["'self'"],
     styleSrc: ["'self'"],
-    imgSrc: ["'self'", 'data:'],
+    // blob: for the page's thumbnails of attached images, read with the tab's key (fetch → object URL).
+    imgSrc: ["'self'", 'data:', 'blob:'],
     connectSrc: ["'self'"],
     objectSrc: ["'none'"],
     frameAncestors: ["'none'"],

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import type { Page, Request } from 'playwright-core';
 import { freshUser, models, send, useUser, usePageHarness } from '../support/browser.js';
+import { png } from '../support/file-samples.js';
 import { elapse, waitFor } from '../support/wait.js';
 
 /**
@@ -199,6 +200,28 @@ describe('the chat page when the service needs an API key', () => {
     expect(await page.evaluate(() => sessionStorage.getItem('gemini-chat.api-key'))).toBe(issued.key);
     // The open session is still its own.
     expect(await page.inputValue('#session-id')).toBe(sessionId);
+  });
+});
+
+describe('files with a key', () => {
+  it("uploads files and reads them back (thumbnails) with the tab's key, never by a bare URL", async () => {
+    const { page, sent } = await openPage();
+    await useKey(page, ADMIN_KEY);
+    await page.locator('#key-prompt').waitFor({ state: 'hidden' });
+    await useUser(page, freshUser('files-key'));
+    await page.setInputFiles('#attach-input', [{ name: 'dot.png', mimeType: 'image/png', buffer: png(3) }]);
+    await page.locator('#attachments .attachment[data-status="ready"]').waitFor();
+    await page.click('#send');
+    await models(page).first().waitFor();
+    await page.waitForFunction(
+      () => (document.querySelector('#messages .message-attachments img') as HTMLImageElement)?.naturalWidth === 1,
+    );
+
+    const fileId = (await page.getAttribute('#messages .message-attachments li', 'data-file-id'))!;
+    const files = sent.filter((request) => request.path.startsWith('/files'));
+    expect(apiPaths(files)).toEqual([expect.stringMatching(/^POST \/files\?user_id=/), `GET /files/${fileId}/content`]);
+    expect(files.filter((request) => request.authorization !== `Bearer ${ADMIN_KEY}`)).toEqual([]);
+    expect(await page.getAttribute('#messages .message-attachments img', 'src')).toMatch(/^blob:/);
   });
 });
 

@@ -183,11 +183,55 @@ export const deleteSession = (id) => call('DELETE', sessionPath(id));
 export const getUsage = (userId) => call('GET', `users/${encodeURIComponent(userId)}/usage`);
 
 /**
- * What sending `message` to the session would take: {prompt_tokens, context_limit, truncated,
- * messages_in_context, input_cost_usd, max_cost_usd}. Nothing is sent to the model as a turn and
- * nothing is stored; 422 CONTEXT_TOO_LONG when the message would be refused.
+ * The body of a turn (and of its estimate): the text and the files attached to it. `attachments`
+ * is left out when there are none, so a plain message reads as it always did.
  */
-export const estimateTurn = (id, message) => call('POST', `${sessionPath(id)}/estimate`, { message });
+function turnBody(message, fileIds = []) {
+  return fileIds.length ? { message, attachments: fileIds.map((id) => ({ file_id: id })) } : { message };
+}
+
+/**
+ * What sending `message` with the files `fileIds` to the session would take: {prompt_tokens,
+ * context_limit, truncated, messages_in_context, input_cost_usd, max_cost_usd}. Nothing is sent to
+ * the model as a turn and nothing is stored; 422 CONTEXT_TOO_LONG when the message would be refused.
+ */
+export const estimateTurn = (id, message, fileIds) => call('POST', `${sessionPath(id)}/estimate`, turnBody(message, fileIds));
+
+// ---- Files -----------------------------------------------------------------------------------
+
+/**
+ * Uploads `file` (a File or Blob) for `userId` as `type`: the bytes are the body, the type is the
+ * Content-Type (the API takes no multipart and no base64). Resolves to the File resource (also
+ * when the user had uploaded these bytes before: the API answers 200 with that file); rejects
+ * with the ApiError, e.g. 413 PAYLOAD_TOO_LARGE or STORAGE_QUOTA_EXCEEDED, 415 UNSUPPORTED_MEDIA_TYPE.
+ */
+export async function uploadFile(userId, file, { name, type, signal }) {
+  const query = new URLSearchParams({ user_id: userId, name });
+  const response = await request(`files?${query}`, {
+    method: 'POST',
+    headers: { Accept: 'application/json', 'Content-Type': type },
+    body: file,
+    signal,
+  });
+  try {
+    return await response.json();
+  } catch {
+    throw unreadable(response.status);
+  }
+}
+
+/**
+ * The bytes of a stored file as a Blob. Read with this tab's key: an <img src> or a link to the
+ * API would be sent without it (and be refused when the service needs a key).
+ */
+export async function fileContent(fileId) {
+  const response = await request(`files/${encodeURIComponent(fileId)}/content`, { method: 'GET' });
+  try {
+    return await response.blob();
+  } catch {
+    throw networkError();
+  }
+}
 
 export function listSessions(userId, limit, after) {
   const query = new URLSearchParams({ user_id: userId, limit: String(limit) });
@@ -221,11 +265,11 @@ export async function readHealth() {
  * status and JSON body when it failed before any text, the `error` event's body when it failed
  * mid-way, STREAM_INTERRUPTED when the stream ended without `done`.
  */
-async function streamTurn(sessionId, message, idempotencyKey, { onDelta, signal }) {
+async function streamTurn(sessionId, { message, fileIds }, idempotencyKey, { onDelta, signal }) {
   const response = await request(`${sessionPath(sessionId)}/messages`, {
     method: 'POST',
     headers: { Accept: 'text/event-stream', 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey },
-    body: JSON.stringify({ message }),
+    body: JSON.stringify(turnBody(message, fileIds)),
     signal,
   });
   const type = (response.headers.get('content-type') ?? '').toLowerCase();
@@ -281,14 +325,14 @@ async function readTurnEvents(body, { onDelta, signal }) {
 }
 
 /**
- * Sends one turn (see streamTurn), waiting out 409 IDEMPOTENCY_IN_PROGRESS (an earlier attempt
+ * Sends one turn, `{message, fileIds}` (see streamTurn), waiting out 409 IDEMPOTENCY_IN_PROGRESS (an earlier attempt
  * with this key is still running on the server) for Retry-After seconds, a few times, until it
  * answers or replays. options: {signal, onDelta(text), onWait(seconds)}.
  */
-export async function sendTurn(sessionId, message, idempotencyKey, options) {
+export async function sendTurn(sessionId, content, idempotencyKey, options) {
   for (let waits = 0; ; waits++) {
     try {
-      return await streamTurn(sessionId, message, idempotencyKey, options);
+      return await streamTurn(sessionId, content, idempotencyKey, options);
     } catch (error) {
       if (error?.code !== 'IDEMPOTENCY_IN_PROGRESS' || waits >= IN_PROGRESS_WAITS || options.signal.aborted) throw error;
       const seconds = Math.min(30, Math.max(1, error.retryAfter ?? 1));

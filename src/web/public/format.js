@@ -60,3 +60,17 @@ export function formatModelNotice({ model, status, shutdown_date: shutdown, repl
   if (replacement) details.push(`use ${replacement}`);
   return `${model} is ${status}${details.length ? `: ${details.join(', ')}` : ''}`;
 }
+
+/** 812 → "812 B", 1536 → "1.5 KiB", 20971520 → "20 MiB" (binary units, as the API's limits are stated). */
+export function formatBytes(n) {
+  const bytes = Number(n) || 0;
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value < 10 ? Number(value.toFixed(1)) : Math.round(value)} ${units[unit]}`;
+}

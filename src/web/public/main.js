@@ -4,15 +4,19 @@
 //   api.js      the HTTP API, the tab's API key, errors, streamed turns (sse.js parses the stream)
 //   state.js    what the page knows, how it changes, and which answers are stale
 //   sessions.js which session is shown;  turn.js  sending a message
+//   attachments.js uploading the files attached to it (media-types.js: the type each is sent as)
 //   markdown.js replies as sanitized Markdown;  context.js  what a turn's context was
 //   views/      the key area, banners, session bar, session list, open session, its context and
-//               model, conversation, the estimate of the message being typed, usage
+//               model, conversation (a message's files: message-attachments), the files attached
+//               to the message being written (composer-attachments), its estimate, usage
 
 import { networkError, needsKey, readHealth, restoreKey } from './api.js';
+import { attachFiles, detach } from './attachments.js';
 import { currentSessionId, on } from './state.js';
 import { closeSession, lastSessionId, newSession, openSession } from './sessions.js';
 import { editedTo, send } from './turn.js';
 import { clearError, showError, showHealth } from './views/banners.js';
+import { initComposerAttachments } from './views/composer-attachments.js';
 import { initConversation, renderRetry } from './views/conversation.js';
 import { initEstimate, scheduleEstimate } from './views/estimate.js';
 import { focusKeyInput, initKeyArea, renderKeyArea } from './views/key-area.js';
@@ -65,6 +69,7 @@ function wire() {
       scheduleEstimate();
     },
   });
+  initComposerAttachments({ attach: attachFiles, detach });
   initEstimate();
   initUsage();
   // Whatever changed on the server (a session made, renamed or deleted, a turn stored) changes

@@ -21,7 +21,9 @@ const listeners = new Map();
  * - 'busy': a message started or stopped being sent;
  * - 'retry': the send offered for retry changed;
  * - 'stored': something changed on the server (a session made, renamed or deleted, a turn stored):
- *   lists and reports built from the API are out of date.
+ *   lists and reports built from the API are out of date;
+ * - 'attachments': the files attached to the message being written changed (added, uploaded,
+ *   refused, removed).
  */
 export function on(topic, listener) {
   if (!listeners.has(topic)) listeners.set(topic, new Set());
@@ -248,4 +250,72 @@ export function endListLoad(started) {
 export function clearList() {
   supersede('list', null);
   Object.assign(list, { userId: null, items: [], nextCursor: null, hasMore: false, loading: false });
+}
+
+// ---- Attachments of the message being written ------------------------------------------------
+
+/** How many files one message may carry (the API's limit). */
+export const MAX_ATTACHMENTS = 10;
+
+/**
+ * The files attached to the message being written, in the order attached. Each is uploaded as
+ * soon as it is attached: {id (this page's), name, type, size, status: 'uploading' | 'ready' |
+ * 'failed', file (the File resource once stored), error (the ApiError once refused)}.
+ */
+let attachments = [];
+let attachmentIds = 0;
+
+/** The attachments as they are now: copies (change them through the functions below). */
+export const draftAttachments = () => attachments.map((a) => ({ ...a }));
+
+/** The stored files of the attachments that are ready to send, in order: File resources. */
+export const readyFiles = () => attachments.filter((a) => a.status === 'ready').map((a) => a.file);
+
+export const uploadsPending = () => attachments.some((a) => a.status === 'uploading');
+
+/** Room for this many more attachments. */
+export const attachmentRoom = () => MAX_ATTACHMENTS - attachments.length;
+
+/** Adds an attachment being uploaded ({name, type, size}); resolves to its id, or null when there is no room. */
+export function addAttachment({ name, type, size }) {
+  if (attachmentRoom() <= 0) return null;
+  const id = ++attachmentIds;
+  attachments = [...attachments, { id, name, type, size, status: 'uploading', file: null, error: null }];
+  emit('attachments');
+  return id;
+}
+
+/**
+ * The upload of attachment `id` answered with `file` (a File resource). Ignored when the
+ * attachment was removed meanwhile. The same bytes attached twice are one stored file (the API
+ * answers with the file it has): the later attachment goes, so a message names each file once.
+ */
+export function attachmentStored(id, file) {
+  if (!attachments.some((a) => a.id === id)) return;
+  const twin = attachments.some((a) => a.id !== id && a.file?.file_id === file.file_id);
+  attachments = twin
+    ? attachments.filter((a) => a.id !== id)
+    : attachments.map((a) => (a.id === id ? { ...a, status: 'ready', file, name: file.name, type: file.mime_type, size: file.bytes } : a));
+  emit('attachments');
+}
+
+/** The upload of attachment `id` was refused (or failed): the chip stays, with the error. */
+export function attachmentFailed(id, error) {
+  if (!attachments.some((a) => a.id === id)) return;
+  attachments = attachments.map((a) => (a.id === id ? { ...a, status: 'failed', error } : a));
+  emit('attachments');
+}
+
+export function removeAttachment(id) {
+  const before = attachments.length;
+  attachments = attachments.filter((a) => a.id !== id);
+  if (attachments.length !== before) emit('attachments');
+}
+
+/** A message with these files (file ids) was stored: their attachments go; any attached since stay. */
+export function attachmentsSent(fileIds) {
+  const sent = new Set(fileIds);
+  const before = attachments.length;
+  attachments = attachments.filter((a) => !(a.status === 'ready' && sent.has(a.file.file_id)));
+  if (attachments.length !== before) emit('attachments');
 }

@@ -1,9 +1,10 @@
-// Sending a message: one turn from the composer to a stored reply, streamed as it arrives, and
-// the session's totals as the API states them once the turn is stored.
+// Sending a message: one turn from the composer (its text and the files attached) to a stored
+// reply, streamed as it arrives, and the session's totals as the API states them once the turn is stored.
 
 import * as api from './api.js';
 import { turnContext } from './context.js';
 import {
+  attachmentsSent,
   beginTurn,
   currentSession,
   currentSessionId,
@@ -17,9 +18,11 @@ import {
   isStale,
   notifyStored,
   offerRetry,
+  readyFiles,
   retryOffer,
   setBusy,
   switchDone,
+  uploadsPending,
 } from './state.js';
 import { newSession } from './sessions.js';
 import { clearError, showError, showNotice } from './views/banners.js';
@@ -27,6 +30,7 @@ import {
   appendPending,
   clearComposerIf,
   composerText,
+  discardMessage,
   finishTurn,
   focusComposer,
   setThinking,
@@ -36,9 +40,11 @@ import {
 import { askForKey } from './views/key-area.js';
 
 /**
- * Sends the message in the box (or, with `retry`, the message of the failed attempt offered for
- * retry). Every attempt carries an Idempotency-Key; the same text to the same session right after
- * an attempt of unknown outcome reuses that attempt's key.
+ * Sends the message in the box with the files attached (or, with `retry`, the message of the
+ * failed attempt offered for retry). Every attempt carries an Idempotency-Key; the same text with
+ * the same files to the same session right after an attempt of unknown outcome reuses that
+ * attempt's key. A message may be files alone; files still uploading hold it back (a turn names
+ * a file by the id its upload returns), and files the API refused are not sent.
  */
 export async function send({ retry = false } = {}) {
   if (isBusy()) return;
@@ -47,8 +53,15 @@ export async function send({ retry = false } = {}) {
     return;
   }
   const offered = retryOffer();
-  const text = retry && offered ? offered.text : composerText();
-  if (text.trim() === '') return;
+  const again = retry && offered;
+  if (!again && uploadsPending()) {
+    showNotice('The attached files are still uploading: send once they are done.');
+    return;
+  }
+  const text = again ? offered.text : composerText();
+  const files = again ? offered.files : readyFiles();
+  if (text.trim() === '' && files.length === 0) return;
+  const fileIds = files.map((file) => file.file_id);
   clearError();
   setBusy(true);
   let pending = null;
@@ -61,16 +74,16 @@ export async function send({ retry = false } = {}) {
     if (!currentSessionId() && !(await newSession())) return;
     const sessionId = currentSessionId();
     attempt =
-      offered && offered.text === text && offered.sessionId === sessionId
+      offered && offered.text === text && sameFiles(offered.files, files) && offered.sessionId === sessionId
         ? offered
-        : { text, sessionId, idempotencyKey: api.newIdempotencyKey() };
+        : { text, files, sessionId, idempotencyKey: api.newIdempotencyKey() };
     dropRetry();
-    pending = appendPending(text);
+    pending = appendPending(text, files);
     turn = beginTurn();
     let streamed = '';
     const answer = await fresh(
       turn.ticket,
-      api.sendTurn(sessionId, text, attempt.idempotencyKey, {
+      api.sendTurn(sessionId, { message: text, fileIds }, attempt.idempotencyKey, {
         signal: turn.signal,
         onWait: () => setThinking('The earlier attempt of this message is still running on the server; waiting for its reply…'),
         onDelta: (delta) => {
@@ -90,13 +103,14 @@ export async function send({ retry = false } = {}) {
     describeLastTurn(sessionId, turnContext(answer.turn.model_message, storedBefore));
     describeSession(session);
     clearComposerIf(text);
+    attachmentsSent(fileIds);
     if (answer.replayed) showNotice('The server had already finished this reply: it is shown now, not asked for or paid for again.');
     notifyStored();
   } catch (error) {
     // Nothing was stored, or it is not known yet: take the message (and any partial reply) back
-    // off the list; the text stays in the box.
-    pending?.remove();
-    reply?.remove();
+    // off the list; the text stays in the box, the files stay attached.
+    if (pending) discardMessage(pending);
+    if (reply) discardMessage(reply);
     // Another session is shown now: this one's outcome is nobody's concern on the page.
     if (isStale(error)) return;
     // When the outcome is unknown (the connection broke), or the server failed, was busy or
@@ -131,6 +145,9 @@ async function sessionAfter(sessionId, turn) {
     };
   }
 }
+
+/** The same files in the same order: the same message (files are File resources). */
+const sameFiles = (a, b) => a.length === b.length && a.every((file, i) => file.file_id === b[i].file_id);
 
 function mayRetry(error) {
   const status = error?.status ?? 0;

@@ -2,12 +2,14 @@
 // its Send and Retry buttons. Every piece of API data is put on the page as text (textContent),
 // never parsed as HTML, but for a finished model reply: that is Markdown, rendered by markdown.js
 // into sanitized elements. A reply still streaming is shown as text (its Markdown is incomplete).
+// A user message's files are drawn by message-attachments.js.
 
 import { $ } from '../dom.js';
 import { formatMeta } from '../format.js';
 import { needsKey, onKeyChange } from '../api.js';
 import { renderMarkdown } from '../markdown.js';
-import { isBusy, on, retryOffer } from '../state.js';
+import { isBusy, on, retryOffer, uploadsPending } from '../state.js';
+import { releaseAllAttachments, releaseAttachments, renderAttachments } from './message-attachments.js';
 
 const THINKING = 'Gemini is thinking…';
 
@@ -24,6 +26,7 @@ const ui = {
 
 /** Shows these messages (a session's history) instead of what was shown. */
 export function showMessages(messages) {
+  releaseAllAttachments();
   ui.messages.replaceChildren();
   for (const message of messages) appendMessage(message);
 }
@@ -53,7 +56,10 @@ function appendMessage(message) {
 function renderMessage(item, message) {
   const body = item.querySelector('.reply-text, .message-text');
   if (message.role === 'model') body.replaceChildren(renderMarkdown(message.content));
-  else body.textContent = message.content ?? '';
+  else {
+    body.textContent = message.content ?? '';
+    renderAttachments(item, message.attachments ?? []);
+  }
   const meta = item.querySelector('.reply-meta');
   if (meta) {
     meta.textContent = message.usage ? formatMeta(message) : '';
@@ -63,11 +69,20 @@ function renderMessage(item, message) {
   item.scrollIntoView({ block: 'end' });
 }
 
-/** The message being sent, shown at once (marked pending) until the server stored it. */
-export function appendPending(text) {
-  const item = appendMessage({ role: 'user', content: text });
+/**
+ * The message being sent, with its files (File resources), shown at once (marked pending) until
+ * the server stored it.
+ */
+export function appendPending(text, files = []) {
+  const item = appendMessage({ role: 'user', content: text, attachments: files });
   item.classList.add('pending');
   return item;
+}
+
+/** Takes a message (a pending one, a partial reply) off the list, with what its attachments hold. */
+export function discardMessage(item) {
+  releaseAttachments(item);
+  item.remove();
 }
 
 /** A reply that is still arriving: marked data-streaming until finishTurn. */
@@ -124,10 +139,17 @@ export function setThinking(text) {
 
 function renderBusy() {
   const busy = isBusy();
-  ui.send.disabled = busy;
+  renderSend();
   ui.thinking.hidden = !busy;
   ui.thinking.textContent = THINKING;
   renderRetry();
+}
+
+/** Send waits for the files being uploaded: a message names a file by the id its upload returns. */
+function renderSend() {
+  const uploading = uploadsPending();
+  ui.send.disabled = isBusy() || uploading;
+  ui.send.title = uploading ? 'Waiting for the attached files to finish uploading' : '';
 }
 
 /** The Retry button: shown while a send of unknown outcome can be sent again with its key. */
@@ -142,6 +164,7 @@ export function renderRetry() {
 export function initConversation({ send, onEdit }) {
   on('busy', renderBusy);
   on('retry', renderRetry);
+  on('attachments', renderSend);
   // Without a key the retry could not be sent: the key area asks for one instead.
   onKeyChange(renderRetry);
   ui.composer.addEventListener('submit', (event) => {

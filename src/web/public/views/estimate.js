@@ -1,12 +1,13 @@
 // The estimate of the message being typed: "≈ 1,234 prompt tokens · ≤ $0.0031", asked for once
-// typing pauses. POST /sessions/:id/estimate counts the prompt the message would make; it sends
-// no turn and stores nothing. An answer about text (or a session) since changed is dropped: the
-// estimate is a view of state.js, keyed by everything it depends on.
+// typing pauses. POST /sessions/:id/estimate counts the prompt the message would make, the files
+// attached included (what they weigh in tokens is the API's to say); it sends no turn and stores
+// nothing. An answer about text, files (or a session) since changed is dropped: the estimate is a
+// view of state.js, keyed by everything it depends on.
 
 import { $ } from '../dom.js';
 import * as api from '../api.js';
 import { count, formatUsd, plural } from '../format.js';
-import { currentSession, fresh, isBusy, isStale, on, supersede, ticket } from '../state.js';
+import { currentSession, fresh, isBusy, isStale, on, readyFiles, supersede, ticket } from '../state.js';
 import { composerText } from './conversation.js';
 
 /** How long typing must pause before the estimate is asked for. */
@@ -17,19 +18,21 @@ let timer = 0;
 
 /**
  * What an estimate depends on: the session, what it holds (a turn stored changes the context),
- * and the text. Null when there is nothing to estimate: no session, no text, a turn being sent,
+ * the text and the files uploaded for it (those still uploading count once they are stored).
+ * Null when there is nothing to estimate: no session, neither text nor files, a turn being sent,
  * or no key for a service that needs one.
  */
-function keyOf(session, text) {
-  if (!session || text.trim() === '' || isBusy() || api.needsKey()) return null;
-  return JSON.stringify([session.session_id, session.message_count ?? null, session.context_tokens ?? null, text]);
+function keyOf(session, text, fileIds) {
+  if (!session || (text.trim() === '' && fileIds.length === 0) || isBusy() || api.needsKey()) return null;
+  return JSON.stringify([session.session_id, session.message_count ?? null, session.context_tokens ?? null, text, fileIds]);
 }
 
-/** Asks for the estimate of the box's text once typing pauses; what was shown for other text goes. */
+/** Asks for the estimate of the box's text and files once typing pauses; what was shown for others goes. */
 export function scheduleEstimate() {
   const session = currentSession();
   const text = composerText();
-  const key = keyOf(session, text);
+  const fileIds = readyFiles().map((file) => file.file_id);
+  const key = keyOf(session, text, fileIds);
   if (key === ticket('estimate').key) return;
   const started = supersede('estimate', key);
   clearTimeout(timer);
@@ -39,12 +42,12 @@ export function scheduleEstimate() {
   }
   // The figures shown are about the text before this change: dimmed until the new ones come.
   ui.estimate.dataset.stale = 'true';
-  timer = setTimeout(() => estimate(started, session, text), PAUSE_MS);
+  timer = setTimeout(() => estimate(started, session, text, fileIds), PAUSE_MS);
 }
 
-async function estimate(started, session, text) {
+async function estimate(started, session, text, fileIds) {
   try {
-    render(await fresh(started, api.estimateTurn(session.session_id, text)), session);
+    render(await fresh(started, api.estimateTurn(session.session_id, text, fileIds)), session);
   } catch (error) {
     if (!isStale(error)) renderError(error);
   }
@@ -93,4 +96,6 @@ export function initEstimate() {
   on('session', scheduleEstimate);
   // Sending hides it; once sent, the box holds other text (or none).
   on('busy', scheduleEstimate);
+  // A file stored or taken off is another message.
+  on('attachments', scheduleEstimate);
 }
