@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Page, Request } from 'playwright-core';
-import { freshUser, models, useUser, usePageHarness } from '../support/browser.js';
+import { freshUser, models, send, useUser, usePageHarness } from '../support/browser.js';
 import { pdf, png, text } from '../support/file-samples.js';
 import { waitFor } from '../support/wait.js';
 
@@ -269,6 +269,29 @@ describe('attaching files to a message', () => {
 
 // These need turns that take `attachments` (the files in turns, POST /sessions/:id/messages and
 // /estimate): against a server without them, the API refuses the field.
+describe('whose files a message carries', () => {
+  it("drops files attached for one user when a session of another user opens: a turn may name only its owner's files", async () => {
+    const { page, userId } = await openPage('owner-a');
+    await send(page, 'hello');
+    await pick(page, [PNG()]);
+    await waitForChips(page, 1);
+    expect((await storedFiles(userId)).map((f) => f.name)).toEqual(['chart.png']);
+
+    const other = freshUser('owner-b');
+    const created = await fetch(`${t.baseUrl}/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: other, title: 'B' }),
+    });
+    const { session_id: theirs } = await created.json();
+    await useUser(page, other);
+    await page.locator(`.session-item[data-session-id="${theirs}"]`).click();
+    await page.waitForFunction((id) => (document.querySelector('#session-id') as HTMLInputElement).value === id, theirs);
+
+    await waitForChips(page, 0);
+  });
+});
+
 describe('sending files with a message', () => {
   it('sends files alone: the request names them, the image shows inline, the chips clear', async () => {
     const { page, sent } = await openPage('send-image');

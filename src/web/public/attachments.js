@@ -35,7 +35,7 @@ function nameOf(file) {
 async function upload(userId, file) {
   const type = declaredType(file.name, file.type);
   const name = nameOf(file);
-  const id = addAttachment({ name, type, size: file.size });
+  const id = addAttachment({ name, type, size: file.size, owner: userId });
   if (id === null) return;
   const controller = new AbortController();
   uploads.set(id, controller);

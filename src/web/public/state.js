@@ -134,6 +134,12 @@ export function showSession(next, turnContext = null) {
   supersede('session', next?.session_id ?? null);
   dropRetry();
   emit('session', { switched: true });
+  // A turn may name only its own user's files: attachments made for another user go.
+  const owned = next ? attachments.filter((a) => a.owner === next.user_id) : attachments;
+  if (owned.length !== attachments.length) {
+    attachments = owned;
+    emit('attachments');
+  }
 }
 
 /**
@@ -259,7 +265,7 @@ export const MAX_ATTACHMENTS = 10;
 
 /**
  * The files attached to the message being written, in the order attached. Each is uploaded as
- * soon as it is attached: {id (this page's), name, type, size, status: 'uploading' | 'ready' |
+ * soon as it is attached: {id (this page's), name, type, size, owner (the user it was uploaded for), status: 'uploading' | 'ready' |
  * 'failed', file (the File resource once stored), error (the ApiError once refused)}.
  */
 let attachments = [];
@@ -276,11 +282,11 @@ export const uploadsPending = () => attachments.some((a) => a.status === 'upload
 /** Room for this many more attachments. */
 export const attachmentRoom = () => MAX_ATTACHMENTS - attachments.length;
 
-/** Adds an attachment being uploaded ({name, type, size}); resolves to its id, or null when there is no room. */
-export function addAttachment({ name, type, size }) {
+/** Adds an attachment being uploaded for user `owner` ({name, type, size, owner}); resolves to its id, or null when there is no room. */
+export function addAttachment({ name, type, size, owner }) {
   if (attachmentRoom() <= 0) return null;
   const id = ++attachmentIds;
-  attachments = [...attachments, { id, name, type, size, status: 'uploading', file: null, error: null }];
+  attachments = [...attachments, { id, name, type, size, owner, status: 'uploading', file: null, error: null }];
   emit('attachments');
   return id;
 }

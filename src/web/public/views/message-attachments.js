@@ -88,7 +88,12 @@ function thumbnail(message, urls, a) {
     },
   );
   // A type the browser cannot draw (HEIC in most) is still a file: offered as a download.
-  img.addEventListener('error', () => item.replaceWith(downloadChip(a)));
+  // Its object URL goes with it: the chip fetches the bytes again when clicked.
+  img.addEventListener('error', () => {
+    const at = urls.indexOf(img.src);
+    if (at >= 0) URL.revokeObjectURL(urls.splice(at, 1)[0]);
+    item.replaceWith(downloadChip(a));
+  });
   return item;
 }
 
