@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { DomainError, ErrorCode } from '../common/errors.js';
 import { usdToNano } from '../core/money.js';
-import { ZERO_USAGE } from '../core/token-usage.js';
+import { promptUsage } from '../core/token-usage.js';
 import { pricesAt } from '../models/model-table.js';
 import { priceOf } from '../pricing/price.js';
 import { createWorld, storeSession, storeTurn } from '../../test/support/unit-world.js';
@@ -10,7 +10,8 @@ import { BudgetService } from './budget.service.js';
 import type { CoordinationTx, Hold } from '../coordination/hold.js';
 
 const MODEL = 'gemini-2.5-flash';
-const PROMPT_CHARS = 1_000;
+/** A prompt of 1,000 characters, no files. */
+const PROMPT = promptUsage(1_000);
 
 describe(BudgetService.name, () => {
   let world: World | undefined;
@@ -20,20 +21,16 @@ describe(BudgetService.name, () => {
     return world;
   }
 
-  /** What one turn of PROMPT_CHARS reserves: the worst case under GEMINI_MAX_OUTPUT_TOKENS. */
+  /** What one turn of PROMPT reserves: the worst case under GEMINI_MAX_OUTPUT_TOKENS. */
   function worstCase(w: World, model = MODEL): number {
-    return w.pricing.worstCaseNanoUsd(model, PROMPT_CHARS, w.config.gemini.maxOutputTokens);
+    return w.pricing.worstCaseNanoUsd(model, PROMPT, w.config.gemini.maxOutputTokens);
   }
 
   /** The worst case at one model's own rates (`alone`), or at the highest of it and the models it is rerouted to. */
   function worstCaseAt(w: World, model: string, rerouted = true): number {
     if (rerouted) return worstCase(w, model);
     const entry = w.models.find(model)!;
-    return priceOf(pricesAt(entry, new Date()), {
-      ...ZERO_USAGE,
-      promptTokens: PROMPT_CHARS,
-      outputTokens: w.config.gemini.maxOutputTokens,
-    })!;
+    return priceOf(pricesAt(entry, new Date()), { ...PROMPT, outputTokens: w.config.gemini.maxOutputTokens })!;
   }
 
   /** Alice has a session and spent `nano` today. */
@@ -53,7 +50,7 @@ describe(BudgetService.name, () => {
       const w = await setUp();
       await aliceSpent(w, 1_000_000_000_000);
 
-      const release = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
+      const release = await w.budget.admit('alice', null, MODEL, PROMPT);
 
       expect(await w.reservations.reservedFor('alice')).toBe(worstCase(w));
       await release.abandon(undefined);
@@ -66,15 +63,15 @@ describe(BudgetService.name, () => {
       const atReplacementRates = worstCaseAt(w, 'gemini-3.5-flash');
       expect(atReplacementRates).toBeGreaterThan(worstCaseAt(w, 'gemini-2.0-flash', false));
 
-      await w.budget.admit('alice', null, 'gemini-2.0-flash', PROMPT_CHARS);
+      await w.budget.admit('alice', null, 'gemini-2.0-flash', PROMPT);
 
       expect(await w.reservations.reservedFor('alice')).toBe(atReplacementRates);
     });
 
     it('frees a reservation once, however often release is called', async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
-      const first = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
-      await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
+      const first = await w.budget.admit('alice', null, MODEL, PROMPT);
+      await w.budget.admit('alice', null, MODEL, PROMPT);
 
       await first.abandon(undefined);
       await first.abandon(undefined);
@@ -85,7 +82,7 @@ describe(BudgetService.name, () => {
     it('keeps reservations per user', async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
 
-      await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
+      await w.budget.admit('alice', null, MODEL, PROMPT);
 
       expect(await w.reservations.reservedFor('bob')).toBe(0);
     });
@@ -97,7 +94,7 @@ describe(BudgetService.name, () => {
       const spent = 7_654_321;
       await aliceSpent(w, spent);
 
-      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => w.budget.admit('alice', null, MODEL, PROMPT_CHARS)));
+      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => w.budget.admit('alice', null, MODEL, PROMPT)));
 
       const admitted = outcomes.filter((o): o is PromiseFulfilledResult<Hold<CoordinationTx>> => o.status === 'fulfilled');
       const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -112,10 +109,10 @@ describe(BudgetService.name, () => {
 
     it('admits again once the turns in flight released their reservations', async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '0.02' });
-      const release = await w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
+      const release = await w.budget.admit('alice', null, MODEL, PROMPT);
       expect(worstCase(w)).toBeGreaterThanOrEqual(usdToNano('0.02')!);
       // Refused for what is in flight, not for what is spent: worth a retry in seconds, not tomorrow.
-      await expect(w.budget.admit('alice', null, MODEL, PROMPT_CHARS)).rejects.toMatchObject({
+      await expect(w.budget.admit('alice', null, MODEL, PROMPT)).rejects.toMatchObject({
         code: ErrorCode.BUDGET_EXCEEDED,
         retryAfterSeconds: 2,
         message: expect.stringContaining('turns still running'),
@@ -123,7 +120,7 @@ describe(BudgetService.name, () => {
 
       await release.abandon(undefined);
 
-      await expect(w.budget.admit('alice', null, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ abandon: expect.any(Function) });
+      await expect(w.budget.admit('alice', null, MODEL, PROMPT)).resolves.toMatchObject({ abandon: expect.any(Function) });
     });
 
     it.each([
@@ -135,7 +132,7 @@ describe(BudgetService.name, () => {
       await aliceSpent(w, 1_000_000, at);
       jest.spyOn(Date, 'now').mockReturnValue(Date.parse(at));
 
-      const refusal = w.budget.admit('alice', null, MODEL, PROMPT_CHARS);
+      const refusal = w.budget.admit('alice', null, MODEL, PROMPT);
 
       await expect(refusal).rejects.toBeInstanceOf(DomainError);
       await expect(refusal).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED, retryAfterSeconds: seconds });
@@ -147,21 +144,21 @@ describe(BudgetService.name, () => {
       await aliceSpent(w, 1_000_000, '2026-11-21T23:59:59.999Z');
       jest.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-11-22T00:00:00.000Z'));
 
-      await expect(w.budget.admit('alice', null, MODEL, PROMPT_CHARS)).resolves.toMatchObject({ abandon: expect.any(Function) });
+      await expect(w.budget.admit('alice', null, MODEL, PROMPT)).resolves.toMatchObject({ abandon: expect.any(Function) });
     });
 
     it("lets a user's own limit win over a larger default", async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '100' });
       await aliceSpent(w, 5_000);
 
-      await expect(w.budget.admit('alice', 5_000, MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
+      await expect(w.budget.admit('alice', 5_000, MODEL, PROMPT)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
     });
 
     it("lets a user's own limit win over a smaller default", async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '0.000005' });
       await aliceSpent(w, 5_000);
 
-      await expect(w.budget.admit('alice', usdToNano(100), MODEL, PROMPT_CHARS)).resolves.toMatchObject({ abandon: expect.any(Function) });
+      await expect(w.budget.admit('alice', usdToNano(100), MODEL, PROMPT)).resolves.toMatchObject({ abandon: expect.any(Function) });
       expect(await w.reservations.reservedFor('alice')).toBe(worstCase(w));
     });
 
@@ -169,13 +166,13 @@ describe(BudgetService.name, () => {
       const w = await setUp();
       await aliceSpent(w, 5_000);
 
-      await expect(w.budget.admit('alice', 5_000, MODEL, PROMPT_CHARS)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
+      await expect(w.budget.admit('alice', 5_000, MODEL, PROMPT)).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXCEEDED });
     });
 
     it('refuses an unpriced model under a budget with MODEL_UNPRICED (what cannot be priced cannot be budgeted)', async () => {
       const w = await setUp({ USER_DAILY_BUDGET_USD: '5' });
 
-      await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT_CHARS)).rejects.toMatchObject({
+      await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT)).rejects.toMatchObject({
         code: ErrorCode.MODEL_UNPRICED,
       });
       expect(await w.reservations.reservedFor('alice')).toBe(0);
@@ -183,7 +180,7 @@ describe(BudgetService.name, () => {
 
     it('lets an unpriced model run for a user without a budget', async () => {
       const w = await setUp();
-      await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT_CHARS)).resolves.toBeDefined();
+      await expect(w.budget.admit('alice', null, 'gemini-unknown-model', PROMPT)).resolves.toBeDefined();
       expect(await w.reservations.reservedFor('alice')).toBe(0);
     });
   });

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { TokenUsage } from '../core/token-usage.js';
 import { BudgetExceeded, ModelUnpriced } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
@@ -28,13 +29,13 @@ export class BudgetService {
    * `ownDailyBudgetNanoUsd` is the user's own limit, read with the session (null: the default).
    * Today's spend is read here, at admission, not before: a turn of the user's stored meanwhile counts.
    */
-  async admit(userId: string, ownDailyBudgetNanoUsd: number | null, model: string, promptChars: number): Promise<Hold<CoordinationTx>> {
+  async admit(userId: string, ownDailyBudgetNanoUsd: number | null, model: string, prompt: TokenUsage): Promise<Hold<CoordinationTx>> {
     const limitNanoUsd = ownDailyBudgetNanoUsd ?? this.config.userDailyBudgetNanoUsd;
     if (limitNanoUsd !== null && !this.pricing.isPriced(model)) throw new ModelUnpriced(model);
     const now = Date.now();
     const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
-    // A token is rarely shorter than a character: the prompt's length bounds its tokens.
-    const worstCaseNanoUsd = this.pricing.worstCaseNanoUsd(model, promptChars, this.config.gemini.maxOutputTokens);
+    // The prompt's bound: its characters (a token is rarely shorter) and its files' weights.
+    const worstCaseNanoUsd = this.pricing.worstCaseNanoUsd(model, prompt, this.config.gemini.maxOutputTokens);
     const reservation = await this.reservations.reserve({
       userId,
       day: utcDay(new Date(dayStart).toISOString()),

@@ -199,7 +199,8 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     // 512 MiB at most: within SQLite's blob limit (1e9 bytes) and PostgreSQL's bytea limit (1 GB), with room for the copies a write makes.
     fileMaxBytes: integer(env, 'FILE_MAX_BYTES', 1, 512 * 1024 ** 2),
     userStorageBytes: integer(env, 'USER_STORAGE_BYTES', 1, Number.MAX_SAFE_INTEGER),
-    // 0: every file through the Files API. At most 20 MiB: Gemini's documented limit on a whole request.
+    // 0: every file through the Files API. At most 20 MiB, Gemini's documented limit on a whole request
+    // (the inline files of one request stay under 14 MiB whatever this says: TurnMedia).
     fileInlineMaxBytes: integer(env, 'FILE_INLINE_MAX_BYTES', 0, 20 * 1024 * 1024),
   };
 }

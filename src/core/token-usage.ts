@@ -187,3 +187,16 @@ export function usageToJson(usage: TokenUsage): UsageJson {
   json.cached_tokens_by_modality = cachedByModality(usage);
   return json;
 }
+
+/** The usage of a prompt of `tokens` tokens, `media` of them files' shares by modality (text is the rest): no output. */
+export function promptUsage(tokens: number, media: Partial<ByModality> = {}): TokenUsage {
+  return {
+    ...ZERO_USAGE,
+    promptTokens: tokens,
+    audioPromptTokens: media.audio ?? 0,
+    imagePromptTokens: media.image ?? 0,
+    videoPromptTokens: media.video ?? 0,
+    documentPromptTokens: media.document ?? 0,
+    totalTokens: tokens,
+  };
+}

@@ -60,7 +60,8 @@ export class GeminiFileEntity {
   @Column({ type: 'varchar', length: 200 })
   name: string;
 
-  @Column({ type: 'varchar', length: 1000 })
+  /** As long as GeminiClient takes one (2,048 characters). */
+  @Column({ type: 'varchar', length: 2048 })
   uri: string;
 
   @Column(timestampColumn('expires_at'))

@@ -2,13 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { FileNotFound, ValidationFailed } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
-import { LlmClient } from '../gemini/llm-client.js';
+import { deleteAtGemini, LlmClient } from '../gemini/llm-client.js';
 import type { LlmMedia } from '../gemini/llm-client.js';
 import type { MessageAttachment } from '../messages/message.js';
 import { FILE_STORE } from './file-store.js';
 import type { FileStore } from './file-store.js';
 import type { StoredFile } from './file.js';
 import { FilesRepository } from './files.repository.js';
+import type { GeminiCopy } from './files.repository.js';
 
 /** At most this many files a message. */
 export const MAX_ATTACHMENTS = 10;
@@ -56,45 +57,54 @@ export class TurnMedia {
     });
   }
 
-  /**
-   * The media of each content, in the order given (undefined where a content has no files).
-   * `unavailable`: URIs Gemini just refused as gone — their files are uploaded again.
-   */
-  async mediaOf(
-    contents: readonly (readonly MessageAttachment[])[],
-    unavailable: readonly string[] = [],
-  ): Promise<(LlmMedia[] | undefined)[]> {
-    const ids = [...new Set(contents.flatMap((attachments) => attachments.map((a) => a.fileId)))];
-    if (ids.length === 0) return contents.map(() => undefined);
-    if (unavailable.length > 0) await this.files.forgetGeminiCopies(unavailable);
+  /** What one turn's files are to Gemini: resolved once for the turn, each file's bytes read at most once. */
+  forTurn(): TurnFiles {
+    return new TurnFiles(this);
+  }
+
+  /** Resolves the files not in `resolved` yet (TurnFiles). */
+  async resolve(
+    ids: readonly string[],
+    resolved: Map<string, LlmMedia>,
+    attachments: ReadonlyMap<string, MessageAttachment>,
+  ): Promise<void> {
     const stored = new Map((await this.files.findByIds(ids)).map((file) => [file.id, file]));
     const inline = this.inlineOf([...stored.values()]);
-    const byUri = [...stored.values()].filter((file) => !inline.has(file.id));
-    const copies = await this.files.geminiCopies(byUri.map((file) => file.id));
-    const media = new Map<string, LlmMedia>();
-    for (const file of stored.values()) {
-      const copy = copies.get(file.id);
-      if (copy && Date.parse(copy.expiresAt) - Date.now() > REUPLOAD_BEFORE_EXPIRY_MS) {
-        media.set(file.id, { kind: 'uri', mimeType: file.mimeType, uri: copy.uri });
-        continue;
-      }
-      const data = await this.store.get(file.id);
-      if (!data) continue; // deleted since it was looked up: a note, as any deleted file
-      if (inline.has(file.id)) {
-        media.set(file.id, { kind: 'inline', mimeType: file.mimeType, data });
-        continue;
-      }
-      const uploaded = await this.llm.uploadFile({ data, mimeType: file.mimeType, displayName: file.name });
-      if (!(await this.files.rememberGeminiCopy(file.id, uploaded))) {
-        // Deleted while it was uploaded: the copy at Gemini goes too, and the turn sends a note.
-        this.deleteAtGemini([uploaded.name]);
-        continue;
-      }
-      media.set(file.id, { kind: 'uri', mimeType: file.mimeType, uri: uploaded.uri });
+    const copies = await this.files.geminiCopies([...stored.values()].filter((file) => !inline.has(file.id)).map((file) => file.id));
+    for (const id of ids) {
+      const file = stored.get(id);
+      resolved.set(id, (file && (await this.mediaOfFile(file, inline.has(id), copies.get(id)))) ?? deletedNote(attachments.get(id)!));
     }
-    return contents.map((attachments) =>
-      attachments.length === 0 ? undefined : attachments.map((attachment) => media.get(attachment.fileId) ?? deletedNote(attachment)),
-    );
+  }
+
+  /** Null when the file was deleted meanwhile (its bytes gone, or gone while it was uploaded). */
+  private async mediaOfFile(file: StoredFile, inline: boolean, copy: GeminiCopy | undefined): Promise<LlmMedia | null> {
+    if (!inline && copy && Date.parse(copy.expiresAt) - Date.now() > REUPLOAD_BEFORE_EXPIRY_MS) {
+      return { kind: 'uri', mimeType: file.mimeType, uri: copy.uri };
+    }
+    const data = await this.store.get(file.id);
+    if (!data) return null;
+    if (inline) return { kind: 'inline', mimeType: file.mimeType, data };
+    const uploaded = await this.llm.uploadFile({ data, mimeType: file.mimeType, displayName: file.name });
+    let kept: boolean;
+    try {
+      kept = await this.files.rememberGeminiCopy(file.id, uploaded);
+    } catch (error) {
+      // Deleted between the check and the write (the foreign key refused it): as deleted.
+      if (await this.files.findById(file.id)) throw error;
+      kept = false;
+    }
+    if (!kept) {
+      // Deleted while it was uploaded: the copy at Gemini goes too, and the turn sends a note.
+      deleteAtGemini(this.llm, this.logger, [uploaded.name]);
+      return null;
+    }
+    return { kind: 'uri', mimeType: file.mimeType, uri: uploaded.uri };
+  }
+
+  /** Forgets the copies at Gemini named by these URIs (Gemini no longer has them): they are uploaded again. */
+  forgetCopies(uris: readonly string[]): Promise<void> {
+    return this.files.forgetGeminiCopies(uris);
   }
 
   /**
@@ -113,11 +123,35 @@ export class TurnMedia {
     return inline;
   }
 
-  /** Deletes copies at Gemini, in the background: a failure is logged (Gemini deletes them within 48 h anyway). */
+  /** Deletes copies at Gemini, in the background. */
   deleteAtGemini(names: readonly string[]): void {
-    for (const name of names) {
-      this.llm.deleteFile(name).catch((error: unknown) => this.logger.warn(`could not delete ${name} at Gemini: ${String(error)}`));
-    }
+    deleteAtGemini(this.llm, this.logger, names);
+  }
+}
+
+/**
+ * One turn's files: each resolved the first time a call of the turn needs it — its bytes read
+ * once, a copy uploaded once — and kept for the turn's other calls (a refit, or a retry after a
+ * copy Gemini no longer has, which alone is resolved again).
+ */
+export class TurnFiles {
+  private readonly resolved = new Map<string, LlmMedia>();
+
+  constructor(private readonly media: TurnMedia) {}
+
+  /** The media of each content, in the order given (undefined where a content has no files). */
+  async mediaOf(contents: readonly (readonly MessageAttachment[])[]): Promise<(LlmMedia[] | undefined)[]> {
+    const attachments = new Map(contents.flatMap((files) => files.map((file) => [file.fileId, file] as const)));
+    const missing = [...attachments.keys()].filter((id) => !this.resolved.has(id));
+    if (missing.length > 0) await this.media.resolve(missing, this.resolved, attachments);
+    return contents.map((files) => (files.length === 0 ? undefined : files.map((file) => this.resolved.get(file.fileId)!)));
+  }
+
+  /** Gemini no longer has these copies: the files are uploaded again the next time they are needed. */
+  async forget(uris: readonly string[]): Promise<void> {
+    const gone = new Set(uris);
+    for (const [id, media] of this.resolved) if (media.kind === 'uri' && gone.has(media.uri)) this.resolved.delete(id);
+    await this.media.forgetCopies(uris);
   }
 }
 

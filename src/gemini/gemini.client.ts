@@ -8,7 +8,7 @@ import type { DomainError } from '../common/errors.js';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { Metrics } from '../metrics/metrics.js';
-import { fileUrisOf, LlmClient } from './llm-client.js';
+import { deleteAtGemini, fileUrisOf, LlmClient } from './llm-client.js';
 import type { LlmMedia, LlmMode, LlmRequest, LlmResult, LlmTurn, UploadedFile } from './llm-client.js';
 import { GEMINI_ENDPOINT } from './gemini-endpoint.js';
 import type { GeminiEndpoint } from './gemini-endpoint.js';
@@ -124,7 +124,14 @@ export class GeminiClient extends LlmClient {
           await sleep(waitMs, abortSignal);
           file = await this.sdk.files.get({ name: uploadedNameOf(file), config: { abortSignal } });
         }
-        return uploadedFileOf(file, mimeType);
+        const uploaded = uploadedFileOf(file, mimeType);
+        // The bytes Gemini keeps must be the stored ones: a copy of another size is not used, nor kept.
+        const size = file?.sizeBytes === undefined ? null : Number(file.sizeBytes);
+        if (size !== null && size !== data.length) {
+          deleteAtGemini(this, this.logger, [uploaded.name]);
+          throw new UpstreamError(`Gemini kept ${String(file?.sizeBytes).slice(0, 20)} bytes of an upload of ${data.length}.`);
+        }
+        return uploaded;
       }),
     );
   }

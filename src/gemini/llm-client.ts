@@ -1,5 +1,6 @@
 import type { DomainError } from '../common/errors.js';
-import type { TokenUsage } from '../core/token-usage.js';
+import { promptUsage } from '../core/token-usage.js';
+import type { ByModality, TokenUsage } from '../core/token-usage.js';
 
 /**
  * A file in a turn, as Gemini gets it: its bytes inline, or the URI of its copy in Gemini's
@@ -30,6 +31,12 @@ export interface LlmRequest {
   /** The whole conversation, oldest first, ending with the new user message. */
   contents: LlmTurn[];
   systemInstruction: string | null;
+  /**
+   * What the contents' files weigh in tokens, by modality, by Gemini's rules (set by the turn
+   * that planned them): a bound, not a count — what a budget reserves, and what a call cut off
+   * before Gemini reported its usage is billed at, audio at audio rates.
+   */
+  mediaTokens?: Readonly<ByModality>;
 }
 
 /**
@@ -40,6 +47,18 @@ export interface LlmRequest {
 export function promptCharsOf(request: LlmRequest): number {
   const notes = (turn: LlmTurn) => (turn.media ?? []).reduce((sum, media) => sum + (media.kind === 'note' ? media.text.length : 0), 0);
   return request.contents.reduce((sum, turn) => sum + turn.text.length + notes(turn), request.systemInstruction?.length ?? 0);
+}
+
+/**
+ * A bound on a request's prompt, as usage: its characters (a token is rarely shorter than a
+ * character; notes for deleted files included) plus what its files weigh, each modality's share
+ * kept so that it is priced at its own rates.
+ */
+export function promptUsageOf(request: LlmRequest): TokenUsage {
+  const media = request.mediaTokens;
+  const chars = promptCharsOf(request);
+  if (!media) return promptUsage(chars);
+  return promptUsage(chars + media.text + media.image + media.audio + media.video + media.document, media);
 }
 
 /** The Files API URIs a request names (its `uri` media), once each. */
@@ -94,4 +113,11 @@ export abstract class LlmClient {
   abstract uploadFile(file: { data: Buffer; mimeType: string; displayName: string }): Promise<UploadedFile>;
   /** Deletes an uploaded file at Gemini; a file Gemini no longer has is not an error. */
   abstract deleteFile(name: string): Promise<void>;
+}
+
+/** Deletes uploaded files at Gemini, in the background: a failure is logged (Gemini deletes them within 48 h anyway). */
+export function deleteAtGemini(llm: LlmClient, logger: { warn(message: string): void }, names: readonly string[]): void {
+  for (const name of names) {
+    llm.deleteFile(name).catch((error: unknown) => logger.warn(`could not delete ${name} at Gemini: ${String(error)}`));
+  }
 }

@@ -2,9 +2,9 @@ import { FinishReason } from '@google/genai';
 import type { Fetch, GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
 import { ContentBlocked, UpstreamError } from '../common/errors.js';
 import type { DomainError } from '../common/errors.js';
-import { MEDIA_MODALITIES, splitByModality, ZERO_USAGE } from '../core/token-usage.js';
+import { MEDIA_MODALITIES, splitByModality } from '../core/token-usage.js';
 import type { MediaModality, TokenUsage } from '../core/token-usage.js';
-import { promptCharsOf } from './llm-client.js';
+import { promptUsageOf } from './llm-client.js';
 import type { LlmRequest, LlmResult } from './llm-client.js';
 
 /**
@@ -155,8 +155,8 @@ export function resultOf(
 
 /** The most a call can have used: every prompt character a token (a token is rarely shorter), and the whole output cap. */
 export function mostUsageOf(request: LlmRequest, maxOutputTokens: number): TokenUsage {
-  const promptTokens = promptCharsOf(request);
-  return { ...ZERO_USAGE, promptTokens, outputTokens: maxOutputTokens, totalTokens: promptTokens + maxOutputTokens };
+  const prompt = promptUsageOf(request);
+  return { ...prompt, outputTokens: maxOutputTokens, totalTokens: prompt.promptTokens + maxOutputTokens };
 }
 
 /**

@@ -3,7 +3,6 @@ import { ModelCatalog } from '../models/model-catalog.js';
 import { hasEveryRate, pricesAt } from '../models/model-table.js';
 import type { CostStatus } from '../core/cost-status.js';
 import { priceOf } from './price.js';
-import { ZERO_USAGE } from '../core/token-usage.js';
 import type { TokenUsage } from '../core/token-usage.js';
 
 export interface Cost {
@@ -36,13 +35,14 @@ export class PricingService {
   }
 
   /**
-   * The most a call can cost: every prompt character a token, and the whole output cap used
+   * The most a call can cost: its prompt bound (`promptUsageOf`: every character a token, files
+   * at their weight, audio at audio rates), and the whole output cap used
    * (thinking counts against it), at the highest rates it could be priced at — the requested
    * model's, or those of a model Google reroutes it to (its replacement, and theirs), which
    * answers and is priced in its place. An unpriced model reserves nothing: it cannot be budgeted.
    */
-  worstCaseNanoUsd(model: string, promptChars: number, maxOutputTokens: number, at = new Date()): number {
-    const usage = { ...ZERO_USAGE, promptTokens: promptChars, outputTokens: maxOutputTokens };
+  worstCaseNanoUsd(model: string, prompt: TokenUsage, maxOutputTokens: number, at = new Date()): number {
+    const usage = { ...prompt, outputTokens: maxOutputTokens };
     let worst = 0;
     const seen = new Set<string>();
     for (let entry = this.models.find(model); entry && !seen.has(entry.model); entry = this.models.find(entry.replacement)) {
@@ -53,23 +53,22 @@ export class PricingService {
   }
 
   /**
-   * What a prompt of `promptTokens` costs on `model` as input, and at most once the whole output
+   * What a prompt (its tokens, files' shares by modality) costs on `model` as input, and at most once the whole output
    * cap is spent too (at the tier the prompt puts the call on). Null when the model has no price.
    */
   promptCost(
     model: string,
-    promptTokens: number,
+    prompt: TokenUsage,
     maxOutputTokens: number,
     at = new Date(),
   ): { inputNanoUsd: number; maxNanoUsd: number } | null {
     const entry = this.models.find(model);
     if (!entry) return null;
     const prices = pricesAt(entry, at);
-    // Input and output rates are always known (the table requires them).
-    return {
-      inputNanoUsd: priceOf(prices, { ...ZERO_USAGE, promptTokens })!,
-      maxNanoUsd: priceOf(prices, { ...ZERO_USAGE, promptTokens, outputTokens: maxOutputTokens })!,
-    };
+    // Input and output rates are always known (the table requires them); audio rates may not be.
+    const inputNanoUsd = priceOf(prices, prompt);
+    const maxNanoUsd = priceOf(prices, { ...prompt, outputTokens: maxOutputTokens });
+    return inputNanoUsd === null || maxNanoUsd === null ? null : { inputNanoUsd, maxNanoUsd };
   }
 
   /**

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app.config.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmRequest } from '../gemini/llm-client.js';
 import { mediaTokens } from '../gemini/media-tokens.js';
+import type { ByModality } from '../core/token-usage.js';
 import type { MessageAttachment, TurnHistory } from '../messages/message.js';
 import { ModelCatalog } from '../models/model-catalog.js';
 import type { Session } from '../sessions/session.js';
@@ -20,28 +21,36 @@ export interface TurnInput {
 }
 
 /**
- * What files weigh in a prompt to `model`, in tokens: by Gemini's rules for their modality (image
- * size, PDF pages, seconds of sound or video: media-tokens.ts), never by their bytes — except a
- * text file, which is text: at most a token a byte, as every text bound here.
+ * What files weigh in a prompt to `model`, in tokens, by modality: by Gemini's rules for each
+ * (image size, PDF pages, seconds of sound or video: media-tokens.ts), never by their bytes —
+ * except a text file, which is text: at most a token a byte, as every text bound here. A file
+ * deleted since goes as a one-line note (TurnMedia), and weighs that.
  */
-export function weightOf(model: string, attachments: readonly MessageAttachment[]): number {
-  let tokens = 0;
+export function weightsOf(model: string, attachments: readonly MessageAttachment[]): ByModality {
+  const weights: ByModality = { text: 0, image: 0, audio: 0, video: 0, document: 0 };
   for (const a of attachments) {
-    tokens +=
-      a.modality === 'text'
-        ? a.bytes + TOKENS_PER_FILE
-        : mediaTokens(
-            model,
-            a.modality,
-            { width: a.width, height: a.height, pages: a.pages, seconds: a.durationMs === null ? null : a.durationMs / 1000 },
-            a.bytes,
-          );
+    if (a.deleted) weights.text += NOTE_TOKENS;
+    else if (a.modality === 'text') weights.text += a.bytes + TOKENS_PER_FILE;
+    else weights[a.modality] += mediaTokens(model, a.modality, factsOf(a), a.bytes);
   }
-  return tokens;
+  return weights;
+}
+
+/** What files weigh in all, in tokens (weightsOf). */
+export function weightOf(model: string, attachments: readonly MessageAttachment[]): number {
+  if (attachments.length === 0) return 0;
+  const weights = weightsOf(model, attachments);
+  return weights.text + weights.image + weights.audio + weights.video + weights.document;
+}
+
+function factsOf(a: MessageAttachment) {
+  return { width: a.width, height: a.height, pages: a.pages, seconds: a.durationMs === null ? null : a.durationMs / 1000 };
 }
 
 /** Room for what wraps a file's part in the prompt. */
 const TOKENS_PER_FILE = 4;
+/** The note sent for a deleted file: a line naming it (names are at most 255 characters). */
+const NOTE_TOKENS = 400;
 
 /** A planned prompt and the request that carries it. */
 export interface PlannedRequest {
@@ -95,7 +104,10 @@ export class ContextPlanner {
       },
       (systemInstruction, contents) => this.llm.countTokens({ model: session.model, systemInstruction, contents }),
     );
-    return { plan, request: { model: session.model, contents: plan.contents, systemInstruction: session.systemInstruction }, limit };
+    const request: LlmRequest = { model: session.model, contents: plan.contents, systemInstruction: session.systemInstruction };
+    // What the files sent weigh, by modality: what a budget reserves and a cut-off call is billed at.
+    if (plan.mediaTokens > 0) request.mediaTokens = weightsOf(session.model, plan.attachments.flat());
+    return { plan, request, limit };
   }
 
   /**

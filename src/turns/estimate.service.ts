@@ -11,6 +11,9 @@ import { PricingService } from '../pricing/pricing.service.js';
 import type { Session } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { TurnMedia } from '../files/turn-media.js';
+import { promptUsage } from '../core/token-usage.js';
+import type { ByModality } from '../core/token-usage.js';
+import { MessagesService } from '../messages/messages.service.js';
 import { ContextPlanner } from './context-planner.js';
 import type { TurnInput } from './context-planner.js';
 import { RecentAnswers } from './estimate-cache.js';
@@ -31,7 +34,10 @@ export interface TurnEstimate {
 }
 
 /** The part of an estimate that costs countTokens calls: what is kept for identical estimates. */
-type CountedPrompt = Pick<TurnEstimate, 'promptTokens' | 'contextLimit' | 'truncated' | 'messagesInContext'>;
+type CountedPrompt = Pick<TurnEstimate, 'promptTokens' | 'contextLimit' | 'truncated' | 'messagesInContext'> & {
+  /** What the files sent weigh, by modality (part of promptTokens). */
+  mediaTokens: Partial<ByModality>;
+};
 
 /**
  * Estimating a message: the prompt the next turn would send — planned as the turn plans it,
@@ -52,6 +58,7 @@ export class EstimateService {
     private readonly pricing: PricingService,
     @Inject(ESTIMATE_RATE_LIMITER) private readonly window: RateLimiter,
     private readonly media: TurnMedia,
+    private readonly messages: MessagesService,
   ) {}
 
   async estimate(caller: Caller, sessionId: string, message: string, fileIds: readonly string[] = []): Promise<TurnEstimate> {
@@ -63,20 +70,25 @@ export class EstimateService {
     await this.window.take(scope);
     const turn: TurnInput = { message, attachments: await this.media.attach(session.userId, fileIds) };
     const counted = await this.counted.answer(identityOf(scope, session, message, fileIds), () => this.count(session, turn));
-    const cost = this.pricing.promptCost(session.model, counted.promptTokens, this.config.gemini.maxOutputTokens);
+    const { mediaTokens, ...prompt } = counted;
+    // Files' shares at their own rates (audio at audio rates), the rest at the input rate.
+    const cost = this.pricing.promptCost(session.model, promptUsage(prompt.promptTokens, mediaTokens), this.config.gemini.maxOutputTokens);
     return {
       sessionId: session.id,
-      ...counted,
+      ...prompt,
       inputNanoUsd: cost?.inputNanoUsd ?? null,
       maxNanoUsd: cost?.maxNanoUsd ?? null,
     };
   }
 
   private async count(session: Session, turn: TurnInput): Promise<CountedPrompt> {
-    const history = await this.conversations.contextOf(session.id, session.totals.messageCount);
-    if (!history) throw new SessionNotFound(session.id);
-    const { plan, limit } = await this.contexts.plan(session, history, turn, { exact: true });
+    const stored = await this.conversations.contextOf(session.id, session.totals.messageCount);
+    if (!stored) throw new SessionNotFound(session.id);
+    // Files deleted since their turn weigh what the note sent in their place does.
+    const history = { ...stored, messages: await this.messages.withDeletedFiles(stored.messages) };
+    const { plan, limit, request } = await this.contexts.plan(session, history, turn, { exact: true });
     return {
+      mediaTokens: request.mediaTokens ?? {},
       promptTokens: plan.promptTokens!,
       contextLimit: limit,
       truncated: plan.context.truncated,

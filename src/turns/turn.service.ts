@@ -13,7 +13,7 @@ import { now } from '../core/clock.js';
 import { nanoToUsd } from '../core/money.js';
 import { usageToCounts, usageToJson } from '../core/token-usage.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
-import { LlmClient, promptCharsOf } from '../gemini/llm-client.js';
+import { LlmClient, promptUsageOf } from '../gemini/llm-client.js';
 import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
 import { WITHOUT_KEY } from '../idempotency/idempotency-key.js';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
@@ -27,6 +27,8 @@ import type { Session } from '../sessions/session.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { TurnSession, TurnTarget } from '../sessions/turn-target.js';
 import { TurnMedia } from '../files/turn-media.js';
+import type { TurnFiles } from '../files/turn-media.js';
+import { MessagesService } from '../messages/messages.service.js';
 import { ContextPlanner, NO_HISTORY } from './context-planner.js';
 import type { PlannedRequest, TurnInput } from './context-planner.js';
 import { spendOf, storeTurn } from './store-turn.js';
@@ -82,6 +84,7 @@ export class TurnService {
     private readonly unitOfWork: UnitOfWork<TurnRepositories>,
     private readonly metrics: Metrics,
     private readonly media: TurnMedia,
+    private readonly messages: MessagesService,
   ) {}
 
   send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
@@ -132,11 +135,12 @@ export class TurnService {
       asked.model = session.model;
       const scope = callerScope(caller, session.userId);
       const owner = { userId: session.userId, sessionId: session.id };
-      // The owner's files, each once (else 404 or 400), before anything is held.
-      const turn: TurnInput = { message, attachments: await this.media.attach(session.userId, fileIds) };
       const claim = await this.idempotency.claim<TurnResult>(scope, idempotency, fingerprintOf(target, message, fileIds), owner);
+      // A retry gets its first answer, whatever became of its files since.
       if (claim.replayed) return { result: claim.value, replayed: true, upstreamMs: null };
       holds.claim = claim.hold;
+      // The owner's files, each once (else 404 or 400).
+      const turn: TurnInput = { message, attachments: await this.media.attach(session.userId, fileIds) };
       await this.rateLimiter.take(scope);
       holds.lease = await place.waitForTurn();
       const receivedAt = now();
@@ -149,8 +153,8 @@ export class TurnService {
         session.userId,
         turnSession.ownerDailyBudgetNanoUsd,
         session.model,
-        // The text by its characters, the files by their token weight (never their bytes).
-        promptCharsOf(planned.request) + planned.plan.mediaTokens,
+        // The text by its characters, the files by their token weight (never their bytes), audio at audio rates.
+        promptUsageOf(planned.request),
       );
       const exchange = await this.exchange(session, history, turn, planned, onDelta);
       // Gemini ran the call: from here on it is paid for, whatever the client is answered.
@@ -195,14 +199,17 @@ export class TurnService {
     const { session } = turnSession;
     const history = await this.conversations.contextOf(session.id, session.totals.messageCount);
     if (!history) throw new SessionNotFound(session.id);
-    return history;
+    // Files deleted since their turn are sent, and weighed, as a note.
+    const messages = await this.messages.withDeletedFiles(history.messages);
+    return messages === history.messages ? history : { ...history, messages };
   }
 
   /**
-   * One call to Gemini, with the files of the turns it carries — or, when Gemini refuses the
-   * prompt as over the model's limit, a second, planned to fit the limit it named; or, when it
-   * no longer has a file the call named (its copy expired or went), a second with those files
-   * uploaded again. Either refusal comes before anything is generated: nothing was billed.
+   * One call to Gemini, with the files of the turns it carries. Two refusals come before anything
+   * is generated, so nothing was billed, and each is recovered from once: a prompt over the
+   * model's limit is planned again to fit the limit Gemini named; a file Gemini no longer has
+   * (its copy expired or went) is uploaded again. The files are resolved once for the turn:
+   * a second call reads no bytes the first one read.
    */
   private async exchange(
     session: Session,
@@ -212,32 +219,27 @@ export class TurnService {
     onDelta?: (text: string) => void,
   ): Promise<Exchange> {
     const started = performance.now();
-    const call = async (plannedRequest: PlannedRequest, unavailable?: readonly string[]) => {
-      const request = await this.withMedia(plannedRequest, unavailable);
-      return onDelta ? this.llm.stream(request, onDelta) : this.llm.generate(request);
-    };
+    const files = this.media.forTurn();
     let sent = planned;
-    let answer: LlmResult;
-    try {
-      answer = await call(sent);
-    } catch (error) {
-      if (error instanceof UpstreamFileUnavailable) {
-        answer = await call(sent, error.uris);
-      } else if (error instanceof ContextTooLong) {
-        sent = await this.planner.refit(session, history, turn, planned, error);
-        answer = await call(sent);
-      } else {
-        throw error;
+    let refitted = false;
+    let reuploaded = false;
+    for (;;) {
+      try {
+        const request = await withMedia(sent, files);
+        const answer = await (onDelta ? this.llm.stream(request, onDelta) : this.llm.generate(request));
+        return { answer, sent, upstreamMs: performance.now() - started };
+      } catch (error) {
+        if (error instanceof UpstreamFileUnavailable && !reuploaded) {
+          reuploaded = true;
+          await files.forget(error.uris);
+        } else if (error instanceof ContextTooLong && !refitted) {
+          refitted = true;
+          sent = await this.planner.refit(session, history, turn, planned, error);
+        } else {
+          throw error;
+        }
       }
     }
-    return { answer, sent, upstreamMs: performance.now() - started };
-  }
-
-  /** The planned request with the files of its contents: the stored bytes inline, or a Files API URI (TurnMedia). */
-  private async withMedia({ request, plan }: PlannedRequest, unavailable?: readonly string[]): Promise<LlmRequest> {
-    if (plan.mediaTokens === 0 && plan.attachments.every((files) => files.length === 0)) return request;
-    const media = await this.media.mediaOf(plan.attachments, unavailable);
-    return { ...request, contents: request.contents.map((content, i) => (media[i] ? { ...content, media: media[i] } : content)) };
   }
 
   /** Both rows of the turn, the reply priced at the rates of the day it was answered (the day its rows say). */
@@ -336,6 +338,13 @@ export class TurnService {
     if (!stored) throw turnSession.kind === 'draft' ? new UserNotFound(session.userId) : new SessionNotFound(session.id);
     return stored;
   }
+}
+
+/** The planned request with the files of its contents: the stored bytes inline, or a Files API URI (TurnFiles). */
+async function withMedia({ request, plan }: PlannedRequest, files: TurnFiles): Promise<LlmRequest> {
+  if (plan.attachments.every((attached) => attached.length === 0)) return request;
+  const media = await files.mediaOf(plan.attachments);
+  return { ...request, contents: request.contents.map((content, i) => (media[i] ? { ...content, media: media[i] } : content)) };
 }
 
 /** What a refused call cost, in its error body: the same fields as a model message. */

@@ -8,7 +8,7 @@ import { SessionIdParams } from '../common/params.js';
 import { IdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
 import { EstimateDto } from './dto/estimate.dto.js';
-import { fileIdsOf, SendMessageDto } from './dto/send-message.dto.js';
+import { EstimateMessageDto, fileIdsOf, SendMessageDto } from './dto/send-message.dto.js';
 import { ESTIMATE_CACHE_MS } from './estimate-cache.js';
 import { EstimateService } from './estimate.service.js';
 import { TurnResponseDto } from './dto/turn-response.dto.js';
@@ -77,7 +77,11 @@ export class TurnsController {
     description: 'RATE_LIMITED: more than ESTIMATES_PER_MINUTE estimates in the last minute. See Retry-After. Nothing is sent to Gemini.',
     type: ErrorBodyDto,
   })
-  async estimate(@Param() params: SessionIdParams, @Body() body: SendMessageDto, @CurrentCaller() caller: Caller): Promise<EstimateDto> {
+  async estimate(
+    @Param() params: SessionIdParams,
+    @Body() body: EstimateMessageDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<EstimateDto> {
     return EstimateDto.from(await this.estimates.estimate(caller, params.session_id, body.message ?? '', fileIdsOf(body)));
   }
 }

@@ -36,7 +36,6 @@ export class UsersRepository {
     await this.users.update({ userId }, { dailyBudgetNanoUsd });
   }
 
-  /** Its sessions, their messages and its API keys go with it (the foreign keys cascade). */
   /** The names (`files/…`) of the copies at Gemini of the user's files. */
   async geminiCopiesOf(userId: string): Promise<string[]> {
     const rows: { name: string }[] = await this.manager
@@ -49,6 +48,7 @@ export class UsersRepository {
     return rows.map((row) => row.name);
   }
 
+  /** Its sessions, their messages, its API keys and its files go with it (the foreign keys cascade). */
   async delete(userId: string): Promise<void> {
     await this.users.delete({ userId });
   }

@@ -4,7 +4,7 @@ import { UserExists, UserNotFound } from '../common/errors.js';
 import { now } from '../core/clock.js';
 import { isUniqueViolation } from '../database/errors.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
-import { LlmClient } from '../gemini/llm-client.js';
+import { deleteAtGemini, LlmClient } from '../gemini/llm-client.js';
 import type { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import type { User } from './user.js';
 import { UsersRepository } from './users.repository.js';
@@ -70,8 +70,6 @@ export class UsersService {
       await idempotency.deleteForUser(userId);
       return names;
     });
-    for (const name of copies) {
-      this.llm.deleteFile(name).catch((error: unknown) => this.logger.warn(`could not delete ${name} at Gemini: ${String(error)}`));
-    }
+    deleteAtGemini(this.llm, this.logger, copies);
   }
 }

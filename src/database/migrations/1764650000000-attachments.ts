@@ -24,7 +24,7 @@ export class Attachments1764650000000 implements MigrationInterface {
         columns: [
           { name: 'file_id', type: 'varchar', length: '40', isPrimary: true },
           { name: 'name', type: 'varchar', length: '200' },
-          { name: 'uri', type: 'varchar', length: '1000' },
+          { name: 'uri', type: 'varchar', length: '2048' },
           { name: 'expires_at', type: 'varchar', length: '30' },
         ],
         foreignKeys: [

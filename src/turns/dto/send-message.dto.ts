@@ -3,10 +3,9 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, Matches, ValidateBy, ValidateNested } from 'class-validator';
 import type { ValidationArguments } from 'class-validator';
 
-export const NOT_BLANK = /\S/;
+import { MAX_ATTACHMENTS } from '../../files/turn-media.js';
 
-/** At most this many files a message (TurnMedia checks it again, with who owns them). */
-const MAX_ATTACHMENTS = 10;
+export const NOT_BLANK = /\S/;
 
 export class AttachmentRefDto {
   @ApiProperty({
@@ -19,14 +18,12 @@ export class AttachmentRefDto {
   file_id: string;
 }
 
+const SENT_FILES = `Files sent with the message (at most ${MAX_ATTACHMENTS}), in order. Every later turn sends them again with this message.`;
+
 /** The files of a message: at most ten, each `{file_id}`. */
-export function Attachments(): PropertyDecorator {
+export function Attachments(description = SENT_FILES): PropertyDecorator {
   return (target, key) => {
-    ApiPropertyOptional({
-      type: [AttachmentRefDto],
-      maxItems: MAX_ATTACHMENTS,
-      description: `Files sent with the message (at most ${MAX_ATTACHMENTS}), in order. Every later turn sends them again with this message.`,
-    })(target, key);
+    ApiPropertyOptional({ type: [AttachmentRefDto], maxItems: MAX_ATTACHMENTS, description })(target, key);
     IsOptional()(target, key);
     IsArray()(target, key);
     ArrayMaxSize(MAX_ATTACHMENTS)(target, key);
@@ -65,6 +62,20 @@ export class SendMessageDto {
   message?: string;
 
   @Attachments()
+  attachments?: AttachmentRefDto[];
+}
+
+/** A message to estimate: the same fields, nothing stored or sent. */
+export class EstimateMessageDto {
+  @ApiPropertyOptional({
+    example: 'What is the capital of France?',
+    description:
+      'At most MAX_MESSAGE_CHARS characters. Non-blank, unless the message carries attachments (then it may be empty or absent).',
+  })
+  @MessageText()
+  message?: string;
+
+  @Attachments(`Files the message would carry (at most ${MAX_ATTACHMENTS}), weighed by Gemini's rules for their modality.`)
   attachments?: AttachmentRefDto[];
 }
 
