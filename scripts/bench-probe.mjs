@@ -1,9 +1,12 @@
 // Preloaded into a server the bench starts (node --import ./scripts/bench-probe.mjs …) when it
 // is spawned with an IPC channel. The bench asks, over that channel, at points it chooses:
-//   { probe: 'reset' } → peaks and the event-loop histogram start over; answers { probe: 'reset' }
+//   { probe: 'reset' } → peaks and the event-loop histogram start over; answers { probe: 'reset', rssBytes }
+//                        (with `hiwater: true`, on Linux, the kernel's peak RSS starts over too:
+//                        maxRssBytes is then the exact peak since this reset, not since the start)
 //   { probe: 'read' }  → answers { probe: 'stats', rssPeakBytes, maxRssBytes, eld: { p50Ms, p99Ms, maxMs, samples } }
 // Its cost: a 10 ms libuv timer (the histogram's) and a 10 ms unref'd interval reading RSS —
 // nothing runs per request.
+import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const RESOLUTION_MS = 10;
@@ -24,8 +27,15 @@ if (process.send) {
   process.on('message', (message) => {
     if (message?.probe === 'reset') {
       histogram.reset();
+      if (message.hiwater) {
+        try {
+          writeFileSync('/proc/self/clear_refs', '5'); // VmHWM, and so getrusage's maxRSS, := the RSS now
+        } catch {
+          // not Linux: maxRssBytes stays the peak since the start
+        }
+      }
       rssPeak = process.memoryUsage.rss();
-      process.send({ probe: 'reset' });
+      process.send({ probe: 'reset', rssBytes: rssPeak });
     } else if (message?.probe === 'read') {
       sample();
       process.send({

@@ -10,17 +10,26 @@
 //   c. 1,000 turns at once with Gemini taking 2 s each (fresh server processes per burst, the
 //      1,000 client connections open beforehand);
 //   d. (service) a turn on a 1,000-message session vs a 10-message one;
-//   e. (service) GET /sessions/:id/history of 1,100 messages.
+//   e. (service) GET /sessions/:id/history of 1,100 messages;
+//   f. (service) attachments: a turn with a new 1 MiB PNG on a session whose three earlier turns
+//      each carried another (four files inline, 5.3 MB of base64 to Gemini) vs a text turn on a
+//      session of three text turns; the service's peak RSS meanwhile; reads of the files' bytes
+//      per turn per file (gemini_chat_file_reads_total, GET /metrics); then the peak RSS above
+//      idle while one file just under FILE_MAX_BYTES (20 MiB) is uploaded, in copies of it
+//      (fresh servers). `node scripts/bench.mjs --only attachments` (after `npm run build`)
+//      runs f alone; BENCH_ATTACHMENT_TURNS (default 30) sets its samples of each kind.
 // Warm-up is excluded; a, b and c run BENCH_ROUNDS rounds (default 3), the arms alternating,
 // and report the median of the rounds. On SQLite (the default), or with --postgres on a
 // throw-away PostgreSQL server (fsync on) for the service — the lean arm stays on SQLite.
 // BENCH_RUNS (default 100) sets the samples of the first section, of b per round and of e.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { crc32, deflateSync } from 'node:zlib';
 import { startPostgres } from './postgres.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 100);
@@ -34,6 +43,14 @@ const BURST = 1000;
 const BURST_DELAY_MS = 2000;
 const BIG_SESSION_TURNS = 500; // 1,000 messages
 const BIG_SESSION_SAMPLES = 50; // and 1,100 once measured: the history figure reads that
+const MiB = 2 ** 20;
+const ATTACHMENT_TURNS = Number(process.env.BENCH_ATTACHMENT_TURNS ?? 30); // of each kind
+const ATTACHMENT_BYTES = MiB;
+const ATTACHMENT_HISTORY = 3; // earlier turns, one file each
+const UPLOAD_BYTES = 20 * MiB - 64 * 1024; // just under FILE_MAX_BYTES (20 MiB by default)
+const UPLOAD_SERVERS = 3; // one upload on each, a fresh server each time
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+if (ONLY !== null && ONLY !== 'attachments') throw new Error(`--only ${ONLY}: only "attachments" runs alone`);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // The emulator (GeminiEmulator) in a process of its own, so the client's work never delays
@@ -69,9 +86,9 @@ const servers = new Set();
 let databases = 0;
 
 /** The service or the lean arm as a child process with the probe preloaded; `probe()` asks it. */
-async function startServer(arm) {
+async function startServer(arm, extraEnv = {}) {
   const n = ++databases;
-  const env = { PATH: process.env.PATH, PORT: '0', GEMINI_BASE_URL: geminiUrl, GEMINI_API_KEY: 'bench' };
+  const env = { PATH: process.env.PATH, PORT: '0', GEMINI_BASE_URL: geminiUrl, GEMINI_API_KEY: 'bench', ...extraEnv };
   const script = arm === 'service' ? 'dist/main.js' : 'scripts/lean-turn.mjs';
   if (arm === 'service') {
     env.DATABASE_URL = postgres ? postgres.url : `sqlite:${join(dataDir, `chat-${n}.db`)}`;
@@ -103,7 +120,8 @@ async function startServer(arm) {
   const server = {
     arm,
     url,
-    probe(what) {
+    /** `hiwater` (a reset): the kernel's peak RSS starts over too (maxRssBytes since this reset). */
+    probe(what, { hiwater = false } = {}) {
       const answer = what === 'read' ? 'stats' : 'reset';
       return new Promise((resolve) => {
         const on = (message) => {
@@ -112,7 +130,7 @@ async function startServer(arm) {
           resolve(message);
         };
         child.on('message', on);
-        child.send({ probe: what });
+        child.send({ probe: what, hiwater });
       });
     },
     async stop() {
@@ -362,6 +380,217 @@ async function longSessions(service) {
   };
 }
 
+/**
+ * A PNG of `size` bytes: a real 1024×1024 black greyscale image (IHDR, one IDAT) padded with a
+ * private ancillary chunk (`bnCh`, which viewers skip) of random bytes — as incompressible as a
+ * photo's IDAT, so no layer gets the bytes cheaper than a real image's.
+ */
+function pngOfSize(size, width = 1024, height = 1024) {
+  const u32 = (n) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n);
+    return b;
+  };
+  const chunk = (type, data) => {
+    const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    return Buffer.concat([u32(data.length), typed, u32(crc32(typed))]);
+  };
+  const head = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', Buffer.concat([u32(width), u32(height), Buffer.from([8, 0, 0, 0, 0])])),
+    chunk('IDAT', deflateSync(Buffer.alloc((width + 1) * height))),
+  ]);
+  const end = chunk('IEND', Buffer.alloc(0));
+  const padding = size - head.length - end.length - 12;
+  if (padding < 0) throw new Error(`a ${width}×${height} PNG takes more than ${size} bytes`);
+  return Buffer.concat([head, chunk('bnCh', randomBytes(padding)), end]);
+}
+
+/** POST /files: the file's id. */
+async function uploadFile(base, userId, bytes, name = 'image.png') {
+  const response = await fetch(`${base}/files?user_id=${userId}&name=${name}`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/png' },
+    body: bytes,
+  });
+  if (response.status !== 201) throw new Error(`POST /files answered ${response.status}: ${await response.text()}`);
+  return (await response.json()).file_id;
+}
+
+async function attachmentTurn(base, sessionId, message, fileId) {
+  const response = await fetch(`${base}/sessions/${sessionId}/messages`, json({ message, attachments: [{ file_id: fileId }] }));
+  if (response.status !== 201) throw new Error(`turn answered ${response.status}: ${await response.text()}`);
+  await response.arrayBuffer();
+}
+
+/** gemini_chat_file_reads_total and _read_bytes_total by purpose, from GET /metrics. */
+async function fileReads(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const of = (name) =>
+    Object.fromEntries([...text.matchAll(new RegExp(`^${name}\\{purpose="(\\w+)"\\} (\\S+)$`, 'gm'))].map((m) => [m[1], Number(m[2])]));
+  return { reads: of('gemini_chat_file_reads_total'), bytes: of('gemini_chat_file_read_bytes_total') };
+}
+
+/**
+ * f. Turns with attachments, the service alone (METRICS_ENABLED, for the read counter): sessions
+ * whose three earlier turns each carried a different 1 MiB PNG (the same three in every such
+ * session), then one timed turn on each carrying a new 1 MiB PNG (a different one each turn,
+ * uploaded beforehand): four files inline. Against a text turn on a session of three text turns.
+ * In blocks, text and attachments alternating, the probe reset before and read after each block.
+ */
+async function attachmentTurns() {
+  const service = await startServer('service', { METRICS_ENABLED: 'true' });
+  try {
+    const base = service.url;
+    const user = 'bench-files';
+    const history = [];
+    for (let i = 0; i < ATTACHMENT_HISTORY; i++)
+      history.push(await uploadFile(base, user, pngOfSize(ATTACHMENT_BYTES), `earlier-${i}.png`));
+    const fresh = [];
+    for (let i = 0; i < ATTACHMENT_TURNS + 5; i++) fresh.push(await uploadFile(base, user, pngOfSize(ATTACHMENT_BYTES), `new-${i}.png`));
+    const withFiles = [];
+    const textOnly = [];
+    for (let i = 0; i < ATTACHMENT_TURNS + 5; i++) {
+      const id = await newSession(base, user);
+      for (let t = 0; t < ATTACHMENT_HISTORY; t++) await attachmentTurn(base, id, `What is in picture ${t}?`, history[t]);
+      withFiles.push(id);
+      const text = await newSession(base, user);
+      for (let t = 0; t < ATTACHMENT_HISTORY; t++) await turn(base, text, `warm-up ${t}`);
+      textOnly.push(text);
+    }
+    // Warm-up: five of each, not timed.
+    for (let i = 0; i < 5; i++) {
+      await turn(base, textOnly.pop(), 'How far is the Moon?');
+      await attachmentTurn(base, withFiles.pop(), 'And this one?', fresh.pop());
+    }
+    // The same four files straight to the emulator's generateContent, base64 inline, in one
+    // request: what Gemini's side (here the emulator) and the request's size cost by themselves.
+    const images = [0, 1, 2, 3].map(() => pngOfSize(ATTACHMENT_BYTES).toString('base64'));
+    const straightBody = JSON.stringify({
+      contents: [
+        { role: 'user', parts: [...images.map((data) => ({ inlineData: { mimeType: 'image/png', data } })), { text: 'And this one?' }] },
+      ],
+    });
+    const straight = async () => {
+      const response = await fetch(`${geminiUrl}/v1beta/models/gemini-2.5-flash:generateContent`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-goog-api-key': 'bench' },
+        body: straightBody,
+      });
+      if (response.status !== 200) throw new Error(`the emulator answered ${response.status}: ${await response.text()}`);
+      await response.arrayBuffer();
+    };
+    const samples = { text: [], files: [], straight: [] };
+    const peaks = { text: [], files: [] };
+    const baselines = [];
+    const readsBefore = await fileReads(base);
+    const blocks = 6;
+    for (let block = 0; block < blocks; block++) {
+      const from = Math.floor((block * ATTACHMENT_TURNS) / blocks);
+      const to = Math.floor(((block + 1) * ATTACHMENT_TURNS) / blocks);
+      const order = block % 2 === 0 ? ['text', 'files'] : ['files', 'text'];
+      for (const kind of order) {
+        const { rssBytes } = await service.probe('reset', { hiwater: true });
+        baselines.push(rssBytes);
+        for (let i = from; i < to; i++) {
+          samples[kind].push(
+            await timed(() =>
+              kind === 'text'
+                ? turn(base, textOnly[i], 'How far is the Moon?')
+                : attachmentTurn(base, withFiles[i], 'And this one?', fresh[i]),
+            ),
+          );
+        }
+        const stats = await service.probe('read');
+        peaks[kind].push(Math.max(stats.rssPeakBytes, stats.maxRssBytes));
+      }
+      for (let i = from; i < to; i++) samples.straight.push(await timed(straight));
+    }
+    const readsAfter = await fileReads(base);
+    const inlineReads = (readsAfter.reads.inline ?? 0) - (readsBefore.reads.inline ?? 0);
+    const otherReads =
+      Object.values(readsAfter.reads).reduce((a, b) => a + b, 0) -
+      Object.values(readsBefore.reads).reduce((a, b) => a + b, 0) -
+      inlineReads;
+    const filesSent = ATTACHMENT_TURNS * (ATTACHMENT_HISTORY + 1);
+    return {
+      text: samples.text,
+      files: samples.files,
+      straight: samples.straight,
+      idleMb: Math.min(...baselines) / MiB,
+      textPeakMb: Math.max(...peaks.text) / MiB,
+      filesPeakMb: Math.max(...peaks.files) / MiB,
+      readsPerFile: inlineReads / filesSent,
+      mbPerFile: ((readsAfter.bytes.inline ?? 0) - (readsBefore.bytes.inline ?? 0)) / filesSent / MiB,
+      otherReads,
+    };
+  } finally {
+    await service.stop();
+  }
+}
+
+/**
+ * f. One upload of a file just under FILE_MAX_BYTES on a fresh server, warmed up with twenty
+ * 1 MiB uploads (which also fill SQLite's page cache, 16 MB, as on a server that has run a
+ * while): its peak RSS above the RSS just before (the kernel's high-water mark, reset then), in
+ * copies of the file.
+ */
+async function bigUpload(round) {
+  const service = await startServer('service');
+  try {
+    const user = `bench-upload-${round}`;
+    const warmUps = 20;
+    for (let i = 0; i < warmUps; i++) await uploadFile(service.url, user, pngOfSize(ATTACHMENT_BYTES), 'warm-up.png');
+    const bytes = pngOfSize(UPLOAD_BYTES, 4096, 4096);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the warm-up's garbage, collected or not, settles
+    const { rssBytes } = await service.probe('reset', { hiwater: true });
+    const ms = await timed(() => uploadFile(service.url, user, bytes, 'big.png'));
+    const stats = await service.probe('read');
+    const peak = Math.max(stats.rssPeakBytes, stats.maxRssBytes);
+    return { ms, idleMb: rssBytes / MiB, addedMb: (peak - rssBytes) / MiB, copies: (peak - rssBytes) / UPLOAD_BYTES };
+  } finally {
+    await service.stop();
+  }
+}
+
+async function attachments() {
+  const turns = await attachmentTurns();
+  const uploads = [];
+  for (let round = 0; round < UPLOAD_SERVERS; round++) uploads.push(await bigUpload(round));
+  const added = median(turns.files) - median(turns.text);
+  const q = (xs, p) => fmt(quantile(xs, p));
+  console.log(
+    `  f. service turn with a new 1 MiB PNG on a session whose ${ATTACHMENT_HISTORY} earlier turns carried one each (4 files inline), vs a text turn after ${ATTACHMENT_HISTORY} text turns (${ATTACHMENT_TURNS} each, in alternating blocks):`,
+  );
+  console.log(
+    `       p50/p95 ${q(turns.files, 0.5)}/${q(turns.files, 0.95)} ms vs ${q(turns.text, 0.5)}/${q(turns.text, 0.95)} ms: +${fmt(added)} ms at p50; ` +
+      `the four files straight to the emulator, inline in one generateContent: p50/p95 ${q(turns.straight, 0.5)}/${q(turns.straight, 0.95)} ms`,
+  );
+  console.log(
+    `       peak RSS ${fmt(turns.filesPeakMb, 0)} MB during the attachment turns, ${fmt(turns.textPeakMb, 0)} MB during the text turns (RSS at the blocks' start ≥ ${fmt(turns.idleMb, 0)} MB)`,
+  );
+  console.log(
+    `       file bytes read per turn per file: ${fmt(turns.readsPerFile)} (${fmt(turns.mbPerFile)} MiB; other reads: ${turns.otherReads}), gemini_chat_file_reads_total{purpose="inline"}`,
+  );
+  const list = (xs, digits) => xs.map((x) => fmt(x, digits)).join(', ');
+  console.log(
+    `  f. service upload of ${fmt(UPLOAD_BYTES / MiB)} MiB, one each on ${UPLOAD_SERVERS} fresh servers: ${list(
+      uploads.map((u) => u.ms),
+      0,
+    )} ms; peak RSS above idle (${list(
+      uploads.map((u) => u.idleMb),
+      0,
+    )} MB) ${list(
+      uploads.map((u) => u.addedMb),
+      0,
+    )} MB = ${list(
+      uploads.map((u) => u.copies),
+      2,
+    )} copies of the file`,
+  );
+  return { turns, added, copies: median(uploads.map((u) => u.copies)) };
+}
+
 const fmt = (x, digits = 2) => (x === null || x === undefined ? '—' : typeof x === 'string' ? x : x.toFixed(digits));
 const arms = (round) => (round % 2 === 0 ? ['service', 'lean'] : ['lean', 'service']);
 
@@ -427,6 +656,7 @@ async function measure() {
   console.log(
     `  e. service GET /sessions/:id/history, ${long.historyMessages} messages in one answer (the route does not page): p50 ${fmt(long.history)} ms (n=${RUNS})`,
   );
+  const files = await attachments();
 
   const med = (arm, key) => median(rounds[arm][key]);
   const burstMed = (arm, key) => median(bursts[arm].map(key));
@@ -467,6 +697,9 @@ async function measure() {
     long.big / long.small <= 1.6,
   );
   row(`e. GET history (${long.historyMessages} msgs) p50 ms`, long.history, null, null, '≤ 3 ms', long.history <= 3);
+  row('f. turn with 4 × 1 MiB inline, added p50 ms', `+${fmt(files.added)}`, null, null, '(figure)', null);
+  row('f. file bytes read per turn per file', files.turns.readsPerFile, null, null, '≤ 1', files.turns.readsPerFile <= 1);
+  row('f. 20 MiB upload: peak RSS, copies of it', files.copies, null, null, '≈ 2', files.copies <= 2.25);
 
   const header = ['figure', 'service', 'lean', 'ratio', 'goal', 'met?'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -496,7 +729,14 @@ async function shutDown() {
 }
 
 try {
-  await measure();
+  if (ONLY === 'attachments') {
+    console.log(
+      `gemini-chat-api bench, f. attachments only (node ${process.version}, emulator on loopback, ${postgres ? 'PostgreSQL 15, fsync on' : 'SQLite WAL synchronous=FULL'})`,
+    );
+    await attachments();
+  } else {
+    await measure();
+  }
 } finally {
   await shutDown();
 }

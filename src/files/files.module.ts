@@ -8,9 +8,10 @@ import { FilesRepository } from './files.repository.js';
 import { FilesService } from './files.service.js';
 import { TurnMedia } from './turn-media.js';
 import { GeminiModule } from '../gemini/gemini.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 
 @Module({
-  imports: [CoordinationModule, GeminiModule],
+  imports: [CoordinationModule, GeminiModule, MetricsModule],
   controllers: [FilesController],
   providers: [
     repositoryProvider(FilesRepository),

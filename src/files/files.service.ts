@@ -12,6 +12,7 @@ import { RateLimiter } from '../coordination/rate-limiter.js';
 import { now } from '../core/clock.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import type { RawBody } from '../http/request-bodies.js';
+import { Metrics } from '../metrics/metrics.js';
 import { ANONYMOUS_USER_ID } from '../users/user.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import { DEFAULT_FILE_NAME } from './file.js';
@@ -48,6 +49,7 @@ export class FilesService {
     private readonly unitOfWork: UnitOfWork<{ users: UsersRepository; files: FilesRepository; fileStore: FileStore }>,
     @Inject(appConfig.KEY) private readonly config: AppConfig,
     private readonly media: TurnMedia,
+    private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -111,6 +113,7 @@ export class FilesService {
   async content(caller: Caller, fileId: string): Promise<{ file: StoredFile; bytes: Buffer }> {
     const file = await this.getFor(caller, fileId);
     const bytes = await this.store.get(file.id);
+    this.metrics.fileRead('download', bytes?.length ?? null);
     // Deleted in between: the same 404 as if it had never been.
     if (!bytes) throw new FileNotFound(fileId);
     return { file, bytes };

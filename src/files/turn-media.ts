@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app.config.js';
 import { deleteAtGemini, LlmClient } from '../gemini/llm-client.js';
 import type { LlmMedia } from '../gemini/llm-client.js';
 import type { MessageAttachment } from '../messages/message.js';
+import { Metrics } from '../metrics/metrics.js';
 import { FILE_STORE } from './file-store.js';
 import type { FileStore } from './file-store.js';
 import type { StoredFile } from './file.js';
@@ -40,6 +41,7 @@ export class TurnMedia {
     @Inject(FILE_STORE) private readonly store: FileStore,
     private readonly llm: LlmClient,
     @Inject(appConfig.KEY) private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   /** The files a new message attaches, in order: each must be the owner's (else 404 FILE_NOT_FOUND, as a missing one) and listed once. */
@@ -83,6 +85,7 @@ export class TurnMedia {
       return { kind: 'uri', mimeType: file.mimeType, uri: copy.uri };
     }
     const data = await this.store.get(file.id);
+    this.metrics.fileRead(inline ? 'inline' : 'files_api', data?.length ?? null);
     if (!data) return null;
     if (inline) return { kind: 'inline', mimeType: file.mimeType, data };
     const uploaded = await this.llm.uploadFile({ data, mimeType: file.mimeType, displayName: file.name });

@@ -98,33 +98,49 @@ export interface RawBody {
 }
 
 /**
- * Reads the body of a raw-body route into a list of chunks, hashing as it goes, and joins them
- * once (two copies of the file at most). A body longer than the route's limit — a chunked one,
- * whose length nobody announced — is refused with 413 as soon as it passes it.
+ * Reads the body of a raw-body route, hashing as it goes. With a Content-Length (which the body
+ * gate held to the limit, and Node's parser holds the body to) each chunk is copied into one
+ * Buffer of that length as it arrives: the file is in memory once, beside the chunk in hand. A
+ * chunked body, whose length nobody announced, is kept as a list of chunks joined once at its
+ * end (two copies then), and refused with 413 as soon as it passes the route's limit.
  */
 export function readRawBody(request: Request): Promise<RawBody> {
   const limitBytes = (request as RequestWithRawBody)[RAW_BODY_LIMIT];
   if (limitBytes === undefined) throw new Error(`${request.method} ${request.path} is not a raw-body route (app.setup.ts)`);
+  const announced = request.headers['transfer-encoding'] === undefined ? Number(request.headers['content-length'] ?? 0) : NaN;
   return new Promise((resolve, reject) => {
+    // Either the one Buffer of the announced length (allocated, not written: its pages become
+    // resident as the bytes arrive), or the chunks of a chunked body.
+    let whole: Buffer | null =
+      Number.isSafeInteger(announced) && announced > 0 && announced <= limitBytes ? Buffer.allocUnsafe(announced) : null;
     const chunks: Buffer[] = [];
     const hash = createHash('sha256');
     let length = 0;
     const onData = (chunk: Buffer) => {
-      length += chunk.length;
-      if (length > limitBytes) {
+      if (length + chunk.length > limitBytes) {
         cleanUp();
         request.pause();
         request.res?.setHeader('Connection', 'close');
+        whole = null;
         chunks.length = 0;
         reject(new PayloadTooLarge(limitBytes));
         return;
       }
       hash.update(chunk);
-      chunks.push(chunk);
+      if (whole && length + chunk.length <= whole.length) {
+        chunk.copy(whole, length);
+      } else {
+        // More than announced (Node's parser does not let that happen): the rest as chunks.
+        if (whole) chunks.push(whole.subarray(0, length));
+        whole = null;
+        chunks.push(chunk);
+      }
+      length += chunk.length;
     };
     const onEnd = () => {
       cleanUp();
-      resolve({ bytes: Buffer.concat(chunks, length), sha256: hash.digest('hex') });
+      const bytes = whole ? whole.subarray(0, length) : Buffer.concat(chunks, length);
+      resolve({ bytes, sha256: hash.digest('hex') });
     };
     const onError = (error: Error) => {
       cleanUp();

@@ -135,6 +135,23 @@ describe(Metrics.name, () => {
     expect(await samples(metrics, 'gemini_chat_streams_open')).toEqual([{ labels: {}, value: 0 }]);
   });
 
+  it("counts reads of a file's bytes and the bytes read, by purpose; a read that found none adds no bytes", async () => {
+    const metrics = metricsOf();
+    metrics.fileRead('inline', 1024);
+    metrics.fileRead('inline', 2048);
+    metrics.fileRead('files_api', 5000);
+    metrics.fileRead('download', null);
+    expect(await samples(metrics, 'gemini_chat_file_reads_total')).toEqual([
+      { labels: { purpose: 'inline' }, value: 2 },
+      { labels: { purpose: 'files_api' }, value: 1 },
+      { labels: { purpose: 'download' }, value: 1 },
+    ]);
+    expect(await samples(metrics, 'gemini_chat_file_read_bytes_total')).toEqual([
+      { labels: { purpose: 'inline' }, value: 3072 },
+      { labels: { purpose: 'files_api' }, value: 5000 },
+    ]);
+  });
+
   it('adds process and event-loop figures only when enabled', async () => {
     expect(await samples(metricsOf(), 'process_resident_memory_bytes')).toEqual([]);
     expect(await samples(metricsOf({ METRICS_ENABLED: 'true' }), 'process_resident_memory_bytes')).toHaveLength(1);

@@ -26,6 +26,12 @@ const FINISH_REASONS = new Set<string>(Object.values(FinishReason));
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** Upstream calls and turns: from a tenth of a second to Gemini's slowest answers. */
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120];
+/**
+ * Why a file's bytes were read from the file store: a turn sending it inline, a turn uploading it
+ * to Gemini's Files API, or a client downloading it (GET /files/:id/content).
+ */
+export type FileReadPurpose = 'inline' | 'files_api' | 'download';
+
 /** A turn's outcome when it is not an error code; error codes are those of the one table (common/errors.ts). */
 const OUTCOMES = new Set<string>(['answered', 'replayed', ...Object.values(ErrorCode)]);
 
@@ -94,6 +100,16 @@ export class Metrics {
     'gemini_chat_http_requests_total',
     'HTTP requests answered, by method, route pattern (unmatched: answered without a route) and status (aborted: the client left first).',
     ['method', 'route', 'status'],
+  );
+  private readonly fileReads = this.counter(
+    'gemini_chat_file_reads_total',
+    "Reads of a file's bytes from the file store, by purpose (inline, files_api: a turn sending it; download).",
+    ['purpose'],
+  );
+  private readonly fileReadBytes = this.counter(
+    'gemini_chat_file_read_bytes_total',
+    'Bytes of files read from the file store, by purpose (as gemini_chat_file_reads_total).',
+    ['purpose'],
   );
   private readonly streamsOpen = new Gauge({
     name: 'gemini_chat_streams_open',
@@ -174,6 +190,12 @@ export class Metrics {
   upstreamAttempt(method: string, seconds: number, failure?: { status: number | null; code: string }): void {
     this.upstreamSeconds.observe({ method, outcome: failure ? 'error' : 'ok' }, seconds);
     if (failure) this.upstreamErrors.inc({ method, status: this.status(failure.status, 'none'), code: this.code(failure.code) });
+  }
+
+  /** A file's bytes read from the file store: `bytes` null when there were none (deleted meanwhile). */
+  fileRead(purpose: FileReadPurpose, bytes: number | null): void {
+    this.fileReads.inc({ purpose });
+    if (bytes) this.fileReadBytes.inc({ purpose }, bytes);
   }
 
   firstDelta(seconds: number): void {
