@@ -53,10 +53,29 @@ describe('mediaFactsOf', () => {
       2,
     ],
     ['pages kept in compressed object streams (the page tree says 7)', Buffer.from('%PDF-1.5\n<< /Type /Pages /Count 7 >>'), 7],
-    ['no page at all', Buffer.from('%PDF-1.4\n%%EOF'), 1],
+    [
+      'nothing readable (objects and page tree compressed): not known, so the size bound applies',
+      Buffer.from('%PDF-1.5\n1 0 obj << /Type /ObjStm /N 40 >> stream\nx\x9c\nendstream\n%%EOF'),
+      null,
+    ],
     ['a hostile page count', Buffer.from('%PDF-1.5\n<< /Type /Pages /Count 999999999 >>'), 1000],
   ])('counts the pages of a PDF with %s', (_name, bytes, pages) => {
     expect(mediaFactsOf('application/pdf', bytes)).toEqual({ ...NONE, pages });
+  });
+
+  it('weighs a PDF whose pages cannot be read by its size (a page per KiB, at most 1,000), never as one page', () => {
+    expect(mediaTokens('gemini-2.5-flash', 'document', { pages: null }, 200 * 1024)).toBe(200 * 258);
+    expect(mediaTokens('gemini-2.5-flash', 'document', { pages: null }, 50 * 1024 * 1024)).toBe(1000 * 258);
+  });
+
+  it('does not believe a duration shorter than the bytes can hold (192 kHz stereo 32-bit audio, 100 Mbit/s video)', () => {
+    // 20 MiB of video whose header says 0.01 s: at least 20 MiB at 12.5 MB/s, 1.68 s.
+    expect(mediaTokens('gemini-2.5-flash', 'video', { seconds: 0.01 }, 20 * 1024 * 1024)).toBe(
+      Math.ceil((20 * 1024 * 1024 * 263) / 12_500_000),
+    );
+    expect(mediaTokens('gemini-2.5-flash', 'audio', { seconds: 0.01 }, 15_360_000)).toBe(10 * 32);
+    // An honest header stands.
+    expect(mediaTokens('gemini-2.5-flash', 'audio', { seconds: 60 }, 480_000)).toBe(60 * 32);
   });
 
   it('reads a WAV’s seconds from its data size and byte rate', () => {

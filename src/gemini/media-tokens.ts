@@ -83,7 +83,14 @@ const VIDEO_TOKENS_PER_SECOND = 263;
  */
 const MIN_AUDIO_BYTES_PER_SECOND = 1000;
 const MIN_VIDEO_BYTES_PER_SECOND = 12_500;
-/** A PDF whose pages could not be counted (no facts given): one page per KiB, at least one. */
+/**
+ * And a header's duration is believed only as far as the bytes allow: no audio holds more than
+ * 192 kHz × 32 bits × 2 channels (1,536,000 bytes a second), no video Gemini takes more than
+ * 100 Mbit/s. A file whose header says less is weighed by its size at those rates.
+ */
+const MAX_AUDIO_BYTES_PER_SECOND = 1_536_000;
+const MAX_VIDEO_BYTES_PER_SECOND = 12_500_000;
+/** A PDF whose pages could not be counted: one page per KiB, at least one, at most Gemini's 1,000. */
 const MIN_PDF_BYTES_PER_PAGE = 1024;
 /** Text: the emulator's estimate (four characters a token); a UTF-8 character is at least a byte, so bytes/4 never counts less. */
 const TEXT_BYTES_PER_TOKEN = 4;
@@ -111,15 +118,16 @@ export function mediaTokens(model: string, modality: MediaModality, facts: Media
       return safe(Math.ceil(width / TILE_SIDE) * Math.ceil(height / TILE_SIDE) * TOKENS_PER_TILE);
     }
     case 'document': {
-      const pages = positive(facts.pages) ?? Math.max(1, Math.ceil(size / MIN_PDF_BYTES_PER_PAGE));
+      const pages = positive(facts.pages) ?? Math.min(MAX_PDF_PAGES, Math.max(1, Math.ceil(size / MIN_PDF_BYTES_PER_PAGE)));
       return safe(Math.ceil(pages) * (gemini3 ? GEMINI3_PAGE_TOKENS : PAGE_TOKENS));
     }
     case 'audio': {
-      const seconds = positive(facts.seconds) ?? size / MIN_AUDIO_BYTES_PER_SECOND;
+      // A header that says less than the bytes can hold is not believed (a hostile file's 0.01 s).
+      const seconds = Math.max(positive(facts.seconds) ?? size / MIN_AUDIO_BYTES_PER_SECOND, size / MAX_AUDIO_BYTES_PER_SECOND);
       return safe(seconds * AUDIO_TOKENS_PER_SECOND);
     }
     case 'video': {
-      const seconds = positive(facts.seconds) ?? size / MIN_VIDEO_BYTES_PER_SECOND;
+      const seconds = Math.max(positive(facts.seconds) ?? size / MIN_VIDEO_BYTES_PER_SECOND, size / MAX_VIDEO_BYTES_PER_SECOND);
       return safe(seconds * VIDEO_TOKENS_PER_SECOND);
     }
     case 'text':
@@ -243,13 +251,14 @@ const MAX_PDF_PAGES = 1000;
  * that keeps its page objects in compressed object streams shows none: then the largest `/Count`
  * of its page tree, capped at Gemini's 1,000 pages. At least 1.
  */
-function pdfPagesOf(b: Buffer): number {
+function pdfPagesOf(b: Buffer): number | null {
   const text = b.toString('latin1');
   const objects = text.match(/\/Type\s*\/Page(?![A-Za-z0-9#])/g)?.length ?? 0;
   if (objects > 0) return objects;
   let counted = 0;
   for (const [, count] of text.matchAll(/\/Count\s+(\d{1,9})(?!\d)/g)) counted = Math.max(counted, Number(count));
-  return Math.max(1, Math.min(MAX_PDF_PAGES, counted));
+  // Nothing readable (the page tree compressed too): not known — the size bound applies.
+  return counted > 0 ? Math.min(MAX_PDF_PAGES, counted) : null;
 }
 
 function durationOf(b: Buffer): number | null {
