@@ -162,11 +162,13 @@ export class TurnFiles {
 export function attachmentOf(file: StoredFile): MessageAttachment {
   return {
     fileId: file.id,
+    userId: file.userId,
     name: file.name,
     mimeType: file.mimeType,
     modality: file.modality,
     bytes: file.bytes,
     sha256: file.sha256,
+    createdAt: file.createdAt,
     width: file.width,
     height: file.height,
     pages: file.pages,
@@ -176,6 +178,10 @@ export function attachmentOf(file: StoredFile): MessageAttachment {
 }
 
 /** What Gemini gets in place of a deleted file: one line, so the conversation still reads in order. */
+export function deletedNoteOf(attachment: MessageAttachment): string {
+  return `[A file the user attached here, "${attachment.name}" (${attachment.mimeType}), has since been deleted.]`;
+}
+
 function deletedNote(attachment: MessageAttachment): LlmMedia {
-  return { kind: 'note', text: `[A file the user attached here, "${attachment.name}" (${attachment.mimeType}), has since been deleted.]` };
+  return { kind: 'note', text: deletedNoteOf(attachment) };
 }

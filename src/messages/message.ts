@@ -34,11 +34,15 @@ export interface Message {
  */
 export interface MessageAttachment {
   fileId: string;
+  /** The file's owner: the session's owner. */
+  userId: string;
   name: string;
   mimeType: string;
   modality: Modality;
   bytes: number;
   sha256: string;
+  /** When the file was uploaded. */
+  createdAt: string;
   width: number | null;
   height: number | null;
   pages: number | null;

@@ -4,6 +4,7 @@ import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { LlmClient } from '../gemini/llm-client.js';
 import type { LlmRequest } from '../gemini/llm-client.js';
+import { deletedNoteOf } from '../files/turn-media.js';
 import { mediaTokens } from '../gemini/media-tokens.js';
 import type { ByModality } from '../core/token-usage.js';
 import type { MessageAttachment, TurnHistory } from '../messages/message.js';
@@ -29,7 +30,7 @@ export interface TurnInput {
 export function weightsOf(model: string, attachments: readonly MessageAttachment[]): ByModality {
   const weights: ByModality = { text: 0, image: 0, audio: 0, video: 0, document: 0 };
   for (const a of attachments) {
-    if (a.deleted) weights.text += NOTE_TOKENS;
+    if (a.deleted) weights.text += Buffer.byteLength(deletedNoteOf(a)) + TOKENS_PER_FILE;
     else if (a.modality === 'text') weights.text += a.bytes + TOKENS_PER_FILE;
     else weights[a.modality] += mediaTokens(model, a.modality, factsOf(a), a.bytes);
   }
@@ -49,8 +50,6 @@ function factsOf(a: MessageAttachment) {
 
 /** Room for what wraps a file's part in the prompt. */
 const TOKENS_PER_FILE = 4;
-/** The note sent for a deleted file: a line naming it (names are at most 255 characters). */
-const NOTE_TOKENS = 400;
 
 /** A planned prompt and the request that carries it. */
 export interface PlannedRequest {

@@ -5,6 +5,7 @@ import { pdf, png, text, wav } from '../support/file-samples.js';
 import { useTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait.js';
+import { scrape } from '../support/metrics.js';
 
 /** Files over this go through Gemini's Files API; the samples below are smaller unless made big. */
 const INLINE_MAX = 2048;
@@ -53,7 +54,18 @@ function bigPng(seed: number): Buffer {
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe('Attachments: files in a conversation', () => {
-  const t = useTestApp({ env: { FILE_INLINE_MAX_BYTES: String(INLINE_MAX), RATE_LIMIT_PER_MINUTE: '100000', GEMINI_RETRIES: '0' } });
+  const t = useTestApp({
+    env: { FILE_INLINE_MAX_BYTES: String(INLINE_MAX), RATE_LIMIT_PER_MINUTE: '100000', GEMINI_RETRIES: '0', METRICS_ENABLED: 'true' },
+  });
+
+  /** How many times file bytes were read from the database for turns, so far. */
+  const fileReads = async () => {
+    const metrics = await scrape(t);
+    return (
+      metrics.sum('gemini_chat_file_reads_total', { purpose: 'inline' }) +
+      metrics.sum('gemini_chat_file_reads_total', { purpose: 'files_api' })
+    );
+  };
 
   describe('a turn with files', () => {
     it('sends each file inline, as the stored bytes with their type, before the text; the user message lists them', async () => {
@@ -65,26 +77,13 @@ describe('Attachments: files in a conversation', () => {
 
       const response = await turn(t, sessionId, { message: 'What do these show?', attachments: refs(imageId, pdfId) }).expect(201);
 
-      expect(response.body.user_message.attachments).toEqual([
-        {
-          file_id: imageId,
-          name: 'chart.png',
-          mime_type: 'image/png',
-          modality: 'image',
-          bytes: image.length,
-          sha256: sha256(image),
-          deleted: false,
-        },
-        {
-          file_id: pdfId,
-          name: 'contract.pdf',
-          mime_type: 'application/pdf',
-          modality: 'document',
-          bytes: document.length,
-          sha256: sha256(document),
-          deleted: false,
-        },
+      // Each is the File as it was when sent, and whether it was deleted since.
+      const files = await Promise.all([imageId, pdfId].map((id) => request(t.baseUrl).get(`/files/${id}`).expect(200)));
+      expect(files.map((file) => [file.body.modality, file.body.bytes, file.body.sha256])).toEqual([
+        ['image', image.length, sha256(image)],
+        ['document', document.length, sha256(document)],
       ]);
+      expect(response.body.user_message.attachments).toEqual(files.map((file) => ({ ...file.body, deleted: false })));
       const [sent] = sentContents(t);
       expect(sent.role).toBe('user');
       expect(sent.parts.map(describe_)).toEqual([
@@ -133,6 +132,59 @@ describe('Attachments: files in a conversation', () => {
       const sessionId = await createSession(t, { user_id: 'dan' });
       await turn(t, sessionId, { message: 'Summarise', attachments: refs(id) }).expect(201);
       expect(sentContents(t)[0].parts.map(describe_)).toEqual([{ inline: 'text/plain', bytes: notes }, { text: 'Summarise' }]);
+    });
+  });
+
+  describe('reading the bytes', () => {
+    it('reads each file of the context once a turn, however many turns carry it, and none whose copy at Gemini is good', async () => {
+      const small = [png(20, 8, 8), png(21, 8, 8), png(22, 8, 8)];
+      const ids = await Promise.all(small.map((bytes, i) => upload(t, 'rae', 'image/png', bytes, `small-${i}.png`)));
+      const big = await upload(t, 'rae', 'image/png', bigPng(23), 'big.png');
+      const sessionId = await createSession(t, { user_id: 'rae' });
+      await turn(t, sessionId, { message: 'one', attachments: refs(ids[0], big) }).expect(201);
+      await turn(t, sessionId, { message: 'two', attachments: refs(ids[1], ids[0]) }).expect(201);
+      await turn(t, sessionId, { message: 'three', attachments: refs(ids[2]) }).expect(201);
+
+      const before = await fileReads();
+      await turn(t, sessionId, { message: 'four' }).expect(201);
+      // Three inline files, each read once though ids[0] is carried twice; the big one goes by its URI, unread.
+      expect((await fileReads()) - before).toBe(3);
+      expect(t.emulator.uploads).toHaveLength(1);
+
+      // A copy Gemini lost: only that file is read again (to upload it), the others are not read twice.
+      t.emulator.expireAllFiles();
+      const beforeRetry = await fileReads();
+      await turn(t, sessionId, { message: 'five' }).expect(201);
+      expect((await fileReads()) - beforeRetry).toBe(4);
+      expect(t.emulator.uploads).toHaveLength(2);
+    });
+  });
+
+  describe('retries and deleted files', () => {
+    it('replays a retried turn (same Idempotency-Key) even after its file was deleted: no second turn, no 404', async () => {
+      const id = await upload(t, 'sam', 'image/png', png(24));
+      const sessionId = await createSession(t, { user_id: 'sam' });
+      const body = { message: 'look', attachments: refs(id) };
+      const first = await turn(t, sessionId, body).set('Idempotency-Key', 'turn-with-file').expect(201);
+      await request(t.baseUrl).delete(`/files/${id}`).expect(204);
+      const again = await turn(t, sessionId, body).set('Idempotency-Key', 'turn-with-file').expect(201);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.body.model_message.id).toBe(first.body.model_message.id);
+      expect(t.emulator.generateRequests()).toHaveLength(1);
+    });
+
+    it("weighs a deleted file as the note sent in its place, not as the file: the estimate drops by the file's weight", async () => {
+      const id = await upload(t, 'tia', 'application/pdf', pdf(40), 'long.pdf');
+      const sessionId = await createSession(t, { user_id: 'tia', model: 'gemini-2.5-flash' });
+      await turn(t, sessionId, { message: 'read', attachments: refs(id) }).expect(201);
+      // Two messages of one weight: an identical estimate would be answered from the short estimate cache.
+      const estimate = (message: string) => request(t.baseUrl).post(`/sessions/${sessionId}/estimate`).send({ message }).expect(200);
+      const withFile = (await estimate('and?')).body.prompt_tokens;
+      await request(t.baseUrl).delete(`/files/${id}`).expect(204);
+      const withNote = (await estimate('and!')).body.prompt_tokens;
+      // 40 pages of 258 tokens went; a line of text came.
+      expect(withFile - withNote).toBeGreaterThan(40 * 258 - 100);
+      expect(withFile - withNote).toBeLessThanOrEqual(40 * 258);
     });
   });
 
@@ -304,6 +356,29 @@ describe('Attachments: files in a conversation', () => {
       expect(withFile.body.prompt_tokens - plain.body.prompt_tokens).toBe(4 * 258);
       const sent = await turn(t, sessionId, { message: 'Read it', attachments: refs(id) }).expect(201);
       expect(sent.body.model_message.usage.prompt_tokens).toBe(withFile.body.prompt_tokens);
+    });
+  });
+
+  describe('prices by modality', () => {
+    it("prices an audio file's tokens at the audio rate in the estimate (Gemini 2.x: 32 tokens a second)", async () => {
+      const models = (await request(t.baseUrl).get('/models').expect(200)).body as Record<string, any>[];
+      const rates = models.find((m) => m.model === 'gemini-2.5-flash')!;
+      expect(rates.input_audio_per_million_usd).toBeGreaterThan(rates.input_per_million_usd);
+      const sound = wav(1000); // 1 s: 32 tokens
+      expect(sound.length).toBeLessThan(INLINE_MAX * 8);
+      const id = await upload(t, 'uma', 'audio/wav', sound);
+      const sessionId = await createSession(t, { user_id: 'uma', model: 'gemini-2.5-flash' });
+      const plain = (await request(t.baseUrl).post(`/sessions/${sessionId}/estimate`).send({ message: 'hear' }).expect(200)).body;
+      const heard = (
+        await request(t.baseUrl)
+          .post(`/sessions/${sessionId}/estimate`)
+          .send({ message: 'hear', attachments: refs(id) })
+          .expect(200)
+      ).body;
+      expect(heard.prompt_tokens - plain.prompt_tokens).toBe(32);
+      const textUsd = (plain.prompt_tokens * rates.input_per_million_usd) / 1e6;
+      const audioUsd = (32 * rates.input_audio_per_million_usd) / 1e6;
+      expect(heard.input_cost_usd).toBeCloseTo(textUsd + audioUsd, 12);
     });
   });
 

@@ -53,9 +53,13 @@ export class MessageContextDto {
   truncated: boolean;
 }
 
+/** A file a message carried: the `File` fields as they were when it was sent, and whether it was deleted since. */
 export class MessageAttachmentDto {
   @ApiProperty({ example: 'file_3f2a9c0d5b7e4e1f8a6b2c4d9e0f1a2b' })
   file_id: string;
+
+  @ApiProperty({ example: 'alice' })
+  user_id: string;
 
   @ApiProperty({ example: 'chart.png' })
   name: string;
@@ -75,17 +79,22 @@ export class MessageAttachmentDto {
   })
   sha256: string;
 
+  @ApiProperty({ format: 'date-time', example: '2026-11-22T10:00:00.123Z', description: 'When the file was uploaded.' })
+  created_at: string;
+
   @ApiProperty({ example: false, description: 'The file was deleted since: later turns send Gemini a one-line note in its place.' })
   deleted: boolean;
 
   static from(this: void, attachment: MessageAttachment): MessageAttachmentDto {
     return {
       file_id: attachment.fileId,
+      user_id: attachment.userId,
       name: attachment.name,
       mime_type: attachment.mimeType,
       modality: attachment.modality,
       bytes: attachment.bytes,
       sha256: attachment.sha256,
+      created_at: attachment.createdAt,
       deleted: attachment.deleted,
     };
   }
