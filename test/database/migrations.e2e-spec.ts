@@ -4,6 +4,7 @@ import { dataSourceOptions, MIGRATIONS } from '../../src/database/data-source-op
 import { migrate } from '../../src/database/migrate.js';
 import { LongConversations1764400000000 } from '../../src/database/migrations/1764400000000-long-conversations.js';
 import { SpendLedger1764100000000 } from '../../src/database/migrations/1764100000000-spend-ledger.js';
+import { Files1764500000000 } from '../../src/database/migrations/1764500000000-files.js';
 import { createTestDatabase, rawSql } from '../support/test-database.js';
 import type { TestDatabase } from '../support/test-database.js';
 
@@ -217,3 +218,84 @@ describe('Migrating a database with turns in it', () => {
     }
   });
 });
+
+/** A database as the release that brought files left it, upgraded to usage by modality and files in turns. */
+describe('Migrating a database with files and turns in it', () => {
+  it('keeps every file with its bytes, reads old turns as text and audio only, and old messages as carrying no file', async () => {
+    const database = await createTestDatabase();
+    const open = async (migrations: typeof MIGRATIONS) => {
+      const dataSource = new DataSource({ ...dataSourceOptions(parseDatabaseUrl(database.url)), migrations });
+      await dataSource.initialize();
+      await migrate(dataSource);
+      return dataSource;
+    };
+    try {
+      const before = await open(MIGRATIONS.slice(0, MIGRATIONS.indexOf(Files1764500000000) + 1));
+      const old = rawSql(database, before);
+      const at = '2026-12-01T10:00:00.000Z';
+      const bytes = Buffer.from('%PDF-1.4\n<< /Type /Page >>\n%%EOF');
+      try {
+        await old.query('INSERT INTO users (user_id, created_at) VALUES (?, ?)', ['ann', at]);
+        await old.query(
+          "INSERT INTO chat_sessions (chat_id, user_id, model, created_at, updated_at) VALUES (?, 'ann', 'gemini-2.5-flash', ?, ?)",
+          [SESSION, at, at],
+        );
+        await old.query("INSERT INTO chat_history (chat_id, timestamp, role, content) VALUES (?, ?, 'user', 'q')", [SESSION, at]);
+        await old.query(
+          `INSERT INTO chat_history (chat_id, timestamp, role, content, model, prompt_tokens, audio_prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status)
+           VALUES (?, ?, 'model', 'a', 'gemini-2.5-flash', 100, 40, 10, 110, 5000, 'priced')`,
+          [SESSION, at],
+        );
+        await old.query(
+          `INSERT INTO spend_ledger (user_id, session_id, model, prompt_tokens, audio_prompt_tokens, output_tokens, total_tokens, cost_nano_usd, cost_status, created_at)
+           VALUES ('ann', ?, 'gemini-2.5-flash', 100, 40, 10, 110, 5000, 'priced', ?)`,
+          [SESSION, at],
+        );
+        await old.query(
+          "INSERT INTO files (file_id, user_id, name, mime_type, modality, bytes, sha256, created_at) VALUES (?, 'ann', 'a.pdf', 'application/pdf', 'document', ?, 'x', ?)",
+          [FILE, bytes.length, at],
+        );
+        await old.query('INSERT INTO file_blobs (file_id, content) VALUES (?, ?)', [FILE, bytes]);
+      } finally {
+        await old.close();
+        await before.destroy();
+      }
+
+      const after = await open(MIGRATIONS);
+      const sql = rawSql(database, after);
+      try {
+        const [file] = await sql.query(
+          'SELECT f.width, f.pages, f.duration_ms, b.content FROM files f JOIN file_blobs b ON b.file_id = f.file_id',
+        );
+        expect({ ...file, content: Buffer.from(file.content) }).toEqual({ width: null, pages: null, duration_ms: null, content: bytes });
+        const rows = await sql.query(
+          'SELECT role, attachments, image_prompt_tokens, document_prompt_tokens, audio_prompt_tokens FROM chat_history ORDER BY id',
+        );
+        expect(
+          rows.map((row) => [
+            row.role,
+            row.attachments,
+            row.image_prompt_tokens,
+            row.document_prompt_tokens,
+            Number(row.audio_prompt_tokens ?? 0),
+          ]),
+        ).toEqual([
+          ['user', null, null, null, 0],
+          ['model', null, null, null, 40],
+        ]);
+        const [ledger] = await sql.query('SELECT image_prompt_tokens, video_prompt_tokens, document_prompt_tokens FROM spend_ledger');
+        expect(Object.values(ledger).map(Number)).toEqual([0, 0, 0]);
+        const [copies] = await sql.query('SELECT COUNT(*) AS n FROM gemini_files');
+        expect(Number(copies.n)).toBe(0);
+      } finally {
+        await sql.close();
+        await after.destroy();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
+const SESSION = '00000000-0000-4000-8000-0000000000f1';
+const FILE = `file_${'f'.repeat(32)}`;
