@@ -36,8 +36,16 @@ export function streamMessage(
 }
 
 /** GET /sessions/:id/turns/:turn_id/events, with `Last-Event-ID` when given. */
-export function turnEvents(baseUrl: string, sessionId: string, turnId: string, options: SseOptions & { lastEventId?: string } = {}) {
-  const headers: Record<string, string> = options.lastEventId === undefined ? {} : { 'last-event-id': options.lastEventId };
+export function turnEvents(
+  baseUrl: string,
+  sessionId: string,
+  turnId: string,
+  options: SseOptions & { lastEventId?: string; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = {
+    ...options.headers,
+    ...(options.lastEventId === undefined ? {} : { 'last-event-id': options.lastEventId }),
+  };
   return openStream(baseUrl, 'GET', `/sessions/${sessionId}/turns/${turnId}/events`, { ...options, headers });
 }
 
@@ -127,21 +135,23 @@ export function parseEvents(text: string, { ended = false, lenient = false }: Pa
   // The piece after the last blank line: an event still arriving, or nothing at all.
   const last = blocks.pop()!;
   if (ended && last !== '') blocks.push(last);
-  return blocks
-    .filter((block) => !lenient || block.trim() !== '')
-    // A block of only `retry:` (or `id:`, or comments) dispatches no event: SSE's reconnection hint.
-    .filter((block) => !/^(?:(?:retry|id): [^\n]*|:[^\n]*)(?:\n(?:(?:retry|id): [^\n]*|:[^\n]*))*$/.test(block))
-    .map((block) => {
-      const lines = block.split('\n');
-      const id = lines.find((l) => l.startsWith('id: '))?.slice('id: '.length);
-      const event = lines.find((l) => l.startsWith('event: '))?.slice('event: '.length) ?? 'message';
-      const dataLines = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice('data: '.length));
-      if (dataLines.length === 0 && lenient) return { event, data: undefined, ...(id === undefined ? {} : { id }) };
-      const data = dataLines.join('\n');
-      try {
-        return { event, data: JSON.parse(data), ...(id === undefined ? {} : { id }) };
-      } catch (error) {
-        throw new SseDataError(event, dataLines.length === 0 ? undefined : data, (error as Error).message);
-      }
-    });
+  return (
+    blocks
+      .filter((block) => !lenient || block.trim() !== '')
+      // A block of only `retry:` (or `id:`, or comments) dispatches no event: SSE's reconnection hint.
+      .filter((block) => !/^(?:(?:retry|id): [^\n]*|:[^\n]*)(?:\n(?:(?:retry|id): [^\n]*|:[^\n]*))*$/.test(block))
+      .map((block) => {
+        const lines = block.split('\n');
+        const id = lines.find((l) => l.startsWith('id: '))?.slice('id: '.length);
+        const event = lines.find((l) => l.startsWith('event: '))?.slice('event: '.length) ?? 'message';
+        const dataLines = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice('data: '.length));
+        if (dataLines.length === 0 && lenient) return { event, data: undefined, ...(id === undefined ? {} : { id }) };
+        const data = dataLines.join('\n');
+        try {
+          return { event, data: JSON.parse(data), ...(id === undefined ? {} : { id }) };
+        } catch (error) {
+          throw new SseDataError(event, dataLines.length === 0 ? undefined : data, (error as Error).message);
+        }
+      })
+  );
 }
