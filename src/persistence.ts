@@ -14,6 +14,8 @@ import { ChatMessageEntity } from './messages/chat-message.entity.js';
 import { MessagesRepository } from './messages/messages.repository.js';
 import { ChatSessionEntity } from './sessions/chat-session.entity.js';
 import { SessionsRepository } from './sessions/sessions.repository.js';
+import { TurnEventEntity, TurnStreamEntity } from './streams/turn-stream.entity.js';
+import { TurnStreamsRepository } from './streams/turn-streams.repository.js';
 import { DailySpendEntity, SpendEntryEntity } from './usage/spend-entry.entity.js';
 import { UsageRepository } from './usage/usage.repository.js';
 import { UserEntity } from './users/user.entity.js';
@@ -34,6 +36,8 @@ export const ENTITIES = [
   DailySpendEntity,
   FileEntity,
   GeminiFileEntity,
+  TurnStreamEntity,
+  TurnEventEntity,
 ];
 
 /** The repositories of a write transaction, all bound to it. */
@@ -48,6 +52,7 @@ export interface Repositories {
   files: FilesRepository;
   /** The bytes of files: the database's FileStore, bound to the transaction like the rest. */
   fileStore: FileStore;
+  turnStreams: TurnStreamsRepository;
 }
 
 function repositoriesOf(manager: Manager): Repositories {
@@ -61,6 +66,7 @@ function repositoriesOf(manager: Manager): Repositories {
     coordination: new CoordinationRepository(manager),
     files: new FilesRepository(manager),
     fileStore: new FileBlobsRepository(manager),
+    turnStreams: new TurnStreamsRepository(manager),
   };
 }
 

@@ -10,6 +10,9 @@ export enum ErrorCode {
   SESSION_NOT_FOUND = 'SESSION_NOT_FOUND',
   CHAT_NOT_FOUND = 'CHAT_NOT_FOUND',
   FILE_NOT_FOUND = 'FILE_NOT_FOUND',
+  TURN_NOT_FOUND = 'TURN_NOT_FOUND',
+  TURN_NOT_RESUMABLE = 'TURN_NOT_RESUMABLE',
+  TURN_FINISHED = 'TURN_FINISHED',
   ROUTE_NOT_FOUND = 'ROUTE_NOT_FOUND',
   METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED',
   USER_EXISTS = 'USER_EXISTS',
@@ -46,13 +49,17 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case ErrorCode.SESSION_NOT_FOUND:
     case ErrorCode.CHAT_NOT_FOUND:
     case ErrorCode.FILE_NOT_FOUND:
+    case ErrorCode.TURN_NOT_FOUND:
     case ErrorCode.ROUTE_NOT_FOUND:
       return HttpStatus.NOT_FOUND;
     case ErrorCode.METHOD_NOT_ALLOWED:
       return HttpStatus.METHOD_NOT_ALLOWED;
     case ErrorCode.USER_EXISTS:
     case ErrorCode.IDEMPOTENCY_IN_PROGRESS:
+    case ErrorCode.TURN_FINISHED:
       return HttpStatus.CONFLICT;
+    case ErrorCode.TURN_NOT_RESUMABLE:
+      return HttpStatus.GONE;
     case ErrorCode.IDEMPOTENCY_KEY_REUSED:
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case ErrorCode.RATE_LIMITED:
@@ -142,6 +149,25 @@ export class ChatNotFound extends DomainError {
 export class FileNotFound extends DomainError {
   constructor(fileId: string) {
     super(ErrorCode.FILE_NOT_FOUND, `File ${quoted(fileId)} was not found.`);
+  }
+}
+
+export class TurnNotFound extends DomainError {
+  constructor(turnId: string) {
+    super(ErrorCode.TURN_NOT_FOUND, `Turn ${quoted(turnId)} was not found in this session (or its events are no longer kept).`);
+  }
+}
+
+/** A Last-Event-ID or turn id naming no turn whose events are kept for this session: nothing to resume, and no turn is started. */
+export class TurnNotResumable extends DomainError {
+  constructor(message = "Last-Event-ID names no turn of this session whose events are still kept: read the session's messages instead.") {
+    super(ErrorCode.TURN_NOT_RESUMABLE, message);
+  }
+}
+
+export class TurnFinished extends DomainError {
+  constructor(turnId: string) {
+    super(ErrorCode.TURN_FINISHED, `Turn ${quoted(turnId)} has already finished: there is nothing to cancel.`);
   }
 }
 

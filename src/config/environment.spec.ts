@@ -21,6 +21,7 @@ describe('parseEnvironment', () => {
       fileMaxBytes: 20 * 1024 * 1024,
       userStorageBytes: 1024 * 1024 * 1024,
       fileInlineMaxBytes: 4 * 1024 * 1024,
+      turnRetentionMs: 900_000,
     });
     expect(DEFAULTS.DATABASE_URL).toBe('sqlite:data/chat.db');
   });

@@ -68,6 +68,8 @@ export interface AppSettings {
   metricsEnabled: boolean;
   /** The bearer token GET /metrics asks for; null: none asked (open mode's Host check still applies). */
   metricsToken: string | null;
+  /** How long a turn's streamed events stay readable (resume, re-attach) after the turn ended. */
+  turnRetentionMs: number;
   /** The largest file POST /files takes (its body limit; other routes keep 1 MiB). */
   fileMaxBytes: number;
   /** What one user's stored files may add up to. */
@@ -96,6 +98,7 @@ export const DEFAULTS = {
   FILE_MAX_BYTES: String(20 * 1024 * 1024),
   USER_STORAGE_BYTES: String(1024 * 1024 * 1024),
   FILE_INLINE_MAX_BYTES: String(4 * 1024 * 1024),
+  TURN_RETENTION_SECONDS: '900',
 } as const;
 
 function value(env: Env, name: keyof typeof DEFAULTS): string {
@@ -202,6 +205,8 @@ export function parseEnvironment(env: Env, cwd = process.cwd()): AppSettings {
     // 0: every file through the Files API. At most 20 MiB, Gemini's documented limit on a whole request
     // (the inline files of one request stay under 14 MiB whatever this says: TurnMedia).
     fileInlineMaxBytes: integer(env, 'FILE_INLINE_MAX_BYTES', 0, 20 * 1024 * 1024),
+    // 0: a finished turn is not resumable at all. At most a day: the events are a copy of the reply, kept for reconnects only.
+    turnRetentionMs: integer(env, 'TURN_RETENTION_SECONDS', 0, 86_400) * 1000,
   };
 }
 

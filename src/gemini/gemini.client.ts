@@ -9,11 +9,11 @@ import { appConfig } from '../config/app.config.js';
 import type { AppConfig } from '../config/app.config.js';
 import { Metrics } from '../metrics/metrics.js';
 import { deleteAtGemini, fileUrisOf, LlmClient } from './llm-client.js';
-import type { LlmMedia, LlmMode, LlmRequest, LlmResult, LlmTurn, UploadedFile } from './llm-client.js';
+import type { LlmCallOptions, LlmMedia, LlmMode, LlmRequest, LlmResult, LlmTurn, UploadedFile } from './llm-client.js';
 import { GEMINI_ENDPOINT } from './gemini-endpoint.js';
 import type { GeminiEndpoint } from './gemini-endpoint.js';
 import { retryInfoSeconds, toDomainError } from './upstream-errors.js';
-import { answerText, boundedFetch, mostUsageOf, replyByteLimit, replyTooLargeIn, resultOf } from './upstream-reply.js';
+import { answerText, boundedFetch, cancelledResultOf, mostUsageOf, replyByteLimit, replyTooLargeIn, resultOf } from './upstream-reply.js';
 
 /** The one place the Gemini SDK is constructed. */
 @Injectable()
@@ -45,17 +45,18 @@ export class GeminiClient extends LlmClient {
     });
   }
 
-  generate(request: LlmRequest): Promise<LlmResult> {
+  generate(request: LlmRequest, { signal }: LlmCallOptions = {}): Promise<LlmResult> {
     return this.withDeadline(
       request,
       'generateContent',
       async (abortSignal) => resultOf([await this.sdk.models.generateContent(this.paramsFor(request, abortSignal))]),
       // Cut off for size: the model wrote past its cap, and nothing says what it billed.
       (failure, cutOff) => resultOf([], { failure, paid: cutOff, atMost: this.mostUsageOf(request) }),
+      signal && { signal, outcome: (sent) => cancelledResultOf([], request, sent) },
     );
   }
 
-  stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult> {
+  stream(request: LlmRequest, onDelta: (text: string) => void, { signal }: LlmCallOptions = {}): Promise<LlmResult> {
     const chunks: GenerateContentResponse[] = [];
     const started = performance.now();
     let firstDelta = true;
@@ -75,10 +76,13 @@ export class GeminiClient extends LlmClient {
           firstDelta = false;
           onDelta(text);
         }
+        // A stream the cancel cut short may end quietly rather than throw.
+        if (signal?.aborted) return cancelledResultOf(chunks, request, true);
         return resultOf(chunks);
       },
       // Broken, timed out or cut off after chunks: what they reported is what Gemini billed so far.
       (failure, cutOff) => resultOf(chunks, { failure, paid: cutOff, atMost: this.mostUsageOf(request) }),
+      signal && { signal, outcome: (sent) => cancelledResultOf(chunks, request, sent) },
     );
   }
 
@@ -181,6 +185,12 @@ export class GeminiClient extends LlmClient {
      * the failure when nothing was reported billed). `cutOff`: the reply ran past its byte bound.
      */
     paidFailure?: (failure: DomainError, cutOff: boolean) => T,
+    /**
+     * The caller's cancel: when its signal aborts, the attempt running is aborted (the SDK drops
+     * the connection, so Gemini stops generating), no retry follows, and the call ends with
+     * `outcome` — `sent`: whether a request had left for Gemini.
+     */
+    cancel?: { signal: AbortSignal; outcome: (sent: boolean) => T },
   ): Promise<T> {
     const { timeoutMs, retries } = this.config.gemini;
     const fileUris = 'contents' in request ? fileUrisOf(request) : [];
@@ -193,6 +203,7 @@ export class GeminiClient extends LlmClient {
     }, timeoutMs);
     try {
       for (let attemptNo = 0; ; attemptNo++) {
+        if (cancel?.signal.aborted) return cancel.outcome(attemptNo > 0);
         // The deadline may have fired while we waited to retry: a listener added now would never fire.
         if (deadline.signal.aborted)
           throw toDomainError(new DOMException('deadline', 'AbortError'), { model: request.model, timeoutMs, timedOut: true, fileUris });
@@ -204,11 +215,16 @@ export class GeminiClient extends LlmClient {
         const attemptAbort = new AbortController();
         const abortAttempt = () => attemptAbort.abort();
         deadline.signal.addEventListener('abort', abortAttempt, { once: true });
+        cancel?.signal.addEventListener('abort', abortAttempt, { once: true });
         try {
           const result = await call(attemptAbort.signal, attempt);
           this.metrics.upstreamAttempt(method, attemptSeconds());
           return result;
         } catch (error) {
+          if (cancel?.signal.aborted) {
+            this.metrics.upstreamAttempt(method, attemptSeconds());
+            return cancel.outcome(true);
+          }
           const mapped = toDomainError(error, { model: request.model, timeoutMs, timedOut, fileUris });
           this.metrics.upstreamAttempt(method, attemptSeconds(), {
             status: error instanceof ApiError ? error.status : null,
@@ -224,9 +240,10 @@ export class GeminiClient extends LlmClient {
               (retry ? `; retrying in ${delayMs} ms` : ''),
           );
           if (!retry) throw mapped;
-          await sleep(delayMs, deadline.signal);
+          await sleep(delayMs, cancel ? AbortSignal.any([deadline.signal, cancel.signal]) : deadline.signal);
         } finally {
           deadline.signal.removeEventListener('abort', abortAttempt);
+          cancel?.signal.removeEventListener('abort', abortAttempt);
         }
       }
     } finally {

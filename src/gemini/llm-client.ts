@@ -91,6 +91,18 @@ export interface LlmResult {
 
 export type LlmMode = 'emulator' | 'configured';
 
+/** The finish reason of a call its caller cancelled (not one of Gemini's). */
+export const CANCELLED = 'CANCELLED';
+
+export interface LlmCallOptions {
+  /**
+   * Cancels the call: the upstream request is aborted and the call resolves — never rejects —
+   * with what arrived so far, `finishReason: 'CANCELLED'`, and the last usage Gemini reported
+   * (or an estimate, `complete: false`, when none came: Gemini bills aborted calls too).
+   */
+  signal?: AbortSignal;
+}
+
 /**
  * The port feature code talks to. A call Gemini billed — it reported usage, or ran its reply
  * past the size bound — resolves, its failure in `failure`, so its spend can be recorded.
@@ -100,13 +112,13 @@ export type LlmMode = 'emulator' | 'configured';
  */
 export abstract class LlmClient {
   abstract readonly mode: LlmMode;
-  abstract generate(request: LlmRequest): Promise<LlmResult>;
+  abstract generate(request: LlmRequest, options?: LlmCallOptions): Promise<LlmResult>;
   /**
    * Streams the reply: `onDelta` gets each piece of answer text as it arrives; the result is
    * the whole reply with the usage of the last chunk that carried usage (or, when the stream
    * broke after such a chunk, that usage and the failure).
    */
-  abstract stream(request: LlmRequest, onDelta: (text: string) => void): Promise<LlmResult>;
+  abstract stream(request: LlmRequest, onDelta: (text: string) => void, options?: LlmCallOptions): Promise<LlmResult>;
   /** The prompt tokens of the request, as Gemini counts them (countTokens: free, nothing generated). */
   abstract countTokens(request: LlmRequest): Promise<number>;
   /** Uploads bytes to Gemini's Files API (free), waiting until the file is ACTIVE. */

@@ -2,9 +2,9 @@ import { FinishReason } from '@google/genai';
 import type { Fetch, GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
 import { ContentBlocked, UpstreamError } from '../common/errors.js';
 import type { DomainError } from '../common/errors.js';
-import { MEDIA_MODALITIES, splitByModality } from '../core/token-usage.js';
+import { MEDIA_MODALITIES, splitByModality, ZERO_USAGE } from '../core/token-usage.js';
 import type { MediaModality, TokenUsage } from '../core/token-usage.js';
-import { promptUsageOf } from './llm-client.js';
+import { CANCELLED, promptUsageOf } from './llm-client.js';
 import type { LlmRequest, LlmResult } from './llm-client.js';
 
 /**
@@ -150,6 +150,33 @@ export function resultOf(
     modelVersionRejected: reported !== undefined && modelVersion === null,
     failure,
     complete: ended === undefined,
+  };
+}
+
+/**
+ * A call its caller cancelled, from the chunks that arrived: their text, stored as the reply with
+ * `finishReason: 'CANCELLED'`, and the usage of the last chunk that carried usage — what Gemini
+ * reported, priced as such (`complete`). When none came, Gemini still billed the call if it was
+ * sent: the usage is then an estimate (`complete: false`, so it is priced `estimated`) — the
+ * prompt's bound (promptUsageOf) and every character written so far an output token, as bounds go
+ * rather than the whole output cap: the reply was cut short. Not sent: nothing was used.
+ */
+export function cancelledResultOf(chunks: GenerateContentResponse[], request: LlmRequest, sent: boolean): LlmResult {
+  const text = chunks.map(answerText).join('');
+  const withUsage = chunks.findLast((chunk) => chunk.usageMetadata !== undefined && chunk.usageMetadata !== null);
+  const reported = chunks.map((chunk) => chunk.modelVersion as unknown).findLast((version) => version !== undefined && version !== null);
+  const modelVersion = modelIdOf(reported);
+  // The prompt's bound, its files at their weight (by modality), as for a call cut off.
+  const prompt = sent ? promptUsageOf(request) : ZERO_USAGE;
+  const outputTokens = [...text].length;
+  return {
+    text,
+    usage: withUsage ? toTokenUsage(withUsage.usageMetadata) : { ...prompt, outputTokens, totalTokens: prompt.promptTokens + outputTokens },
+    finishReason: CANCELLED,
+    modelVersion,
+    modelVersionRejected: reported !== undefined && modelVersion === null,
+    failure: null,
+    complete: withUsage !== undefined,
   };
 }
 

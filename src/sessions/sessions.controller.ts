@@ -30,11 +30,12 @@ export class SessionsController {
     private readonly models: ModelCatalog,
   ) {}
 
-  private readonly toDto = (session: Session): SessionDto =>
+  private readonly toDto = (session: Session, activeTurnId: string | null = null): SessionDto =>
     SessionDto.fromSession(
       session,
       this.models.contextLimit(session.model, session.maxContextTokens ?? null),
       this.models.noticeFor(session.model),
+      activeTurnId,
     );
 
   @Post()
@@ -76,7 +77,8 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionsPageDto })
   @ApiErrorResponses(400, 401, 404)
   async list(@Query() query: ListSessionsQuery): Promise<Page<SessionDto>> {
-    return mapPage(await this.sessions.list(query.user_id, query.limit ?? DEFAULT_SESSIONS_PAGE, query.after), this.toDto);
+    const page = await this.sessions.list(query.user_id, query.limit ?? DEFAULT_SESSIONS_PAGE, query.after);
+    return mapPage(page.sessions, (session) => this.toDto(session, page.activeTurns.get(session.id) ?? null));
   }
 
   @Get(':session_id')
@@ -84,7 +86,8 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionDto })
   @ApiErrorResponses(400, 401, 404)
   async get(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<SessionDto> {
-    return this.toDto(await this.sessions.getFor(caller, params.session_id));
+    const { session, activeTurnId } = await this.sessions.withActiveTurn(caller, params.session_id);
+    return this.toDto(session, activeTurnId);
   }
 
   @Patch(':session_id')

@@ -22,6 +22,7 @@ import { UsersService } from '../users/users.service.js';
 import { decodeKeysetCursor, encodeKeysetCursor } from '../common/keyset-cursor.js';
 import { EMPTY_TOTALS } from './session.js';
 import type { Session, SessionChanges, SessionWithOwner, Truncation } from './session.js';
+import { TurnStreams } from '../streams/turn-streams.js';
 import { SessionsRepository } from './sessions.repository.js';
 import type { TurnSession, TurnTarget } from './turn-target.js';
 
@@ -49,6 +50,7 @@ export class SessionsService {
     private readonly rateLimiter: RateLimiter,
     private readonly unitOfWork: UnitOfWork<{ users: UsersRepository; sessions: SessionsRepository; idempotency: IdempotencyRepository }>,
     @Inject(appConfig.KEY) private readonly config: AppConfig,
+    private readonly streams: TurnStreams,
   ) {}
 
   /** A session that is not stored yet: a new chat's is stored with its first turn. */
@@ -143,9 +145,20 @@ export class SessionsService {
     return found;
   }
 
-  /** A user's sessions, newest first, a page at a time. */
-  async list(userId: string, limit: number, after: string | undefined): Promise<Page<Session>> {
-    return pageOf(await this.sessions.pageForUser(userId, limit + 1, decodeKeysetCursor(after)), limit, encodeKeysetCursor);
+  /** A session the caller may use (404 otherwise), and its streamed turn running now (null: none). */
+  async withActiveTurn(caller: Caller, sessionId: string): Promise<{ session: Session; activeTurnId: string | null }> {
+    const session = await this.getFor(caller, sessionId);
+    return { session, activeTurnId: (await this.streams.activeTurns([session.id])).get(session.id) ?? null };
+  }
+
+  /** A user's sessions, newest first, a page at a time; with the streamed turn running in each, by session id. */
+  async list(
+    userId: string,
+    limit: number,
+    after: string | undefined,
+  ): Promise<{ sessions: Page<Session>; activeTurns: Map<string, string> }> {
+    const sessions = pageOf(await this.sessions.pageForUser(userId, limit + 1, decodeKeysetCursor(after)), limit, encodeKeysetCursor);
+    return { sessions, activeTurns: await this.streams.activeTurns(sessions.data.map((session) => session.id)) };
   }
 
   /** Every model some session is set to. */

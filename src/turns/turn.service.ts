@@ -4,7 +4,15 @@ import { performance } from 'node:perf_hooks';
 import { callerScope } from '../access/caller.js';
 import type { Caller } from '../access/caller.js';
 import { BudgetService } from '../budgets/budget.service.js';
-import { ContextTooLong, NotReady, SessionNotFound, UpstreamFileUnavailable, UserNotFound } from '../common/errors.js';
+import {
+  ContextTooLong,
+  NotReady,
+  quoted,
+  SessionNotFound,
+  TurnNotResumable,
+  UpstreamFileUnavailable,
+  UserNotFound,
+} from '../common/errors.js';
 import { toErrorBody } from '../common/http-exception.filter.js';
 import type { DomainError } from '../common/errors.js';
 import { RateLimiter } from '../coordination/rate-limiter.js';
@@ -13,7 +21,7 @@ import { now } from '../core/clock.js';
 import { nanoToUsd } from '../core/money.js';
 import { usageToCounts, usageToJson } from '../core/token-usage.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
-import { LlmClient, promptUsageOf } from '../gemini/llm-client.js';
+import { CANCELLED, LlmClient, promptUsageOf } from '../gemini/llm-client.js';
 import type { LlmRequest, LlmResult } from '../gemini/llm-client.js';
 import { WITHOUT_KEY } from '../idempotency/idempotency-key.js';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.js';
@@ -29,6 +37,10 @@ import type { TurnSession, TurnTarget } from '../sessions/turn-target.js';
 import { TurnMedia } from '../files/turn-media.js';
 import type { TurnFiles } from '../files/turn-media.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { parseEventId } from '../streams/turn-event.js';
+import type { TurnEvent } from '../streams/turn-event.js';
+import { TurnStreams } from '../streams/turn-streams.js';
+import type { LiveTurn } from '../streams/turn-streams.js';
 import { ContextPlanner, NO_HISTORY } from './context-planner.js';
 import type { PlannedRequest, TurnInput } from './context-planner.js';
 import { spendOf, storeTurn } from './store-turn.js';
@@ -40,8 +52,25 @@ export interface TurnOptions {
   attachments?: readonly string[];
   /** The request's Idempotency-Key: the same key and turn get the first result again. */
   idempotency?: IdempotentRequest;
-  /** Streams the reply: each piece of text as Gemini writes it. */
-  onDelta?: (text: string) => void;
+  /**
+   * Streams the turn (a stored session's): once it is admitted and about to call Gemini, its
+   * events — `turn`, a `delta` per piece of text as Gemini writes it, then `done` with the
+   * rendered result or `error` with the error body — go to `onEvent` and are kept in the
+   * database (TurnStreams), where a client that lost them resumes, and where it can be cancelled.
+   */
+  stream?: TurnStreaming;
+}
+
+/** A streamed turn, and the last of its events a client got (0: none). */
+export interface ResumePoint {
+  turnId: string;
+  afterSeq: number;
+}
+
+export interface TurnStreaming {
+  onEvent: (event: TurnEvent) => void;
+  /** The `done` event's body: the JSON answer of the route. */
+  render: (result: TurnResult) => unknown;
 }
 
 export interface TurnReply {
@@ -85,12 +114,13 @@ export class TurnService {
     private readonly metrics: Metrics,
     private readonly media: TurnMedia,
     private readonly messages: MessagesService,
+    private readonly streams: TurnStreams,
   ) {}
 
   send(caller: Caller, target: TurnTarget, message: string, options: TurnOptions = {}): Promise<TurnReply> {
     // Refused before anything is done: this instance is stopping, another one takes the retry.
     if (this.draining) return Promise.reject(new NotReady('draining'));
-    return this.track(this.counted(options.onDelta !== undefined, (asked) => this.answer(caller, target, message, options, asked)));
+    return this.track(this.counted(options.stream !== undefined, (asked) => this.answer(caller, target, message, options, asked)));
   }
 
   /**
@@ -121,14 +151,17 @@ export class TurnService {
     caller: Caller,
     target: TurnTarget,
     message: string,
-    { idempotency = WITHOUT_KEY, onDelta, attachments: fileIds = [] }: TurnOptions,
+    { idempotency = WITHOUT_KEY, stream, attachments: fileIds = [] }: TurnOptions,
     asked: { model: string | null },
   ): Promise<TurnReply> {
     this.planner.checkLength(message);
+    // The turn's id from its start: its stream, its cancel, its ledger line.
+    const turnId = randomUUID();
     // The place in the session's line is taken on arrival, before any lookup (whose answers may
     // come back in any order): turns run in the order they came.
     const place = this.line.enter(target.sessionId);
     const holds = new TurnHolds();
+    let live: LiveTurn | null = null;
     try {
       const turnSession = await this.sessions.resolveTarget(caller, target);
       const { session } = turnSession;
@@ -156,19 +189,58 @@ export class TurnService {
         // The text by its characters, the files by their token weight (never their bytes), audio at audio rates.
         promptUsageOf(planned.request),
       );
-      const exchange = await this.exchange(session, history, turn, planned, onDelta);
+      // Admitted, about to call Gemini: a streamed turn's first event, and from here it can be resumed and cancelled.
+      if (stream && turnSession.kind !== 'draft') {
+        live = await this.streams.open({ turnId, sessionId: session.id, userId: session.userId }, stream.onEvent);
+      }
+      const exchange = await this.exchange(session, history, turn, planned, live);
       // Gemini ran the call: from here on it is paid for, whatever the client is answered.
       const stored = this.priced(session, turn, receivedAt, exchange);
       // Untitled sessions are named after their first message (or its files), with no extra model call.
       const title = history.messages.length === 0 ? titleFrom(message || turn.attachments.map((file) => file.name).join(', ')) : null;
-      const result = await this.settle(turnSession, stored, title, holds, exchange.answer.failure);
+      const result = await this.settle(turnId, turnSession, stored, title, holds, exchange.answer.failure);
+      if (live) await live.end(stored.finishReason === CANCELLED ? 'cancelled' : 'done', 'done', stream!.render(result));
       return { result, replayed: false, upstreamMs: exchange.upstreamMs };
     } catch (error) {
       await holds.abandon(error);
+      if (live) await live.end('failed', 'error', toErrorBody(error).body);
       throw error;
     } finally {
       place.leave();
     }
+  }
+
+  /**
+   * Where a client picks up a streamed turn of a session it may use (404 otherwise, as a missing
+   * session): the turn and the last event it got. `lastEventId` (`<turn_id>:<seq>`) must name a
+   * turn of this session whose events are kept — the path's turn, when there is one — and without
+   * it the turn is read from its first event. Else 410 TURN_NOT_RESUMABLE. Nothing else is done:
+   * no turn is started, nothing claimed, counted or reserved.
+   */
+  async resumePoint(caller: Caller, sessionId: string, turnId: string | null, lastEventId: string | undefined): Promise<ResumePoint> {
+    await this.sessions.getFor(caller, sessionId);
+    const named = lastEventId === undefined ? null : parseEventId(lastEventId);
+    if (lastEventId !== undefined && (!named || (turnId !== null && named.turnId !== turnId))) {
+      throw new TurnNotResumable();
+    }
+    const id = named?.turnId ?? turnId!;
+    if (!(await this.streams.resumable(sessionId, id))) {
+      throw named
+        ? new TurnNotResumable()
+        : new TurnNotResumable(`Turn ${quoted(id)} is no turn of this session whose events are still kept.`);
+    }
+    return { turnId: id, afterSeq: named?.seq ?? 0 };
+  }
+
+  /** The turn's events after the resume point, as they are written (TurnStreams.follow). */
+  follow({ turnId, afterSeq }: ResumePoint, write: (event: TurnEvent) => void, stop: AbortSignal): Promise<boolean> {
+    return this.streams.follow(turnId, afterSeq, write, stop);
+  }
+
+  /** Asks for a running turn of a session the caller may use to be cancelled, wherever it runs (404 session or turn, 409 over). */
+  async cancel(caller: Caller, sessionId: string, turnId: string): Promise<void> {
+    await this.sessions.getFor(caller, sessionId);
+    await this.streams.requestCancel(sessionId, turnId.toLowerCase());
   }
 
   /**
@@ -216,7 +288,7 @@ export class TurnService {
     history: TurnHistory,
     turn: TurnInput,
     planned: PlannedRequest,
-    onDelta?: (text: string) => void,
+    live: LiveTurn | null,
   ): Promise<Exchange> {
     const started = performance.now();
     const files = this.media.forTurn();
@@ -226,7 +298,9 @@ export class TurnService {
     for (;;) {
       try {
         const request = await withMedia(sent, files);
-        const answer = await (onDelta ? this.llm.stream(request, onDelta) : this.llm.generate(request));
+        const answer = await (live
+          ? this.llm.stream(request, (text) => live.emit('delta', { text }), { signal: live.signal })
+          : this.llm.generate(request));
         return { answer, sent, upstreamMs: performance.now() - started };
       } catch (error) {
         if (error instanceof UpstreamFileUnavailable && !reuploaded) {
@@ -296,6 +370,7 @@ export class TurnService {
    * spend is recorded on its own all the same.
    */
   private async settle(
+    turnId: string,
     turnSession: TurnSession,
     turn: NewTurn,
     title: string | null,
@@ -303,7 +378,6 @@ export class TurnService {
     failure: DomainError | null,
   ): Promise<TurnResult> {
     const { session } = turnSession;
-    const turnId = randomUUID();
     const spend = spendOf(turnId, session, turn);
     let stored: TurnResult | null;
     try {

@@ -9,6 +9,7 @@ import { MetricsModule } from '../metrics/metrics.module.js';
 import { ModelsModule } from '../models/models.module.js';
 import { PricingModule } from '../pricing/pricing.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { StreamsModule } from '../streams/streams.module.js';
 import { ChatController } from './chat.controller.js';
 import { ContextPlanner } from './context-planner.js';
 import { EstimateService } from './estimate.service.js';
@@ -28,6 +29,7 @@ import { TurnsController } from './turns.controller.js';
     CoordinationModule,
     MetricsModule,
     FilesModule,
+    StreamsModule,
   ],
   controllers: [TurnsController, ChatController],
   providers: [TurnService, ContextPlanner, EstimateService],

@@ -76,6 +76,7 @@ describe('HTTP contract', () => {
         context_limit: 1_048_576,
         context_tokens: null,
         model_notice: null,
+        active_turn_id: null,
         created_at: expect.stringMatching(ISO_MS),
         updated_at: expect.stringMatching(ISO_MS),
         message_count: 0,
@@ -383,6 +384,8 @@ describe('HTTP contract', () => {
           '/sessions/{session_id}/messages',
           '/sessions/{session_id}/export',
           '/sessions/{session_id}/estimate',
+          '/sessions/{session_id}/turns/{turn_id}/events',
+          '/sessions/{session_id}/turns/{turn_id}/cancel',
           '/users',
           '/users/{user_id}',
           '/users/{user_id}/usage',
@@ -398,6 +401,7 @@ describe('HTTP contract', () => {
         '401',
         '404',
         '409',
+        '410',
         '413',
         '415',
         '422',
@@ -406,7 +410,9 @@ describe('HTTP contract', () => {
         '503',
         '504',
       ]);
-      expect(send.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['Idempotency-Key', 'Accept']));
+      expect(send.parameters.map((p: { name: string }) => p.name)).toEqual(
+        expect.arrayContaining(['Idempotency-Key', 'Accept', 'Last-Event-ID']),
+      );
       expect(document.components.schemas.MessageDto.properties).toHaveProperty('cost_usd');
       // The explorer's "Authorize" takes the bearer key when ADMIN_API_KEY is set.
       expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });

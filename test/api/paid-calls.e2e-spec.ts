@@ -42,7 +42,10 @@ async function turn(t: TestApp, way: Way, userId: string, message: string): Prom
     return { status: response.status, body: response.body };
   }
   const streamed = await streamMessage(t.baseUrl, sessionId, message);
-  return { status: streamed.status, body: streamed.events.length > 0 ? streamed.events.at(-1)!.data : JSON.parse(streamed.body) };
+  if (streamed.events.length === 0) return { status: streamed.status, body: JSON.parse(streamed.body) };
+  // Gemini was called: the stream opened with the turn event, and a refusal is its error event, whose body has the status.
+  const last = streamed.events.at(-1)!;
+  return { status: last.event === 'error' ? last.data.statusCode : streamed.status, body: last.data };
 }
 
 describe('Every paid call is recorded', () => {
@@ -137,7 +140,7 @@ describe('Every paid call is recorded', () => {
       const streamed = await streamMessage(t.baseUrl, sessionId, 'tell me');
 
       expect(streamed.status).toBe(200);
-      expect(streamed.events.map((event) => event.event)).toEqual(['delta', 'delta', 'error']);
+      expect(streamed.events.map((event) => event.event)).toEqual(['turn', 'delta', 'delta', 'error']);
       const failure = streamed.events.at(-1)!.data;
       expect(failure).toMatchObject({ code: 'UPSTREAM_ERROR', cost_status: 'estimated', priced_as: 'gemini-3.5-flash-lite' });
       expect(failure.usage.output_tokens).toBeGreaterThan(0);

@@ -20,9 +20,14 @@ describe('Streaming a turn (Accept: text/event-stream)', () => {
     expect(result.headers['content-type']).toMatch(/^text\/event-stream/);
     expect(result.headers['x-request-id']).toBeTruthy();
     const names = result.events.map((e) => e.event);
-    expect(names.length).toBeGreaterThanOrEqual(3);
-    expect(names.slice(0, -1).every((name) => name === 'delta')).toBe(true);
+    expect(names.length).toBeGreaterThanOrEqual(4);
+    expect(result.body.startsWith('retry: ')).toBe(true);
+    expect(names[0]).toBe('turn');
+    const turnId = result.events[0].data.turn_id;
+    expect(result.events[0].data).toEqual({ turn_id: turnId, session_id: sessionId });
+    expect(names.slice(1, -1).every((name) => name === 'delta')).toBe(true);
     expect(names.at(-1)).toBe('done');
+    expect(result.events.map((e) => e.id)).toEqual(result.events.map((_, i) => `${turnId}:${i + 1}`));
 
     const streamed = result.events
       .filter((e) => e.event === 'delta')
@@ -66,7 +71,7 @@ describe('Streaming a turn (Accept: text/event-stream)', () => {
     const sessionId = await createSession(t);
     t.emulator.enqueue({ text: LONG_REPLY, chunkDelayMs: 150 });
     const result = await streamMessage(t.baseUrl, sessionId, 'do not lose this', { disconnectAfterDeltas: 1 });
-    expect(result.events.map((e) => e.event)).toEqual(['delta']);
+    expect(result.events.map((e) => e.event)).toEqual(['turn', 'delta']);
 
     const rows = await waitFor('the turn to be stored in the background', () => historyRows(t, sessionId), {
       until: (r) => r.length === 2,
@@ -84,7 +89,7 @@ describe('Streaming a turn (Accept: text/event-stream)', () => {
     const result = await streamMessage(t.baseUrl, sessionId, 'this will fail');
     expect(result.status).toBe(200);
     const names = result.events.map((e) => e.event);
-    expect(names[0]).toBe('delta');
+    expect(names.slice(0, 2)).toEqual(['turn', 'delta']);
     expect(names.at(-1)).toBe('error');
     expect(names).not.toContain('done');
     // The chunks before the failure carried usage: Gemini billed them, and the ledger has them.
@@ -103,17 +108,26 @@ describe('Streaming a turn (Accept: text/event-stream)', () => {
     expect(lines).toEqual([{ cost_status: 'estimated' }]);
   });
 
-  it('answers a failure before any text with its real status and a JSON body', async () => {
+  it('answers an upstream failure before any text, once the turn was admitted, as its turn event and an error event', async () => {
     const sessionId = await createSession(t);
     // One try and GEMINI_RETRIES (2) retries, all refused.
     t.emulator.enqueue({ status: 429 }, { status: 429 }, { status: 429 });
     const result = await streamMessage(t.baseUrl, sessionId, 'too fast');
     expect(t.emulator.generateRequests()).toHaveLength(3);
-    expect(result.status).toBe(503);
-    expect(result.headers['content-type']).toMatch(/application\/json/);
-    expect(Number(result.headers['retry-after'])).toBeGreaterThan(0);
-    expect(JSON.parse(result.body)).toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
+    expect(result.status).toBe(200);
+    expect(result.events.map((e) => e.event)).toEqual(['turn', 'error']);
+    expect(result.events[1].data).toMatchObject({ statusCode: 503, code: 'UPSTREAM_RATE_LIMITED' });
     expect(await historyRows(t, sessionId)).toEqual([]);
+  });
+
+  it('answers a turn refused before Gemini is called (rate limit, budget) with its real status and a JSON body', async () => {
+    const sessionId = await createSession(t, { user_id: 'broke' });
+    await request(t.baseUrl).patch('/users/broke').send({ daily_budget_usd: 0 }).expect(200);
+    const result = await streamMessage(t.baseUrl, sessionId, 'no money');
+    expect(result.status).toBe(429);
+    expect(result.headers['content-type']).toMatch(/application\/json/);
+    expect(JSON.parse(result.body)).toMatchObject({ code: 'BUDGET_EXCEEDED' });
+    expect(t.emulator.generateRequests()).toHaveLength(0);
   });
 
   it('validates before streaming: 400 JSON for an empty message, 404 for an unknown session', async () => {

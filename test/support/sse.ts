@@ -4,6 +4,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface SseEvent {
   event: string;
   data: any;
+  /** The `id:` line, when the event has one (`<turn_id>:<seq>`). */
+  id?: string;
 }
 
 export interface SseResult {
@@ -24,19 +26,57 @@ export interface SseOptions {
 }
 
 /** POSTs a message with `Accept: text/event-stream` and collects what comes back. */
-export function streamMessage(baseUrl: string, sessionId: string, message: string, options: SseOptions = {}): Promise<SseResult> {
-  const payload = JSON.stringify({ message });
+export function streamMessage(
+  baseUrl: string,
+  sessionId: string,
+  message: string,
+  options: SseOptions & { headers?: Record<string, string> } = {},
+): Promise<SseResult> {
+  return openStream(baseUrl, 'POST', `/sessions/${sessionId}/messages`, { ...options, body: { message } });
+}
+
+/** GET /sessions/:id/turns/:turn_id/events, with `Last-Event-ID` when given. */
+export function turnEvents(
+  baseUrl: string,
+  sessionId: string,
+  turnId: string,
+  options: SseOptions & { lastEventId?: string; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = {
+    ...options.headers,
+    ...(options.lastEventId === undefined ? {} : { 'last-event-id': options.lastEventId }),
+  };
+  return openStream(baseUrl, 'GET', `/sessions/${sessionId}/turns/${turnId}/events`, { ...options, headers });
+}
+
+/** Any request answered with Server-Sent Events (or a JSON error), collected. */
+export function openStream(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: SseOptions & { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<SseResult> {
+  const payload = options.body === undefined ? null : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      `${baseUrl}/sessions/${sessionId}/messages`,
+      `${baseUrl}${path}`,
       {
-        method: 'POST',
-        headers: { accept: 'text/event-stream', 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        method,
+        headers: {
+          accept: 'text/event-stream',
+          ...(payload === null ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          ...options.headers,
+        },
       },
       (res) => {
         let body = '';
         const events: SseEvent[] = [];
-        const finish = () => resolve({ status: res.statusCode!, headers: res.headers, events, body, trailers: res.trailers });
+        let finished = false;
+        const finish = () => {
+          if (finished) return;
+          finished = true;
+          resolve({ status: res.statusCode!, headers: res.headers, events, body, trailers: res.trailers });
+        };
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           body += chunk;
@@ -57,7 +97,7 @@ export function streamMessage(baseUrl: string, sessionId: string, message: strin
     req.on('error', (error) => {
       if (options.disconnectAfterDeltas === undefined) reject(error);
     });
-    req.end(payload);
+    req.end(payload ?? undefined);
   });
 }
 
@@ -95,18 +135,23 @@ export function parseEvents(text: string, { ended = false, lenient = false }: Pa
   // The piece after the last blank line: an event still arriving, or nothing at all.
   const last = blocks.pop()!;
   if (ended && last !== '') blocks.push(last);
-  return blocks
-    .filter((block) => !lenient || block.trim() !== '')
-    .map((block) => {
-      const lines = block.split('\n');
-      const event = lines.find((l) => l.startsWith('event: '))?.slice('event: '.length) ?? 'message';
-      const dataLines = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice('data: '.length));
-      if (dataLines.length === 0 && lenient) return { event, data: undefined };
-      const data = dataLines.join('\n');
-      try {
-        return { event, data: JSON.parse(data) };
-      } catch (error) {
-        throw new SseDataError(event, dataLines.length === 0 ? undefined : data, (error as Error).message);
-      }
-    });
+  return (
+    blocks
+      .filter((block) => !lenient || block.trim() !== '')
+      // A block of only `retry:` (or `id:`, or comments) dispatches no event: SSE's reconnection hint.
+      .filter((block) => !/^(?:(?:retry|id): [^\n]*|:[^\n]*)(?:\n(?:(?:retry|id): [^\n]*|:[^\n]*))*$/.test(block))
+      .map((block) => {
+        const lines = block.split('\n');
+        const id = lines.find((l) => l.startsWith('id: '))?.slice('id: '.length);
+        const event = lines.find((l) => l.startsWith('event: '))?.slice('event: '.length) ?? 'message';
+        const dataLines = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice('data: '.length));
+        if (dataLines.length === 0 && lenient) return { event, data: undefined, ...(id === undefined ? {} : { id }) };
+        const data = dataLines.join('\n');
+        try {
+          return { event, data: JSON.parse(data), ...(id === undefined ? {} : { id }) };
+        } catch (error) {
+          throw new SseDataError(event, dataLines.length === 0 ? undefined : data, (error as Error).message);
+        }
+      })
+  );
 }

@@ -9,6 +9,7 @@ import { HealthProbe1764450000000 } from './1764450000000-health-probe.js';
 import { Files1764500000000 } from './1764500000000-files.js';
 import { ModalityTokens1764560000000 } from './1764560000000-modality-tokens.js';
 import { Attachments1764650000000 } from './1764650000000-attachments.js';
+import { TurnStreams1764750000000 } from './1764750000000-turn-streams.js';
 
 /** Every migration, oldest first: the schema. Entities describe it for TypeORM and are checked against it. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Files1764500000000,
   ModalityTokens1764560000000,
   Attachments1764650000000,
+  TurnStreams1764750000000,
 ];

@@ -104,12 +104,27 @@ export class SessionDto extends SessionTotalsDto {
   })
   model_notice: ModelNoticeDto | null;
 
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    example: null,
+    description:
+      "The streamed turn running in the session now (its `turn` event's turn_id: resume, re-attach or cancel it); null when idle.",
+  })
+  active_turn_id: string | null;
+
   /**
    * `contextLimit`: the session's limit in force (ModelCatalog.contextLimit); `notice`: its model's
    * (ModelCatalog.noticeFor). Fields may be missing from a session remembered for an
    * Idempotency-Key replay before they existed: they read as their defaults.
    */
-  static fromSession(session: Session, contextLimit: number | null, notice: ModelNotice | null): SessionDto {
+  static fromSession(
+    session: Session,
+    contextLimit: number | null,
+    notice: ModelNotice | null,
+    activeTurnId: string | null = null,
+  ): SessionDto {
     return {
       session_id: session.id,
       user_id: session.userId,
@@ -121,6 +136,7 @@ export class SessionDto extends SessionTotalsDto {
       context_limit: contextLimit,
       context_tokens: session.contextTokens ?? null,
       model_notice: notice && ModelNoticeDto.from(notice),
+      active_turn_id: activeTurnId,
       created_at: session.createdAt,
       updated_at: session.updatedAt,
       ...SessionTotalsDto.from(session.totals),
