@@ -87,7 +87,7 @@ describe('Upstream faults', () => {
     const sessionId = await createSession(t);
     t.emulator.enqueue({ text: 'one two three four five six', streamErrorAfterChunks: 1, status: 503 }, { text: 'duplicate' });
     const result = await streamMessage(t.baseUrl, sessionId, 'stream');
-    expect(result.events.map((e) => e.event)).toEqual(['delta', 'error']);
+    expect(result.events.map((e) => e.event)).toEqual(['turn', 'delta', 'error']);
     expect(t.emulator.generateRequests()).toHaveLength(1);
     expect(await historyRows(t, sessionId)).toEqual([]);
   });

@@ -178,7 +178,7 @@ async function check(ctx: Ctx, spec: RequestSpec, request: FuzzRequest, response
   checkOracles(ctx, spec, request, response, code);
 }
 
-/** A 200 stream must end with `done`, or with an `error` event (never a 5xx); returns that error's status. */
+/** A 200 stream must start with `turn` and end with `done`, or with an `error` event (never a 5xx); returns that error's status. */
 function checkStream(response: FuzzResponse): number | null {
   let events: SseEvent[];
   try {
@@ -190,7 +190,12 @@ function checkStream(response: FuzzResponse): number | null {
   }
   const last = events[events.length - 1];
   if (!last || (last.event !== 'done' && last.event !== 'error')) throw new FuzzFailure('stream did not end with a done or error event');
-  if (events.slice(0, -1).some((event) => event.event !== 'delta')) throw new FuzzFailure('stream has a non-delta event before its end');
+  if (events[0].event !== 'turn') throw new FuzzFailure('stream did not start with a turn event');
+  if (events.slice(1, -1).some((event) => event.event !== 'delta')) throw new FuzzFailure('stream has a non-delta event before its end');
+  // Every event names its turn and place: what a client sends back as Last-Event-ID.
+  const turnId = (events[0].data as { turn_id?: unknown }).turn_id;
+  if (events.some((event, i) => event.id !== `${String(turnId)}:${i + 1}`))
+    throw new FuzzFailure('stream events do not carry their <turn_id>:<seq> ids');
   if (last.event === 'done') return null;
   const error = expectErrorShape(last.data, null);
   if (error.statusCode >= 500) throw new FuzzFailure(`stream ended with a ${error.statusCode} error event`);
