@@ -91,7 +91,11 @@ describe('A database that cannot take writes', () => {
     });
     await turnedReadOnly;
     expect(result.status).toBe(200);
-    expect(result.events.at(-1)).toEqual({ event: 'error', data: errorBody(503, 'NOT_READY') });
+    expect(result.events.at(-1)).toEqual({
+      event: 'error',
+      id: expect.stringMatching(/^[0-9a-f-]{36}:\d+$/),
+      data: errorBody(503, 'NOT_READY'),
+    });
     expect(result.events.filter((event) => event.event === 'delta').length).toBeGreaterThan(0);
     expect(t.logs).toContainEqual(expect.stringMatching(/streamed turn: NOT_READY \(database read-only: /));
     expect(await historyRows(t, sessionId)).toEqual([]);
