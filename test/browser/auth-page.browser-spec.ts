@@ -252,7 +252,7 @@ describe('retrying a send', () => {
 
     await page.fill('#message', text);
     await page.press('#message', 'Enter');
-    const error = page.locator('#error');
+    const error = page.locator('#send-error');
     await error.waitFor({ state: 'visible' });
     expect(await error.textContent()).toMatch(/^STREAM_INTERRUPTED: /);
     const retry = page.locator('#retry-send');
@@ -327,8 +327,8 @@ describe('retrying a send', () => {
     const text = 'Are you still working on it?';
     await page.fill('#message', text);
     await page.press('#message', 'Enter');
-    await page.locator('#error').waitFor({ state: 'visible' });
-    expect(await page.textContent('#error')).toMatch(/^NETWORK_ERROR: /);
+    await page.locator('#send-error').waitFor({ state: 'visible' });
+    expect(await page.textContent('#send-error')).toMatch(/^NETWORK_ERROR: /);
     await page.locator('#retry-send').waitFor({ state: 'visible' });
     // The server has the first attempt in hand: Gemini is answering it.
     await waitFor('the first attempt to reach Gemini', () => t.emulator.generateRequests().length !== upstreamBefore);
@@ -341,7 +341,7 @@ describe('retrying a send', () => {
     expect(await reply.locator('.reply-text').textContent()).toContain(text);
     expect(statuses[0]).toBe(409);
     expect(statuses.at(-1)).toBe(201);
-    expect(await page.locator('#error').isHidden()).toBe(true);
+    expect(await page.locator('#send-error').isHidden()).toBe(true);
     expect(await page.locator('#retry-send').isHidden()).toBe(true);
     expect(await page.textContent('#thinking')).toBe('Gemini is thinking…');
 
@@ -365,7 +365,7 @@ describe('retrying a send', () => {
     await page.fill('#message', 'First wording');
     await page.press('#message', 'Enter');
     await page.locator('#retry-send').waitFor({ state: 'visible' });
-    expect(await page.textContent('#error')).toMatch(/^UPSTREAM_ERROR: /);
+    expect(await page.textContent('#send-error')).toMatch(/^UPSTREAM_ERROR: /);
 
     await page.fill('#message', 'Second wording');
     expect(await page.locator('#retry-send').isHidden()).toBe(true);
