@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { appConfig } from './config/app.config.js';
 import type { AppConfig } from './config/app.config.js';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -23,6 +23,7 @@ import { NotReady } from './common/errors.js';
 import { toErrorBody } from './common/http-exception.filter.js';
 import { Readiness } from './health/readiness.js';
 import { REPLAYED_HEADER } from './idempotency/idempotency-key.js';
+import { apiDocument } from './openapi.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** How long the request line and headers may take to arrive. */
@@ -54,20 +55,7 @@ const PUBLIC_DIR = fileURLToPath(new URL('./web/public', import.meta.url));
 
 /** What main.ts and the e2e tests both apply to the app, so tests see what users see. */
 export function configureApp(app: NestExpressApplication): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('gemini-chat-api')
-      .setDescription(
-        'Chat with Google Gemini through stored sessions. Every reply reports its tokens and exact cost in US dollars; ' +
-          'sessions report what they have cost so far. Try it: POST /sessions, then POST /sessions/{id}/messages.',
-      )
-      .setVersion('0.1.0')
-      // Needed only when ADMIN_API_KEY is set: "Authorize" in the explorer takes the key.
-      .addBearerAuth()
-      .addSecurityRequirements('bearer')
-      .build(),
-  );
+  const document = apiDocument(app);
   const config = app.get<AppConfig>(appConfig.KEY);
   app.disable('x-powered-by');
   // Express would hash every JSON body for an ETag (a 1,000-message history is hundreds of KB)

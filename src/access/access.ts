@@ -1,4 +1,4 @@
-import { createParamDecorator, SetMetadata } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, SetMetadata } from '@nestjs/common';
 import type { CustomDecorator, ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import { OPEN_CALLER } from './caller.js';
@@ -42,7 +42,13 @@ export interface AdminOnlyRule {
   openMode: boolean;
 }
 
-export const Public = (): CustomDecorator<string> => SetMetadata(PUBLIC_ROUTE, true);
+/**
+ * No key needed; on a controller, the OpenAPI document says so too (`security: []` on its
+ * operations, through Swagger's own metadata key), so the explorer and generated clients send none.
+ */
+const SWAGGER_SECURITY = 'swagger/apiSecurity'; // @nestjs/swagger's DECORATORS.API_SECURITY
+export const Public = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(PUBLIC_ROUTE, true), SetMetadata(SWAGGER_SECURITY, []));
 
 export const ActsFor = (field: string, options: Omit<ActsForRule, 'field'> = {}): CustomDecorator<string> =>
   SetMetadata(ACTS_FOR, { field, ...options } satisfies ActsForRule);

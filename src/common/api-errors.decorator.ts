@@ -74,6 +74,8 @@ export function ApiIdempotencyKey(): MethodDecorator {
   return ApiHeader({
     name: 'Idempotency-Key',
     required: false,
+    // The rule idempotency/idempotency-key.ts checks (KEY_PATTERN): 1–255 visible ASCII characters.
+    schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]{1,255}$' },
     description:
       '1–255 visible characters. The same key and body within 24 h replays the first answer (header Idempotent-Replayed: true) ' +
       'without reaching Gemini again; another body is 422, a first request still running is 409. Failures upstream are not remembered.',

@@ -77,7 +77,10 @@ export class FilesController {
 
   @Get()
   @ActsFor('user_id')
-  @ApiOperation({ summary: "A user's files, newest first, a page at a time" })
+  @ApiOperation({
+    summary: "A user's files, newest first, a page at a time",
+    description: '`after` is the next_cursor of the previous page; `limit` 1–100 (default 20).',
+  })
   @ApiOkResponse({ type: FilesPageDto })
   @ApiErrorResponses(400, 401, 404)
   async list(@Query() query: ListFilesQuery): Promise<Page<FileDto>> {
@@ -122,7 +125,10 @@ export class FilesController {
 
   @Delete(':file_id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a file and its bytes' })
+  @ApiOperation({
+    summary: 'Delete a file and its bytes',
+    description: 'Here and at Gemini. Messages that used it keep its name and say deleted: true; what their turns cost stays.',
+  })
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrorResponses(400, 401, 404)
   async remove(@Param() params: FileIdParams, @CurrentCaller() caller: Caller): Promise<void> {

@@ -75,7 +75,11 @@ export class HealthController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Liveness and mode' })
+  @ApiOperation({
+    summary: 'Liveness and mode',
+    description:
+      'Answered while migrating or draining and under any Host; says whether replies come from the emulator, whether keys are asked for, and which models in use are going away.',
+  })
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto, description: 'The database does not answer.' })
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {

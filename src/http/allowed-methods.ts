@@ -3,6 +3,9 @@ import type { NextFunction, Request, Response } from 'express';
 import { MethodNotAllowed } from '../common/errors.js';
 import { toErrorBody } from '../common/http-exception.filter.js';
 
+/** The keys of a path item that are operations (others are `parameters`, `x-…` extensions). */
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
 interface KnownRoute {
   pattern: RegExp;
   methods: string[];
@@ -15,7 +18,9 @@ interface KnownRoute {
  */
 export function allowedMethods(document: OpenAPIObject) {
   const routes: KnownRoute[] = Object.entries(document.paths).map(([path, operations]) => {
-    const methods = Object.keys(operations).map((method) => method.toUpperCase());
+    const methods = Object.keys(operations)
+      .filter((key) => HTTP_METHODS.includes(key))
+      .map((method) => method.toUpperCase());
     const pattern = new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}/?$`);
     return { pattern, methods: methods.includes('GET') ? [...methods, 'HEAD'] : methods };
   });

@@ -28,7 +28,7 @@ class PricesDto extends RatesDto {
 }
 
 class PriceChangeDto extends PricesDto {
-  @ApiProperty({ example: '2027-01-01', description: 'These rates apply to calls from this UTC date on.' }) from: string;
+  @ApiProperty({ format: 'date', example: '2027-01-01', description: 'These rates apply to calls from this UTC date on.' }) from: string;
 }
 
 class SourceDto {
@@ -50,7 +50,8 @@ class ModelDto extends PricesDto {
     description: '`deprecated`: a shutdown date is announced; `retired`: no longer served (kept to price old turns).',
   })
   status: ModelStatus;
-  @ApiProperty({ type: String, nullable: true, example: '2026-12-01', description: 'YYYY-MM-DD.' }) shutdown_date: string | null;
+  @ApiProperty({ type: String, format: 'date', nullable: true, example: '2026-12-01', description: 'YYYY-MM-DD.' }) shutdown_date:
+    string | null;
   @ApiProperty({ type: String, nullable: true, example: null, description: 'The model Google names in its place.' }) replacement:
     string | null;
   @ApiProperty({ type: [SourceDto], description: 'The pages this entry was read from.' }) sources: SourceDto[];
@@ -60,7 +61,7 @@ class ModelDto extends PricesDto {
     description: 'The fields of this entry that no official Google page confirmed (README, "Models").',
   })
   unconfirmed: string[];
-  @ApiProperty({ example: '2026-12-02', description: "When the table's sources were read (YYYY-MM-DD)." }) read: string;
+  @ApiProperty({ format: 'date', example: '2026-12-02', description: "When the table's sources were read (YYYY-MM-DD)." }) read: string;
 }
 
 @ApiTags('service')

@@ -73,7 +73,10 @@ export class SessionsController {
 
   @Get()
   @ActsFor('user_id')
-  @ApiOperation({ summary: "A user's sessions, newest first, a page at a time" })
+  @ApiOperation({
+    summary: "A user's sessions, newest first, a page at a time",
+    description: '`after` is the next_cursor of the previous page; `limit` 1–100 (default 20).',
+  })
   @ApiOkResponse({ type: SessionsPageDto })
   @ApiErrorResponses(400, 401, 404)
   async list(@Query() query: ListSessionsQuery): Promise<Page<SessionDto>> {
@@ -82,7 +85,10 @@ export class SessionsController {
   }
 
   @Get(':session_id')
-  @ApiOperation({ summary: 'Get a session with its running totals' })
+  @ApiOperation({
+    summary: 'Get a session with its running totals',
+    description: "Messages, tokens and cost so far, and what the next turn starts from. Another user's session is 404, as a missing one.",
+  })
   @ApiOkResponse({ type: SessionDto })
   @ApiErrorResponses(400, 401, 404)
   async get(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<SessionDto> {
@@ -110,7 +116,10 @@ export class SessionsController {
 
   @Delete(':session_id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a session and all its messages' })
+  @ApiOperation({
+    summary: 'Delete a session and all its messages',
+    description: 'What its turns cost stays in the spend ledger: budgets and usage reports still count it.',
+  })
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrorResponses(400, 401, 404)
   async remove(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<void> {
@@ -118,7 +127,10 @@ export class SessionsController {
   }
 
   @Get(':session_id/history')
-  @ApiOperation({ summary: 'The whole stored conversation, in order, with usage and cost per reply' })
+  @ApiOperation({
+    summary: 'The whole stored conversation, in order, with usage and cost per reply',
+    description: 'Every message in id order, with the session totals; for long sessions page with GET /sessions/{session_id}/messages.',
+  })
   @ApiOkResponse({ type: SessionHistoryDto })
   @ApiErrorResponses(400, 401, 404)
   async history(@Param() params: SessionIdParams, @CurrentCaller() caller: Caller): Promise<SessionHistoryDto> {

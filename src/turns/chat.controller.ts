@@ -49,7 +49,7 @@ export class ChatController {
 
   @Get('history/:user_id')
   @ActsFor('user_id')
-  @ApiOperation({ summary: "A user's chat ids, oldest first ([] for none)" })
+  @ApiOperation({ summary: "A user's chat ids, oldest first ([] for none)", description: 'The original API: the ids are session ids.' })
   @ApiOkResponse({ type: ChatListDto })
   @ApiErrorResponses(400, 401, 404)
   async list(@Param() params: UserIdParams): Promise<ChatListDto> {
@@ -58,7 +58,10 @@ export class ChatController {
 
   @Get('history/:user_id/:chat_id')
   @ActsFor('user_id', { notFound: 'chat' })
-  @ApiOperation({ summary: 'One chat of a user, in order' })
+  @ApiOperation({
+    summary: 'One chat of a user, in order',
+    description: "Role, content and time of each message; 404 when the chat is not this user's.",
+  })
   @ApiOkResponse({ type: ChatHistoryDto })
   @ApiErrorResponses(400, 401, 404)
   async history(@Param() params: UserChatParams, @CurrentCaller() caller: Caller): Promise<ChatHistoryDto> {

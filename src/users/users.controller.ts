@@ -31,7 +31,7 @@ export class UsersController {
 
   @Get(':user_id')
   @ActsFor('user_id')
-  @ApiOperation({ summary: 'Get a user' })
+  @ApiOperation({ summary: 'Get a user', description: 'With their daily budget; a user key reads only its own user (others are 404).' })
   @ApiOkResponse({ type: UserDto })
   @ApiErrorResponses(400, 401, 404)
   async get(@Param() params: UserIdParams): Promise<UserDto> {
@@ -56,7 +56,10 @@ export class UsersController {
   @Delete(':user_id')
   @HttpCode(204)
   @ActsFor('user_id')
-  @ApiOperation({ summary: 'Delete a user with every session and message of theirs' })
+  @ApiOperation({
+    summary: 'Delete a user with every session and message of theirs',
+    description: 'Their files and keys go too. What their turns cost stays in the spend ledger (the admin key can still read their usage).',
+  })
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrorResponses(400, 401, 404)
   async remove(@Param() params: UserIdParams): Promise<void> {

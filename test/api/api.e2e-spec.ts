@@ -376,6 +376,7 @@ describe('HTTP contract', () => {
           '/health/ready',
           '/history/{user_id}',
           '/history/{user_id}/{chat_id}',
+          '/me',
           '/metrics',
           '/models',
           '/sessions',
@@ -395,21 +396,28 @@ describe('HTTP contract', () => {
       );
       const send = document.paths['/sessions/{session_id}/messages'].post;
       expect(send.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/SendMessageDto');
+      // 200 is the event stream; 403, 408 and 500 come from the HTTP edge (Host check, body timeout, anything unexpected).
       expect(Object.keys(send.responses).sort()).toEqual([
+        '200',
         '201',
         '400',
         '401',
+        '403',
         '404',
+        '408',
         '409',
         '410',
         '413',
         '415',
         '422',
         '429',
+        '500',
         '502',
         '503',
         '504',
       ]);
+      expect(Object.keys(send.responses['200'].content)).toEqual(['text/event-stream']);
+      expect(Object.keys(send.responses['201'].content)).toEqual(['application/json']);
       expect(send.parameters.map((p: { name: string }) => p.name)).toEqual(
         expect.arrayContaining(['Idempotency-Key', 'Accept', 'Last-Event-ID']),
       );

@@ -10,6 +10,8 @@ import { appConfig } from '../../src/config/app.config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import type { AppSettings } from '../../src/config/environment.js';
 import { GeminiEmulator } from '../../src/gemini/emulator/gemini-emulator.js';
+import { apiDocument } from '../../src/openapi.js';
+import { ContractCheck, recordContractCount } from './contract.js';
 import { MemoryLogger } from './logs.js';
 import { storedCostMismatches } from './stored-costs.js';
 import { createTestDatabase } from './test-database.js';
@@ -64,6 +66,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   let app: NestExpressApplication;
+  let contract: ContractCheck;
   // Kept, not printed: from the building of the module on (it may already log).
   const logger = new MemoryLogger(options.logLevels);
   try {
@@ -73,6 +76,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       .setLogger(logger)
       .compile();
     app = moduleRef.createNestApplication<NestExpressApplication>(createHttpAdapter(), { ...APP_OPTIONS, logger });
+    // First of all middleware: it sees every answer as the client gets it.
+    contract = new ContractCheck(apiDocument(app));
+    app.use(contract.middleware);
     configureApp(app);
     await listenAndMigrate(app, 0, '127.0.0.1');
   } catch (error) {
@@ -102,6 +108,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       if (emulator && !keepEmulator) await emulator.stop();
       if (!keepData) await database.drop();
       if (mismatches.length > 0) throw new Error(`stored costs that their usage does not reproduce: ${JSON.stringify(mismatches)}`);
+      // Every answer this app sent must be one the OpenAPI document describes (contract.ts).
+      recordContractCount(contract);
+      if (contract.violations.length > 0)
+        throw new Error(`answers the OpenAPI document does not describe:\n${[...new Set(contract.violations)].join('\n')}`);
     },
   };
 }

@@ -113,7 +113,12 @@ export class MessageDto {
   @ApiProperty({ example: '2026-11-22T10:00:00.123Z' })
   created_at: string;
 
-  @ApiPropertyOptional({ example: 'gemini-3.5-flash-lite', description: 'Model rows only: the model that answered.' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'gemini-3.5-flash-lite',
+    description: 'Model rows only: the model that answered.',
+  })
   model?: string | null;
 
   @ApiPropertyOptional({ example: 'STOP', type: String, nullable: true, description: 'Model rows only.' })

@@ -7,7 +7,7 @@ import type { Truncation } from '../session.js';
 /** How a session's turns fit the context window: taken on creation and by PATCH alike. */
 export class ContextSettingsDto {
   @ApiPropertyOptional({
-    type: Number,
+    type: 'integer',
     nullable: true,
     example: 8000,
     description:
@@ -34,7 +34,7 @@ export class CreateSessionDto extends ContextSettingsDto {
   @IsUserId()
   user_id?: string;
 
-  @ApiPropertyOptional({ example: 'Trip planning', maxLength: 200 })
+  @ApiPropertyOptional({ example: 'Trip planning', minLength: 1, maxLength: 200 })
   @IsOptional()
   @Length(1, 200)
   @IsString()

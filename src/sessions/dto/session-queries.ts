@@ -11,7 +11,14 @@ export class ListSessionsQuery extends PageQuery {
 }
 
 export class UpdateSessionDto extends ContextSettingsDto {
-  @ApiPropertyOptional({ type: String, nullable: true, example: 'Trip planning', description: 'null clears it.' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    minLength: 1,
+    maxLength: 200,
+    example: 'Trip planning',
+    description: 'null clears it.',
+  })
   @IsOptional()
   @ValidateIf((_dto, value) => value !== null)
   @Length(1, 200)
@@ -21,6 +28,7 @@ export class UpdateSessionDto extends ContextSettingsDto {
   @ApiPropertyOptional({
     type: String,
     nullable: true,
+    maxLength: 32000,
     example: 'Answer in French.',
     description: 'Used from the next turn on; null clears it.',
   })

@@ -13,7 +13,7 @@ export class ModelNoticeDto {
     description: '`deprecated`: shuts down within 30 days; `retired`: no longer served by Google.',
   })
   status: 'deprecated' | 'retired';
-  @ApiProperty({ type: String, nullable: true, example: '2026-12-01' }) shutdown_date: string | null;
+  @ApiProperty({ type: String, format: 'date', nullable: true, example: '2026-12-01' }) shutdown_date: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'gemini-3.5-flash-lite', description: 'The model Google names in its place.' })
   replacement: string | null;
 

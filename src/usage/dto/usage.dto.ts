@@ -36,13 +36,14 @@ class ModelUsageDto extends UsageTotalsDto {
 }
 
 class DayUsageDto extends UsageTotalsDto {
-  @ApiProperty({ example: '2026-11-22', description: 'UTC day.' }) day: string;
+  @ApiProperty({ format: 'date', example: '2026-11-22', description: 'UTC day.' }) day: string;
 }
 
 export class UsageReportDto extends UsageTotalsDto {
   @ApiProperty({ example: 'alice' }) user_id: string;
-  @ApiProperty({ type: String, nullable: true, example: '2026-11-01T00:00:00.000Z' }) from: string | null;
-  @ApiProperty({ type: String, nullable: true, example: '2026-12-01T00:00:00.000Z', description: 'Exclusive.' }) to: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-11-01T00:00:00.000Z' }) from: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-12-01T00:00:00.000Z', description: 'Exclusive.' }) to:
+    string | null;
   @ApiProperty({ type: [ModelUsageDto] }) by_model: ModelUsageDto[];
   @ApiProperty({ type: [DayUsageDto] }) by_day: DayUsageDto[];
 

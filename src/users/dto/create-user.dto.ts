@@ -8,13 +8,13 @@ export class CreateUserDto {
   @IsUserId()
   user_id?: string;
 
-  @ApiPropertyOptional({ example: 'Alice', maxLength: 200 })
+  @ApiPropertyOptional({ example: 'Alice', minLength: 1, maxLength: 200 })
   @IsOptional()
   @Length(1, 200)
   @IsString()
   username?: string;
 
-  @ApiPropertyOptional({ example: 'alice@example.com' })
+  @ApiPropertyOptional({ example: 'alice@example.com', format: 'email', maxLength: 320 })
   @IsOptional()
   @MaxLength(320)
   @IsEmail()

@@ -6,6 +6,8 @@ export class UpdateUserDto {
   @ApiProperty({
     type: Number,
     nullable: true,
+    minimum: 0,
+    maximum: 1_000_000,
     example: 5,
     description: 'Daily spend limit in USD (UTC days), at most 9 decimals; null: USER_DAILY_BUDGET_USD applies.',
   })
