@@ -63,6 +63,8 @@ const OPERATION_IDS: Record<string, string> = {
   'SessionsController.export': 'exportSession',
   'TurnsController.send': 'sendMessage',
   'TurnsController.estimate': 'estimateTurn',
+  'TurnsController.events': 'getTurnEvents',
+  'TurnsController.cancel': 'cancelTurn',
   'FilesController.upload': 'uploadFile',
   'FilesController.list': 'listFiles',
   'FilesController.get': 'getFile',
@@ -194,13 +196,15 @@ function finishOperation(path: string, method: string, operation: Json): void {
     const success = responses[operation.operationId === 'chat' ? '200' : '201'];
     success.headers['Server-Timing'] = header('Server-Timing');
   }
-  if (operation.operationId === 'sendMessage') {
-    delete responses['201'].content['text/event-stream'];
+  if (operation.operationId === 'sendMessage' || operation.operationId === 'getTurnEvents') {
+    if (operation.operationId === 'sendMessage') delete responses['201'].content['text/event-stream'];
     responses['200'] = {
       description:
-        'With `Accept: text/event-stream`: the turn as Server-Sent Events, one frame per item of this array (`event:`, `id:`, `data:` ' +
-        'lines, data as JSON): `turn` first, `delta` any number of times, then `done` (the 201 body) or `error` (an error body). ' +
-        'Server-Timing follows the stream as a trailer.',
+        (operation.operationId === 'sendMessage' ? 'With `Accept: text/event-stream`: the turn' : "The turn's events") +
+        ' as Server-Sent Events, one frame per item of this array (`event:`, `id:`, `data:` lines, data as JSON), after a ' +
+        '`retry:` hint: `turn` first, `delta` any number of times, then `done` (the 201 body of the turn) or `error` (an error ' +
+        'body). Resumed with Last-Event-ID, the frames after that event.' +
+        (operation.operationId === 'sendMessage' ? ' Server-Timing follows the stream as a trailer.' : ''),
       headers: { 'X-Request-Id': header('X-Request-Id') },
       content: { 'text/event-stream': { schema: { $ref: '#/components/schemas/TurnEventStream' } } },
     };

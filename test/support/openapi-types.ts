@@ -237,7 +237,9 @@ export interface paths {
          * Send a message and get the reply (JSON, or streamed as Server-Sent Events)
          * @description The stored history of the session, plus its system instruction, is the context sent to Gemini: all of it, or — past the context limit, with truncation "auto" — the most recent whole turns that fit (stored history is never deleted); with truncation "disabled" a prompt over the limit is 422 CONTEXT_TOO_LONG. The model message's `context` says what was sent. Both messages are stored only if Gemini answers; on any error nothing is stored.
          *
-         *     With `Accept: text/event-stream` the answer is a 200 SSE stream: `event: delta` `data: {"text": "…"}` as text arrives, then `event: done` with the same JSON as the 201 body, or `event: error` with an error body. A failure before the first delta answers with its status and a JSON error body instead. If the client goes away the turn still completes and is stored. Server-Timing then comes as an HTTP trailer.
+         *     With `Accept: text/event-stream` the answer is a 200 SSE stream: a `retry:` hint, `event: turn` `data: {"turn_id", "session_id"}`, `event: delta` `data: {"text": "…"}` as text arrives, then `event: done` with the same JSON as the 201 body, or `event: error` with an error body; every event has `id: <turn_id>:<seq>`. A turn refused before Gemini is called (validation, 404, rate limit, budget, context) answers with its status and a JSON error body instead. If the client goes away the turn still completes and is stored. Server-Timing then comes as an HTTP trailer.
+         *
+         *     The same request with `Last-Event-ID: <turn_id>:<seq>` gets the rest of that turn (replayed, or followed while it runs) and never starts another: no rate limit, no Idempotency-Key, no budget; 410 TURN_NOT_RESUMABLE when the id names no turn of this session whose events are kept (TURN_RETENTION_SECONDS after it ended). See also GET …/turns/{turn_id}/events and POST …/cancel.
          *
          *     Accepts Idempotency-Key; a replay is always the JSON 201 body.
          */
@@ -330,6 +332,46 @@ export interface paths {
         get: operations["downloadFile"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{session_id}/turns/{turn_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Re-attach to a streamed turn's events
+         * @description Server-Sent Events of the turn, as its own stream sent them (`id: <turn_id>:<seq>` on each): replayed when it is over, followed as they are written while it runs, on whichever instance runs it. Without Last-Event-ID from its first event (`turn`; the deltas make the whole reply), with it from the event after that one. Ends with `done` or `error`. Events are kept TURN_RETENTION_SECONDS after the turn ended; past that, or for a turn of another session, 410 TURN_NOT_RESUMABLE. Nothing is sent to Gemini, nothing counted against the rate limit.
+         */
+        get: operations["getTurnEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{session_id}/turns/{turn_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a running streamed turn, from any instance
+         * @description The upstream call is aborted; what was written so far is stored as the model message with finish_reason "CANCELLED", priced from the last usage Gemini reported (cost_status "estimated", on an estimate, when none came: Gemini bills aborted calls). The turn's stream then ends with `done` and that message. Disconnecting never cancels. Only streamed turns can be cancelled: a JSON turn has no turn to name here (404).
+         */
+        post: operations["cancelTurn"];
         delete?: never;
         options?: never;
         head?: never;
@@ -505,7 +547,7 @@ export interface components {
              * @example SESSION_NOT_FOUND
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "KEY_NOT_FOUND" | "USER_NOT_FOUND" | "SESSION_NOT_FOUND" | "CHAT_NOT_FOUND" | "FILE_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "USER_EXISTS" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "STORAGE_QUOTA_EXCEEDED" | "REQUEST_TIMEOUT" | "UNSUPPORTED_MEDIA_TYPE" | "CONTENT_BLOCKED" | "MODEL_UNPRICED" | "CONTEXT_TOO_LONG" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | "NOT_READY" | "INTERNAL" | "HOST_NOT_ALLOWED";
+            code: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "KEY_NOT_FOUND" | "USER_NOT_FOUND" | "SESSION_NOT_FOUND" | "CHAT_NOT_FOUND" | "FILE_NOT_FOUND" | "TURN_NOT_FOUND" | "TURN_NOT_RESUMABLE" | "TURN_FINISHED" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "USER_EXISTS" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "STORAGE_QUOTA_EXCEEDED" | "REQUEST_TIMEOUT" | "UNSUPPORTED_MEDIA_TYPE" | "CONTENT_BLOCKED" | "MODEL_UNPRICED" | "CONTEXT_TOO_LONG" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | "NOT_READY" | "INTERNAL" | "HOST_NOT_ALLOWED";
             /** @example Session "0b5c…" was not found. */
             message: string;
             /** @description Token counts of the refused call, as on a model message (null when Gemini reported no valid counts). */
@@ -811,6 +853,12 @@ export interface components {
             updated_at: string;
             /** @description Set when Google shuts the session's model down within 30 days, or has (GET /models): it is not refused, a proxy may still serve it. */
             model_notice: components["schemas"]["ModelNoticeDto"] | (never | null);
+            /**
+             * Format: uuid
+             * @description The streamed turn running in the session now (its `turn` event's turn_id: resume, re-attach or cancel it); null when idle.
+             * @example null
+             */
+            active_turn_id: string | null;
         };
         SessionsPageDto: {
             data: components["schemas"]["SessionDto"][];
@@ -924,6 +972,8 @@ export interface components {
         MessageAttachmentDto: {
             /** @example file_3f2a9c0d5b7e4e1f8a6b2c4d9e0f1a2b */
             file_id: string;
+            /** @example alice */
+            user_id: string;
             /** @example chart.png */
             name: string;
             /** @example image/png */
@@ -940,6 +990,12 @@ export interface components {
              * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
              */
             sha256: string;
+            /**
+             * Format: date-time
+             * @description When the file was uploaded.
+             * @example 2026-11-22T10:00:00.123Z
+             */
+            created_at: string;
             /**
              * @description The file was deleted since: later turns send Gemini a one-line note in its place.
              * @example false
@@ -1092,6 +1148,24 @@ export interface components {
              * @example 0.002663
              */
             session_total_cost_usd: number;
+        };
+        CancelTurnDto: {
+            /** Format: uuid */
+            turn_id: string;
+            /**
+             * @description The cancel is asked for; the turn stores what it has as CANCELLED and ends with `done`.
+             * @enum {string}
+             */
+            status: "cancelling";
+        };
+        EstimateMessageDto: {
+            /**
+             * @description At most MAX_MESSAGE_CHARS characters. Non-blank, unless the message carries attachments (then it may be empty or absent).
+             * @example What is the capital of France?
+             */
+            message?: string;
+            /** @description Files the message would carry (at most 10), weighed by Gemini's rules for their modality. */
+            attachments?: components["schemas"]["AttachmentRefDto"][];
         };
         EstimateDto: {
             /** Format: uuid */
@@ -3108,6 +3182,8 @@ export interface operations {
             header?: {
                 /** @description 1–255 visible characters. The same key and body within 24 h replays the first answer (header Idempotent-Replayed: true) without reaching Gemini again; another body is 422, a first request still running is 409. Failures upstream are not remembered. */
                 "Idempotency-Key"?: string;
+                /** @description `<turn_id>:<seq>`, the last event of a stream that dropped: resumes that turn instead of starting one. */
+                "Last-Event-ID"?: string;
                 /** @description `text/event-stream` to stream the reply. */
                 Accept?: string;
             };
@@ -3122,7 +3198,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description With `Accept: text/event-stream`: the turn as Server-Sent Events, one frame per item of this array (`event:`, `id:`, `data:` lines, data as JSON): `turn` first, `delta` any number of times, then `done` (the 201 body) or `error` (an error body). Server-Timing follows the stream as a trailer. */
+            /** @description With `Accept: text/event-stream`: the turn as Server-Sent Events, one frame per item of this array (`event:`, `id:`, `data:` lines, data as JSON), after a `retry:` hint: `turn` first, `delta` any number of times, then `done` (the 201 body of the turn) or `error` (an error body). Resumed with Last-Event-ID, the frames after that event. Server-Timing follows the stream as a trailer. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3204,6 +3280,17 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description TURN_NOT_RESUMABLE: Last-Event-ID names no turn of this session whose events are still kept. */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -3951,6 +4038,234 @@ export interface operations {
             };
         };
     };
+    getTurnEvents: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `<turn_id>:<seq>`: the last event received. */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                session_id: string;
+                /** @description The turn id of the stream's `turn` event. */
+                turn_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The turn's events as Server-Sent Events, one frame per item of this array (`event:`, `id:`, `data:` lines, data as JSON), after a `retry:` hint: `turn` first, `delta` any number of times, then `done` (the 201 body of the turn) or `error` (an error body). Resumed with Last-Event-ID, the frames after that event. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["TurnEventStream"];
+                };
+            };
+            /** @description VALIDATION_FAILED: invalid body or parameters; the message names the field. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: ADMIN_API_KEY is set and no valid Bearer key was sent. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED: open mode answers only loopback names and ALLOWED_HOSTS. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description …_NOT_FOUND: unknown user, session or chat, or not that user's. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description TURN_NOT_RESUMABLE: no turn of this session whose events are still kept. */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description INTERNAL: something unexpected; logged with the request id, the body says nothing more. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_READY: this instance is migrating its database or shutting down; retry (see Retry-After). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    cancelTurn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                /** @description The turn id of the stream's `turn` event. */
+                turn_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Asked for: the turn ends shortly, stored as CANCELLED. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancelTurnDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: invalid body or parameters; the message names the field. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: ADMIN_API_KEY is set and no valid Bearer key was sent. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED: open mode answers only loopback names and ALLOWED_HOSTS. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SESSION_NOT_FOUND, or TURN_NOT_FOUND: no such turn in this session (or its events are no longer kept). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT: the body did not arrive within REQUEST_BODY_TIMEOUT_MS (30 s by default). */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description TURN_FINISHED: the turn is already over. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: body over 1 MiB (refused from Content-Length before it is read). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: a body that is not Content-Type: application/json (or a body where the route takes none). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description INTERNAL: something unexpected; logged with the request id, the body says nothing more. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_READY: this instance is migrating its database or shutting down; retry (see Retry-After). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
     estimateTurn: {
         parameters: {
             query?: never;
@@ -3962,7 +4277,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SendMessageDto"];
+                "application/json": components["schemas"]["EstimateMessageDto"];
             };
         };
         responses: {
