@@ -381,7 +381,7 @@ describe('sending files with a message', () => {
     t.emulator.enqueue({ status: 500 });
     await page.fill('#message', 'Look at this');
     await page.click('#send');
-    await page.locator('#error').waitFor({ state: 'visible' });
+    await page.locator('#send-error').waitFor({ state: 'visible' });
     expect((await settledChips(page)).map((c) => c.fileId)).toEqual([chip.fileId]);
     expect(await page.locator('#messages > *').count()).toBe(0);
 

@@ -185,21 +185,58 @@ describe('the chat page when the service needs an API key', () => {
     expect(sent.slice(1).filter((request) => request.authorization !== `Bearer ${issued.key}`)).toEqual([]);
     await page.waitForFunction((id) => document.querySelector(`#session-list .session-item[data-session-id="${id}"]`) !== null, sessionId);
 
-    // Someone else's user id: the server answers 404, shown as an ordinary error; the key stays.
+    // Someone else's session: the server answers 404, shown as an ordinary error; the key stays.
     const other = freshUser('stranger');
-    await page.fill('#user-id', other);
-    await page.press('#user-id', 'Tab');
-    await page.waitForFunction(() =>
-      /^Could not load the sessions: /.test(document.querySelector('#session-list-status')?.textContent ?? ''),
-    );
-    await page.click('#new-session');
+    expect((await asAdmin('POST', '/users', { user_id: other }))[0]).toBe(201);
+    const [, stranger] = await asAdmin('POST', '/sessions', { user_id: other });
+    await page.fill('#session-id', stranger.session_id);
+    await page.click('#open-session');
     const error = page.locator('#error');
     await error.waitFor({ state: 'visible' });
-    expect(await error.textContent()).toMatch(/^USER_NOT_FOUND: /);
+    expect(await error.textContent()).toMatch(/^SESSION_NOT_FOUND: /);
     expect(await page.locator('#key-prompt').isHidden()).toBe(true);
     expect(await page.evaluate(() => sessionStorage.getItem('gemini-chat.api-key'))).toBe(issued.key);
     // The open session is still its own.
-    expect(await page.inputValue('#session-id')).toBe(sessionId);
+    expect(await page.inputValue('#session-id')).toBe(stranger.session_id);
+    expect(await page.locator('.session-item.current').getAttribute('data-session-id')).toBe(sessionId);
+  });
+
+  it('fills the user from GET /me: a user key shows its user and lists its sessions; the admin key leaves the field to the person', async () => {
+    const user = freshUser('me');
+    expect((await asAdmin('POST', '/users', { user_id: user }))[0]).toBe(201);
+    const [, issued] = await asAdmin('POST', `/users/${encodeURIComponent(user)}/api-keys`);
+    const [, session] = await asAdmin('POST', '/sessions', { user_id: user });
+
+    const { page, sent } = await openPage();
+    expect(await page.inputValue('#user-id')).toBe('web-user');
+    await useKey(page, issued.key);
+    await page.waitForFunction(
+      (id) => document.querySelector(`#session-list .session-item[data-session-id="${id}"]`) !== null,
+      session.session_id,
+    );
+    expect(await page.inputValue('#user-id')).toBe(user);
+    expect(await page.locator('#user-id').evaluate((el) => (el as HTMLInputElement).readOnly)).toBe(true);
+    expect(await page.textContent('#session-list-user')).toBe(`of ${user}`);
+    const me = sent.findIndex((request) => request.path === '/me');
+    expect(me).toBeGreaterThan(0);
+    expect(sent[me].authorization).toBe(`Bearer ${issued.key}`);
+    // The list was asked for the key's user, after /me said who that is.
+    expect(sent.slice(me).some((request) => request.path.startsWith(`/sessions?user_id=${encodeURIComponent(user)}&`))).toBe(true);
+    expect(sent.slice(0, me).some((request) => request.path.startsWith('/sessions?'))).toBe(false);
+
+    // The admin key may act for anyone: the field is the person's again.
+    await page.click('#forget-key');
+    expect(await page.locator('#user-id').evaluate((el) => (el as HTMLInputElement).readOnly)).toBe(false);
+    await useKey(page, ADMIN_KEY);
+    await page.waitForFunction(
+      () => !document.querySelector('#session-list[aria-busy]') && document.querySelector('#session-list-status') !== null,
+    );
+    await waitFor(
+      'the page to ask /me with the admin key',
+      () => sent.filter((r) => r.path === '/me' && r.authorization === `Bearer ${ADMIN_KEY}`).length,
+    );
+    expect(await page.locator('#user-id').evaluate((el) => (el as HTMLInputElement).readOnly)).toBe(false);
+    await useUser(page, freshUser('chosen-by-admin'));
   });
 });
 
@@ -252,7 +289,7 @@ describe('retrying a send', () => {
 
     await page.fill('#message', text);
     await page.press('#message', 'Enter');
-    const error = page.locator('#error');
+    const error = page.locator('#send-error');
     await error.waitFor({ state: 'visible' });
     expect(await error.textContent()).toMatch(/^STREAM_INTERRUPTED: /);
     const retry = page.locator('#retry-send');
@@ -327,8 +364,8 @@ describe('retrying a send', () => {
     const text = 'Are you still working on it?';
     await page.fill('#message', text);
     await page.press('#message', 'Enter');
-    await page.locator('#error').waitFor({ state: 'visible' });
-    expect(await page.textContent('#error')).toMatch(/^NETWORK_ERROR: /);
+    await page.locator('#send-error').waitFor({ state: 'visible' });
+    expect(await page.textContent('#send-error')).toMatch(/^NETWORK_ERROR: /);
     await page.locator('#retry-send').waitFor({ state: 'visible' });
     // The server has the first attempt in hand: Gemini is answering it.
     await waitFor('the first attempt to reach Gemini', () => t.emulator.generateRequests().length !== upstreamBefore);
@@ -341,7 +378,7 @@ describe('retrying a send', () => {
     expect(await reply.locator('.reply-text').textContent()).toContain(text);
     expect(statuses[0]).toBe(409);
     expect(statuses.at(-1)).toBe(201);
-    expect(await page.locator('#error').isHidden()).toBe(true);
+    expect(await page.locator('#send-error').isHidden()).toBe(true);
     expect(await page.locator('#retry-send').isHidden()).toBe(true);
     expect(await page.textContent('#thinking')).toBe('Gemini is thinking…');
 
@@ -365,7 +402,7 @@ describe('retrying a send', () => {
     await page.fill('#message', 'First wording');
     await page.press('#message', 'Enter');
     await page.locator('#retry-send').waitFor({ state: 'visible' });
-    expect(await page.textContent('#error')).toMatch(/^UPSTREAM_ERROR: /);
+    expect(await page.textContent('#send-error')).toMatch(/^UPSTREAM_ERROR: /);
 
     await page.fill('#message', 'Second wording');
     expect(await page.locator('#retry-send').isHidden()).toBe(true);

@@ -180,6 +180,8 @@ export const getHistory = (id) => call('GET', `${sessionPath(id)}/history`);
 /** An empty title clears it (the API takes null, not ""). */
 export const renameSession = (id, title) => call('PATCH', sessionPath(id), { title: title === '' ? null : title });
 export const deleteSession = (id) => call('DELETE', sessionPath(id));
+/** Who the key in use acts for: {user_id, role: 'admin' | 'user' | 'open'} (user_id null but for 'user'). */
+export const getMe = () => call('GET', 'me');
 export const getUsage = (userId) => call('GET', `users/${encodeURIComponent(userId)}/usage`);
 
 /**
@@ -257,15 +259,28 @@ export async function readHealth() {
 
 // ---- Turns -----------------------------------------------------------------------------------
 
+/** How many times a dropped turn stream is taken up again (Last-Event-ID) before giving up. */
+const RESUMES = 3;
+/** The wait before taking a dropped stream up again, unless the stream's `retry:` said otherwise. */
+const RESUME_MS = 1000;
+
 /**
- * Sends one turn asking for Server-Sent Events, under an Idempotency-Key. Calls onDelta(text) as
- * the reply arrives and resolves to {turn, replayed}: the `done` body (the same JSON as the
- * non-streaming 201), and whether the server replayed a turn it had already finished for this key
- * (a replay is always the JSON 201 body, never a stream). Rejects with an ApiError: the server's
- * status and JSON body when it failed before any text, the `error` event's body when it failed
- * mid-way, STREAM_INTERRUPTED when the stream ended without `done`.
+ * Where a turn's stream got to: its turn id (from the `turn` event) and the id of the last event
+ * read, which a dropped stream is taken up again from (Last-Event-ID). `retryMs`: the stream's hint.
  */
-async function streamTurn(sessionId, { message, fileIds }, idempotencyKey, { onDelta, signal }) {
+const newCursor = (turnId = null) => ({ turnId, lastEventId: null, retryMs: RESUME_MS });
+
+/**
+ * Sends one turn asking for Server-Sent Events, under an Idempotency-Key. Calls onTurn(turnId)
+ * when the server names the turn and onDelta(text) as the reply arrives, and resolves to {turn,
+ * replayed}: the `done` body (the same JSON as the non-streaming 201), and whether the server
+ * replayed a turn it had already finished for this key (a replay is always the JSON 201 body,
+ * never a stream). A stream that drops once the turn is named is taken up again where it stopped
+ * (GET …/turns/:turn_id/events with Last-Event-ID): never a second turn. Rejects with an
+ * ApiError: the server's status and JSON body when it failed before any text, the `error`
+ * event's body when it failed mid-way, STREAM_INTERRUPTED when the stream could not be finished.
+ */
+async function streamTurn(sessionId, { message, fileIds }, idempotencyKey, { onDelta, onTurn, signal }) {
   const response = await request(`${sessionPath(sessionId)}/messages`, {
     method: 'POST',
     headers: { Accept: 'text/event-stream', 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey },
@@ -273,7 +288,10 @@ async function streamTurn(sessionId, { message, fileIds }, idempotencyKey, { onD
     signal,
   });
   const type = (response.headers.get('content-type') ?? '').toLowerCase();
-  if (type.includes('text/event-stream') && response.body) return readTurnEvents(response.body, { onDelta, signal });
+  if (type.includes('text/event-stream') && response.body) {
+    const turn = await readToEnd(sessionId, response.body, newCursor(), { onDelta, onTurn, signal });
+    return { turn, replayed: false };
+  }
   // Answered in one piece (the plain 201 JSON body, e.g. a replay): no deltas, just the result.
   const replayed = response.headers.get('idempotent-replayed') === 'true';
   let turn;
@@ -286,8 +304,65 @@ async function streamTurn(sessionId, { message, fileIds }, idempotencyKey, { onD
   return { turn, replayed };
 }
 
-/** Reads `delta` events until `done` (resolves) or `error` (rejects); other events are ignored. */
-async function readTurnEvents(body, { onDelta, signal }) {
+/**
+ * Follows turn `turnId` of the session, running or just finished, from its first event (GET
+ * …/turns/:turn_id/events, with this tab's key): onDelta(text) as the reply arrives; resolves to
+ * the `done` body. A dropped stream is taken up again with Last-Event-ID. Rejects with an
+ * ApiError, e.g. 410 TURN_NOT_RESUMABLE when its events are no longer kept.
+ */
+export async function followTurn(sessionId, turnId, { onDelta, signal }) {
+  const cursor = newCursor(turnId);
+  const body = await openTurnEvents(sessionId, cursor, signal);
+  return readToEnd(sessionId, body, cursor, { onDelta, signal });
+}
+
+/** POST …/turns/:turn_id/cancel: the turn stops; its stream ends with `done` (CANCELLED). */
+export const cancelTurn = (sessionId, turnId) => call('POST', `${sessionPath(sessionId)}/turns/${encodeURIComponent(turnId)}/cancel`);
+
+/** GET …/turns/:turn_id/events from after the cursor's last event (all of them without one). */
+async function openTurnEvents(sessionId, cursor, signal) {
+  const headers = { Accept: 'text/event-stream' };
+  if (cursor.lastEventId) headers['Last-Event-ID'] = cursor.lastEventId;
+  const response = await request(`${sessionPath(sessionId)}/turns/${encodeURIComponent(cursor.turnId)}/events`, {
+    method: 'GET',
+    headers,
+    signal,
+  });
+  if (!response.body) throw unreadable(response.status);
+  return response.body;
+}
+
+/**
+ * Reads a turn's events until `done`; when the stream drops (the network, not the server's
+ * `error`) after the turn was named, it is re-attached from the last event read, a few times.
+ */
+async function readToEnd(sessionId, body, cursor, handlers) {
+  for (let resumes = 0; ; resumes++) {
+    try {
+      return await readTurnEvents(body, cursor, handlers);
+    } catch (error) {
+      if (!droppedStream(error) || !cursor.turnId || resumes >= RESUMES || handlers.signal.aborted) throw error;
+    }
+    for (;;) {
+      await sleep(cursor.retryMs, handlers.signal);
+      try {
+        body = await openTurnEvents(sessionId, cursor, handlers.signal);
+        break;
+      } catch (error) {
+        if (!droppedStream(error) || ++resumes >= RESUMES || handlers.signal.aborted)
+          throw error.code === 'NETWORK_ERROR' ? interrupted() : error;
+      }
+    }
+  }
+}
+
+const droppedStream = (error) => error?.code === 'STREAM_INTERRUPTED' || error?.code === 'NETWORK_ERROR';
+
+/**
+ * Reads `turn` (onTurn), `delta` (onDelta) events until `done` (resolves to its body) or `error`
+ * (rejects); other events are ignored. The cursor follows the events read.
+ */
+async function readTurnEvents(body, cursor, { onDelta, onTurn, signal }) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const parser = sseParser();
@@ -308,15 +383,24 @@ async function readTurnEvents(body, { onDelta, signal }) {
         } catch {
           throw unreadable(0);
         }
-        if (event.event === 'delta') {
+        if (event.event === 'error') {
+          throw errorFromBody(Number(data?.statusCode) || 0, data, 'STREAM_ERROR', 'The reply failed.');
+        }
+        // The turn's own events carry ids; a resumed stream starts after the last one read.
+        if (event.id) cursor.lastEventId = event.id;
+        if (event.event === 'turn') {
+          if (typeof data?.turn_id === 'string' && !cursor.turnId) {
+            cursor.turnId = data.turn_id;
+            onTurn?.(data.turn_id);
+          }
+        } else if (event.event === 'delta') {
           if (typeof data?.text === 'string' && data.text !== '') onDelta(data.text);
         } else if (event.event === 'done') {
-          return { turn: data, replayed: false };
-        } else if (event.event === 'error') {
-          throw errorFromBody(Number(data?.statusCode) || 0, data, 'STREAM_ERROR', 'The reply failed.');
+          return data;
         }
         // Other event types (comments, keep-alives, future additions) are ignored.
       }
+      if (parser.retry !== null) cursor.retryMs = Math.min(30_000, parser.retry);
       if (chunk.done) throw interrupted();
     }
   } finally {
@@ -327,7 +411,7 @@ async function readTurnEvents(body, { onDelta, signal }) {
 /**
  * Sends one turn, `{message, fileIds}` (see streamTurn), waiting out 409 IDEMPOTENCY_IN_PROGRESS (an earlier attempt
  * with this key is still running on the server) for Retry-After seconds, a few times, until it
- * answers or replays. options: {signal, onDelta(text), onWait(seconds)}.
+ * answers or replays. options: {signal, onTurn(turnId), onDelta(text), onWait(seconds)}.
  */
 export async function sendTurn(sessionId, content, idempotencyKey, options) {
   for (let waits = 0; ; waits++) {

@@ -12,7 +12,7 @@ export function formatUsd(value) {
 export const count = (n) => (Number(n) || 0).toLocaleString('en-US');
 export const plural = (n, word) => `${count(n)} ${word}${n === 1 ? '' : 's'}`;
 
-/** "148 tokens (6 in, 44 out, 98 thinking) · $0.0003568" */
+/** "148 tokens (6 in, 44 out, 98 thinking) · $0.0003568", and " · Stopped" for a turn stopped part way. */
 export function formatMeta(message) {
   const u = message.usage ?? {};
   const parts = [`${u.prompt_tokens ?? 0} in`];
@@ -20,9 +20,12 @@ export function formatMeta(message) {
   parts.push(`${u.output_tokens ?? 0} out`);
   if (u.thoughts_tokens) parts.push(`${u.thoughts_tokens} thinking`);
   if (u.tool_prompt_tokens) parts.push(`${u.tool_prompt_tokens} tool`);
-  const cost = message.cost_status === 'unpriced' || message.cost_usd == null ? 'unpriced' : formatUsd(message.cost_usd);
+  let cost = message.cost_status === 'unpriced' || message.cost_usd == null ? 'unpriced' : formatUsd(message.cost_usd);
+  // Gemini reported no usage before the call was aborted: the cost is the service's estimate.
+  if (message.cost_status === 'estimated') cost += ' (estimated)';
   let meta = `${plural(u.total_tokens ?? 0, 'token')} (${parts.join(', ')}) · ${cost}`;
-  if (message.finish_reason && message.finish_reason !== 'STOP') meta += ` · stopped: ${message.finish_reason}`;
+  if (message.finish_reason === 'CANCELLED') meta += ' · Stopped';
+  else if (message.finish_reason && message.finish_reason !== 'STOP') meta += ` · stopped: ${message.finish_reason}`;
   return meta;
 }
 

@@ -10,24 +10,25 @@
 //               model, conversation (a message's files: message-attachments), the files attached
 //               to the message being written (composer-attachments), its estimate, usage
 
-import { networkError, needsKey, readHealth, restoreKey } from './api.js';
+import { authMode, getMe, hasKey, networkError, needsKey, onKeyChange, readHealth, restoreKey } from './api.js';
 import { attachFiles, detach } from './attachments.js';
 import { currentSessionId, on } from './state.js';
-import { closeSession, lastSessionId, newSession, openSession } from './sessions.js';
-import { editedTo, send } from './turn.js';
-import { clearError, showError, showHealth } from './views/banners.js';
+import { closeSession, lastSessionId, newSession, onRunningTurn, openSession } from './sessions.js';
+import { editedTo, follow, send, stop } from './turn.js';
+import { clearError, clearSendError, showError, showHealth } from './views/banners.js';
 import { initComposerAttachments } from './views/composer-attachments.js';
 import { initConversation, renderRetry } from './views/conversation.js';
 import { initEstimate, scheduleEstimate } from './views/estimate.js';
 import { focusKeyInput, initKeyArea, renderKeyArea } from './views/key-area.js';
 import { cancelDeleteOnEscape, initOpenSession } from './views/open-session.js';
 import { initSessionContext } from './views/session-context.js';
-import { initSessionForm } from './views/session-form.js';
+import { initSessionForm, setKeyUser } from './views/session-form.js';
 import { clearSessions, closeDrawerOnEscape, initSessionList, refreshSessions } from './views/session-list.js';
 import { clearUsage, initUsage, refreshUsage } from './views/usage.js';
 
-/** Loads what the page shows from the API: the session list, the last session, the usage. */
+/** Loads what the page shows from the API: whose key it is, the session list, the last session, the usage. */
 async function loadData() {
+  await readKeyUser();
   const listed = refreshSessions();
   const last = lastSessionId();
   // A key entered while a session is shown keeps it; otherwise the last one comes back.
@@ -36,8 +37,27 @@ async function loadData() {
   refreshUsage();
 }
 
+/**
+ * A user's key acts for its user only: the user field shows that user (GET /me). The admin key
+ * may act for anyone, and open mode needs no key: the field is the person's to fill, as before.
+ * A service that cannot say (no /me, unreachable) leaves the field as it is.
+ */
+async function readKeyUser() {
+  if (authMode() !== 'on' || !hasKey()) {
+    setKeyUser(null);
+    return;
+  }
+  try {
+    const me = await getMe();
+    setKeyUser(me?.role === 'user' && typeof me.user_id === 'string' ? me.user_id : null);
+  } catch {
+    setKeyUser(null);
+  }
+}
+
 /** The key is gone: so is what it showed (the last session is still remembered for the next key). */
 function clearView() {
+  setKeyUser(null);
   closeSession();
   clearSessions();
   clearUsage();
@@ -64,12 +84,23 @@ function wire() {
   initSessionContext();
   initConversation({
     send,
+    stop,
     onEdit: (text) => {
       editedTo(text);
       scheduleEstimate();
     },
   });
   initComposerAttachments({ attach: attachFiles, detach });
+  // A session opened while a turn runs in it (after a reload, say): the reply is followed to its end.
+  onRunningTurn(follow);
+  // A key dropped (forgotten, refused) says nothing of any user any more.
+  onKeyChange(() => {
+    if (!hasKey()) setKeyUser(null);
+  });
+  // A send's error is about the session it was sent to.
+  on('session', ({ switched }) => {
+    if (switched) clearSendError();
+  });
   initEstimate();
   initUsage();
   // Whatever changed on the server (a session made, renamed or deleted, a turn stored) changes

@@ -9,6 +9,14 @@ import { currentUserId } from './views/session-form.js';
 
 const SESSION_STORAGE = 'gemini-chat.session-id';
 
+/** Told of a session opened while a turn runs in it (active_turn_id): see onRunningTurn. */
+let runningTurnListener = null;
+
+/** listener(session) when a session opens with a turn running in it (after a reload, say). */
+export function onRunningTurn(listener) {
+  runningTurnListener = listener;
+}
+
 /** The session shown last time (reopened at start), or null. */
 export const lastSessionId = () => localStorage.getItem(SESSION_STORAGE);
 
@@ -49,6 +57,7 @@ async function loadSession(id, { quiet = false } = {}) {
   try {
     const [session, history] = await fresh(opening, Promise.all([api.getSession(id), api.getHistory(id)]));
     show(session, history?.messages ?? []);
+    if (session.active_turn_id) runningTurnListener?.(session);
   } catch (error) {
     if (isStale(error)) return;
     if (quiet && error.status === 404) forgetSession();

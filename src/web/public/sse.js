@@ -1,11 +1,17 @@
 // An incremental text/event-stream parser: the parts of the HTML spec this page needs.
 
-/** push(text) returns the events completed by that text, each as {event, data}. */
+/**
+ * push(text) returns the events completed by that text, each as {event, data, id}: `id` is the
+ * last event id so far (it carries over to events without one, as in the spec). `retry` is the
+ * reconnection delay the stream last asked for, in ms (null when it asked for none).
+ */
 export function sseParser() {
   let buffer = '';
   let eventName = '';
   let dataLines = [];
+  let lastId = '';
   return {
+    retry: null,
     push(text) {
       buffer += text;
       const events = [];
@@ -16,7 +22,7 @@ export function sseParser() {
         const line = buffer.slice(0, match.index);
         buffer = buffer.slice(match.index + match[0].length);
         if (line === '') {
-          if (dataLines.length) events.push({ event: eventName || 'message', data: dataLines.join('\n') });
+          if (dataLines.length) events.push({ event: eventName || 'message', data: dataLines.join('\n'), id: lastId });
           eventName = '';
           dataLines = [];
           continue;
@@ -28,6 +34,8 @@ export function sseParser() {
         if (value.startsWith(' ')) value = value.slice(1);
         if (field === 'event') eventName = value;
         else if (field === 'data') dataLines.push(value);
+        else if (field === 'id' && !value.includes('\0')) lastId = value;
+        else if (field === 'retry' && /^\d+$/.test(value)) this.retry = Number(value);
       }
       return events;
     },

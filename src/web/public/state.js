@@ -18,7 +18,8 @@ const listeners = new Map();
  * listener(detail) after a change of `topic`:
  * - 'session': the open session changed; detail {switched}: another session (or none) is shown,
  *   rather than a fresher description of the same one;
- * - 'busy': a message started or stopped being sent;
+ * - 'busy': a message started or stopped being sent (or a running turn being followed);
+ * - 'running': the running turn of the open session was named, asked to stop, or ended;
  * - 'retry': the send offered for retry changed;
  * - 'stored': something changed on the server (a session made, renamed or deleted, a turn stored):
  *   lists and reports built from the API are out of date;
@@ -108,7 +109,10 @@ let lastTurn = null;
 let turnController = null;
 /** A session being opened or made (a promise that never rejects), or null. */
 let switching = null;
-let busy = false;
+/** What keeps the page busy (see holdBusy). */
+const busy = new Set();
+/** The running turn of the open session (see runningTurn), with the beginTurn it belongs to. */
+let running = null;
 /**
  * A send whose outcome is unknown (the connection broke, the server failed or was busy):
  * {text, sessionId, idempotencyKey}. Sending the same text to the same session again reuses
@@ -129,6 +133,10 @@ export const lastTurnContext = () => lastTurn;
 export function showSession(next, turnContext = null) {
   turnController?.abort();
   turnController = null;
+  if (running) {
+    running = null;
+    emit('running');
+  }
   session = next;
   lastTurn = next ? turnContext : null;
   supersede('session', next?.session_id ?? null);
@@ -178,11 +186,19 @@ export const switchDone = () => switching;
 
 // ---- Sending ---------------------------------------------------------------------------------
 
-export const isBusy = () => busy;
+export const isBusy = () => busy.size > 0;
 
-export function setBusy(value) {
-  busy = value;
+/**
+ * Marks the page busy (a message being sent, a running turn being followed) until the returned
+ * release() is called: Send waits until nothing holds it.
+ */
+export function holdBusy() {
+  const hold = Symbol('busy');
+  busy.add(hold);
   emit('busy');
+  return () => {
+    if (busy.delete(hold)) emit('busy');
+  };
 }
 
 /**
@@ -196,6 +212,30 @@ export function beginTurn() {
 
 export function endTurn(turn) {
   if (turn && turnController === turn.controller) turnController = null;
+  if (running?.turn === turn) {
+    running = null;
+    emit('running');
+  }
+}
+
+/**
+ * The turn of the open session whose reply is streaming now, once the server named it:
+ * {sessionId, turnId, stopping}. It can be stopped (cancelled) while it runs.
+ */
+export const runningTurn = () => (running ? { sessionId: running.sessionId, turnId: running.turnId, stopping: running.stopping } : null);
+
+/** The server named turn `turn` (from beginTurn) of session `sessionId`: `turnId`. */
+export function turnNamed(turn, sessionId, turnId) {
+  if (turnController !== turn.controller) return;
+  running = { turn, sessionId, turnId, stopping: false };
+  emit('running');
+}
+
+/** A stop of the running turn was asked for (true), or could not be asked for (false). */
+export function turnStopping(turnId, stopping) {
+  if (running?.turnId !== turnId) return;
+  running.stopping = stopping;
+  emit('running');
 }
 
 export const retryOffer = () => retry;

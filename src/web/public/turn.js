@@ -13,6 +13,7 @@ import {
   dropRetry,
   endTurn,
   fresh,
+  holdBusy,
   isBusy,
   isCurrent,
   isStale,
@@ -20,12 +21,14 @@ import {
   offerRetry,
   readyFiles,
   retryOffer,
-  setBusy,
+  runningTurn,
   switchDone,
+  turnNamed,
+  turnStopping,
   uploadsPending,
 } from './state.js';
-import { newSession } from './sessions.js';
-import { clearError, showError, showNotice } from './views/banners.js';
+import { newSession, openSession } from './sessions.js';
+import { clearError, clearSendError, showError, showNotice, showSendError } from './views/banners.js';
 import {
   appendPending,
   clearComposerIf,
@@ -63,7 +66,8 @@ export async function send({ retry = false } = {}) {
   if (text.trim() === '' && files.length === 0) return;
   const fileIds = files.map((file) => file.file_id);
   clearError();
-  setBusy(true);
+  clearSendError();
+  const release = holdBusy();
   let pending = null;
   let reply = null;
   let turn = null;
@@ -85,6 +89,7 @@ export async function send({ retry = false } = {}) {
       turn.ticket,
       api.sendTurn(sessionId, { message: text, fileIds }, attempt.idempotencyKey, {
         signal: turn.signal,
+        onTurn: (turnId) => turnNamed(turn, sessionId, turnId),
         onWait: () => setThinking('The earlier attempt of this message is still running on the server; waiting for its reply…'),
         onDelta: (delta) => {
           if (!isCurrent(turn.ticket)) return;
@@ -117,12 +122,79 @@ export async function send({ retry = false } = {}) {
     // refused the key, the same message may be sent again with the same key: the server replays
     // what it finished and runs again what it did not. A definite answer (400, 404, 422…) is final.
     if (attempt && mayRetry(error)) offerRetry(attempt);
-    showError(error);
+    // Beside the box the message is still in: the top of a long conversation is out of view.
+    showSendError(error);
   } finally {
     endTurn(turn);
-    setBusy(false);
+    release();
     if (!api.needsKey()) focusComposer();
   }
+}
+
+/**
+ * Stops the running turn of the open session (POST …/cancel). Its stream then ends with `done`
+ * carrying what was written so far, stored as the reply (finish_reason CANCELLED) with its cost,
+ * and the send (or follow) shows it as any finished turn. Closing the tab or opening another
+ * session only stops reading: the turn goes on, and is stored.
+ */
+export async function stop() {
+  const turn = runningTurn();
+  if (!turn || turn.stopping) return;
+  turnStopping(turn.turnId, true);
+  try {
+    await api.cancelTurn(turn.sessionId, turn.turnId);
+  } catch (error) {
+    // Finished meanwhile (409): its `done` is on its way, the reply whole.
+    if (error?.status === 409) return;
+    turnStopping(turn.turnId, false);
+    showSendError(error);
+  }
+}
+
+/** Turns followed on this page: a session opened again after one is not followed twice. */
+const followed = new Set();
+
+/**
+ * Follows the turn still running in a session just opened (after a reload, say): its reply
+ * streams in to its end, as a send's would, and then the session is read again, so the stored
+ * messages (the turn's own among them) are shown. Nothing is sent to the model. A turn whose
+ * events are no longer kept (410 TURN_NOT_RESUMABLE) is over: its messages are in the history.
+ */
+export async function follow(session) {
+  const sessionId = session.session_id;
+  const turnId = session.active_turn_id;
+  if (!turnId || followed.has(turnId)) return;
+  followed.add(turnId);
+  const release = holdBusy();
+  const turn = beginTurn();
+  turnNamed(turn, sessionId, turnId);
+  let reply = null;
+  let streamed = '';
+  let failure = null;
+  try {
+    await fresh(
+      turn.ticket,
+      api.followTurn(sessionId, turnId, {
+        signal: turn.signal,
+        onDelta: (delta) => {
+          if (!isCurrent(turn.ticket)) return;
+          reply ??= startReply();
+          streamed += delta;
+          showPartialReply(reply, streamed);
+        },
+      }),
+    );
+  } catch (error) {
+    if (isStale(error)) return;
+    if (error?.status !== 410) failure = error;
+  } finally {
+    endTurn(turn);
+    release();
+  }
+  // The turn is over (or cannot be followed): the session as stored, totals and all.
+  if (!isCurrent(turn.ticket)) return;
+  await openSession(sessionId, { quiet: true });
+  if (failure) showError(failure);
 }
 
 /**

@@ -6,14 +6,32 @@ import { authMode, needsKey } from '../api.js';
 import { formatModelNotice, formatWait } from '../format.js';
 import { askForKey } from './key-area.js';
 
-const ui = { error: $('error'), notice: $('notice'), offline: $('offline-banner'), models: $('model-notices') };
+const ui = {
+  error: $('error'),
+  sendError: $('send-error'),
+  notice: $('notice'),
+  offline: $('offline-banner'),
+  models: $('model-notices'),
+};
 const NOTICE_MS = 4000;
 let noticeTimer = 0;
 
 /** Shows an ApiError as "CODE: message"; a missing or refused key is said in the key area instead. */
-export function showError(error) {
+export const showError = (error) => showIn(ui.error, error);
+
+export const clearError = () => clearIn(ui.error);
+
+/**
+ * The error of a message that could not be sent (or stopped), beside the box it is still in:
+ * in view however long the conversation, where the page-level line would be scrolled away.
+ */
+export const showSendError = (error) => showIn(ui.sendError, error);
+
+export const clearSendError = () => clearIn(ui.sendError);
+
+function showIn(line, error) {
   if (error?.status === 401 && authMode() !== 'off') {
-    clearError();
+    clearIn(line);
     if (needsKey()) askForKey();
     return;
   }
@@ -22,13 +40,13 @@ export function showError(error) {
   if (error?.retryAfter && (error.status === 429 || error.status === 503) && !/try again in/i.test(message)) {
     message += ` Try again in ${formatWait(error.retryAfter)}.`;
   }
-  ui.error.textContent = `${code}: ${message}`;
-  ui.error.hidden = false;
+  line.textContent = `${code}: ${message}`;
+  line.hidden = false;
 }
 
-export function clearError() {
-  ui.error.textContent = '';
-  ui.error.hidden = true;
+function clearIn(line) {
+  line.textContent = '';
+  line.hidden = true;
 }
 
 /** A line that goes away by itself (a deletion done, a reply replayed). */

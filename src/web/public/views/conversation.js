@@ -1,14 +1,15 @@
 // The conversation: the messages of the open session, the thinking line, and the composer with
 // its Send and Retry buttons. Every piece of API data is put on the page as text (textContent),
-// never parsed as HTML, but for a finished model reply: that is Markdown, rendered by markdown.js
-// into sanitized elements. A reply still streaming is shown as text (its Markdown is incomplete).
-// A user message's files are drawn by message-attachments.js.
+// never parsed as HTML, but for a model reply: that is Markdown, rendered by markdown.js into
+// sanitized elements — as it streams (the text so far, rendered again with every delta), and
+// once more from the stored message when it is done. A user message's files are drawn by
+// message-attachments.js. While a reply streams, Stop cancels its turn.
 
 import { $ } from '../dom.js';
 import { formatMeta } from '../format.js';
 import { needsKey, onKeyChange } from '../api.js';
 import { renderMarkdown } from '../markdown.js';
-import { isBusy, on, retryOffer, uploadsPending } from '../state.js';
+import { isBusy, on, retryOffer, runningTurn, uploadsPending } from '../state.js';
 import { releaseAllAttachments, releaseAttachments, renderAttachments } from './message-attachments.js';
 
 const THINKING = 'Gemini is thinking…';
@@ -19,6 +20,7 @@ const ui = {
   composer: $('composer'),
   message: $('message'),
   send: $('send'),
+  stop: $('stop'),
   retry: $('retry-send'),
 };
 
@@ -65,6 +67,9 @@ function renderMessage(item, message) {
     meta.textContent = message.usage ? formatMeta(message) : '';
     if (message.model) meta.title = `Model: ${message.model}`;
   }
+  // A reply whose turn was stopped (Stop, or a cancel from elsewhere): what was written by then.
+  if (message.finish_reason === 'CANCELLED') item.dataset.stopped = 'true';
+  else delete item.dataset.stopped;
   if (message.id !== undefined) item.dataset.id = String(message.id);
   item.scrollIntoView({ block: 'end' });
 }
@@ -94,10 +99,13 @@ export function startReply() {
   return reply;
 }
 
-/** Shows the reply so far; the page keeps following it if it was at the bottom. */
+/**
+ * Shows the reply so far, as Markdown (an unfinished table or list is drawn as far as it goes);
+ * the page keeps following it if it was at the bottom.
+ */
 export function showPartialReply(reply, text) {
   const follow = atBottom();
-  reply.querySelector('.reply-text').textContent = text;
+  reply.querySelector('.reply-text').replaceChildren(renderMarkdown(text));
   if (follow) reply.scrollIntoView({ block: 'end' });
 }
 
@@ -114,10 +122,12 @@ function atBottom() {
 export function finishTurn(pending, reply, turn, { replayed }) {
   renderMessage(pending, turn.user_message);
   pending.classList.remove('pending');
+  if (reply) {
+    delete reply.dataset.streaming;
+    reply.removeAttribute('aria-busy');
+  }
   const done = reply ?? appendMessage(turn.model_message);
   if (reply) renderMessage(reply, turn.model_message);
-  delete done.dataset.streaming;
-  done.removeAttribute('aria-busy');
   if (replayed) done.dataset.replayed = 'true';
 }
 
@@ -145,6 +155,14 @@ function renderBusy() {
   renderRetry();
 }
 
+/** Stop: shown while a turn of the open session runs and the server has named it. */
+function renderStop() {
+  const turn = runningTurn();
+  ui.stop.hidden = !turn;
+  ui.stop.disabled = Boolean(turn?.stopping);
+  ui.stop.textContent = turn?.stopping ? 'Stopping…' : 'Stop';
+}
+
 /** Send waits for the files being uploaded: a message names a file by the id its upload returns. */
 function renderSend() {
   const uploading = uploadsPending();
@@ -159,10 +177,12 @@ export function renderRetry() {
 
 /**
  * Wires the composer. send({retry}) sends the box's message, or with retry the one offered for
- * retry; onEdit(text) is told of every change to the box.
+ * retry; stop() stops the running turn; onEdit(text) is told of every change to the box.
  */
-export function initConversation({ send, onEdit }) {
+export function initConversation({ send, stop, onEdit }) {
   on('busy', renderBusy);
+  on('running', renderStop);
+  ui.stop.addEventListener('click', () => stop());
   on('retry', renderRetry);
   on('attachments', renderSend);
   // Without a key the retry could not be sent: the key area asks for one instead.

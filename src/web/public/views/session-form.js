@@ -21,6 +21,18 @@ export function currentUserId() {
 }
 
 /**
+ * The user the key in use acts for (GET /me), or null when the key may act for anyone (the admin
+ * key, open mode) or is not known: a user's key shows its user, and the field follows the key.
+ */
+export function setKeyUser(userId) {
+  ui.userId.readOnly = Boolean(userId);
+  ui.userId.title = userId ? 'The user of the API key in use' : '';
+  if (!userId) return;
+  ui.userId.value = userId;
+  localStorage.setItem(USER_STORAGE, userId);
+}
+
+/**
  * Wires the bar. onNew(): "New session"; onOpen(id): a session id was submitted;
  * onUserChange(): another user id was entered.
  */
