@@ -203,7 +203,9 @@ export class GeminiClient extends LlmClient {
     }, timeoutMs);
     try {
       for (let attemptNo = 0; ; attemptNo++) {
-        if (cancel?.signal.aborted) return cancel.outcome(attemptNo > 0);
+        // Cancelled before this attempt (while waiting to retry): the attempts before were refused
+        // before the model ran (only those are retried), so nothing was billed.
+        if (cancel?.signal.aborted) return cancel.outcome(false);
         // The deadline may have fired while we waited to retry: a listener added now would never fire.
         if (deadline.signal.aborted)
           throw toDomainError(new DOMException('deadline', 'AbortError'), { model: request.model, timeoutMs, timedOut: true, fileUris });

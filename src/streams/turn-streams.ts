@@ -98,6 +98,11 @@ export class TurnStreams implements OnModuleDestroy {
   }
 
   /** The turn when it is the session's and its events are kept (running, or over for less than the retention); else null. */
+  /** Whether a client that got every event up to `afterSeq` has the turn's last one: it is over, and nothing follows. */
+  async hasEnded(turn: StoredTurn, afterSeq: number): Promise<boolean> {
+    return turn.state !== 'running' && afterSeq > 0 && (await this.reads.eventsAfter(turn.turnId, afterSeq)).length === 0;
+  }
+
   async resumable(sessionId: string, turnId: string): Promise<StoredTurn | null> {
     const turn = await this.reads.find(turnId);
     if (!turn || turn.sessionId !== sessionId) return null;
@@ -127,8 +132,12 @@ export class TurnStreams implements OnModuleDestroy {
       if (drained === 'ended') return true;
       if (drained === 'more') continue;
       const turn = await this.reads.find(turnId);
-      // Its end and last events commit together: once it is over, one more read finds them.
-      if (turn && turn.state !== 'running') return (await drain()) === 'ended' || stop.aborted;
+      // Its end and last events commit together: once it is over, reading on finds them.
+      if (turn && turn.state !== 'running') {
+        let rest = await drain();
+        while (rest === 'more') rest = await drain();
+        return rest === 'ended' || stop.aborted;
+      }
       if (!turn || this.isStale(turn)) return false;
       await this.nextBatch(turnId, stop);
     }

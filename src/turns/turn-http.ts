@@ -55,13 +55,20 @@ export async function answerTurn(
  */
 export async function followTurn(
   response: Response,
-  turnId: string,
+  { turnId, ended }: { turnId: string; ended: boolean },
   follow: (write: (event: TurnEvent) => void, stop: AbortSignal) => Promise<boolean>,
 ): Promise<void> {
+  // The client has every event, the last included: 204, on which an EventSource stops reconnecting.
+  if (ended) {
+    response.status(204).end();
+    return;
+  }
   const events = new TurnEventStream(response);
   events.open();
   const stop = new AbortController();
   response.once('close', () => stop.abort());
+  // Gone before the stream opened: 'close' came already, and would never stop the reading.
+  if (response.destroyed) stop.abort();
   let followed: boolean;
   try {
     followed = await follow((event) => events.write(turnId, event), stop.signal);

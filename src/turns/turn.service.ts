@@ -65,6 +65,8 @@ export interface TurnOptions {
 export interface ResumePoint {
   turnId: string;
   afterSeq: number;
+  /** The client has the turn's last event already: nothing to send (204, which stops an EventSource reconnecting). */
+  ended: boolean;
 }
 
 export interface TurnStreaming {
@@ -224,12 +226,14 @@ export class TurnService {
       throw new TurnNotResumable();
     }
     const id = named?.turnId ?? turnId!;
-    if (!(await this.streams.resumable(sessionId, id))) {
+    const turn = await this.streams.resumable(sessionId, id);
+    if (!turn) {
       throw named
         ? new TurnNotResumable()
         : new TurnNotResumable(`Turn ${quoted(id)} is no turn of this session whose events are still kept.`);
     }
-    return { turnId: id, afterSeq: named?.seq ?? 0 };
+    const afterSeq = named?.seq ?? 0;
+    return { turnId: id, afterSeq, ended: await this.streams.hasEnded(turn, afterSeq) };
   }
 
   /** The turn's events after the resume point, as they are written (TurnStreams.follow). */

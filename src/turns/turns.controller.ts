@@ -16,6 +16,9 @@ import { CancelTurnDto, TurnIdParams } from './dto/turn-stream.dto.js';
 import { answerTurn, followTurn } from './turn-http.js';
 import { TurnService } from './turn.service.js';
 
+/** A resume from the last event of a turn that is over. */
+const ENDED = 'Last-Event-ID names the last event of a turn that is over: nothing follows (an EventSource stops reconnecting on 204).';
+
 @ApiTags('sessions')
 @Controller('sessions')
 export class TurnsController {
@@ -53,6 +56,7 @@ export class TurnsController {
     description: 'TURN_NOT_RESUMABLE: Last-Event-ID names no turn of this session whose events are still kept.',
     type: ErrorBodyDto,
   })
+  @ApiResponse({ status: 204, description: ENDED })
   @ApiIdempotencyKey()
   @ApiProduces('application/json', 'text/event-stream')
   @ApiCreatedResponse({ type: TurnResponseDto, headers: { 'Server-Timing': { description: 'upstream;dur=…, total;dur=… (ms)' } } })
@@ -69,7 +73,7 @@ export class TurnsController {
     if (lastEventId !== undefined) {
       // The same request again after a dropped stream: the rest of that turn, never a second one.
       const point = await this.turns.resumePoint(caller, params.session_id, null, lastEventId);
-      await followTurn(response, point.turnId, (write, stop) => this.turns.follow(point, write, stop));
+      await followTurn(response, point, (write, stop) => this.turns.follow(point, write, stop));
       return;
     }
     await answerTurn(request, response, 201, TurnResponseDto.from, (stream) =>
@@ -96,6 +100,7 @@ export class TurnsController {
   @ApiOkResponse({ description: "The turn's events (`turn`, `delta`…, `done` | `error`), preceded by a `retry:` hint." })
   @ApiErrorResponses(400, 401, 404)
   @ApiResponse({ status: 410, description: 'TURN_NOT_RESUMABLE: no turn of this session whose events are still kept.', type: ErrorBodyDto })
+  @ApiResponse({ status: 204, description: ENDED })
   async events(
     @Param() params: TurnIdParams,
     @CurrentCaller() caller: Caller,
@@ -103,7 +108,7 @@ export class TurnsController {
     @Res() response: Response,
   ): Promise<void> {
     const point = await this.turns.resumePoint(caller, params.session_id, params.turn_id.toLowerCase(), request.get('last-event-id'));
-    await followTurn(response, point.turnId, (write, stop) => this.turns.follow(point, write, stop));
+    await followTurn(response, point, (write, stop) => this.turns.follow(point, write, stop));
   }
 
   @Post(':session_id/turns/:turn_id/cancel')

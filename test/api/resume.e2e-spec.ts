@@ -108,6 +108,13 @@ describe('Streams that survive: resume, re-attach, cancel', () => {
       const after = await turnEvents(t.baseUrl, sessionId, turnId, { lastEventId: `${turnId}:3` });
       expectIds(after.events, turnId, 4);
 
+      // A client that has the last event already (an EventSource reconnects when a stream closes): 204, nothing more.
+      const last = whole.events.at(-1)!.id!;
+      const again = await streamMessage(t.baseUrl, sessionId, 'again', { headers: { 'last-event-id': last } });
+      expect([again.status, again.events]).toEqual([204, []]);
+      const reattached = await turnEvents(t.baseUrl, sessionId, turnId, { lastEventId: last });
+      expect([reattached.status, reattached.events]).toEqual([204, []]);
+
       expect(t.emulator.generateRequests()).toHaveLength(1);
       expect(await historyRows(t, sessionId)).toHaveLength(2);
       expect(await ledgerLines(t, sessionId)).toBe(1);

@@ -104,7 +104,11 @@ describe('An unreachable PostgreSQL', () => {
     });
     await cut;
     expect(result.status).toBe(200);
-    expect(result.events.at(-1)).toEqual({ event: 'error', data: errorBody(503, 'NOT_READY') });
+    expect(result.events.at(-1)).toEqual({
+      event: 'error',
+      id: expect.stringMatching(/^[0-9a-f-]{36}:\d+$/),
+      data: errorBody(503, 'NOT_READY'),
+    });
     await proxy.restore();
     const history = await waitFor('the session to be readable again', () => request(t.baseUrl).get(`/sessions/${sessionId}/history`), {
       until: (r) => r.status === 200,

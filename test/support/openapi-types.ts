@@ -3219,6 +3219,15 @@ export interface operations {
                     "application/json": components["schemas"]["TurnResponseDto"];
                 };
             };
+            /** @description Last-Event-ID names the last event of a turn that is over: nothing follows (an EventSource stops reconnecting on 204). */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description VALIDATION_FAILED: invalid body or parameters; the message names the field. */
             400: {
                 headers: {
@@ -4063,6 +4072,14 @@ export interface operations {
                 content: {
                     "text/event-stream": components["schemas"]["TurnEventStream"];
                 };
+            };
+            /** @description Last-Event-ID names the last event of a turn that is over: nothing follows (an EventSource stops reconnecting on 204). */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description VALIDATION_FAILED: invalid body or parameters; the message names the field. */
             400: {

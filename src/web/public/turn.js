@@ -151,7 +151,7 @@ export async function stop() {
   }
 }
 
-/** Turns followed on this page: a session opened again after one is not followed twice. */
+/** Turns followed to their end on this page: a session opened again after one is not followed twice. */
 const followed = new Set();
 
 /**
@@ -185,14 +185,21 @@ export async function follow(session) {
       }),
     );
   } catch (error) {
-    if (isStale(error)) return;
+    // Left for another session before its end: followed again when that session is opened again.
+    if (isStale(error)) {
+      followed.delete(turnId);
+      return;
+    }
     if (error?.status !== 410) failure = error;
   } finally {
     endTurn(turn);
     release();
   }
   // The turn is over (or cannot be followed): the session as stored, totals and all.
-  if (!isCurrent(turn.ticket)) return;
+  if (!isCurrent(turn.ticket)) {
+    followed.delete(turnId);
+    return;
+  }
   await openSession(sessionId, { quiet: true });
   if (failure) showError(failure);
 }
