@@ -396,10 +396,12 @@ describe('HTTP contract', () => {
       );
       const send = document.paths['/sessions/{session_id}/messages'].post;
       expect(send.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/SendMessageDto');
-      // 200 is the event stream; 403, 408 and 500 come from the HTTP edge (Host check, body timeout, anything unexpected).
+      // 200 is the event stream, 204 a resume from a finished turn's last event; 403, 408 and 500 come from the HTTP edge
+      // (Host check, body timeout, anything unexpected).
       expect(Object.keys(send.responses).sort()).toEqual([
         '200',
         '201',
+        '204',
         '400',
         '401',
         '403',
