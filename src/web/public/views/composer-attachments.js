@@ -3,7 +3,7 @@
 // button (a hidden file input), dropping files on the composer, pasting files into the box.
 // It renders state.js's attachments and raises intents (attach, detach); uploads are attachments.js's.
 
-import { $ } from '../dom.js';
+import { $, span } from '../dom.js';
 import { formatBytes, plural } from '../format.js';
 import { PICKER_ACCEPT } from '../media-types.js';
 import { draftAttachments, MAX_ATTACHMENTS, on } from '../state.js';
@@ -62,13 +62,6 @@ function chip(attachment) {
     item.append(error);
   }
   return item;
-}
-
-function span(className, text) {
-  const element = document.createElement('span');
-  element.className = className;
-  element.textContent = text;
-  return element;
 }
 
 function say(text) {

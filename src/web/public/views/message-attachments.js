@@ -4,6 +4,7 @@
 // object URL a message shows is revoked when its attachments are drawn again or the message goes.
 
 import * as api from '../api.js';
+import { span } from '../dom.js';
 import { formatBytes } from '../format.js';
 
 /** How long a download's object URL outlives its click: the browser reads it after the click returns. */
@@ -53,13 +54,6 @@ function entry(a, className) {
   item.className = className;
   item.dataset.fileId = a.file_id;
   return item;
-}
-
-function span(className, text) {
-  const element = document.createElement('span');
-  element.className = className;
-  element.textContent = text;
-  return element;
 }
 
 /** An image, shown once its bytes are read; a click downloads it. */
