@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startTestApp, useTestApp } from '../support/test-app.js';
+import { APP_HOOK_TIMEOUT_MS, startTestApp, useTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 
 describe('GET /me', () => {
@@ -16,8 +16,8 @@ describe('GET /me', () => {
     let t: TestApp;
     beforeAll(async () => {
       t = await startTestApp({ env: { ADMIN_API_KEY: ADMIN_KEY } });
-    });
-    afterAll(() => t.close());
+    }, APP_HOOK_TIMEOUT_MS);
+    afterAll(() => t.close(), APP_HOOK_TIMEOUT_MS);
 
     it('says the admin key is the admin, acting for no one user', async () => {
       const response = await request(t.baseUrl).get('/me').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);

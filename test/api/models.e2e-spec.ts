@@ -1,7 +1,10 @@
 import request from 'supertest';
 import { DEFAULTS } from '../../src/config/environment.js';
 import { createSession } from '../support/http.js';
-import { startTestApp, useTestApp } from '../support/test-app.js';
+import { APP_HOOK_TIMEOUT_MS, startTestApp, useTestApp } from '../support/test-app.js';
+
+/** A test that starts and closes an app of its own: both take seconds on a busy machine. */
+const TEST_WITH_APP_MS = 2 * APP_HOOK_TIMEOUT_MS;
 
 describe('GET /models', () => {
   const t = useTestApp();
@@ -47,40 +50,54 @@ describe('GET /models', () => {
 });
 
 describe('Model notices in /health', () => {
-  it('name a retired GEMINI_MODEL and the retired models of stored sessions, with their replacements', async () => {
-    const t = await startTestApp({ env: { GEMINI_MODEL: 'gemini-2.5-flash' } });
-    try {
-      await createSession(t, { model: 'gemini-2.0-flash' });
-      await createSession(t, { model: DEFAULTS.GEMINI_MODEL });
-      const health = (await request(t.baseUrl).get('/health').expect(200)).body;
-      // The session says so too.
-      const sessions = (await request(t.baseUrl).get('/sessions?user_id=anonymous').expect(200)).body.data;
-      expect(sessions.map((session: any) => [session.model, session.model_notice])).toEqual([
-        [DEFAULTS.GEMINI_MODEL, null],
-        ['gemini-2.0-flash', { status: 'retired', shutdown_date: '2026-06-01', replacement: 'gemini-3.5-flash' }],
-      ]);
-      expect(health.model_notices).toEqual([
-        {
-          model: 'gemini-2.5-flash',
-          status: 'retired',
-          shutdown_date: '2026-12-01',
-          replacement: 'gemini-3.5-flash-lite',
-          used_by: 'GEMINI_MODEL',
-        },
-        { model: 'gemini-2.0-flash', status: 'retired', shutdown_date: '2026-06-01', replacement: 'gemini-3.5-flash', used_by: 'sessions' },
-      ]);
-    } finally {
-      await t.close();
-    }
-  });
+  it(
+    'name a retired GEMINI_MODEL and the retired models of stored sessions, with their replacements',
+    async () => {
+      const t = await startTestApp({ env: { GEMINI_MODEL: 'gemini-2.5-flash' } });
+      try {
+        await createSession(t, { model: 'gemini-2.0-flash' });
+        await createSession(t, { model: DEFAULTS.GEMINI_MODEL });
+        const health = (await request(t.baseUrl).get('/health').expect(200)).body;
+        // The session says so too.
+        const sessions = (await request(t.baseUrl).get('/sessions?user_id=anonymous').expect(200)).body.data;
+        expect(sessions.map((session: any) => [session.model, session.model_notice])).toEqual([
+          [DEFAULTS.GEMINI_MODEL, null],
+          ['gemini-2.0-flash', { status: 'retired', shutdown_date: '2026-06-01', replacement: 'gemini-3.5-flash' }],
+        ]);
+        expect(health.model_notices).toEqual([
+          {
+            model: 'gemini-2.5-flash',
+            status: 'retired',
+            shutdown_date: '2026-12-01',
+            replacement: 'gemini-3.5-flash-lite',
+            used_by: 'GEMINI_MODEL',
+          },
+          {
+            model: 'gemini-2.0-flash',
+            status: 'retired',
+            shutdown_date: '2026-06-01',
+            replacement: 'gemini-3.5-flash',
+            used_by: 'sessions',
+          },
+        ]);
+      } finally {
+        await t.close();
+      }
+    },
+    TEST_WITH_APP_MS,
+  );
 
-  it('are empty when every model in use is served', async () => {
-    const t = await startTestApp();
-    try {
-      await createSession(t, { model: DEFAULTS.GEMINI_MODEL });
-      expect((await request(t.baseUrl).get('/health').expect(200)).body.model_notices).toEqual([]);
-    } finally {
-      await t.close();
-    }
-  });
+  it(
+    'are empty when every model in use is served',
+    async () => {
+      const t = await startTestApp();
+      try {
+        await createSession(t, { model: DEFAULTS.GEMINI_MODEL });
+        expect((await request(t.baseUrl).get('/health').expect(200)).body.model_notices).toEqual([]);
+      } finally {
+        await t.close();
+      }
+    },
+    TEST_WITH_APP_MS,
+  );
 });
