@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { ScriptedReply } from '../../src/gemini/emulator/gemini-emulator.js';
 import { count, createSession, errorBody, historyRows, send } from '../support/http.js';
-import { startTestApp, useTestApp } from '../support/test-app.js';
+import { APP_HOOK_TIMEOUT_MS, startTestApp, useTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 import { DEFAULTS } from '../../src/config/environment.js';
 
@@ -201,47 +201,55 @@ describe('Ownership', () => {
 });
 
 describe('Restart', () => {
-  it('keeps history and context on the same database', async () => {
-    const first = await startTestApp();
-    const sessionId = await createSession(first, { system_instruction: 'Remember everything.' });
-    first.emulator.enqueue({ text: 'noted: blue' });
-    await send(first, sessionId, 'my colour is blue').expect(201);
-    const before = (await request(first.baseUrl).get(`/sessions/${sessionId}/history`).expect(200)).body;
-    await first.close({ keepData: true, keepEmulator: true });
+  it(
+    'keeps history and context on the same database',
+    async () => {
+      const first = await startTestApp();
+      const sessionId = await createSession(first, { system_instruction: 'Remember everything.' });
+      first.emulator.enqueue({ text: 'noted: blue' });
+      await send(first, sessionId, 'my colour is blue').expect(201);
+      const before = (await request(first.baseUrl).get(`/sessions/${sessionId}/history`).expect(200)).body;
+      await first.close({ keepData: true, keepEmulator: true });
 
-    const second = await startTestApp({ database: first.database, emulator: first.emulator });
-    try {
-      await request(second.baseUrl).get(`/sessions/${sessionId}/history`).expect(200, before);
-      second.emulator.reset();
-      await send(second, sessionId, 'what is my colour?').expect(201);
-      const [sent] = second.emulator.generateRequests();
-      expect(sent.body.contents.map((c: SentContent) => c.parts[0].text)).toEqual([
-        'my colour is blue',
-        'noted: blue',
-        'what is my colour?',
-      ]);
-      expect(sent.body.systemInstruction.parts[0].text).toBe('Remember everything.');
-      const after = (await request(second.baseUrl).get(`/sessions/${sessionId}`).expect(200)).body;
-      expect(after.message_count).toBe(4);
-      expect(after.total_cost_usd).toBeGreaterThan(before.total_cost_usd);
-    } finally {
-      await second.close();
-    }
-  });
+      const second = await startTestApp({ database: first.database, emulator: first.emulator });
+      try {
+        await request(second.baseUrl).get(`/sessions/${sessionId}/history`).expect(200, before);
+        second.emulator.reset();
+        await send(second, sessionId, 'what is my colour?').expect(201);
+        const [sent] = second.emulator.generateRequests();
+        expect(sent.body.contents.map((c: SentContent) => c.parts[0].text)).toEqual([
+          'my colour is blue',
+          'noted: blue',
+          'what is my colour?',
+        ]);
+        expect(sent.body.systemInstruction.parts[0].text).toBe('Remember everything.');
+        const after = (await request(second.baseUrl).get(`/sessions/${sessionId}`).expect(200)).body;
+        expect(after.message_count).toBe(4);
+        expect(after.total_cost_usd).toBeGreaterThan(before.total_cost_usd);
+      } finally {
+        await second.close();
+      }
+    },
+    APP_HOOK_TIMEOUT_MS * 2,
+  );
 });
 
 describe('Offline mode', () => {
-  it('starts its own emulator without Gemini variables and answers /chat', async () => {
-    const t = await startTestApp({ offline: true });
-    try {
-      await request(t.baseUrl)
-        .get('/health')
-        .expect(200, { status: 'ok', database: 'up', gemini: 'emulator', auth: 'off', model_notices: [] });
-      const response = await request(t.baseUrl).post('/chat').send({ user_id: 'offline', message: 'ping' }).expect(200);
-      expect(response.body.response).toContain('ping');
-      expect(response.body.cost_usd).toBeGreaterThan(0);
-    } finally {
-      await t.close();
-    }
-  });
+  it(
+    'starts its own emulator without Gemini variables and answers /chat',
+    async () => {
+      const t = await startTestApp({ offline: true });
+      try {
+        await request(t.baseUrl)
+          .get('/health')
+          .expect(200, { status: 'ok', database: 'up', gemini: 'emulator', auth: 'off', model_notices: [] });
+        const response = await request(t.baseUrl).post('/chat').send({ user_id: 'offline', message: 'ping' }).expect(200);
+        expect(response.body.response).toContain('ping');
+        expect(response.body.cost_usd).toBeGreaterThan(0);
+      } finally {
+        await t.close();
+      }
+    },
+    APP_HOOK_TIMEOUT_MS * 2,
+  );
 });
